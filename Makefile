@@ -1,0 +1,41 @@
+# The entry points people type. See README.md.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+LOCAL := deploy/local
+
+.PHONY: setup up down test test-unit test-integration demo bench lint schemas clean
+
+setup: ## install Debian packages when missing, build the virtualenv
+	@bash $(LOCAL)/setup.sh
+
+up: setup ## start the local PostgreSQL and Kafka
+	@bash $(LOCAL)/up.sh
+
+down: ## stop them
+	@bash $(LOCAL)/down.sh
+
+# Every tier against servers started here and stopped afterwards, also when a
+# test fails. pytest's exit code 5 (nothing collected) counts as a failure.
+test: setup
+	@bash $(LOCAL)/with-servers.sh $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status = 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$status
+
+test-unit: setup ## the tiers that need no server
+	@$(PY) -m pytest -m "not postgres and not kafka" $(PYTEST_ARGS)
+
+demo: setup ## a sample run on the embedded store
+	@$(VENV)/bin/wave demo
+
+bench: setup ## benchmarks; results in bench/results/latest.json
+	@bash $(LOCAL)/with-servers.sh $(PY) bench/run.py
+
+lint: setup
+	@$(VENV)/bin/ruff check libs services tests bench
+	@$(PY) -m wave_events.schemas --check libs/events/schemas
+
+schemas: setup ## rewrite the checked-in JSON Schemas from the models
+	@$(PY) -m wave_events.schemas libs/events/schemas
+
+clean: down
+	rm -rf .wave

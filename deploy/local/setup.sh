@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs what WAVE needs on a Debian machine and builds the development
+# virtualenv. Safe to run again: each step is skipped when already done.
+source "$(dirname "$0")/common.sh"
+
+need_apt=()
+[ -x "$PG_BIN/initdb" ] || need_apt+=(postgresql)
+command -v bwrap >/dev/null || need_apt+=(bubblewrap)
+command -v git >/dev/null || need_apt+=(git)
+command -v java >/dev/null || need_apt+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || need_apt+=(maven)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing Debian packages: ${need_apt[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+    # The Debian package starts its own cluster on 5432; we run our own.
+    if command -v pg_ctlcluster >/dev/null; then
+      for c in /etc/postgresql/*/main; do
+        [ -d "$c" ] && pg_ctlcluster "$(basename "$(dirname "$c")")" main stop >/dev/null 2>&1 || true
+      done
+    fi
+  else
+    die "missing packages: ${need_apt[*]} — install them (apt-get install ${need_apt[*]}) or run as root"
+  fi
+fi
+
+PY="${WAVE_PYTHON:-python3}"
+"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || die "Python >= 3.11 is required ($PY is $("$PY" --version 2>&1))"
+
+# Reinstall only when a pyproject changed since the last successful install.
+stamp="$VENV/.wave-installed"
+pyprojects=("$ROOT/pyproject.toml")
+for p in "$ROOT"/libs/*/pyproject.toml "$ROOT"/services/*/pyproject.toml; do
+  [ -f "$p" ] && pyprojects+=("$p")
+done
+digest="$(cat "${pyprojects[@]}" | sha256sum | cut -d' ' -f1)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
+  log "virtualenv up to date ($VENV)"
+  exit 0
+fi
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+editables=()
+for p in "$ROOT"/libs/* "$ROOT"/services/*; do
+  [ -f "$p/pyproject.toml" ] && editables+=(-e "$p")
+done
+log "installing ${#editables[@]} packages into $VENV"
+"$VENV/bin/python" -m pip install -q "${editables[@]}" "$ROOT"
+echo "$digest" > "$stamp"
+log "virtualenv ready ($VENV)"

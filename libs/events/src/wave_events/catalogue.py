@@ -1,0 +1,348 @@
+"""Every domain event of a run. Past-tense names; one model per (type, version).
+
+The catalogue is documented in docs/events.md and exported as JSON Schema to libs/events/schemas/.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from .base import DomainEvent, registry
+
+Verdict = Literal["allow", "escalate", "block"]
+Decision = Literal["approve", "reject"]
+MergePolicy = Literal["auto", "model", "human"]
+EscalationKind = Literal[
+    "unsafe_action", "retries_exhausted", "budget", "merge_review", "merge_conflict", "invalid_plan", "change_rejected"
+]
+ApproverKind = Literal["policy", "model", "human"]
+
+NonEmpty = Field(min_length=1)
+TaskId = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+CommitId = Field(min_length=7, max_length=64, pattern=r"^[0-9a-f]+$")
+
+
+class Value(BaseModel):
+    """A value object inside a payload: frozen, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- run lifecycle -----------------------------------------------------------------------------
+
+
+@registry.register("RunRequested", version=1)
+class RunRequestedV1(DomainEvent):
+    """First shape of a run request: one task text and a single USD budget."""
+
+    task: str = NonEmpty
+    repo: str = NonEmpty
+    budget: float = Field(ge=0)
+    max_retries: int = Field(default=3, ge=0, le=20)
+
+
+@registry.register("RunRequested", version=2)
+class RunRequested(DomainEvent):
+    """A user asked WAVE to deliver a story against a repository."""
+
+    story: str = NonEmpty
+    repo: str = NonEmpty
+    target_branch: str = Field(default="main", min_length=1)
+    budget_usd: float = Field(ge=0)
+    budget_tokens: int = Field(default=2_000_000, ge=0)
+    max_retries: int = Field(default=3, ge=0, le=20)
+    merge_policy: MergePolicy = "auto"
+    requested_by: str = "unknown"
+
+
+@registry.upcaster("RunRequested", from_version=1)
+def _run_requested_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    # v1 had no token budget, branch or policy: runs then always targeted main and merged automatically.
+    return {
+        "story": payload["task"],
+        "repo": payload["repo"],
+        "target_branch": "main",
+        "budget_usd": payload["budget"],
+        "max_retries": payload.get("max_retries", 3),
+        "merge_policy": "auto",
+        "requested_by": "unknown",
+    }
+
+
+class PlanTask(Value):
+    task_id: str = TaskId
+    domain: str = NonEmpty
+    description: str = NonEmpty
+    acceptance_criteria: tuple[str, ...] = Field(min_length=1)
+    files_of_interest: tuple[str, ...] = ()
+
+
+@registry.register("PlanCreated")
+class PlanCreated(DomainEvent):
+    tasks: tuple[PlanTask, ...] = Field(min_length=1)
+    summary: str = ""
+    model: str | None = None
+
+
+@registry.register("PlanRejected")
+class PlanRejected(DomainEvent):
+    """The planner judged the story infeasible (or could not get a valid plan)."""
+
+    reason: str = NonEmpty
+
+
+@registry.register("WorkspaceReady")
+class WorkspaceReady(DomainEvent):
+    branch: str = NonEmpty
+    base_commit: str = CommitId
+    location: str = NonEmpty  # where the run branch lives: a remote URL or a local path
+
+
+# --- changes -----------------------------------------------------------------------------------
+
+
+@registry.register("ChangeProposed")
+class ChangeProposed(DomainEvent):
+    task_id: str = TaskId
+    attempt: int = Field(ge=1)
+    diff: str = NonEmpty
+    base_commit: str = CommitId  # the commit the diff was written against
+    rationale: str = ""
+    model: str | None = None
+
+
+class ContentRef(Value):
+    """A pointer to a body kept outside the event, addressed by its content hash."""
+
+    ref: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+
+
+@registry.register("LLMCallRecorded")
+class LLMCallRecorded(DomainEvent):
+    role: str = NonEmpty
+    provider: str = NonEmpty
+    model: str = NonEmpty
+    prompt: str | None = None
+    prompt_ref: ContentRef | None = None
+    response: str | None = None
+    response_ref: ContentRef | None = None
+    input_tokens: int = Field(ge=0)
+    output_tokens: int = Field(ge=0)
+    cost_usd: float = Field(ge=0)
+    latency_ms: float = Field(ge=0)
+    outcome: Literal["ok", "error"] = "ok"
+    error: str | None = None
+
+
+class Violation(Value):
+    principle: str = NonEmpty
+    rule: str = NonEmpty
+    detail: str = ""
+
+
+@registry.register("ActionScored")
+class ActionScored(DomainEvent):
+    target_event_id: uuid.UUID
+    action_kind: Literal["diff", "command", "sql", "file_write", "git"]
+    task_id: str | None = None
+    attempt: int | None = Field(default=None, ge=1)
+    score: float = Field(ge=0, le=1)
+    verdict: Verdict
+    violations: tuple[Violation, ...] = ()
+    risks: tuple[str, ...] = ()
+    policy_version: str = NonEmpty
+
+
+@registry.register("ChangeCommitted")
+class ChangeCommitted(DomainEvent):
+    task_id: str = TaskId
+    attempt: int = Field(ge=1)
+    commit: str = CommitId
+    parent: str = CommitId
+    branch: str = NonEmpty
+
+
+@registry.register("ChangeRejected")
+class ChangeRejected(DomainEvent):
+    """The change could not be applied (or was refused); the reason says why."""
+
+    task_id: str = TaskId
+    attempt: int = Field(ge=1)
+    reason: str = NonEmpty
+
+
+# --- tests and retries -------------------------------------------------------------------------
+
+
+class TestCounts(Value):
+    passed: int = Field(default=0, ge=0)
+    failed: int = Field(default=0, ge=0)
+    errors: int = Field(default=0, ge=0)
+    skipped: int = Field(default=0, ge=0)
+
+
+@registry.register("TestsPassed")
+class TestsPassed(DomainEvent):
+    commit: str = CommitId
+    counts: TestCounts
+    duration_s: float = Field(ge=0)
+    sandbox: str = NonEmpty
+    command: str = ""
+
+
+@registry.register("TestsFailed")
+class TestsFailed(DomainEvent):
+    commit: str = CommitId
+    counts: TestCounts
+    failure_excerpt: str = ""
+    duration_s: float = Field(ge=0)
+    sandbox: str = NonEmpty
+    command: str = ""
+    timed_out: bool = False
+
+
+@registry.register("RetryScheduled")
+class RetryScheduled(DomainEvent):
+    """A fix attempt is due at `due_at`; the durable timer emits FixRequested then."""
+
+    retry: int = Field(ge=1)  # 1 for the first retry of the run
+    due_at: AwareDatetime
+    delay_s: float = Field(ge=0)
+    reason: str = ""
+    timer_id: str = NonEmpty
+
+
+@registry.register("FixRequested")
+class FixRequested(DomainEvent):
+    """Ask the developer for a new attempt at one task, with the failure it must fix."""
+
+    retry: int = Field(ge=1)
+    task_id: str = TaskId
+    attempt: int = Field(ge=2)  # the task's new attempt number
+    failure_excerpt: str = ""
+    failing_commit: str | None = None
+    timer_id: str | None = None
+
+
+# --- escalations and decisions -----------------------------------------------------------------
+
+
+@registry.register("EscalationRequested")
+class EscalationRequested(DomainEvent):
+    escalation_id: str = NonEmpty
+    kind: EscalationKind
+    reason: str = NonEmpty
+    options: tuple[Decision, ...] = ("approve", "reject")
+    subject_event_id: uuid.UUID | None = None
+
+
+@registry.register("HumanDecisionRecorded")
+class HumanDecisionRecorded(DomainEvent):
+    escalation_id: str = NonEmpty
+    decision: Decision
+    decided_by: str = NonEmpty
+    comment: str = ""
+
+
+# --- budget ------------------------------------------------------------------------------------
+
+
+@registry.register("BudgetCharged")
+class BudgetCharged(DomainEvent):
+    tokens: int = Field(ge=0)
+    cost_usd: float = Field(ge=0)
+    call_event_id: uuid.UUID | None = None
+
+
+@registry.register("BudgetThresholdCrossed")
+class BudgetThresholdCrossed(DomainEvent):
+    """Spending crossed 75, 90 or 100 percent of a limit."""
+
+    percent: Literal[75, 90, 100]
+    used_usd: float = Field(ge=0)
+    limit_usd: float = Field(ge=0)
+    used_tokens: int = Field(ge=0)
+    limit_tokens: int = Field(ge=0)
+
+
+@registry.register("BudgetExceeded")
+class BudgetExceeded(DomainEvent):
+    """A model call was not made because it would have exceeded the budget."""
+
+    role: str = NonEmpty
+    needed_usd: float = Field(ge=0)
+    needed_tokens: int = Field(ge=0)
+    used_usd: float = Field(ge=0)
+    limit_usd: float = Field(ge=0)
+    used_tokens: int = Field(ge=0)
+    limit_tokens: int = Field(ge=0)
+
+
+@registry.register("BudgetRaised")
+class BudgetRaised(DomainEvent):
+    limit_usd: float = Field(ge=0)
+    limit_tokens: int = Field(ge=0)
+    raised_by: str = NonEmpty
+
+
+# --- review, merge, outcome --------------------------------------------------------------------
+
+
+@registry.register("MergeApproved")
+class MergeApproved(DomainEvent):
+    approver: ApproverKind
+    reviewer: str = NonEmpty
+    comment: str = ""
+
+
+@registry.register("MergeRejected")
+class MergeRejected(DomainEvent):
+    approver: ApproverKind
+    reviewer: str = NonEmpty
+    reason: str = NonEmpty
+
+
+@registry.register("Merged")
+class Merged(DomainEvent):
+    target_branch: str = NonEmpty
+    merge_commit: str = CommitId
+    fast_forward: bool
+
+
+@registry.register("RunCompleted")
+class RunCompleted(DomainEvent):
+    merge_commit: str = CommitId
+
+
+@registry.register("RunFailed")
+class RunFailed(DomainEvent):
+    reason: str = NonEmpty
+
+
+@registry.register("RunBlocked")
+class RunBlocked(DomainEvent):
+    """A human said no: the run stops without merging."""
+
+    reason: str = NonEmpty
+    escalation_id: str | None = None
+
+
+@registry.register("RunCancelled")
+class RunCancelled(DomainEvent):
+    cancelled_by: str = NonEmpty
+    reason: str = ""
+
+
+@registry.register("NotificationSent")
+class NotificationSent(DomainEvent):
+    channel: str = NonEmpty
+    idempotency_key: str = NonEmpty
+    source_event_id: uuid.UUID
+    message_ts: str | None = None
+
+
+TERMINAL_EVENTS = (RunCompleted, RunFailed, RunBlocked, RunCancelled, PlanRejected)

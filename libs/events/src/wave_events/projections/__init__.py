@@ -1,0 +1,5 @@
+"""Projections: pure folds of events into views. Replaying from scratch gives the state seen live."""
+
+from .run_state import GATES, Escalation, RunState, TaskState, evolve, fold, gates_of
+
+__all__ = ["GATES", "Escalation", "RunState", "TaskState", "evolve", "fold", "gates_of"]

@@ -1,0 +1,342 @@
+"""The state of one run, folded from its stream. Gates are derived from it, never stored."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from .. import catalogue as ev
+from ..envelope import Envelope
+
+GATES = ("G0 planned", "G1 workspace", "G2 implemented", "G3 safe", "G4 committed", "G5 tested", "G6 approved", "G7 merged")
+
+
+@dataclass(frozen=True)
+class TaskState:
+    task_id: str
+    domain: str
+    description: str
+    attempt: int = 1
+    proposal_event_id: str | None = None  # the change proposed for the current attempt
+    verdict: str | None = None  # the safety verdict on that change
+    human_approved: bool = False  # a human overrode an `escalate` verdict on that change
+    commit: str | None = None  # the commit of that change on the run branch
+    rejected_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Escalation:
+    escalation_id: str
+    kind: str
+    reason: str
+    options: tuple[str, ...]
+    subject_event_id: str | None
+    requested_at: str
+
+
+@dataclass(frozen=True)
+class Timer:
+    timer_id: str
+    due_at: str
+    purpose: str
+
+
+@dataclass(frozen=True)
+class SafetyVerdict:
+    target_event_id: str
+    task_id: str | None
+    attempt: int | None
+    verdict: str
+    score: float
+    policy_version: str
+    rules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RunState:
+    run_id: str = ""
+    status: str = "unknown"  # unknown, running, awaiting_human, completed, failed, blocked, cancelled, rejected
+    story: str = ""
+    repo: str = ""
+    target_branch: str = "main"
+    merge_policy: str = "auto"
+    max_retries: int = 3
+    plan_summary: str | None = None
+    planned: bool = False
+    tasks: dict[str, TaskState] = field(default_factory=dict)
+    branch: str | None = None
+    base_commit: str | None = None
+    head_commit: str | None = None
+    tested_commit: str | None = None  # the last commit whose tests passed
+    last_test_failed_commit: str | None = None
+    retries: int = 0
+    merge_review: str | None = None  # approved / rejected
+    merge_commit: str | None = None
+    budget_limit_usd: float = 0.0
+    budget_limit_tokens: int = 0
+    budget_used_usd: float = 0.0
+    budget_used_tokens: int = 0
+    budget_warnings: tuple[int, ...] = ()
+    safety_verdicts: tuple[SafetyVerdict, ...] = ()
+    pending_escalations: dict[str, Escalation] = field(default_factory=dict)
+    decisions: tuple[tuple[str, str, str], ...] = ()  # (escalation id, decision, decided by)
+    pending_timers: dict[str, Timer] = field(default_factory=dict)
+    outcome_reason: str | None = None
+    version: int = 0  # the last stream version folded
+    llm_calls: int = 0
+    notifications: int = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("completed", "failed", "blocked", "cancelled", "rejected")
+
+    @property
+    def gates(self) -> dict[str, bool]:
+        return gates_of(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        document = asdict(self)
+        document["gates"] = self.gates
+        return document
+
+
+def gates_of(state: RunState) -> dict[str, bool]:
+    tasks = list(state.tasks.values())
+    implemented = state.planned and bool(tasks) and all(t.proposal_event_id for t in tasks)
+    safe = implemented and all(t.verdict == "allow" or t.human_approved for t in tasks)
+    committed = safe and all(t.commit for t in tasks)
+    tested = committed and state.head_commit is not None and state.tested_commit == state.head_commit
+    return dict(
+        zip(
+            GATES,
+            (
+                state.planned,
+                state.branch is not None,
+                implemented,
+                safe,
+                committed,
+                tested,
+                state.merge_review == "approved",
+                state.merge_commit is not None,
+            ),
+            strict=True,
+        )
+    )
+
+
+def _with_task(state: RunState, task_id: str, **changes: Any) -> RunState:
+    task = state.tasks.get(task_id)
+    if task is None:
+        return state
+    return replace(state, tasks={**state.tasks, task_id: replace(task, **changes)})
+
+
+def _is_current(state: RunState, task_id: str | None, attempt: int | None) -> bool:
+    task = state.tasks.get(task_id or "")
+    return task is not None and task.attempt == attempt
+
+
+def _run_requested(state: RunState, e: Envelope, p: ev.RunRequested) -> RunState:
+    return replace(
+        state,
+        run_id=e.run_id,
+        status="running",
+        story=p.story,
+        repo=p.repo,
+        target_branch=p.target_branch,
+        merge_policy=p.merge_policy,
+        max_retries=p.max_retries,
+        budget_limit_usd=p.budget_usd,
+        budget_limit_tokens=p.budget_tokens,
+    )
+
+
+def _plan_created(state: RunState, e: Envelope, p: ev.PlanCreated) -> RunState:
+    tasks = {t.task_id: TaskState(t.task_id, t.domain, t.description) for t in p.tasks}
+    return replace(state, planned=True, plan_summary=p.summary, tasks=tasks)
+
+
+def _plan_rejected(state: RunState, e: Envelope, p: ev.PlanRejected) -> RunState:
+    return replace(state, status="rejected", outcome_reason=p.reason)
+
+
+def _workspace_ready(state: RunState, e: Envelope, p: ev.WorkspaceReady) -> RunState:
+    return replace(state, branch=p.branch, base_commit=p.base_commit, head_commit=state.head_commit or p.base_commit)
+
+
+def _change_proposed(state: RunState, e: Envelope, p: ev.ChangeProposed) -> RunState:
+    if not _is_current(state, p.task_id, p.attempt):
+        return state
+    return _with_task(
+        state, p.task_id, proposal_event_id=str(e.event_id), verdict=None, human_approved=False, commit=None,
+        rejected_reason=None,
+    )
+
+
+def _action_scored(state: RunState, e: Envelope, p: ev.ActionScored) -> RunState:
+    verdict = SafetyVerdict(
+        str(p.target_event_id), p.task_id, p.attempt, p.verdict, p.score, p.policy_version,
+        tuple(v.rule for v in p.violations),
+    )
+    state = replace(state, safety_verdicts=(*state.safety_verdicts, verdict))
+    task = state.tasks.get(p.task_id or "")
+    if task is None or task.proposal_event_id != str(p.target_event_id):
+        return state
+    return _with_task(state, task.task_id, verdict=p.verdict)
+
+
+def _change_committed(state: RunState, e: Envelope, p: ev.ChangeCommitted) -> RunState:
+    if not _is_current(state, p.task_id, p.attempt):
+        return state
+    return replace(_with_task(state, p.task_id, commit=p.commit), head_commit=p.commit)
+
+
+def _change_rejected(state: RunState, e: Envelope, p: ev.ChangeRejected) -> RunState:
+    if not _is_current(state, p.task_id, p.attempt):
+        return state
+    return _with_task(state, p.task_id, rejected_reason=p.reason)
+
+
+def _tests_passed(state: RunState, e: Envelope, p: ev.TestsPassed) -> RunState:
+    return replace(state, tested_commit=p.commit)
+
+
+def _tests_failed(state: RunState, e: Envelope, p: ev.TestsFailed) -> RunState:
+    return replace(state, last_test_failed_commit=p.commit)
+
+
+def _retry_scheduled(state: RunState, e: Envelope, p: ev.RetryScheduled) -> RunState:
+    timer = Timer(p.timer_id, p.due_at.isoformat(), "retry")
+    return replace(state, retries=max(state.retries, p.retry), pending_timers={**state.pending_timers, p.timer_id: timer})
+
+
+def _fix_requested(state: RunState, e: Envelope, p: ev.FixRequested) -> RunState:
+    timers = {k: v for k, v in state.pending_timers.items() if k != p.timer_id}
+    task = state.tasks.get(p.task_id)
+    state = replace(state, pending_timers=timers)
+    if task is None or p.attempt <= task.attempt:
+        return state
+    return _with_task(
+        state, p.task_id, attempt=p.attempt, proposal_event_id=None, verdict=None, human_approved=False, commit=None,
+        rejected_reason=None,
+    )
+
+
+def _escalation_requested(state: RunState, e: Envelope, p: ev.EscalationRequested) -> RunState:
+    escalation = Escalation(
+        p.escalation_id, p.kind, p.reason, p.options,
+        str(p.subject_event_id) if p.subject_event_id else None, e.occurred_at.isoformat(),
+    )
+    return replace(
+        state,
+        status="awaiting_human" if not state.finished else state.status,
+        pending_escalations={**state.pending_escalations, p.escalation_id: escalation},
+    )
+
+
+def _human_decision(state: RunState, e: Envelope, p: ev.HumanDecisionRecorded) -> RunState:
+    escalation = state.pending_escalations.get(p.escalation_id)
+    if escalation is None:
+        return state  # a second answer to a settled escalation changes nothing
+    pending = {k: v for k, v in state.pending_escalations.items() if k != p.escalation_id}
+    state = replace(
+        state,
+        pending_escalations=pending,
+        decisions=(*state.decisions, (p.escalation_id, p.decision, p.decided_by)),
+        status=("awaiting_human" if pending else "running") if not state.finished else state.status,
+    )
+    if escalation.kind == "unsafe_action" and p.decision == "approve" and escalation.subject_event_id:
+        for task in state.tasks.values():
+            if task.proposal_event_id == escalation.subject_event_id:
+                state = _with_task(state, task.task_id, human_approved=True)
+    return state
+
+
+def _budget_charged(state: RunState, e: Envelope, p: ev.BudgetCharged) -> RunState:
+    return replace(
+        state,
+        budget_used_usd=round(state.budget_used_usd + p.cost_usd, 10),
+        budget_used_tokens=state.budget_used_tokens + p.tokens,
+    )
+
+
+def _budget_threshold(state: RunState, e: Envelope, p: ev.BudgetThresholdCrossed) -> RunState:
+    return replace(state, budget_warnings=tuple(sorted({*state.budget_warnings, p.percent})))
+
+
+def _budget_raised(state: RunState, e: Envelope, p: ev.BudgetRaised) -> RunState:
+    return replace(state, budget_limit_usd=p.limit_usd, budget_limit_tokens=p.limit_tokens, budget_warnings=())
+
+
+def _merge_approved(state: RunState, e: Envelope, p: ev.MergeApproved) -> RunState:
+    return replace(state, merge_review="approved")
+
+
+def _merge_rejected(state: RunState, e: Envelope, p: ev.MergeRejected) -> RunState:
+    return replace(state, merge_review="rejected")
+
+
+def _merged(state: RunState, e: Envelope, p: ev.Merged) -> RunState:
+    return replace(state, merge_commit=p.merge_commit)
+
+
+def _ending(status: str) -> Callable[[RunState, Envelope, Any], RunState]:
+    def end(state: RunState, e: Envelope, p: Any) -> RunState:
+        reason = getattr(p, "reason", None) or None
+        return replace(state, status=status, outcome_reason=reason, pending_timers={})
+
+    return end
+
+
+def _llm_call(state: RunState, e: Envelope, p: ev.LLMCallRecorded) -> RunState:
+    return replace(state, llm_calls=state.llm_calls + 1)
+
+
+def _notification(state: RunState, e: Envelope, p: ev.NotificationSent) -> RunState:
+    return replace(state, notifications=state.notifications + 1)
+
+
+_HANDLERS: dict[type, Callable[[RunState, Envelope, Any], RunState]] = {
+    ev.RunRequested: _run_requested,
+    ev.PlanCreated: _plan_created,
+    ev.PlanRejected: _plan_rejected,
+    ev.WorkspaceReady: _workspace_ready,
+    ev.ChangeProposed: _change_proposed,
+    ev.ActionScored: _action_scored,
+    ev.ChangeCommitted: _change_committed,
+    ev.ChangeRejected: _change_rejected,
+    ev.TestsPassed: _tests_passed,
+    ev.TestsFailed: _tests_failed,
+    ev.RetryScheduled: _retry_scheduled,
+    ev.FixRequested: _fix_requested,
+    ev.EscalationRequested: _escalation_requested,
+    ev.HumanDecisionRecorded: _human_decision,
+    ev.BudgetCharged: _budget_charged,
+    ev.BudgetThresholdCrossed: _budget_threshold,
+    ev.BudgetRaised: _budget_raised,
+    ev.MergeApproved: _merge_approved,
+    ev.MergeRejected: _merge_rejected,
+    ev.Merged: _merged,
+    ev.RunCompleted: _ending("completed"),
+    ev.RunFailed: _ending("failed"),
+    ev.RunBlocked: _ending("blocked"),
+    ev.RunCancelled: _ending("cancelled"),
+    ev.LLMCallRecorded: _llm_call,
+    ev.NotificationSent: _notification,
+}
+
+
+def evolve(state: RunState, envelope: Envelope) -> RunState:
+    """Apply one event. Events that do not change the run's view (BudgetExceeded) only advance the version."""
+    handler = _HANDLERS.get(type(envelope.payload))
+    if handler is not None:
+        state = handler(state, envelope, envelope.payload)
+    return replace(state, version=envelope.stream_version or state.version + 1)
+
+
+def fold(envelopes: Iterable[Envelope], state: RunState | None = None) -> RunState:
+    state = state or RunState()
+    for envelope in envelopes:
+        state = evolve(state, envelope)
+    return state

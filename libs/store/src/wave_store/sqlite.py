@@ -1,0 +1,219 @@
+"""The embedded event store: one SQLite file (WAL mode), the default when no database URL is configured.
+
+SQLite admits one writer at a time, so positions are assigned inside the write transaction as
+max+1 and commit order equals position order. Several processes may share the file (the CLI appends
+decisions while `wave run` works); `BEGIN IMMEDIATE` plus a busy timeout serialises them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from wave_events import Envelope, envelope_from_columns, registry
+
+from .errors import ConcurrencyError, EventIdConflictError
+from .port import AppendResult, EventStore, PreparedEvent, prepare_append
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    global_position INTEGER PRIMARY KEY,
+    stream_id       TEXT    NOT NULL,
+    stream_version  INTEGER NOT NULL,
+    event_id        TEXT    NOT NULL UNIQUE,
+    event_type      TEXT    NOT NULL,
+    event_version   INTEGER NOT NULL,
+    occurred_at     TEXT    NOT NULL,
+    recorded_at     TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    correlation_id  TEXT    NOT NULL,
+    causation_id    TEXT,
+    producer        TEXT    NOT NULL,
+    traceparent     TEXT,
+    payload         TEXT    NOT NULL,
+    UNIQUE (stream_id, stream_version)
+);
+CREATE TRIGGER IF NOT EXISTS events_refuse_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only: UPDATE refused'); END;
+CREATE TRIGGER IF NOT EXISTS events_refuse_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only: DELETE refused'); END;
+"""
+
+_COLUMNS = (
+    "global_position, stream_id, stream_version, event_id, event_type, event_version, occurred_at, "
+    "correlation_id, causation_id, producer, traceparent, payload"
+)
+
+
+class SqliteEventStore(EventStore):
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One thread per connection: the writer's open transaction must never be seen by readers.
+        self._write_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wave-sqlite-w")
+        self._read_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wave-sqlite-r")
+        self._writer = self._connect()
+        self._writer.executescript(_SCHEMA)
+        self._reader = self._connect()
+        self._write_lock = asyncio.Lock()
+        self._closed = threading.Event()
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        connection.execute("PRAGMA journal_mode=WAL")
+        # FULL: an acknowledged append survives power loss, not just a process crash.
+        connection.execute("PRAGMA synchronous=FULL")
+        connection.execute("PRAGMA busy_timeout=30000")
+        return connection
+
+    async def _write(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._write_executor, fn, *args)
+
+    async def _read(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._read_executor, fn, *args)
+
+    # --- append -------------------------------------------------------------------------------
+
+    async def append(self, stream_id: str, events: Sequence[Envelope], expected_version: int) -> AppendResult:
+        prepared = prepare_append(stream_id, events, expected_version)
+        async with self._write_lock:
+            return await self._write(self._append_sync, stream_id, prepared, expected_version, True)
+
+    @asynccontextmanager
+    async def hold_append_open(
+        self, stream_id: str, events: Sequence[Envelope], expected_version: int
+    ) -> AsyncIterator[AppendResult]:
+        prepared = prepare_append(stream_id, events, expected_version)
+        async with self._write_lock:
+            result = await self._write(self._append_sync, stream_id, prepared, expected_version, False)
+            try:
+                yield result
+            finally:
+                await self._write(self._writer.execute, "COMMIT")
+
+    def _append_sync(
+        self, stream_id: str, prepared: list[PreparedEvent], expected_version: int, commit: bool
+    ) -> AppendResult:
+        db = self._writer
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            ids = [str(p.envelope.event_id) for p in prepared]
+            marks = ",".join("?" * len(ids))
+            stored = db.execute(
+                f"SELECT event_id, stream_id, stream_version, global_position FROM events WHERE event_id IN ({marks})",
+                ids,
+            ).fetchall()
+            if stored:
+                db.execute("ROLLBACK")
+                return _duplicate_result(stream_id, prepared, stored)
+            (current,) = db.execute(
+                "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = ?", (stream_id,)
+            ).fetchone()
+            if current != expected_version:
+                raise ConcurrencyError(stream_id, expected_version, current)
+            (last,) = db.execute("SELECT coalesce(max(global_position), 0) FROM events").fetchone()
+            rows = []
+            result = []
+            for offset, p in enumerate(prepared, start=1):
+                e = p.envelope
+                rows.append(
+                    (
+                        last + offset, stream_id, expected_version + offset, str(e.event_id), e.type, e.version,
+                        e.occurred_at.isoformat(), e.correlation_id, str(e.causation_id) if e.causation_id else None,
+                        e.producer, e.traceparent, p.payload_json,
+                    )
+                )
+                result.append(e.positioned(expected_version + offset, last + offset))
+            db.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            if commit:
+                db.execute("COMMIT")
+            return AppendResult(tuple(result), duplicate=False)
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    # --- reads --------------------------------------------------------------------------------
+
+    async def read_stream(self, stream_id: str, from_version: int = 1) -> list[Envelope]:
+        rows = await self._read(
+            self._query,
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = ? AND stream_version >= ? ORDER BY stream_version",
+            (stream_id, from_version),
+        )
+        return [_envelope(row) for row in rows]
+
+    async def read_all(self, from_position: int = 0, limit: int = 1000) -> list[Envelope]:
+        rows = await self._read(
+            self._query,
+            f"SELECT {_COLUMNS} FROM events WHERE global_position > ? ORDER BY global_position LIMIT ?",
+            (from_position, limit),
+        )
+        return [_envelope(row) for row in rows]
+
+    async def stream_version(self, stream_id: str) -> int:
+        rows = await self._read(
+            self._query, "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = ?", (stream_id,)
+        )
+        return rows[0][0]
+
+    async def last_position(self) -> int:
+        rows = await self._read(self._query, "SELECT coalesce(max(global_position), 0) FROM events", ())
+        return rows[0][0]
+
+    async def stream_ids(self, prefix: str = "run-") -> list[str]:
+        rows = await self._read(
+            self._query,
+            "SELECT stream_id FROM events WHERE stream_version = 1 AND substr(stream_id, 1, ?) = ? "
+            "ORDER BY global_position",
+            (len(prefix), prefix),
+        )
+        return [row[0] for row in rows]
+
+    def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        return self._reader.execute(sql, params).fetchall()
+
+    async def close(self) -> None:
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        await self._write(self._writer.close)
+        await self._read(self._reader.close)
+        self._write_executor.shutdown(wait=True)
+        self._read_executor.shutdown(wait=True)
+
+
+def _duplicate_result(stream_id: str, prepared: list[PreparedEvent], stored: list[tuple]) -> AppendResult:
+    by_id = {row[0]: row for row in stored}
+    if len(by_id) != len(prepared) or any(row[1] != stream_id for row in stored):
+        raise EventIdConflictError(
+            f"{len(by_id)} of {len(prepared)} event ids are stored already"
+            + ("" if all(row[1] == stream_id for row in stored) else " on another stream")
+            + f"; a batch for {stream_id!r} must be stored whole or not at all"
+        )
+    result = [p.envelope.positioned(by_id[str(p.envelope.event_id)][2], by_id[str(p.envelope.event_id)][3]) for p in prepared]
+    return AppendResult(tuple(sorted(result, key=lambda e: e.global_position or 0)), duplicate=True)
+
+
+def _envelope(row: tuple[Any, ...]) -> Envelope:
+    position, stream_id, version, event_id, event_type, event_version, occurred_at, correlation, causation, producer, trace, payload = row
+    return envelope_from_columns(
+        {
+            "event_id": uuid.UUID(event_id),
+            "stream_id": stream_id,
+            "occurred_at": occurred_at,
+            "correlation_id": correlation,
+            "causation_id": causation,
+            "producer": producer,
+            "traceparent": trace,
+            "stream_version": version,
+            "global_position": position,
+        },
+        registry.decode(event_type, event_version, payload),
+    )

@@ -1,0 +1,276 @@
+"""One contract for the EventStore port, passed by every adapter.
+
+`EventStoreContract` is not collected on its own (its name does not start with Test); each adapter
+subclasses it once and provides `store`, `second_store` and `raw_sql` fixtures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from wave_events import (
+    EventTooLargeError,
+    InvalidStreamIdError,
+    MAX_PAYLOAD_BYTES,
+    catalogue as c,
+    new_envelope,
+)
+from wave_store import ConcurrencyError, EventIdConflictError, InvalidAppendError
+from wave_store.postgres import PostgresEventStore
+from wave_store.sqlite import SqliteEventStore
+
+
+def requested(stream: str = "run-one", story: str = "add a health endpoint"):
+    return new_envelope(stream, c.RunRequested(story=story, repo="/srv/repo", budget_usd=5), producer="test")
+
+
+def failed(stream: str = "run-one", reason: str = "boom"):
+    return new_envelope(stream, c.RunFailed(reason=reason), producer="test")
+
+
+class EventStoreContract:
+    async def test_append_assigns_versions_and_global_positions_in_order(self, store):
+        first = await store.append("run-one", [requested(), failed()], expected_version=0)
+        second = await store.append("run-two", [requested("run-two")], expected_version=0)
+
+        assert first.versions == [1, 2] and not first.duplicate
+        assert second.versions == [1]
+        assert second.positions[0] > first.positions[-1] > first.positions[0]
+        stream = await store.read_stream("run-one")
+        assert [e.type for e in stream] == ["RunRequested", "RunFailed"]
+        assert [e.stream_version for e in stream] == [1, 2]
+        everything = await store.read_all(0)
+        assert [e.event_id for e in everything] == [*[e.event_id for e in first.events], second.events[0].event_id]
+        assert await store.stream_version("run-one") == 2
+        assert await store.stream_version("run-none") == 0
+        assert await store.last_position() == second.positions[0]
+        assert await store.stream_ids() == ["run-one", "run-two"]
+
+    async def test_read_stream_from_a_version_and_read_all_in_pages(self, store):
+        await store.append("run-one", [requested(), *[failed(reason=f"r{i}") for i in range(9)]], 0)
+        assert [e.stream_version for e in await store.read_stream("run-one", from_version=8)] == [8, 9, 10]
+        seen, position = [], 0
+        while page := await store.read_all(position, limit=3):
+            assert len(page) <= 3
+            seen.extend(page)
+            position = page[-1].global_position
+        assert [e.stream_version for e in seen] == list(range(1, 11))
+
+    async def test_wrong_expected_version_raises_and_stores_nothing(self, store):
+        await store.append("run-one", [requested()], 0)
+        with pytest.raises(ConcurrencyError, match=r"stream 'run-one' is at version 1, not the expected 0") as info:
+            await store.append("run-one", [failed()], expected_version=0)
+        assert (info.value.expected_version, info.value.actual_version) == (0, 1)
+        with pytest.raises(ConcurrencyError):
+            await store.append("run-one", [failed()], expected_version=5)
+        assert len(await store.read_all(0)) == 1
+
+    async def test_concurrent_writers_exactly_one_wins_each_version(self, store, second_store):
+        stores = [store, second_store]
+        await store.append("run-race", [requested("run-race")], 0)
+        for version in range(1, 6):
+            attempts = [
+                stores[i % 2].append("run-race", [failed("run-race", f"writer {i}")], expected_version=version)
+                for i in range(16)
+            ]
+            outcomes = await asyncio.gather(*attempts, return_exceptions=True)
+            winners = [o for o in outcomes if not isinstance(o, BaseException)]
+            losers = [o for o in outcomes if isinstance(o, BaseException)]
+            assert len(winners) == 1, outcomes
+            assert all(isinstance(o, ConcurrencyError) for o in losers), losers
+            assert winners[0].versions == [version + 1]
+        assert [e.stream_version for e in await store.read_stream("run-race")] == list(range(1, 7))
+
+    async def test_read_all_never_skips_an_event_that_commits_late(self, store, second_store):
+        """Two overlapping transactions: the first to take a position commits last.
+
+        With a bare sequence, the second would commit position 2 while position 1 is still in flight; a
+        follower would read 2, move its position past 1 and never see it. Here, nothing may be skipped.
+        """
+        late, early = requested("run-late"), requested("run-early")
+        follower_seen: list = []
+        async with store.hold_append_open("run-late", [late], 0):
+            other = asyncio.create_task(second_store.append("run-early", [early], 0))
+            await asyncio.sleep(0.3)  # let the other append run as far as it can
+            follower_seen.extend(await second_store.read_all(0))
+        await other
+        position = follower_seen[-1].global_position if follower_seen else 0
+        follower_seen.extend(await second_store.read_all(position))
+        assert sorted(e.event_id for e in follower_seen) == sorted([late.event_id, early.event_id])
+        positions = [e.global_position for e in follower_seen]
+        assert positions == sorted(positions) and len(set(positions)) == 2
+
+    async def test_reappending_stored_events_is_idempotent_and_reports_the_duplicate(self, store):
+        batch = [requested(), failed()]
+        first = await store.append("run-one", batch, 0)
+        again = await store.append("run-one", batch, 0)
+        assert again.duplicate
+        assert again.positions == first.positions and again.versions == first.versions
+        assert len(await store.read_all(0)) == 2
+
+    async def test_partly_stored_batch_or_other_stream_is_a_conflict(self, store):
+        stored = requested()
+        await store.append("run-one", [stored], 0)
+        with pytest.raises(EventIdConflictError, match="1 of 2 event ids are stored already"):
+            await store.append("run-one", [stored, failed()], 1)
+        moved = stored.model_copy(update={"stream_id": "run-other"})
+        with pytest.raises(EventIdConflictError, match="on another stream"):
+            await store.append("run-other", [moved], 0)
+        assert len(await store.read_all(0)) == 1
+
+    async def test_unicode_and_one_megabyte_payloads_round_trip(self, store):
+        story = "Ünïcödé 🚀 — 日本語 — emoji 👩‍💻 and a NUL-free \u2028 separator"
+        big = "x" * (1024 * 1024)
+        await store.append("run-one", [requested(story=story), failed(reason=big)], 0)
+        events = await store.read_stream("run-one")
+        assert events[0].payload.story == story
+        assert events[1].payload.reason == big
+
+    async def test_payload_above_the_limit_is_refused_and_nothing_stored(self, store):
+        with pytest.raises(EventTooLargeError, match=f"above the limit of {MAX_PAYLOAD_BYTES} bytes"):
+            await store.append("run-one", [requested(), failed(reason="y" * (MAX_PAYLOAD_BYTES + 1))], 0)
+        assert await store.read_all(0) == []
+
+    async def test_bad_append_requests_name_the_problem_and_store_nothing(self, store):
+        with pytest.raises(InvalidStreamIdError, match="invalid stream id 'Run One!'"):
+            await store.append("Run One!", [requested()], 0)
+        with pytest.raises(InvalidAppendError, match="the batch is empty"):
+            await store.append("run-one", [], 0)
+        with pytest.raises(InvalidAppendError, match="expected_version must be an integer >= 0"):
+            await store.append("run-one", [requested()], -1)
+        with pytest.raises(InvalidAppendError, match="belongs to stream 'run-two'"):
+            await store.append("run-one", [requested("run-two")], 0)
+        twice = requested()
+        with pytest.raises(InvalidAppendError, match="appears twice"):
+            await store.append("run-one", [twice, twice], 0)
+        assert await store.read_all(0) == []
+
+    async def test_secrets_are_stored_redacted(self, store):
+        leaky = "deploy with postgresql://admin:s3cr3t-pass@db:5432/app and key sk-ant-api03-AbCdEfGhIjKlMnOpQrStUv"
+        result = await store.append("run-one", [requested(story=leaky)], 0)
+        (stored,) = await store.read_stream("run-one")
+        assert "s3cr3t-pass" not in stored.payload.story and "AbCdEfGhIjKlMnOpQrStUv" not in stored.payload.story
+        assert "[REDACTED:url-password]" in stored.payload.story
+        assert result.events[0].payload == stored.payload  # what append hands back is what a replay sees
+
+    async def test_a_stored_old_version_reads_as_the_newest(self, store):
+        old = new_envelope("run-one", c.RunRequestedV1(task="fix the bug", repo="/r", budget=2.5), producer="v1")
+        await store.append("run-one", [old], 0)
+        (event,) = await store.read_stream("run-one")
+        assert event.version == 2 and isinstance(event.payload, c.RunRequested)
+        assert (event.payload.story, event.payload.budget_usd, event.payload.target_branch) == ("fix the bug", 2.5, "main")
+
+    async def test_the_database_refuses_update_and_delete(self, store, raw_sql):
+        await store.append("run-one", [requested()], 0)
+        with pytest.raises(Exception, match="append-only"):
+            await raw_sql("UPDATE events SET producer = 'mallory'")
+        with pytest.raises(Exception, match="append-only"):
+            await raw_sql("DELETE FROM events")
+        (event,) = await store.read_stream("run-one")
+        assert event.producer == "test"
+
+    async def test_events_survive_reopening(self, store, reopen):
+        appended = await store.append("run-one", [requested(), failed()], 0)
+        await store.close()
+        fresh = await reopen()
+        try:
+            assert [e.event_id for e in await fresh.read_all(0)] == [e.event_id for e in appended.events]
+        finally:
+            await fresh.close()
+
+
+class TestSqliteEventStore(EventStoreContract):
+    @pytest.fixture
+    def path(self, tmp_path: Path) -> Path:
+        return tmp_path / "events.db"
+
+    @pytest.fixture
+    async def store(self, path):
+        store = SqliteEventStore(path)
+        yield store
+        await store.close()
+
+    @pytest.fixture
+    async def second_store(self, path):
+        store = SqliteEventStore(path)
+        yield store
+        await store.close()
+
+    @pytest.fixture
+    def reopen(self, path):
+        async def open_again():
+            return SqliteEventStore(path)
+
+        return open_again
+
+    @pytest.fixture
+    def raw_sql(self, path):
+        import sqlite3
+
+        async def run(sql: str) -> None:
+            connection = sqlite3.connect(path, isolation_level=None)
+            try:
+                connection.execute(sql)
+            finally:
+                connection.close()
+
+        return run
+
+
+@pytest.mark.postgres
+class TestPostgresEventStore(EventStoreContract):
+    @pytest.fixture
+    async def store(self, pg_database_url):
+        store = await PostgresEventStore.connect(pg_database_url)
+        yield store
+        await store.close()
+
+    @pytest.fixture
+    async def second_store(self, pg_database_url, store):
+        other = await PostgresEventStore.connect(pg_database_url)
+        yield other
+        await other.close()
+
+    @pytest.fixture
+    def reopen(self, pg_database_url):
+        async def open_again():
+            return await PostgresEventStore.connect(pg_database_url)
+
+        return open_again
+
+    @pytest.fixture
+    def raw_sql(self, pg_database_url, store):
+        async def run(sql: str) -> None:
+            connection = await asyncpg.connect(pg_database_url)
+            try:
+                await connection.execute(sql)
+            finally:
+                await connection.close()
+
+        return run
+
+    async def test_migrations_are_recorded_and_not_reapplied(self, pg_database_url, store):
+        again = await PostgresEventStore.connect(pg_database_url)
+        await again.close()
+        connection = await asyncpg.connect(pg_database_url)
+        try:
+            rows = await connection.fetch("SELECT version, name FROM wave_schema_migrations ORDER BY version")
+        finally:
+            await connection.close()
+        assert [(r["version"], r["name"]) for r in rows] == [(1, "0001_events.sql")]
+
+    async def test_a_notification_follows_each_commit(self, pg_database_url, store):
+        connection = await asyncpg.connect(pg_database_url)
+        heard: asyncio.Queue[str] = asyncio.Queue()
+        await connection.add_listener("wave_events", lambda *args: heard.put_nowait(args[3]))
+        try:
+            result = await store.append("run-one", [requested(), failed()], 0)
+            assert int(await asyncio.wait_for(heard.get(), 5)) == result.positions[-1]
+        finally:
+            await connection.close()
+
+

@@ -1,0 +1,101 @@
+import json
+import uuid
+
+import pytest
+
+from wave_events import (
+    MalformedEventError,
+    UnknownEventTypeError,
+    UnknownEventVersionError,
+    catalogue as c,
+    decode_envelope,
+    derived_event_id,
+    encode_envelope,
+    new_envelope,
+    registry,
+)
+
+
+def envelope_json(**overrides) -> str:
+    document = json.loads(
+        encode_envelope(new_envelope("run-r1", c.RunFailed(reason="tests never ran"), producer="planner/0"))
+    )
+    document.update(overrides)
+    return json.dumps(document)
+
+
+def test_an_envelope_survives_encoding_and_decoding():
+    original = new_envelope("run-r1", c.RunRequested(story="add /health", repo="/srv/app", budget_usd=3), producer="cli")
+    decoded = decode_envelope(encode_envelope(original))
+    assert decoded == original
+    assert (decoded.type, decoded.version, decoded.run_id) == ("RunRequested", 2, "r1")
+
+
+def test_unknown_type_names_the_type_and_version():
+    with pytest.raises(UnknownEventTypeError, match="unknown event type 'RunExploded' version 1"):
+        decode_envelope(envelope_json(type="RunExploded"))
+
+
+def test_unknown_version_names_the_type_version_and_known_versions():
+    with pytest.raises(UnknownEventVersionError, match=r"unknown version 7 of event type 'RunFailed' \(known versions: 1\)"):
+        decode_envelope(envelope_json(version=7))
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        (json.dumps({"type": "RunFailed"}), "missing field(s) event_id, version, stream_id"),
+        (None, "malformed RunFailed v1: reason: Field required"),
+        ("stream", "invalid stream id"),
+    ],
+)
+def test_malformed_input_is_a_specific_error_naming_the_problem(data, message):
+    if data is None:
+        data = envelope_json(payload={})
+    elif data == "stream":
+        data = envelope_json(stream_id="not a stream")
+    with pytest.raises(MalformedEventError) as info:
+        decode_envelope(data)
+    assert message in str(info.value)
+
+
+def test_payloads_refuse_unknown_fields_and_are_frozen():
+    with pytest.raises(MalformedEventError, match="reasn: Extra inputs are not permitted"):
+        registry.decode("RunFailed", 1, {"reason": "x", "reasn": "typo"})
+    event = c.RunFailed(reason="x")
+    with pytest.raises(Exception, match="frozen"):
+        event.reason = "y"  # type: ignore[misc]
+
+
+def test_version_one_of_run_requested_reads_as_version_two():
+    old = {"task": "fix the login bug", "repo": "git@example.com:app.git", "budget": 4.0, "max_retries": 2}
+    event = registry.decode("RunRequested", 1, old)
+    assert isinstance(event, c.RunRequested)
+    assert event == c.RunRequested(
+        story="fix the login bug", repo="git@example.com:app.git", target_branch="main", budget_usd=4.0,
+        max_retries=2, merge_policy="auto", requested_by="unknown",
+    )
+
+
+def test_a_malformed_old_version_is_reported_against_its_own_version():
+    with pytest.raises(MalformedEventError, match="malformed RunRequested v1: budget"):
+        registry.decode("RunRequested", 1, {"task": "x", "repo": "r", "budget": -1})
+
+
+def test_derived_event_ids_are_deterministic_per_cause_producer_and_index():
+    cause = uuid.uuid4()
+    assert derived_event_id(cause, "qa", 0) == derived_event_id(cause, "qa", 0)
+    assert len({derived_event_id(cause, "qa", 0), derived_event_id(cause, "qa", 1), derived_event_id(cause, "gitops", 0)}) == 3
+
+
+def test_every_catalogue_event_of_the_design_is_registered():
+    names = {m.event_type for m in registry.latest_models()}
+    assert {
+        "RunRequested", "PlanCreated", "PlanRejected", "WorkspaceReady", "ChangeProposed", "LLMCallRecorded",
+        "ActionScored", "ChangeCommitted", "ChangeRejected", "TestsPassed", "TestsFailed", "RetryScheduled",
+        "FixRequested", "EscalationRequested", "HumanDecisionRecorded", "BudgetCharged", "BudgetExceeded",
+        "BudgetRaised", "MergeApproved", "MergeRejected", "Merged", "RunCompleted", "RunFailed", "RunBlocked",
+        "RunCancelled", "NotificationSent",
+    } <= names
