@@ -19,6 +19,8 @@ class TaskState:
     description: str
     attempt: int = 1
     proposal_event_id: str | None = None  # the change proposed for the current attempt
+    proposal_diff: str | None = None  # its unified diff, which gitops applies once it is safe
+    proposal_base_commit: str | None = None  # the commit that diff was written against
     verdict: str | None = None  # the safety verdict on that change
     human_approved: bool = False  # a human overrode an `escalate` verdict on that change
     commit: str | None = None  # the commit of that change on the run branch
@@ -66,10 +68,12 @@ class RunState:
     planned: bool = False
     tasks: dict[str, TaskState] = field(default_factory=dict)
     branch: str | None = None
+    workspace_location: str | None = None  # where the run branch lives (a remote URL or a local path)
     base_commit: str | None = None
     head_commit: str | None = None
     tested_commit: str | None = None  # the last commit whose tests passed
     last_test_failed_commit: str | None = None
+    last_failure_excerpt: str | None = None
     retries: int = 0
     merge_review: str | None = None  # approved / rejected
     merge_commit: str | None = None
@@ -162,15 +166,18 @@ def _plan_rejected(state: RunState, e: Envelope, p: ev.PlanRejected) -> RunState
 
 
 def _workspace_ready(state: RunState, e: Envelope, p: ev.WorkspaceReady) -> RunState:
-    return replace(state, branch=p.branch, base_commit=p.base_commit, head_commit=state.head_commit or p.base_commit)
+    return replace(
+        state, branch=p.branch, workspace_location=p.location, base_commit=p.base_commit,
+        head_commit=state.head_commit or p.base_commit,
+    )
 
 
 def _change_proposed(state: RunState, e: Envelope, p: ev.ChangeProposed) -> RunState:
     if not _is_current(state, p.task_id, p.attempt):
         return state
     return _with_task(
-        state, p.task_id, proposal_event_id=str(e.event_id), verdict=None, human_approved=False, commit=None,
-        rejected_reason=None,
+        state, p.task_id, proposal_event_id=str(e.event_id), proposal_diff=p.diff, proposal_base_commit=p.base_commit,
+        verdict=None, human_approved=False, commit=None, rejected_reason=None,
     )
 
 
@@ -203,7 +210,7 @@ def _tests_passed(state: RunState, e: Envelope, p: ev.TestsPassed) -> RunState:
 
 
 def _tests_failed(state: RunState, e: Envelope, p: ev.TestsFailed) -> RunState:
-    return replace(state, last_test_failed_commit=p.commit)
+    return replace(state, last_test_failed_commit=p.commit, last_failure_excerpt=p.failure_excerpt)
 
 
 def _retry_scheduled(state: RunState, e: Envelope, p: ev.RetryScheduled) -> RunState:
@@ -218,8 +225,8 @@ def _fix_requested(state: RunState, e: Envelope, p: ev.FixRequested) -> RunState
     if task is None or p.attempt <= task.attempt:
         return state
     return _with_task(
-        state, p.task_id, attempt=p.attempt, proposal_event_id=None, verdict=None, human_approved=False, commit=None,
-        rejected_reason=None,
+        state, p.task_id, attempt=p.attempt, proposal_event_id=None, proposal_diff=None, proposal_base_commit=None,
+        verdict=None, human_approved=False, commit=None, rejected_reason=None,
     )
 
 

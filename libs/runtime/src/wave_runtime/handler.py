@@ -1,0 +1,56 @@
+"""The contract between a service and the runtime that drives it.
+
+A service declares the event types it handles and turns (run state, event)
+into outputs. It never appends, publishes or commits offsets itself: the
+runtime wraps each output event in an envelope whose id is derived from
+(cause event id, service name, index), appends it to the run's stream at the
+version the decision was made on, records the service's progress in the same
+transaction, and re-runs the decision on fresh state after a concurrency
+conflict. The same handler runs embedded (one process, the store's global
+order) and distributed (a Kafka consumer group per service).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from wave_events import DomainEvent, Envelope
+from wave_events.projections import RunState
+
+
+@dataclass(frozen=True)
+class ScheduleTimer:
+    """Emit `event` into the run's stream at `due_at` — once, even across restarts."""
+
+    timer_id: str
+    due_at: datetime
+    event: DomainEvent
+
+
+@dataclass(frozen=True)
+class CancelTimer:
+    """Drop a timer that has not fired yet; cancelling a fired or unknown timer does nothing."""
+
+    timer_id: str
+
+
+Output = DomainEvent | ScheduleTimer | CancelTimer
+
+
+@runtime_checkable
+class Service(Protocol):
+    """One agent role. `handle` must be safe to call again for the same event:
+    effects carry idempotency keys (a commit trailer, a notification key)."""
+
+    name: str
+    handles: frozenset[str]
+
+    async def handle(self, state: RunState, event: Envelope) -> Sequence[Output]: ...
+
+
+class TransientError(Exception):
+    """A failure worth retrying with backoff (a timeout, a 5xx, a lost connection).
+    Any other exception is retried a few times too, then dead-lettered."""
