@@ -7,6 +7,8 @@ subclasses it once and provides `store`, `second_store` and `raw_sql` fixtures.
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -20,6 +22,7 @@ from wave_events import (
     new_envelope,
 )
 from wave_store import ConcurrencyError, EventIdConflictError, InvalidAppendError
+from wave_store.port import Handling, TimerRecord
 from wave_store.postgres import PostgresEventStore
 from wave_store.sqlite import SqliteEventStore
 
@@ -183,6 +186,96 @@ class EventStoreContract:
             await fresh.close()
 
 
+    # --- runtime bookkeeping ------------------------------------------------------------------
+
+    async def test_handling_stores_outputs_and_progress_together_and_a_redelivery_is_a_no_op(self, store):
+        cause = (await store.append("run-one", [requested()], 0)).events[0]
+        output = new_envelope("run-one", c.RunFailed(reason="from a handler"), producer="svc", causation=cause)
+        handling = Handling("svc", cause.event_id, "run-one", (output,), expected_version=1)
+
+        first = await store.record_handling(handling)
+        again = await store.record_handling(handling)
+
+        assert not first.duplicate and first.appended.versions == [2]
+        assert again.duplicate and again.appended is None
+        assert await store.was_handled("svc", cause.event_id)
+        assert not await store.was_handled("other", cause.event_id)
+        assert [e.type for e in await store.read_stream("run-one")] == ["RunRequested", "RunFailed"]
+
+    async def test_a_conflicting_handling_stores_neither_output_nor_progress(self, store):
+        cause = (await store.append("run-one", [requested()], 0)).events[0]
+        await store.append("run-one", [failed()], 1)
+        output = new_envelope("run-one", c.RunFailed(reason="late"), producer="svc", causation=cause)
+        with pytest.raises(ConcurrencyError):
+            await store.record_handling(Handling("svc", cause.event_id, "run-one", (output,), expected_version=1))
+        assert not await store.was_handled("svc", cause.event_id)
+        assert await store.stream_version("run-one") == 2
+
+    async def test_handling_with_no_output_marks_progress(self, store):
+        cause = (await store.append("run-one", [requested()], 0)).events[0]
+        result = await store.record_handling(Handling("svc", cause.event_id, "run-one"))
+        assert not result.duplicate and result.appended is None
+        assert await store.was_handled("svc", cause.event_id)
+
+    async def test_positions_are_saved_per_follower(self, store):
+        assert await store.load_position("relay") == 0
+        await store.save_position("relay", 41)
+        await store.save_position("relay", 42)
+        await store.save_position("planner", 7)
+        assert (await store.load_position("relay"), await store.load_position("planner")) == (42, 7)
+
+    async def test_a_timer_fires_once_at_the_stream_s_current_version(self, store, second_store):
+        cause = (await store.append("run-one", [requested()], 0)).events[0]
+        due = datetime.now(UTC) - timedelta(seconds=1)
+        later = datetime.now(UTC) + timedelta(hours=1)
+        timer = _timer("t-due", due, cause)
+        handling = Handling("svc", cause.event_id, "run-one", schedule=(timer, _timer("t-later", later, cause)))
+        assert (await store.record_handling(handling)).timers_scheduled == ("t-due", "t-later")
+        await store.append("run-one", [failed()], 1)  # the stream moves on before the timer fires
+
+        assert [t.timer_id for t in await store.due_timers(datetime.now(UTC))] == ["t-due"]
+        fired = await asyncio.gather(store.fire_timer(timer), second_store.fire_timer(timer))
+        assert sum(result is not None for result in fired) == 1
+        stream = await store.read_stream("run-one")
+        assert [e.type for e in stream] == ["RunRequested", "RunFailed", "RunCancelled"]
+        assert stream[-1].event_id == timer.envelope.event_id
+        assert await store.timer_status("t-due") == "fired"
+        assert await store.due_timers(datetime.now(UTC)) == []
+        assert await store.timer_status("t-later") == "pending"
+
+    async def test_a_cancelled_timer_never_fires(self, store):
+        cause = (await store.append("run-one", [requested()], 0)).events[0]
+        timer = _timer("t1", datetime.now(UTC) - timedelta(seconds=1), cause)
+        await store.record_handling(Handling("svc", cause.event_id, "run-one", schedule=(timer,)))
+        second = (await store.append("run-one", [failed()], 1)).events[0]
+        await store.record_handling(Handling("svc", second.event_id, "run-one", cancel=("t1",)))
+        assert await store.due_timers(datetime.now(UTC)) == []
+        assert await store.fire_timer(timer) is None
+        assert await store.timer_status("t1") == "cancelled"
+        assert await store.stream_version("run-one") == 2
+
+    async def test_wait_for_append_wakes_on_a_commit(self, store, second_store):
+        position = await store.last_position()
+        waiter = asyncio.create_task(store.wait_for_append(position, timeout=10))
+        await asyncio.sleep(0.1)
+        started = asyncio.get_running_loop().time()
+        await second_store.append("run-one", [requested()], 0)
+        await asyncio.wait_for(waiter, 5)
+        assert asyncio.get_running_loop().time() - started < 1.0
+        # Nothing new: returns after the timeout.
+        started = asyncio.get_running_loop().time()
+        await store.wait_for_append(await store.last_position(), timeout=0.2)
+        assert asyncio.get_running_loop().time() - started >= 0.15
+
+
+def _timer(timer_id: str, due: datetime, cause) -> TimerRecord:
+    event = new_envelope(
+        "run-one", c.RunCancelled(cancelled_by="timer"), producer="svc", causation=cause,
+        event_id=uuid.uuid5(uuid.NAMESPACE_URL, timer_id),
+    )
+    return TimerRecord(timer_id, "run-one", due, event)
+
+
 class TestSqliteEventStore(EventStoreContract):
     @pytest.fixture
     def path(self, tmp_path: Path) -> Path:
@@ -261,7 +354,7 @@ class TestPostgresEventStore(EventStoreContract):
             rows = await connection.fetch("SELECT version, name FROM wave_schema_migrations ORDER BY version")
         finally:
             await connection.close()
-        assert [(r["version"], r["name"]) for r in rows] == [(1, "0001_events.sql")]
+        assert [(r["version"], r["name"]) for r in rows] == [(1, "0001_events.sql"), (2, "0002_runtime.sql")]
 
     async def test_a_notification_follows_each_commit(self, pg_database_url, store):
         connection = await asyncpg.connect(pg_database_url)

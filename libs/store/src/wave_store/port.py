@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import abc
+import asyncio
+import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from wave_events import Envelope, encode_payload, registry, validate_stream_id
 
@@ -29,6 +32,47 @@ class AppendResult:
     @property
     def last_version(self) -> int:
         return self.versions[-1]
+
+
+@dataclass(frozen=True)
+class TimerRecord:
+    """A durable timer: append `envelope` to `stream_id` once `due_at` has passed."""
+
+    timer_id: str
+    stream_id: str
+    due_at: datetime
+    envelope: Envelope
+
+    def __post_init__(self) -> None:
+        if not self.timer_id or len(self.timer_id) > 200:
+            raise InvalidAppendError(f"timer id must be 1-200 characters, got {self.timer_id!r}")
+        if self.due_at.tzinfo is None:
+            raise InvalidAppendError(f"timer {self.timer_id!r}: due_at must carry a timezone")
+        if self.envelope.stream_id != self.stream_id:
+            raise InvalidAppendError(f"timer {self.timer_id!r}: its event belongs to {self.envelope.stream_id!r}")
+
+
+@dataclass(frozen=True)
+class Handling:
+    """Everything one consumer decided about one event, stored in a single transaction:
+    the output events, the timers scheduled and cancelled, and the mark that the event is handled."""
+
+    consumer: str
+    cause_event_id: uuid.UUID
+    stream_id: str
+    events: tuple[Envelope, ...] = ()
+    expected_version: int = 0
+    schedule: tuple[TimerRecord, ...] = ()
+    cancel: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HandlingResult:
+    """`duplicate` is True when the consumer had handled the event before: nothing was written."""
+
+    duplicate: bool
+    appended: AppendResult | None = None
+    timers_scheduled: tuple[str, ...] = field(default=())
 
 
 class EventStore(abc.ABC):
@@ -80,6 +124,47 @@ class EventStore(abc.ABC):
         has no late-commit gap; services never need it.
         """
 
+    # --- runtime bookkeeping: consumer progress, follower positions, durable timers ---------------
+
+    @abc.abstractmethod
+    async def record_handling(self, handling: Handling) -> HandlingResult:
+        """Store a consumer's outputs and its progress atomically. Raises ConcurrencyError (nothing stored)
+        when the stream moved past `expected_version`; returns duplicate=True, storing nothing, when the
+        consumer had already handled the event."""
+
+    @abc.abstractmethod
+    async def was_handled(self, consumer: str, event_id: uuid.UUID) -> bool: ...
+
+    @abc.abstractmethod
+    async def load_position(self, name: str) -> int:
+        """A follower's saved position in the global order; 0 when it never saved one."""
+
+    @abc.abstractmethod
+    async def save_position(self, name: str, position: int) -> None: ...
+
+    @abc.abstractmethod
+    async def due_timers(self, now: datetime, limit: int = 100) -> list[TimerRecord]:
+        """Pending timers due at or before `now`, earliest first."""
+
+    @abc.abstractmethod
+    async def fire_timer(self, timer: TimerRecord) -> AppendResult | None:
+        """Append the timer's event at the stream's current version and mark the timer fired, in one
+        transaction. Returns None when the timer was fired or cancelled already."""
+
+    @abc.abstractmethod
+    async def timer_status(self, timer_id: str) -> str | None:
+        """pending, fired, cancelled — or None for an unknown timer."""
+
+    async def wait_for_append(self, after_position: int, timeout: float) -> None:
+        """Return once an event beyond `after_position` may be stored, or after `timeout` seconds.
+        Adapters with a push channel (PostgreSQL NOTIFY) wake at once; this default polls."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while await self.last_position() <= after_position:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return
+            await asyncio.sleep(min(0.02, left))
+
     async def __aenter__(self) -> EventStore:
         return self
 
@@ -93,6 +178,18 @@ class PreparedEvent:
 
     envelope: Envelope
     payload_json: str
+
+
+def check_handling(handling: Handling) -> list[PreparedEvent]:
+    """Validate a handling record; returns its events prepared for storage (possibly none)."""
+    if not handling.consumer or len(handling.consumer) > 100:
+        raise InvalidAppendError(f"consumer name must be 1-100 characters, got {handling.consumer!r}")
+    if not isinstance(handling.cause_event_id, uuid.UUID):
+        raise InvalidAppendError(f"cause_event_id must be a UUID, got {handling.cause_event_id!r}")
+    validate_stream_id(handling.stream_id)
+    if not handling.events:
+        return []
+    return prepare_append(handling.stream_id, handling.events, handling.expected_version)
 
 
 def prepare_append(stream_id: str, events: Sequence[Envelope], expected_version: int) -> list[PreparedEvent]:

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from importlib import resources
 from typing import Any
 
 import asyncpg
 
-from wave_events import Envelope, envelope_from_columns, registry
+from wave_events import Envelope, decode_envelope, encode_envelope, envelope_from_columns, registry
 
 from .errors import ConcurrencyError, EventIdConflictError
-from .port import AppendResult, EventStore, PreparedEvent, prepare_append
+from .port import (
+    AppendResult,
+    EventStore,
+    Handling,
+    HandlingResult,
+    PreparedEvent,
+    TimerRecord,
+    check_handling,
+    prepare_append,
+)
 
 _MIGRATION_LOCK = 7460
 _COLUMNS = (
@@ -54,6 +66,9 @@ async def migrate(connection: asyncpg.Connection) -> list[str]:
 class PostgresEventStore(EventStore):
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        self._listener: asyncpg.Connection | None = None
+        self._appended = asyncio.Condition()
+        self._notified_position = 0
 
     @classmethod
     async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 10) -> PostgresEventStore:
@@ -107,7 +122,123 @@ class PostgresEventStore(EventStore):
         )
         return [row["stream_id"] for row in rows]
 
+    # --- runtime bookkeeping ------------------------------------------------------------------
+
+    async def record_handling(self, handling: Handling) -> HandlingResult:
+        prepared = check_handling(handling)
+        async with self.pool.acquire() as connection, connection.transaction():
+            inserted = await connection.fetchval(
+                "INSERT INTO wave_handled (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1",
+                handling.consumer,
+                handling.cause_event_id,
+            )
+            if inserted is None:
+                return HandlingResult(duplicate=True)
+            appended = (
+                await _append(connection, handling.stream_id, prepared, handling.expected_version) if prepared else None
+            )
+            for timer in handling.schedule:
+                await connection.execute(
+                    "INSERT INTO wave_timers (timer_id, stream_id, due_at, envelope) VALUES ($1, $2, $3, $4) "
+                    "ON CONFLICT (timer_id) DO NOTHING",
+                    timer.timer_id,
+                    timer.stream_id,
+                    timer.due_at,
+                    encode_envelope(timer.envelope),
+                )
+            if handling.cancel:
+                await connection.execute(
+                    "UPDATE wave_timers SET status = 'cancelled', settled_at = now() "
+                    "WHERE timer_id = ANY($1::text[]) AND status = 'pending'",
+                    list(handling.cancel),
+                )
+            return HandlingResult(False, appended, tuple(t.timer_id for t in handling.schedule))
+
+    async def was_handled(self, consumer: str, event_id: uuid.UUID) -> bool:
+        return bool(
+            await self.pool.fetchval(
+                "SELECT 1 FROM wave_handled WHERE consumer = $1 AND event_id = $2", consumer, event_id
+            )
+        )
+
+    async def load_position(self, name: str) -> int:
+        return await self.pool.fetchval("SELECT coalesce(max(position), 0) FROM wave_positions WHERE name = $1", name)
+
+    async def save_position(self, name: str, position: int) -> None:
+        await self.pool.execute(
+            "INSERT INTO wave_positions (name, position) VALUES ($1, $2) "
+            "ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = now()",
+            name,
+            position,
+        )
+
+    async def due_timers(self, now: datetime, limit: int = 100) -> list[TimerRecord]:
+        rows = await self.pool.fetch(
+            "SELECT timer_id, stream_id, due_at, envelope FROM wave_timers "
+            "WHERE status = 'pending' AND due_at <= $1 ORDER BY due_at, timer_id LIMIT $2",
+            now,
+            limit,
+        )
+        return [TimerRecord(r["timer_id"], r["stream_id"], r["due_at"], decode_envelope(r["envelope"])) for r in rows]
+
+    async def fire_timer(self, timer: TimerRecord) -> AppendResult | None:
+        prepared = prepare_append(timer.stream_id, [timer.envelope], 0)
+        async with self.pool.acquire() as connection, connection.transaction():
+            status = await connection.fetchval(
+                "SELECT status FROM wave_timers WHERE timer_id = $1 FOR UPDATE", timer.timer_id
+            )
+            if status != "pending":
+                return None
+            # The append lock (re-entrant within a transaction) first: no writer can move the stream
+            # between reading its version and appending at it.
+            await connection.execute("SELECT pg_advisory_xact_lock(7461)")
+            current = await connection.fetchval(
+                "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", timer.stream_id
+            )
+            result = await _append(connection, timer.stream_id, prepared, current)
+            await connection.execute(
+                "UPDATE wave_timers SET status = 'fired', settled_at = now() WHERE timer_id = $1", timer.timer_id
+            )
+            return result
+
+    async def timer_status(self, timer_id: str) -> str | None:
+        return await self.pool.fetchval("SELECT status FROM wave_timers WHERE timer_id = $1", timer_id)
+
+    async def wait_for_append(self, after_position: int, timeout: float) -> None:
+        """LISTEN on the channel wave_append notifies at commit, so followers wake without polling."""
+        await self._ensure_listener()
+        if self._notified_position > after_position or await self.last_position() > after_position:
+            return
+        async with self._appended:
+            try:
+                await asyncio.wait_for(
+                    self._appended.wait_for(lambda: self._notified_position > after_position), timeout
+                )
+            except TimeoutError:
+                return
+
+    async def _ensure_listener(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        connection = await self.pool.acquire()
+        await connection.add_listener("wave_events", self._on_notify)
+        self._listener = connection
+
+    def _on_notify(self, connection: Any, pid: int, channel: str, payload: str) -> None:
+        position = int(payload)
+        if position > self._notified_position:
+            self._notified_position = position
+            asyncio.get_running_loop().create_task(self._wake())
+
+    async def _wake(self) -> None:
+        async with self._appended:
+            self._appended.notify_all()
+
     async def close(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            await self._listener.remove_listener("wave_events", self._on_notify)
+            await self.pool.release(self._listener)
+            self._listener = None
         await self.pool.close()
 
 

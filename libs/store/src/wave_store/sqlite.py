@@ -14,13 +14,23 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wave_events import Envelope, envelope_from_columns, registry
+from wave_events import Envelope, decode_envelope, encode_envelope, envelope_from_columns, registry
 
 from .errors import ConcurrencyError, EventIdConflictError
-from .port import AppendResult, EventStore, PreparedEvent, prepare_append
+from .port import (
+    AppendResult,
+    EventStore,
+    Handling,
+    HandlingResult,
+    PreparedEvent,
+    TimerRecord,
+    check_handling,
+    prepare_append,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -43,6 +53,25 @@ CREATE TRIGGER IF NOT EXISTS events_refuse_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'events are append-only: UPDATE refused'); END;
 CREATE TRIGGER IF NOT EXISTS events_refuse_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'events are append-only: DELETE refused'); END;
+CREATE TABLE IF NOT EXISTS wave_handled (
+    consumer   TEXT NOT NULL,
+    event_id   TEXT NOT NULL,
+    handled_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    PRIMARY KEY (consumer, event_id)
+);
+CREATE TABLE IF NOT EXISTS wave_positions (
+    name     TEXT PRIMARY KEY,
+    position INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS wave_timers (
+    timer_id   TEXT PRIMARY KEY,
+    stream_id  TEXT NOT NULL,
+    due_at     TEXT NOT NULL,
+    envelope   TEXT NOT NULL,
+    status     TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'fired', 'cancelled')),
+    settled_at TEXT
+);
+CREATE INDEX IF NOT EXISTS wave_timers_due ON wave_timers (status, due_at);
 """
 
 _COLUMNS = (
@@ -63,6 +92,8 @@ class SqliteEventStore(EventStore):
         self._reader = self._connect()
         self._write_lock = asyncio.Lock()
         self._closed = threading.Event()
+        # Set by this process's commits (from the writer thread), so in-process followers wake at once.
+        self._appended = threading.Event()
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -96,6 +127,7 @@ class SqliteEventStore(EventStore):
                 yield result
             finally:
                 await self._write(self._writer.execute, "COMMIT")
+                self._appended.set()
 
     def _append_sync(
         self, stream_id: str, prepared: list[PreparedEvent], expected_version: int, commit: bool
@@ -103,41 +135,169 @@ class SqliteEventStore(EventStore):
         db = self._writer
         db.execute("BEGIN IMMEDIATE")
         try:
-            ids = [str(p.envelope.event_id) for p in prepared]
-            marks = ",".join("?" * len(ids))
-            stored = db.execute(
-                f"SELECT event_id, stream_id, stream_version, global_position FROM events WHERE event_id IN ({marks})",
-                ids,
-            ).fetchall()
-            if stored:
-                db.execute("ROLLBACK")
-                return _duplicate_result(stream_id, prepared, stored)
-            (current,) = db.execute(
-                "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = ?", (stream_id,)
-            ).fetchone()
-            if current != expected_version:
-                raise ConcurrencyError(stream_id, expected_version, current)
-            (last,) = db.execute("SELECT coalesce(max(global_position), 0) FROM events").fetchone()
-            rows = []
-            result = []
-            for offset, p in enumerate(prepared, start=1):
-                e = p.envelope
-                rows.append(
-                    (
-                        last + offset, stream_id, expected_version + offset, str(e.event_id), e.type, e.version,
-                        e.occurred_at.isoformat(), e.correlation_id, str(e.causation_id) if e.causation_id else None,
-                        e.producer, e.traceparent, p.payload_json,
-                    )
-                )
-                result.append(e.positioned(expected_version + offset, last + offset))
-            db.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-            if commit:
+            result = self._append_in_transaction(stream_id, prepared, expected_version)
+            if result.duplicate or commit:
                 db.execute("COMMIT")
-            return AppendResult(tuple(result), duplicate=False)
+                self._appended.set()
+            return result
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
+
+    def _append_in_transaction(
+        self, stream_id: str, prepared: list[PreparedEvent], expected_version: int | None
+    ) -> AppendResult:
+        """Append inside the writer's open transaction; expected_version None means "at the current version"."""
+        db = self._writer
+        ids = [str(p.envelope.event_id) for p in prepared]
+        marks = ",".join("?" * len(ids))
+        stored = db.execute(
+            f"SELECT event_id, stream_id, stream_version, global_position FROM events WHERE event_id IN ({marks})",
+            ids,
+        ).fetchall()
+        if stored:
+            return _duplicate_result(stream_id, prepared, stored)
+        (current,) = db.execute(
+            "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = ?", (stream_id,)
+        ).fetchone()
+        if expected_version is None:
+            expected_version = current
+        if current != expected_version:
+            raise ConcurrencyError(stream_id, expected_version, current)
+        (last,) = db.execute("SELECT coalesce(max(global_position), 0) FROM events").fetchone()
+        rows = []
+        result = []
+        for offset, p in enumerate(prepared, start=1):
+            e = p.envelope
+            rows.append(
+                (
+                    last + offset, stream_id, expected_version + offset, str(e.event_id), e.type, e.version,
+                    e.occurred_at.isoformat(), e.correlation_id, str(e.causation_id) if e.causation_id else None,
+                    e.producer, e.traceparent, p.payload_json,
+                )
+            )
+            result.append(e.positioned(expected_version + offset, last + offset))
+        db.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        return AppendResult(tuple(result), duplicate=False)
+
+    # --- runtime bookkeeping ------------------------------------------------------------------
+
+    async def record_handling(self, handling: Handling) -> HandlingResult:
+        prepared = check_handling(handling)
+        async with self._write_lock:
+            return await self._write(self._record_handling_sync, handling, prepared)
+
+    def _record_handling_sync(self, handling: Handling, prepared: list[PreparedEvent]) -> HandlingResult:
+        db = self._writer
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            inserted = db.execute(
+                "INSERT OR IGNORE INTO wave_handled (consumer, event_id) VALUES (?, ?)",
+                (handling.consumer, str(handling.cause_event_id)),
+            ).rowcount
+            if not inserted:
+                db.execute("ROLLBACK")
+                return HandlingResult(duplicate=True)
+            appended = (
+                self._append_in_transaction(handling.stream_id, prepared, handling.expected_version)
+                if prepared
+                else None
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO wave_timers (timer_id, stream_id, due_at, envelope) VALUES (?, ?, ?, ?)",
+                [
+                    (t.timer_id, t.stream_id, _utc_text(t.due_at), encode_envelope(t.envelope))
+                    for t in handling.schedule
+                ],
+            )
+            db.executemany(
+                "UPDATE wave_timers SET status = 'cancelled', settled_at = ? WHERE timer_id = ? AND status = 'pending'",
+                [(_utc_text(datetime.now(UTC)), timer_id) for timer_id in handling.cancel],
+            )
+            db.execute("COMMIT")
+            self._appended.set()
+            return HandlingResult(False, appended, tuple(t.timer_id for t in handling.schedule))
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    async def was_handled(self, consumer: str, event_id: uuid.UUID) -> bool:
+        rows = await self._read(
+            self._query, "SELECT 1 FROM wave_handled WHERE consumer = ? AND event_id = ?", (consumer, str(event_id))
+        )
+        return bool(rows)
+
+    async def load_position(self, name: str) -> int:
+        rows = await self._read(self._query, "SELECT position FROM wave_positions WHERE name = ?", (name,))
+        return rows[0][0] if rows else 0
+
+    async def save_position(self, name: str, position: int) -> None:
+        async with self._write_lock:
+            await self._write(
+                self._writer.execute,
+                "INSERT INTO wave_positions (name, position) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+                (name, position),
+            )
+
+    async def due_timers(self, now: datetime, limit: int = 100) -> list[TimerRecord]:
+        rows = await self._read(
+            self._query,
+            "SELECT timer_id, stream_id, due_at, envelope FROM wave_timers WHERE status = 'pending' AND due_at <= ? "
+            "ORDER BY due_at, timer_id LIMIT ?",
+            (_utc_text(now), limit),
+        )
+        return [TimerRecord(r[0], r[1], datetime.fromisoformat(r[2]), decode_envelope(r[3])) for r in rows]
+
+    async def fire_timer(self, timer: TimerRecord) -> AppendResult | None:
+        prepared = prepare_append(timer.stream_id, [timer.envelope], 0)
+        async with self._write_lock:
+            return await self._write(self._fire_timer_sync, timer, prepared)
+
+    def _fire_timer_sync(self, timer: TimerRecord, prepared: list[PreparedEvent]) -> AppendResult | None:
+        db = self._writer
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT status FROM wave_timers WHERE timer_id = ?", (timer.timer_id,)).fetchone()
+            if row is None or row[0] != "pending":
+                db.execute("ROLLBACK")
+                return None
+            result = self._append_in_transaction(timer.stream_id, prepared, None)
+            db.execute(
+                "UPDATE wave_timers SET status = 'fired', settled_at = ? WHERE timer_id = ?",
+                (_utc_text(datetime.now(UTC)), timer.timer_id),
+            )
+            db.execute("COMMIT")
+            self._appended.set()
+            return result
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    async def timer_status(self, timer_id: str) -> str | None:
+        rows = await self._read(self._query, "SELECT status FROM wave_timers WHERE timer_id = ?", (timer_id,))
+        return rows[0][0] if rows else None
+
+    async def wait_for_append(self, after_position: int, timeout: float) -> None:
+        """Appends from this process wake followers at once; other processes' appends are seen by polling."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while await self.last_position() <= after_position:
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            self._appended.clear()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._appended_wait()), min(0.05, left))
+            except TimeoutError:
+                pass
+
+    async def _appended_wait(self) -> None:
+        while not self._appended.is_set():
+            await asyncio.sleep(0.002)
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -199,6 +359,11 @@ def _duplicate_result(stream_id: str, prepared: list[PreparedEvent], stored: lis
         )
     result = [p.envelope.positioned(by_id[str(p.envelope.event_id)][2], by_id[str(p.envelope.event_id)][3]) for p in prepared]
     return AppendResult(tuple(sorted(result, key=lambda e: e.global_position or 0)), duplicate=True)
+
+
+def _utc_text(moment: datetime) -> str:
+    """Timestamps as fixed-width UTC text, so SQLite's text comparison orders them correctly."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
 def _envelope(row: tuple[Any, ...]) -> Envelope:
