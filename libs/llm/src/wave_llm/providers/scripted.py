@@ -1,0 +1,75 @@
+"""Plays a cassette's answers back: the offline default, the demo's model, and audit replay."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from ..cassette import Cassette, Interaction, load_cassette
+from ..errors import CassetteError, PermanentModelError, TransientModelError
+from ..model import ModelRequest, ModelResponse
+
+
+class ScriptedProvider:
+    """Answers each request with the first unused interaction of its role whose `match` accepts it.
+
+    Answers are consumed in cassette order per role, so the same sequence of requests always gets the same
+    answers: a replay of a run makes identical calls. The cassette is read once, when first needed.
+    """
+
+    def __init__(self, cassette: str | os.PathLike[str], *, name: str = "scripted") -> None:
+        self.name = name
+        self.cassette_path = Path(cassette)
+        self._cassette: Cassette | None = None
+        self._used: set[int] = set()
+        self._lock = asyncio.Lock()
+
+    def _interactions(self) -> tuple[Interaction, ...]:
+        if self._cassette is None:
+            self._cassette = load_cassette(self.cassette_path)
+        return self._cassette.interactions
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        async with self._lock:
+            index, interaction = self._next_for(request)
+            if not interaction.repeat:
+                self._used.add(index)
+        answer = interaction.response
+        if answer.error is not None:
+            message = f"{self.name}: {answer.error.message}"
+            if answer.error.kind == "transient":
+                raise TransientModelError(message, provider=self.name, status=answer.error.status)
+            raise PermanentModelError(message, provider=self.name, status=answer.error.status)
+        return ModelResponse(
+            text=answer.text,
+            tool_calls=answer.tool_calls,
+            input_tokens=answer.input_tokens,
+            output_tokens=answer.output_tokens,
+            model=answer.model or request.model,
+            provider=self.name,
+            latency_ms=0.0,
+        )
+
+    def _next_for(self, request: ModelRequest) -> tuple[int, Interaction]:
+        text = request.searchable_text()
+        of_role = [(i, x) for i, x in enumerate(self._interactions()) if x.role == request.role]
+        for index, interaction in of_role:
+            if index in self._used:
+                continue
+            if interaction.match is None or interaction.match.accepts(text):
+                return index, interaction
+        unused = [x for i, x in of_role if i not in self._used]
+        if not of_role:
+            why = "it has no interaction for this role"
+        elif not unused:
+            why = f"all {len(of_role)} interactions for this role were already played"
+        else:
+            wanted = "; ".join(repr(list(x.match.contains)) for x in unused if x.match is not None)
+            why = f"none of the {len(unused)} unused interactions for this role matches (they need {wanted})"
+        raise CassetteError(
+            f"no scripted response for role {request.role!r} in cassette {self.cassette_path}: {why}"
+        )
+
+    async def aclose(self) -> None:
+        return None

@@ -1,0 +1,120 @@
+"""The dead-letter port: where an event goes when a service cannot handle it, and how it comes back.
+
+Distributed mode uses the Kafka topic wave.events.dlq.v1 (see kafka.py); embedded mode keeps dead
+letters in a JSON-lines file beside the embedded store. Re-driving puts an event in front of the
+service again; handling stays idempotent, so a re-driven event that was handled meanwhile is a no-op.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import os
+import threading
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from wave_events import Envelope
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    consumer: str
+    event_id: str
+    event_type: str
+    stream_id: str
+    error_type: str
+    error: str
+    attempts: int
+    dead_at: str
+    redriven: bool = False
+
+
+class DeadLetters(abc.ABC):
+    @abc.abstractmethod
+    async def add(self, consumer: str, envelope: Envelope | None, raw: bytes | None, error_type: str, error: str, attempts: int) -> None: ...
+
+    @abc.abstractmethod
+    async def list(self, consumer: str | None = None) -> list[DeadLetter]: ...
+
+    @abc.abstractmethod
+    async def redrive(self, consumer: str | None = None, event_id: str | None = None) -> int:
+        """Send matching dead letters back to their consumers; returns how many."""
+
+
+class FileDeadLetters(DeadLetters):
+    """Embedded mode: `dead-letters.jsonl` holds the letters, the embedded runtime takes re-drives."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+
+    async def add(self, consumer, envelope, raw, error_type, error, attempts) -> None:
+        letter = DeadLetter(
+            consumer=consumer,
+            event_id=str(envelope.event_id) if envelope else "",
+            event_type=envelope.type if envelope else "",
+            stream_id=envelope.stream_id if envelope else "",
+            error_type=error_type,
+            error=error[:4000],
+            attempts=attempts,
+            dead_at=datetime.now(UTC).isoformat(),
+        )
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(asdict(letter)) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+
+    async def list(self, consumer: str | None = None) -> list[DeadLetter]:
+        return [d for d in self._read() if consumer is None or d.consumer == consumer]
+
+    async def redrive(self, consumer: str | None = None, event_id: str | None = None) -> int:
+        with self._lock:
+            letters = self._read()
+            chosen = 0
+            updated = []
+            for d in letters:
+                if not d.redriven and (consumer in (None, d.consumer)) and (event_id in (None, d.event_id)):
+                    d = DeadLetter(**{**asdict(d), "redriven": True})
+                    chosen += 1
+                    self._request(d)
+                updated.append(d)
+            self._write(updated)
+        return chosen
+
+    def take_redrives(self, consumer: str) -> list[str]:
+        """Event ids re-driven for `consumer` since the last call (the embedded runtime handles them)."""
+        requests = self.path.with_suffix(".redrive.jsonl")
+        with self._lock:
+            if not requests.exists():
+                return []
+            lines = [json.loads(line) for line in requests.read_text().splitlines() if line.strip()]
+            mine = [r["event_id"] for r in lines if r["consumer"] == consumer]
+            rest = [r for r in lines if r["consumer"] != consumer]
+            requests.write_text("".join(json.dumps(r) + "\n" for r in rest))
+        return mine
+
+    def pending_redrives(self, consumer: str) -> int:
+        """How many re-drives for `consumer` the embedded runtime has not taken yet."""
+        requests = self.path.with_suffix(".redrive.jsonl")
+        with self._lock:
+            if not requests.exists():
+                return 0
+            return sum(1 for line in requests.read_text().splitlines() if line.strip() and json.loads(line)["consumer"] == consumer)
+
+    def _request(self, letter: DeadLetter) -> None:
+        with self.path.with_suffix(".redrive.jsonl").open("a", encoding="utf-8") as f:
+            f.write(json.dumps({"consumer": letter.consumer, "event_id": letter.event_id}) + "\n")
+
+    def _read(self) -> list[DeadLetter]:
+        if not self.path.exists():
+            return []
+        return [DeadLetter(**json.loads(line)) for line in self.path.read_text().splitlines() if line.strip()]
+
+    def _write(self, letters: list[DeadLetter]) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps(asdict(d)) + "\n" for d in letters))
+        os.replace(tmp, self.path)

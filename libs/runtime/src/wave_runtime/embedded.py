@@ -1,0 +1,129 @@
+"""Embedded transport: every service in one process, no Kafka. Each service follows the store's
+global order from its own saved position, exactly as a Kafka consumer group follows the topic."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Sequence
+
+from wave_events import Envelope
+from wave_store import EventStore
+
+from .deadletters import FileDeadLetters
+from .engine import Dispatcher, HandlingFailed, RetryPolicy, TimerPoller
+from .handler import Service
+from .metrics import CONSUMER_LAG, DEAD_LETTERS
+
+log = logging.getLogger("wave.runtime.embedded")
+
+
+class StoreSubscription:
+    """Follows the global order for one consumer, resuming from its saved position."""
+
+    def __init__(self, store: EventStore, consumer: str, batch: int = 500) -> None:
+        self.store, self.consumer, self.batch = store, consumer, batch
+        self.position: int | None = None
+
+    @property
+    def position_name(self) -> str:
+        return f"subscription:{self.consumer}"
+
+    async def next_batch(self, wait_s: float) -> list[Envelope]:
+        if self.position is None:
+            self.position = await self.store.load_position(self.position_name)
+        events = await self.store.read_all(self.position, self.batch)
+        if not events:
+            await self.store.wait_for_append(self.position, wait_s)
+            events = await self.store.read_all(self.position, self.batch)
+        return events
+
+    async def commit(self, position: int) -> None:
+        self.position = position
+        await self.store.save_position(self.position_name, position)
+
+
+class EmbeddedRuntime:
+    """Runs services and the timer poller until `stop()`; `drain()` waits until every service has
+    handled everything stored so far (tests and the demo use it)."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        services: Sequence[Service],
+        dead_letters: FileDeadLetters,
+        *,
+        retry: RetryPolicy | None = None,
+        timer_interval_s: float = 0.1,
+    ) -> None:
+        self.store = store
+        self.dead_letters = dead_letters
+        instance = uuid.uuid4().hex[:8]
+        self.dispatchers = [Dispatcher(s, store, instance=instance, retry=retry) for s in services]
+        self.subscriptions = {d.service.name: StoreSubscription(store, d.service.name) for d in self.dispatchers}
+        self.timers = TimerPoller(store, timer_interval_s)
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._stop.clear()
+        self._tasks = [asyncio.create_task(self._follow(d), name=f"wave:{d.service.name}") for d in self.dispatchers]
+        self._tasks.append(asyncio.create_task(self.timers.run(self._stop), name="wave:timers"))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def __aenter__(self) -> EmbeddedRuntime:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait until every service's position has reached the end of the log (and stays there)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                for task in self._tasks:
+                    if task.done() and task.exception():
+                        raise task.exception()  # type: ignore[misc]
+                last = await self.store.last_position()
+                if all((s.position or 0) >= last for s in self.subscriptions.values()):
+                    return
+                await asyncio.sleep(0.01)
+
+    async def _follow(self, dispatcher: Dispatcher) -> None:
+        name = dispatcher.service.name
+        subscription = self.subscriptions[name]
+        while not self._stop.is_set():
+            for event_id in self.dead_letters.take_redrives(name):
+                await self._redrive(dispatcher, event_id)
+            events = await subscription.next_batch(wait_s=0.2)
+            for envelope in events:
+                if self._stop.is_set():
+                    return
+                await self._dispatch(dispatcher, envelope)
+                await subscription.commit(envelope.global_position or 0)
+            if events:
+                CONSUMER_LAG.labels(name).set(max(0, await self.store.last_position() - (subscription.position or 0)))
+
+    async def _dispatch(self, dispatcher: Dispatcher, envelope: Envelope) -> None:
+        try:
+            await dispatcher.dispatch(envelope)
+        except HandlingFailed as failed:
+            name = dispatcher.service.name
+            DEAD_LETTERS.labels(name).inc()
+            log.error("%s: %s %s dead-lettered: %s", name, envelope.type, envelope.event_id, failed)
+            f = failed.failure
+            await self.dead_letters.add(name, envelope, None, f.error_type, f.message, f.attempts)
+
+    async def _redrive(self, dispatcher: Dispatcher, event_id: str) -> None:
+        for letter in await self.dead_letters.list(dispatcher.service.name):
+            if letter.event_id == event_id:
+                for envelope in await self.store.read_stream(letter.stream_id):
+                    if str(envelope.event_id) == event_id:
+                        await self._dispatch(dispatcher, envelope)
+                return

@@ -1,0 +1,180 @@
+"""Handling one event for one service: the part every transport shares.
+
+For each event the dispatcher folds the run's current state from the store, asks the service to
+decide, wraps the outputs in envelopes with ids derived from (cause, service, index), and stores
+them together with the service's progress in one transaction. A concurrency conflict means another
+writer moved the run first: the state is reloaded and the decision made again. A redelivered event
+whose handling was stored is recognised and skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+from datetime import UTC, datetime
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from wave_events import DomainEvent, Envelope, derived_event_id, new_envelope
+from wave_events.projections import RunState, fold
+from wave_store import ConcurrencyError, EventStore
+from wave_store.port import Handling, TimerRecord
+
+from .handler import CancelTimer, Output, ScheduleTimer, Service, TransientError
+from .metrics import EVENTS_HANDLED, HANDLER_FAILURES, HANDLER_LATENCY
+from .tracing import current_traceparent, handling_span
+
+log = logging.getLogger("wave.runtime")
+
+_STATE_CACHE_SIZE = 1024
+
+Outcome = Literal["handled", "duplicate", "ignored", "dead"]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try before an event is dead-lettered."""
+
+    max_attempts: int = 5  # handler attempts per event (transient and other failures alike)
+    max_conflicts: int = 20  # reload-and-decide rounds after concurrency conflicts
+    base_delay_s: float = 0.05
+    max_delay_s: float = 5.0
+
+    def delay(self, attempt: int) -> float:
+        # Full jitter: concurrent retries of many events do not synchronise.
+        return random.uniform(0, min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1)))
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why an event was dead-lettered."""
+
+    error_type: str
+    message: str
+    attempts: int
+
+
+class HandlingFailed(Exception):
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(f"{failure.error_type}: {failure.message} (after {failure.attempts} attempts)")
+        self.failure = failure
+
+
+class Dispatcher:
+    def __init__(
+        self, service: Service, store: EventStore, *, instance: str | None = None, retry: RetryPolicy | None = None
+    ) -> None:
+        if not service.name or not service.name.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"service name must be alphanumeric (with - or _), got {service.name!r}")
+        self.service = service
+        self.store = store
+        self.producer = f"{service.name}@{instance or uuid.uuid4().hex[:8]}"
+        self.retry = retry or RetryPolicy()
+        # Folded states by stream: the log is append-only, so a cached state only needs the events after it.
+        self._states: OrderedDict[str, RunState] = OrderedDict()
+
+    def wants(self, envelope: Envelope) -> bool:
+        return envelope.type in self.service.handles
+
+    async def dispatch(self, envelope: Envelope) -> Outcome:
+        """Handle one event to completion. Raises HandlingFailed when it must be dead-lettered."""
+        if not self.wants(envelope):
+            return "ignored"
+        name = self.service.name
+        if await self.store.was_handled(name, envelope.event_id):
+            EVENTS_HANDLED.labels(name, envelope.type, "duplicate").inc()
+            return "duplicate"
+        started = time.perf_counter()
+        failures = 0
+        conflicts = 0
+        while True:
+            try:
+                with handling_span(name, envelope):
+                    state = await self._state(envelope.stream_id)
+                    outputs = await self.service.handle(state, envelope)
+                    handling = self._handling(envelope, state.version, outputs)
+                    result = await self.store.record_handling(handling)
+            except ConcurrencyError:
+                conflicts += 1
+                if conflicts > self.retry.max_conflicts:
+                    raise HandlingFailed(Failure("ConcurrencyError", "the run kept moving under the handler", conflicts))
+                continue
+            except Exception as exc:  # noqa: BLE001 - every failure is retried, then dead-lettered
+                failures += 1
+                HANDLER_FAILURES.labels(name, envelope.type).inc()
+                if failures >= self.retry.max_attempts:
+                    raise HandlingFailed(Failure(type(exc).__name__, str(exc), failures)) from exc
+                level = logging.INFO if isinstance(exc, TransientError) else logging.WARNING
+                log.log(level, "%s: handling %s %s failed (%s), retrying", name, envelope.type, envelope.event_id, exc)
+                await asyncio.sleep(self.retry.delay(failures))
+                continue
+            outcome: Outcome = "duplicate" if result.duplicate else "handled"
+            EVENTS_HANDLED.labels(name, envelope.type, outcome).inc()
+            HANDLER_LATENCY.labels(name).observe(time.perf_counter() - started)
+            return outcome
+
+    async def _state(self, stream_id: str) -> RunState:
+        cached = self._states.pop(stream_id, None) or RunState()
+        state = fold(await self.store.read_stream(stream_id, from_version=cached.version + 1), cached)
+        self._states[stream_id] = state
+        if len(self._states) > _STATE_CACHE_SIZE:
+            self._states.popitem(last=False)
+        return state
+
+    def _handling(self, cause: Envelope, version: int, outputs: Sequence[Output]) -> Handling:
+        events: list[Envelope] = []
+        schedule: list[TimerRecord] = []
+        cancel: list[str] = []
+        traceparent = current_traceparent() or cause.traceparent
+        for index, output in enumerate(outputs):
+            if isinstance(output, DomainEvent):
+                events.append(self._envelope(cause, output, derived_event_id(cause.event_id, self.service.name, index), traceparent))
+            elif isinstance(output, ScheduleTimer):
+                event_id = derived_event_id(cause.event_id, f"{self.service.name}/timer/{output.timer_id}", index)
+                envelope = self._envelope(cause, output.event, event_id, traceparent)
+                schedule.append(TimerRecord(output.timer_id, cause.stream_id, output.due_at, envelope))
+            elif isinstance(output, CancelTimer):
+                cancel.append(output.timer_id)
+            else:
+                raise TypeError(f"{self.service.name} returned {type(output).__name__}; expected an event or a timer")
+        return Handling(
+            self.service.name, cause.event_id, cause.stream_id, tuple(events), version, tuple(schedule), tuple(cancel)
+        )
+
+    def _envelope(self, cause: Envelope, payload: DomainEvent, event_id: uuid.UUID, traceparent: str | None) -> Envelope:
+        return new_envelope(
+            cause.stream_id, payload, producer=self.producer, causation=cause, event_id=event_id, traceparent=traceparent
+        )
+
+
+class TimerPoller:
+    """Fires due timers. Any number of pollers may run (one per process): the store fires each once."""
+
+    def __init__(self, store: EventStore, interval_s: float = 0.2) -> None:
+        self.store = store
+        self.interval_s = interval_s
+        self.fired = 0
+
+    async def run_once(self) -> int:
+        fired = 0
+        for timer in await self.store.due_timers(datetime.now(UTC)):
+            if await self.store.fire_timer(timer) is not None:
+                fired += 1
+        self.fired += fired
+        return fired
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.run_once()
+            except Exception:  # noqa: BLE001 - a store hiccup must not end timer delivery
+                log.exception("firing timers failed; retrying")
+            try:
+                await asyncio.wait_for(stop.wait(), self.interval_s)
+            except TimeoutError:
+                pass

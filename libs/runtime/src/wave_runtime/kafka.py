@@ -1,0 +1,387 @@
+"""Distributed transport over Apache Kafka: topics, the outbox relay, service consumers, the DLQ.
+
+Every stored event is published by the relay to `wave.events.v1`, keyed by run id so a run's
+events stay in one partition and in stream order. Each service is one consumer group; an offset
+is committed only after the handling it covers is stored, so a crash means redelivery, never loss,
+and redelivery is a no-op because handling is recorded with the outputs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from wave_events import Envelope, EventError, decode_envelope, encode_envelope
+from wave_store import EventStore
+
+from .deadletters import DeadLetter, DeadLetters
+from .engine import Dispatcher, HandlingFailed, RetryPolicy
+from .handler import Service
+from .metrics import CONSUMER_LAG, DEAD_LETTERS, RELAY_POSITION, RELAY_PUBLISHED
+
+log = logging.getLogger("wave.runtime.kafka")
+
+CONTENT_TYPE = "application/vnd.wave.envelope+json"
+RELAY_LOCK = 7462
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Topic and group names. The prefix (WAVE_TOPIC_PREFIX, default "wave") lets several WAVE
+    installations — or test runs — share one cluster without seeing each other's events."""
+
+    prefix: str = "wave"
+
+    @classmethod
+    def from_env(cls) -> Topics:
+        return cls(os.environ.get("WAVE_TOPIC_PREFIX", "wave"))
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}", self.prefix):
+            raise ValueError(f"topic prefix {self.prefix!r} must be letters, digits, '.', '_' or '-'")
+
+    @property
+    def events(self) -> str:
+        return f"{self.prefix}.events.v1"
+
+    @property
+    def dlq(self) -> str:
+        return f"{self.prefix}.events.dlq.v1"
+
+    def group(self, service: str) -> str:
+        return f"{self.prefix}.{service}"
+
+
+EVENTS_TOPIC = Topics().events
+DLQ_TOPIC = Topics().dlq
+
+
+async def ensure_topics(bootstrap: str, topics: Topics, *, partitions: int = 6, replication: int = 1) -> None:
+    """Create the topics with explicit settings (the local broker refuses auto-creation)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        topics = [
+            NewTopic(
+                topics.events, partitions, replication,
+                topic_configs={"retention.ms": str(7 * 24 * 3600 * 1000), "cleanup.policy": "delete"},
+            ),
+            NewTopic(topics.dlq, 1, replication, topic_configs={"retention.ms": "-1", "cleanup.policy": "delete"}),
+        ]
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t.name not in existing]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # another process created them meanwhile
+    finally:
+        await admin.close()
+
+
+def message_of(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """(key, value, headers) of the Kafka record for a stored event."""
+    headers = [
+        ("event-type", envelope.type.encode()),
+        ("event-version", str(envelope.version).encode()),
+        ("event-id", str(envelope.event_id).encode()),
+        ("content-type", CONTENT_TYPE.encode()),
+    ]
+    if envelope.traceparent:
+        headers.append(("traceparent", envelope.traceparent.encode()))
+    return envelope.correlation_id.encode(), encode_envelope(envelope).encode(), headers
+
+
+def _producer(bootstrap: str, **settings) -> AIOKafkaProducer:
+    # Idempotent (forces acks=all): a retried send after a lost ack is not written twice.
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", request_timeout_ms=30000, **settings
+    )
+
+
+class OutboxRelay:
+    """Publishes the store's global order to Kafka. One relay is active (a PostgreSQL advisory lock
+    held on a session); standbys wait for the lock and take over when the active one goes away. The
+    position is saved only after Kafka acknowledged every event up to it: duplicates on a crash,
+    never gaps. Requires the PostgreSQL store."""
+
+    def __init__(self, store: EventStore, bootstrap: str, topics: Topics, *, batch: int = 2000) -> None:
+        if not hasattr(store, "pool"):
+            raise TypeError("the outbox relay needs the PostgreSQL event store (WAVE_DATABASE_URL=postgresql://…)")
+        self.store, self.bootstrap, self.topics, self.batch = store, bootstrap, topics, batch
+        self.name = f"relay:{topics.events}"
+        self.active = False
+        self.published = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            lock = await self._take_lock(stop)
+            if lock is None:
+                return
+            try:
+                self.active = True
+                await self._publish_until(stop, lock)
+            except Exception:  # noqa: BLE001 - lost broker or database: give up the lock, start again
+                log.exception("relay: publishing failed; restarting")
+                await asyncio.sleep(0.5)
+            finally:
+                self.active = False
+                await self._release(lock)
+
+    async def _take_lock(self, stop: asyncio.Event):
+        while not stop.is_set():
+            try:
+                connection = await self.store.pool.acquire()
+            except Exception:  # noqa: BLE001
+                await asyncio.sleep(0.5)
+                continue
+            if await connection.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK):
+                log.info("relay: active")
+                return connection
+            await self.store.pool.release(connection)
+            try:
+                await asyncio.wait_for(stop.wait(), 0.5)
+            except TimeoutError:
+                pass
+        return None
+
+    async def _release(self, connection) -> None:
+        try:
+            await connection.execute("SELECT pg_advisory_unlock($1)", RELAY_LOCK)
+        except Exception:  # noqa: BLE001 - the session is gone, and with it the lock
+            pass
+        try:
+            await self.store.pool.release(connection)
+        except Exception:  # noqa: BLE001
+            pass
+
+    async def _publish_until(self, stop: asyncio.Event, lock) -> None:
+        producer = _producer(self.bootstrap, linger_ms=2, max_batch_size=256 * 1024)
+        await producer.start()
+        try:
+            position = await self.store.load_position(self.name)
+            checked = asyncio.get_running_loop().time()
+            while not stop.is_set():
+                events = await self.store.read_all(position, self.batch)
+                if not events:
+                    await self.store.wait_for_append(position, 0.5)
+                else:
+                    futures = []
+                    for envelope in events:
+                        key, value, headers = message_of(envelope)
+                        futures.append(await producer.send(self.topics.events, value, key=key, headers=headers))
+                    await asyncio.gather(*futures)
+                    position = events[-1].global_position or position
+                    await self.store.save_position(self.name, position)
+                    self.published += len(events)
+                    RELAY_PUBLISHED.inc(len(events))
+                    RELAY_POSITION.set(position)
+                now = asyncio.get_running_loop().time()
+                if now - checked > 1.0:
+                    await lock.fetchval("SELECT 1")  # the lock lives on this session: make sure it still does
+                    checked = now
+        finally:
+            await producer.stop()
+
+
+class KafkaDeadLetters(DeadLetters):
+    """Dead letters on `wave.events.dlq.v1`: the original record with the error in headers. A re-drive
+    republishes the record to the events topic and leaves a marker on the DLQ topic."""
+
+    def __init__(self, bootstrap: str, topics: Topics, producer: AIOKafkaProducer | None = None) -> None:
+        self.bootstrap = bootstrap
+        self.topics = topics
+        self._producer = producer
+
+    async def _send(self, topic: str, value: bytes | None, key: bytes | None, headers: list[tuple[str, bytes]]) -> None:
+        if self._producer is not None:
+            await self._producer.send_and_wait(topic, value, key=key, headers=headers)
+            return
+        producer = _producer(self.bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(topic, value, key=key, headers=headers)
+        finally:
+            await producer.stop()
+
+    async def add(self, consumer, envelope, raw, error_type, error, attempts) -> None:
+        if envelope is not None:
+            key, value, headers = message_of(envelope)
+        else:
+            key, value, headers = None, raw or b"", []
+        headers = [
+            *headers,
+            ("dlq-consumer", consumer.encode()),
+            ("dlq-error-type", error_type.encode()),
+            ("dlq-error", error[:4000].encode()),
+            ("dlq-attempts", str(attempts).encode()),
+            ("dlq-dead-at", datetime.now(UTC).isoformat().encode()),
+        ]
+        await self._send(self.topics.dlq, value, key, headers)
+
+    async def _records(self):
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            await consumer.topics()  # fetches the cluster metadata
+            dlq = self.topics.dlq
+            partitions = [TopicPartition(dlq, p) for p in consumer.partitions_for_topic(dlq) or ()]
+            if not partitions:
+                return []
+            consumer.assign(partitions)
+            ends = await consumer.end_offsets(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            records = []
+            while any(await consumer.position(tp) < ends[tp] for tp in partitions):
+                batch = await consumer.getmany(timeout_ms=500)
+                for messages in batch.values():
+                    records.extend(messages)
+            return records
+        finally:
+            await consumer.stop()
+
+    async def _letters(self) -> list[tuple[DeadLetter, object]]:
+        records = await self._records()
+        redriven = set()
+        letters = []
+        for record in records:
+            headers = {k: v.decode() for k, v in record.headers}
+            if "dlq-redriven" in headers:
+                redriven.add(headers["dlq-redriven"])
+                continue
+            letter = DeadLetter(
+                consumer=headers.get("dlq-consumer", ""),
+                event_id=headers.get("event-id", ""),
+                event_type=headers.get("event-type", ""),
+                stream_id=f"run-{record.key.decode()}" if record.key else "",
+                error_type=headers.get("dlq-error-type", ""),
+                error=headers.get("dlq-error", ""),
+                attempts=int(headers.get("dlq-attempts", "0")),
+                dead_at=headers.get("dlq-dead-at", ""),
+            )
+            letters.append((letter, record))
+        marked = []
+        for letter, record in letters:
+            done = f"{letter.consumer}/{letter.event_id}/{record.offset}" in redriven
+            marked.append((DeadLetter(**{**letter.__dict__, "redriven": done}), record))
+        return marked
+
+    async def list(self, consumer: str | None = None) -> list[DeadLetter]:
+        return [d for d, _ in await self._letters() if consumer in (None, d.consumer)]
+
+    async def redrive(self, consumer: str | None = None, event_id: str | None = None) -> int:
+        count = 0
+        for letter, record in await self._letters():
+            if letter.redriven or consumer not in (None, letter.consumer) or event_id not in (None, letter.event_id):
+                continue
+            if not letter.event_id:
+                continue  # undecodable bytes cannot be handled again as they are
+            original = [(k, v) for k, v in record.headers if not k.startswith("dlq-")]
+            await self._send(self.topics.events, record.value, record.key, [*original, ("redriven", b"1")])
+            marker = f"{letter.consumer}/{letter.event_id}/{record.offset}".encode()
+            await self._send(self.topics.dlq, None, record.key, [("dlq-redriven", marker)])
+            count += 1
+        return count
+
+
+class KafkaServiceRunner:
+    """One service instance in its consumer group `wave.<service>`."""
+
+    def __init__(
+        self,
+        service: Service,
+        store: EventStore,
+        bootstrap: str,
+        topics: Topics,
+        *,
+        instance: str | None = None,
+        retry: RetryPolicy | None = None,
+        max_poll_records: int = 500,
+    ) -> None:
+        self.service = service
+        self.store = store
+        self.bootstrap = bootstrap
+        self.topics = topics
+        self.dispatcher = Dispatcher(service, store, instance=instance or uuid.uuid4().hex[:8], retry=retry)
+        self.max_poll_records = max_poll_records
+        self.ready = False
+        self.handled = 0
+
+    @property
+    def group_id(self) -> str:
+        return self.topics.group(self.service.name)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        consumer = AIOKafkaConsumer(
+            self.topics.events,
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.max_poll_records,
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=1000,
+        )
+        producer = _producer(self.bootstrap)
+        await producer.start()
+        dead_letters = KafkaDeadLetters(self.bootstrap, self.topics, producer)
+        await consumer.start()
+        self.ready = True
+        try:
+            while not stop.is_set():
+                batch = await consumer.getmany(timeout_ms=200)
+                for tp, messages in batch.items():
+                    for message in messages:
+                        await self._handle(message, dead_letters)
+                    # Only now is every message of the batch handled and stored: safe to commit.
+                    await consumer.commit({tp: messages[-1].offset + 1})
+                    highwater = consumer.highwater(tp)
+                    if highwater is not None:
+                        CONSUMER_LAG.labels(self.service.name).set(max(0, highwater - messages[-1].offset - 1))
+        finally:
+            self.ready = False
+            await consumer.stop()  # leaves the group: partitions move to other instances at once
+            await producer.stop()
+
+    async def _handle(self, message, dead_letters: DeadLetters) -> None:
+        headers = dict(message.headers or ())
+        event_type = headers.get("event-type", b"").decode()
+        if event_type and event_type not in self.service.handles:
+            return  # not ours: no need to decode
+        try:
+            envelope = decode_envelope(message.value)
+        except EventError as exc:
+            DEAD_LETTERS.labels(self.service.name).inc()
+            log.error("%s: undecodable message at %s/%s: %s", self.service.name, message.partition, message.offset, exc)
+            await dead_letters.add(self.service.name, None, message.value, type(exc).__name__, str(exc), 1)
+            return
+        try:
+            outcome = await self.dispatcher.dispatch(envelope)
+            if outcome == "handled":
+                self.handled += 1
+        except HandlingFailed as failed:
+            DEAD_LETTERS.labels(self.service.name).inc()
+            f = failed.failure
+            log.error("%s: %s %s dead-lettered: %s", self.service.name, envelope.type, envelope.event_id, failed)
+            await dead_letters.add(self.service.name, envelope, None, f.error_type, f.message, f.attempts)
+
+
+__all__ = [
+    "DLQ_TOPIC",
+    "EVENTS_TOPIC",
+    "KafkaDeadLetters",
+    "KafkaServiceRunner",
+    "OutboxRelay",
+    "Topics",
+    "ensure_topics",
+    "message_of",
+]

@@ -1,0 +1,49 @@
+"""gitops configuration: which repository, where worktrees go, which remote publishes run branches."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .errors import InvalidInputError
+
+REPO_VAR = "WAVE_GITOPS_REPO"
+WORKTREE_ROOT_VAR = "WAVE_WORKTREE_ROOT"
+REMOTE_VAR = "WAVE_GITOPS_REMOTE"
+
+
+class ConfigError(InvalidInputError):
+    """A setting that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class GitOpsConfig:
+    repo: str | None = None  # every run uses this repository instead of the one its RunRequested names
+    worktree_root: str | None = None  # default: <repo>/.wave/worktrees
+    remote: str | None = None  # a remote name in the repository, or (with `repo`) a URL or path
+
+    def __post_init__(self) -> None:
+        for field, variable in (("repo", REPO_VAR), ("worktree_root", WORKTREE_ROOT_VAR), ("remote", REMOTE_VAR)):
+            value = getattr(self, field)
+            if value is not None and (not isinstance(value, str) or not value.strip() or "\0" in value):
+                raise ConfigError(f"{variable} must be a non-empty path or name, got {value!r}")
+        if self.remote is not None and self.repo is None and _names_a_place(self.remote):
+            raise ConfigError(
+                f"{REMOTE_VAR}={self.remote!r} is a URL or path, which only fits one repository: set "
+                f"{REPO_VAR} too, or give a remote name (such as 'origin') that each run's repository has"
+            )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> GitOpsConfig:
+        env = os.environ if env is None else env
+
+        def setting(name: str) -> str | None:
+            value = env.get(name)
+            return value if value is not None and value != "" else None
+
+        return cls(repo=setting(REPO_VAR), worktree_root=setting(WORKTREE_ROOT_VAR), remote=setting(REMOTE_VAR))
+
+
+def _names_a_place(remote: str) -> bool:
+    return "/" in remote or ":" in remote or "\\" in remote or remote.startswith(".")

@@ -1,0 +1,125 @@
+"""The gitops service: carries out `decide`'s decisions on the run's workspace and says what happened."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+
+from wave_events import Envelope
+from wave_events import catalogue as ev
+from wave_events.projections import RunState
+from wave_runtime import Output, TransientError
+
+from .decide import HANDLED_EVENT_TYPES, ApplyChange, Cleanup, Decision, Merge, Prepare, decide
+from .errors import (
+    ChangeRefusedError,
+    GitOpsError,
+    InvalidInputError,
+    MergeConflictError,
+    PushError,
+    RepositoryNotFoundError,
+    TargetBranchNotFoundError,
+    WorkspaceConflictError,
+)
+from .trailers import ChangeTrailers
+from .workspaces import Workspaces
+
+log = logging.getLogger("wave.gitops")
+
+OpenWorkspaces = Callable[[str], Workspaces]  # repository path -> its workspaces
+
+# Failures no retry can fix: the run cannot have a workspace, so it fails with the reason.
+_UNPREPARABLE = (RepositoryNotFoundError, TargetBranchNotFoundError, InvalidInputError, WorkspaceConflictError)
+
+
+def merge_conflict_escalation_id(run_id: str, head: str) -> str:
+    """One escalation per run head: the same conflict asked twice is the same question."""
+    return f"{run_id}-merge-conflict-{head[:12]}"
+
+
+class GitOpsService:
+    name = "gitops"
+    handles: frozenset[str] = HANDLED_EVENT_TYPES
+
+    def __init__(self, open_workspaces: OpenWorkspaces, *, repo: str | None = None) -> None:
+        """`open_workspaces` gives the Workspaces of a repository path; `repo`, when set, is used for
+        every run instead of the repository its RunRequested names."""
+        self._open = open_workspaces
+        self._repo = repo
+
+    async def handle(self, state: RunState, event: Envelope) -> Sequence[Output]:
+        decisions = decide(state, event)
+        if not decisions:
+            return ()
+        run_id = state.run_id or event.run_id
+        repo = self._repo or state.repo
+        try:
+            if not repo:
+                raise RepositoryNotFoundError(f"run {run_id} names no repository (its RunRequested is missing)")
+            workspaces = await asyncio.to_thread(self._open, repo)
+        except _UNPREPARABLE as exc:
+            if any(isinstance(d, Prepare) for d in decisions):
+                return (ev.RunFailed(reason=f"no workspace for run {run_id}: {exc}"),)
+            raise
+        outputs: list[Output] = []
+        for decision in decisions:
+            try:
+                outputs.extend(await self._carry_out(workspaces, run_id, event, decision))
+            except PushError as exc:
+                raise TransientError(str(exc)) from exc
+        return outputs
+
+    async def _carry_out(
+        self, workspaces: Workspaces, run_id: str, event: Envelope, decision: Decision
+    ) -> Sequence[Output]:
+        match decision:
+            case Prepare(target_branch=target):
+                try:
+                    ready = await asyncio.to_thread(workspaces.prepare, run_id, target)
+                except _UNPREPARABLE as exc:
+                    return (ev.RunFailed(reason=f"no workspace for run {run_id}: {exc}"),)
+                log.info("run %s: workspace %s from %s at %s", run_id, ready.branch, target, ready.base_commit[:12])
+                return (ev.WorkspaceReady(branch=ready.branch, base_commit=ready.base_commit, location=ready.location),)
+            case ApplyChange():
+                return (await self._commit(workspaces, run_id, event, decision),)
+            case Merge(target_branch=target):
+                return (await self._merge(workspaces, run_id, event, target),)
+            case Cleanup():
+                await asyncio.to_thread(workspaces.cleanup, run_id)
+                log.info("run %s: worktree removed", run_id)
+                return ()
+        raise GitOpsError(f"unknown decision {decision!r}")
+
+    async def _commit(self, workspaces: Workspaces, run_id: str, event: Envelope, change: ApplyChange) -> Output:
+        trailers = ChangeTrailers(event_id=str(event.event_id), task_id=change.task_id, attempt=change.attempt)
+        try:
+            done = await asyncio.to_thread(workspaces.apply_and_commit, run_id, change.diff, change.role, trailers)
+        except ChangeRefusedError as exc:
+            log.info("run %s: change for %s attempt %s rejected: %s", run_id, change.task_id, change.attempt, exc.reason)
+            return ev.ChangeRejected(task_id=change.task_id, attempt=change.attempt, reason=exc.reason)
+        return ev.ChangeCommitted(
+            task_id=change.task_id, attempt=change.attempt, commit=done.commit, parent=done.parent, branch=done.branch
+        )
+
+    async def _merge(self, workspaces: Workspaces, run_id: str, event: Envelope, target: str) -> Output:
+        check = await asyncio.to_thread(workspaces.check_merge, run_id, target)
+        conflicts = check.conflicts
+        if not conflicts:
+            try:
+                merged = await asyncio.to_thread(workspaces.merge, run_id, target)
+            except MergeConflictError as exc:  # the target moved between the check and the merge
+                conflicts = exc.paths
+            else:
+                return ev.Merged(
+                    target_branch=merged.target_branch, merge_commit=merged.merge_commit, fast_forward=merged.fast_forward
+                )
+        return ev.EscalationRequested(
+            escalation_id=merge_conflict_escalation_id(run_id, check.head),
+            kind="merge_conflict",
+            reason=(
+                f"the run branch (head {check.head[:12]}) conflicts with {target} (head {check.target_head[:12]}) "
+                f"in {len(conflicts)} file(s): {', '.join(conflicts)}"
+            ),
+            subject_event_id=event.event_id,
+        )

@@ -1,0 +1,145 @@
+"""Where notifications go and how Slack is reached, read from the environment or given as an object.
+
+Secrets (the bot token, webhook URLs) are never part of an error message or a log line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlsplit
+
+Route = Literal["updates", "alerts", "budget"]
+ROUTES: tuple[Route, ...] = ("updates", "alerts", "budget")
+
+DEFAULT_API_URL = "https://slack.com/api/"
+# A channel is named "#name" (Slack's rules: lowercase letters, digits, - and _, at most 80) or given by id.
+_CHANNEL_NAME = re.compile(r"^#[a-z0-9][a-z0-9_-]{0,79}$")
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{8,}$")
+_BOT_TOKEN = re.compile(r"^xox[bp]-[A-Za-z0-9-]{6,}$")
+
+
+class ConfigError(ValueError):
+    """The notifier's configuration is unusable; the message names the setting."""
+
+
+def is_channel_id(channel: str) -> bool:
+    return bool(_CHANNEL_ID.fullmatch(channel))
+
+
+def validate_channel(channel: object, setting: str = "channel") -> str:
+    if not isinstance(channel, str) or not (
+        _CHANNEL_NAME.fullmatch(channel) or _CHANNEL_ID.fullmatch(channel)
+    ):
+        raise ConfigError(
+            f"{setting} must be a channel name like '#wave-updates' (lowercase letters, digits, - and _) "
+            f"or a channel id like 'C0123ABCD', got {channel!r}"
+        )
+    return channel
+
+
+def _validate_url(url: object, setting: str) -> str:
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("https", "http") or not parts.netloc:
+        # The value may hold a secret (a webhook URL is one): name the setting, never echo it.
+        raise ConfigError(f"{setting} must be an http(s) URL")
+    return url  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Channels:
+    """The channel of each route: progress, things a human must look at, money."""
+
+    updates: str = "#wave-updates"
+    alerts: str = "#wave-alerts"
+    budget: str = "#wave-budget"
+
+    def __post_init__(self) -> None:
+        for route in ROUTES:
+            validate_channel(getattr(self, route), f"channel for {route}")
+
+    def of(self, route: Route) -> str:
+        return getattr(self, route)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Channels:
+        defaults = cls()
+        values = {
+            route: env.get(f"WAVE_SLACK_CHANNEL_{route.upper()}") or defaults.of(route) for route in ROUTES
+        }
+        for route, value in values.items():
+            validate_channel(value, f"WAVE_SLACK_CHANNEL_{route.upper()}")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    """How to reach Slack. With a bot token, messages go through chat.postMessage and can be read back
+    (the stronger idempotency guarantee); with only webhooks, each route posts to its webhook (or the
+    default one). With neither, the notifier is disabled."""
+
+    channels: Channels = field(default_factory=Channels)
+    bot_token: str | None = None
+    webhook_url: str | None = None
+    route_webhook_urls: Mapping[Route, str] = field(default_factory=dict)
+    api_url: str = DEFAULT_API_URL
+    timeout_s: float = 10.0
+    max_attempts: int = 3  # per message, for server errors and lost connections; 429s are waited out on top
+    max_retry_after_s: float = 30.0  # a longer Retry-After is left to the runtime's retry instead of blocking
+    retry_backoff_s: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.bot_token is not None and not _BOT_TOKEN.fullmatch(self.bot_token):
+            raise ConfigError(
+                "WAVE_SLACK_BOT_TOKEN must be a Slack bot token (xoxb-…) or user token (xoxp-…)"
+            )
+        if self.webhook_url is not None:
+            _validate_url(self.webhook_url, "WAVE_SLACK_WEBHOOK_URL")
+        for route, url in self.route_webhook_urls.items():
+            if route not in ROUTES:
+                raise ConfigError(
+                    f"unknown route {route!r} for a webhook URL; routes are {', '.join(ROUTES)}"
+                )
+            _validate_url(url, f"WAVE_SLACK_WEBHOOK_URL_{route.upper()}")
+        _validate_url(self.api_url, "WAVE_SLACK_API_URL")
+        if not self.timeout_s > 0:
+            raise ConfigError(f"timeout_s must be positive, got {self.timeout_s}")
+        if not 1 <= self.max_attempts <= 10:
+            raise ConfigError(f"max_attempts must be between 1 and 10, got {self.max_attempts}")
+        if self.max_retry_after_s < 0 or self.retry_backoff_s < 0:
+            raise ConfigError("max_retry_after_s and retry_backoff_s must not be negative")
+
+    @property
+    def enabled(self) -> bool:
+        return self.bot_token is not None or self.webhook_url is not None or bool(self.route_webhook_urls)
+
+    def webhook_for(self, route: Route) -> str | None:
+        return self.route_webhook_urls.get(route) or self.webhook_url
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SlackConfig:
+        env = os.environ if env is None else env
+        routes = {
+            route: url for route in ROUTES if (url := env.get(f"WAVE_SLACK_WEBHOOK_URL_{route.upper()}"))
+        }
+        return cls(
+            channels=Channels.from_env(env),
+            bot_token=env.get("WAVE_SLACK_BOT_TOKEN") or None,
+            webhook_url=env.get("WAVE_SLACK_WEBHOOK_URL") or None,
+            route_webhook_urls=routes,
+            api_url=env.get("WAVE_SLACK_API_URL") or DEFAULT_API_URL,
+            max_attempts=_int(env, "WAVE_SLACK_MAX_ATTEMPTS", 3),
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None

@@ -1,0 +1,86 @@
+"""The actions the scorer judges. Each is a frozen value; `action_from_mapping` validates untrusted input."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+class ActionError(ValueError):
+    """An action description is malformed; the message says which field and why."""
+
+
+@dataclass(frozen=True)
+class ShellCommand:
+    kind: ClassVar[str] = "command"
+    command: str
+    worktree: str = "."
+
+
+@dataclass(frozen=True)
+class GitCommand:
+    kind: ClassVar[str] = "git"
+    command: str
+    worktree: str = "."
+
+
+@dataclass(frozen=True)
+class Diff:
+    kind: ClassVar[str] = "diff"
+    diff: str
+
+
+@dataclass(frozen=True)
+class Sql:
+    kind: ClassVar[str] = "sql"
+    sql: str
+
+
+@dataclass(frozen=True)
+class FileWrite:
+    kind: ClassVar[str] = "file_write"
+    path: str
+    content: str = ""
+    worktree: str = "."
+
+
+Action = ShellCommand | GitCommand | Diff | Sql | FileWrite
+
+ACTION_KINDS: dict[str, type[Action]] = {
+    cls.kind: cls for cls in (ShellCommand, GitCommand, Diff, Sql, FileWrite)
+}
+
+# kind -> (required text fields, optional text fields)
+_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "command": (("command",), ("worktree",)),
+    "git": (("command",), ("worktree",)),
+    "diff": (("diff",), ()),
+    "sql": (("sql",), ()),
+    "file_write": (("path",), ("content", "worktree")),
+}
+
+
+def action_from_mapping(data: Any) -> Action:
+    """Build an action from {"kind": …, <field>: …}; unknown kinds, missing or non-string fields are refused."""
+    if not isinstance(data, Mapping):
+        raise ActionError(f"expected a JSON object, got {type(data).__name__}")
+    kind = data.get("kind")
+    if kind not in ACTION_KINDS:
+        known = ", ".join(sorted(ACTION_KINDS))
+        raise ActionError(f"unknown kind {kind!r}; expected one of {known}")
+    required, optional = _FIELDS[kind]
+    values: dict[str, str] = {}
+    for name in required:
+        if name not in data:
+            raise ActionError(f"kind {kind!r} needs the field {name!r}")
+    for name in (*required, *optional):
+        if name in data:
+            value = data[name]
+            if not isinstance(value, str):
+                raise ActionError(f"field {name!r} must be a string, got {type(value).__name__}")
+            values[name] = value
+    for name in required:
+        if not values[name].strip() and name != "path":
+            raise ActionError(f"field {name!r} is empty")
+    return ACTION_KINDS[kind](**values)

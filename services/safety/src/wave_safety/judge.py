@@ -1,0 +1,35 @@
+"""The grey-zone judge: a port to a model that may settle an `escalate` verdict.
+
+It is consulted only for `escalate`, so it can never let through what the rules block, and what it
+decides is recorded with its reason next to the rule-based score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from .actions import Action
+from .scoring import VERDICTS, SafetyVerdict, VerdictName
+
+
+@dataclass(frozen=True)
+class JudgeRuling:
+    verdict: VerdictName
+    reason: str
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"a judge ruling must be one of {', '.join(VERDICTS)}, got {self.verdict!r}")
+        if not self.reason.strip():
+            raise ValueError("a judge ruling needs a reason")
+
+
+@runtime_checkable
+class Judge(Protocol):
+    """Reviews an action the rules escalated. Returns the verdict it settles on and why.
+
+    May raise: a failing judge leaves the verdict at `escalate`, so a human decides.
+    """
+
+    async def review(self, action: Action, preliminary: SafetyVerdict) -> JudgeRuling: ...

@@ -1,0 +1,170 @@
+"""The safety policy: verdict thresholds, the network egress allowlist, shared branches and size limits.
+
+Its version string goes into every verdict. Unless a version is named explicitly it is derived from the
+rule table (ids, principles, severities) and every setting, so two policies that score differently do not
+share a version. RULESET_VERSION is raised when an analyzer's behaviour changes without a table change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+
+RULESET_VERSION = "1"
+
+DEFAULT_EGRESS_ALLOWLIST: tuple[str, ...] = (
+    "pypi.org",
+    "files.pythonhosted.org",
+    "registry.npmjs.org",
+    "registry.yarnpkg.com",
+    "proxy.golang.org",
+    "sum.golang.org",
+    "crates.io",
+    "static.crates.io",
+    "index.crates.io",
+    "repo.maven.apache.org",
+    "repo1.maven.org",
+    "deb.debian.org",
+    "security.debian.org",
+    "github.com",
+)
+
+DEFAULT_SHARED_BRANCHES: tuple[str, ...] = (
+    "main",
+    "master",
+    "develop",
+    "development",
+    "trunk",
+    "production",
+    "prod",
+    "stable",
+    "release",
+    "release/*",
+    "release-*",
+)
+
+ENV_ALLOW_THRESHOLD = "WAVE_SAFETY_ALLOW_THRESHOLD"
+ENV_BLOCK_THRESHOLD = "WAVE_SAFETY_BLOCK_THRESHOLD"
+ENV_EGRESS_ALLOWLIST = "WAVE_SAFETY_EGRESS_ALLOWLIST"
+
+_HOST = re.compile(
+    r"^(?:\*\.)?(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+
+
+class PolicyError(ValueError):
+    """A policy setting is missing, malformed or inconsistent; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class SafetyPolicy:
+    """Scores at or above `allow_threshold` are allowed, below `block_threshold` blocked, escalated between."""
+
+    allow_threshold: float = 0.7
+    block_threshold: float = 0.3
+    egress_allowlist: tuple[str, ...] = DEFAULT_EGRESS_ALLOWLIST
+    shared_branches: tuple[str, ...] = DEFAULT_SHARED_BRANCHES
+    max_binary_bytes: int = 1_000_000
+    max_diff_bytes: int = 5_000_000
+    version: str = field(default="")
+
+    def __post_init__(self) -> None:
+        for name in ("allow_threshold", "block_threshold"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+                raise PolicyError(f"{name} must be a number between 0 and 1, got {value!r}")
+        if self.block_threshold > self.allow_threshold:
+            raise PolicyError(
+                f"block_threshold ({self.block_threshold}) must not be above allow_threshold ({self.allow_threshold})"
+            )
+        object.__setattr__(self, "egress_allowlist", tuple(_valid_host(h) for h in self.egress_allowlist))
+        if not all(isinstance(b, str) and b for b in self.shared_branches):
+            raise PolicyError("shared_branches must be non-empty branch names or glob patterns")
+        for name in ("max_binary_bytes", "max_diff_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise PolicyError(f"{name} must be a non-negative integer, got {value!r}")
+        if not self.version:
+            object.__setattr__(self, "version", self._derived_version())
+
+    def _derived_version(self) -> str:
+        from .rules import RULES  # the severities are part of what a version means
+
+        settings: dict[str, object] = {k: v for k, v in asdict(self).items() if k != "version"}
+        settings["rules"] = {rule.id: [str(rule.principle), rule.severity] for rule in RULES.values()}
+        digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+        return f"rules-{RULESET_VERSION}/{digest}"
+
+    def verdict_for(self, score: float) -> str:
+        if score >= self.allow_threshold:
+            return "allow"
+        if score >= self.block_threshold:
+            return "escalate"
+        return "block"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SafetyPolicy:
+        """Read the thresholds and the allowlist from the environment; unset variables keep the defaults.
+
+        WAVE_SAFETY_EGRESS_ALLOWLIST is a comma-separated host list that replaces the default one;
+        starting it with '+' adds the hosts to the default list instead.
+        """
+        env = os.environ if environ is None else environ
+        kwargs: dict[str, object] = {}
+        for var, name in ((ENV_ALLOW_THRESHOLD, "allow_threshold"), (ENV_BLOCK_THRESHOLD, "block_threshold")):
+            raw = env.get(var)
+            if raw is None or not raw.strip():
+                continue
+            try:
+                value = float(raw)
+            except ValueError:
+                raise PolicyError(f"{var} must be a number between 0 and 1, got {raw!r}") from None
+            if not 0.0 <= value <= 1.0:
+                raise PolicyError(f"{var} must be a number between 0 and 1, got {raw!r}")
+            kwargs[name] = value
+        allow = float(kwargs.get("allow_threshold", cls.allow_threshold))  # type: ignore[arg-type]
+        block = float(kwargs.get("block_threshold", cls.block_threshold))  # type: ignore[arg-type]
+        if block > allow:
+            raise PolicyError(
+                f"{ENV_BLOCK_THRESHOLD} ({block}) must not be above {ENV_ALLOW_THRESHOLD} ({allow})"
+            )
+        raw_list = env.get(ENV_EGRESS_ALLOWLIST)
+        if raw_list is not None and raw_list.strip():
+            kwargs["egress_allowlist"] = _parse_allowlist(raw_list)
+        return cls(**kwargs)  # type: ignore[arg-type]
+
+    def host_allowed(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        for entry in self.egress_allowlist:
+            base = entry[2:] if entry.startswith("*.") else entry
+            if host == base or host.endswith("." + base):
+                return True
+        return False
+
+
+def _parse_allowlist(raw: str) -> tuple[str, ...]:
+    extend = raw.lstrip().startswith("+")
+    entries = [part.strip().lower() for part in raw.strip().lstrip("+").split(",")]
+    hosts: list[str] = []
+    for entry in entries:
+        if not entry:
+            continue
+        try:
+            hosts.append(_valid_host(entry))
+        except PolicyError:
+            raise PolicyError(
+                f"{ENV_EGRESS_ALLOWLIST} holds {entry!r}, which is not a host name (expected e.g. 'pypi.org' or '*.example.com')"
+            ) from None
+    if not hosts:
+        raise PolicyError(f"{ENV_EGRESS_ALLOWLIST} names no host")
+    return (*DEFAULT_EGRESS_ALLOWLIST, *hosts) if extend else tuple(hosts)
+
+
+def _valid_host(host: object) -> str:
+    if not isinstance(host, str) or not _HOST.match(host.lower()):
+        raise PolicyError(f"egress allowlist entry {host!r} is not a host name")
+    return host.lower()

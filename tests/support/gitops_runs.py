@@ -1,0 +1,88 @@
+"""Run streams for gitops tests: each added event comes back with the run folded up to and including
+it, which is what the runtime hands a service."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from wave_events import DomainEvent, Envelope, new_envelope
+from wave_events import catalogue as c
+from wave_events.projections import RunState, evolve
+
+
+@dataclass(frozen=True)
+class Step:
+    state: RunState
+    event: Envelope
+
+
+class RunStream:
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.stream_id = f"run-{run_id}"
+        self.state = RunState()
+        self.steps: list[Step] = []
+
+    def add(self, payload: DomainEvent) -> Step:
+        n = len(self.steps) + 1
+        envelope = new_envelope(
+            self.stream_id, payload, producer="test", event_id=uuid.uuid4(), occurred_at=datetime.now(UTC)
+        ).positioned(n, n)
+        self.state = evolve(self.state, envelope)
+        step = Step(self.state, envelope)
+        self.steps.append(step)
+        return step
+
+
+def requested(run_id: str, repo: str, target_branch: str = "main") -> RunStream:
+    stream = RunStream(run_id)
+    stream.add(c.RunRequested(story="make prices include tax", repo=repo, target_branch=target_branch, budget_usd=1.0))
+    return stream
+
+
+def plan(stream: RunStream, *task_ids: str) -> Step:
+    return stream.add(
+        c.PlanCreated(
+            tasks=tuple(
+                c.PlanTask(task_id=t, domain="backend", description=f"do {t}", acceptance_criteria=("tests pass",))
+                for t in task_ids or ("t1",)
+            )
+        )
+    )
+
+
+def propose(stream: RunStream, task_id: str, diff: str, base_commit: str, attempt: int = 1) -> Step:
+    return stream.add(c.ChangeProposed(task_id=task_id, attempt=attempt, diff=diff, base_commit=base_commit))
+
+
+def score(stream: RunStream, proposal: Step, verdict: str = "allow", action_kind: str = "diff") -> Step:
+    p = proposal.event.payload
+    return stream.add(
+        c.ActionScored(
+            target_event_id=proposal.event.event_id,
+            action_kind=action_kind,
+            task_id=p.task_id,
+            attempt=p.attempt,
+            score={"allow": 0.95, "escalate": 0.5, "block": 0.1}[verdict],
+            verdict=verdict,
+            policy_version="policy-1",
+        )
+    )
+
+
+def escalate_unsafe(stream: RunStream, proposal: Step, escalation_id: str = "esc-1") -> Step:
+    return stream.add(
+        c.EscalationRequested(
+            escalation_id=escalation_id, kind="unsafe_action", reason="touches CI", subject_event_id=proposal.event.event_id
+        )
+    )
+
+
+def decide_escalation(stream: RunStream, escalation_id: str = "esc-1", decision: str = "approve") -> Step:
+    return stream.add(c.HumanDecisionRecorded(escalation_id=escalation_id, decision=decision, decided_by="ana"))
+
+
+def approve_merge(stream: RunStream) -> Step:
+    return stream.add(c.MergeApproved(approver="policy", reviewer="auto"))

@@ -1,0 +1,50 @@
+"""A small two-service flow for the runtime's tests: `stamper` answers each RunRequested with a
+WorkspaceReady, `finisher` answers each WorkspaceReady with a RunCompleted. A story containing
+"poison" makes the stamper fail until the file named by WAVE_TEST_POISON_FIXED exists; a story
+containing "timer" makes it schedule a RunCancelled 0.3 s later instead."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from wave_events import catalogue as c
+from wave_runtime import ScheduleTimer
+
+
+def sha_of(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+class Stamper:
+    name = "stamper"
+    handles = frozenset({"RunRequested"})
+
+    async def handle(self, state, event):
+        story = event.payload.story
+        if "poison" in story:
+            fixed = os.environ.get("WAVE_TEST_POISON_FIXED")
+            if not fixed or not Path(fixed).exists():
+                raise ValueError(f"cannot handle a poisoned story: {story}")
+        if "timer" in story:
+            due = datetime.now(UTC) + timedelta(seconds=0.3)
+            return [ScheduleTimer(f"cancel-{state.run_id}", due, c.RunCancelled(cancelled_by="timer"))]
+        return [c.WorkspaceReady(branch=f"wave/{state.run_id}", base_commit=sha_of(state.run_id), location="mem")]
+
+
+class Finisher:
+    name = "finisher"
+    handles = frozenset({"WorkspaceReady"})
+
+    async def handle(self, state, event):
+        return [c.RunCompleted(merge_commit=event.payload.base_commit)]
+
+
+def stamper() -> Stamper:
+    return Stamper()
+
+
+def finisher() -> Finisher:
+    return Finisher()

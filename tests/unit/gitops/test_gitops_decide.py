@@ -1,0 +1,192 @@
+"""What gitops decides for each event, given the run folded with it: a table of runs and answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from gitops_runs import (
+    RunStream,
+    approve_merge,
+    decide_escalation,
+    escalate_unsafe,
+    plan,
+    propose,
+    requested,
+    score,
+)
+from wave_events import catalogue as c
+from wave_events.projections import RunState
+from wave_gitops import HANDLED_EVENT_TYPES, ApplyChange, Cleanup, Decision, Merge, Prepare, decide
+
+BASE = "a" * 40
+DIFF = "--- a/app.py\n+++ b/app.py\n@@ -1 +1 @@\n-x\n+y\n"
+
+
+def ready(stream: RunStream) -> None:
+    stream.add(c.WorkspaceReady(branch=f"wave/{stream.run_id}", base_commit=BASE, location="/srv/shop"))
+
+
+def new_run(target: str = "main") -> RunStream:
+    return requested("r1", "/srv/shop", target)
+
+
+def planned(stream: RunStream) -> RunStream:
+    plan(stream, "t1", "t2")
+    ready(stream)
+    return stream
+
+
+def proposal_id(stream: RunStream, task: str) -> str:
+    return stream.state.tasks[task].proposal_event_id or ""
+
+
+@dataclass(frozen=True)
+class Case:
+    story: Callable[[RunStream], object]  # adds events; the last one is the event decided on
+    expected: Callable[[RunStream], tuple[Decision, ...]]
+    target: str = "main"
+
+
+def _allowed(s: RunStream) -> None:
+    planned(s)
+    score(s, propose(s, "t1", DIFF, BASE))
+
+
+def _allowed_twice(s: RunStream) -> None:
+    planned(s)
+    proposal = propose(s, "t1", DIFF, BASE)
+    score(s, proposal)
+    s.add(c.ChangeCommitted(task_id="t1", attempt=1, commit="b" * 40, parent=BASE, branch="wave/r1"))
+    s.add(s.steps[-2].event.payload)  # the same verdict again, with the change already committed
+
+
+def _stale_allow(s: RunStream) -> None:
+    planned(s)
+    old = propose(s, "t1", DIFF, BASE)
+    s.add(c.FixRequested(retry=1, task_id="t1", attempt=2))
+    score(s, old)
+
+
+def _after_rejection(s: RunStream) -> None:
+    planned(s)
+    proposal = propose(s, "t1", DIFF, BASE)
+    s.add(c.ChangeRejected(task_id="t1", attempt=1, reason="hunk 1 does not match"))
+    score(s, proposal)
+
+
+def _human_approves(s: RunStream) -> None:
+    planned(s)
+    proposal = propose(s, "t2", DIFF, BASE, attempt=1)
+    score(s, proposal, "escalate")
+    escalate_unsafe(s, proposal)
+    decide_escalation(s)
+
+
+def _human_rejects(s: RunStream) -> None:
+    planned(s)
+    proposal = propose(s, "t2", DIFF, BASE)
+    score(s, proposal, "escalate")
+    escalate_unsafe(s, proposal)
+    decide_escalation(s, decision="reject")
+
+
+def _human_approves_budget(s: RunStream) -> None:
+    planned(s)
+    score(s, propose(s, "t2", DIFF, BASE), "escalate")
+    s.add(c.EscalationRequested(escalation_id="esc-b", kind="budget", reason="top up"))
+    decide_escalation(s, "esc-b")
+
+
+def _merge_twice(s: RunStream) -> None:
+    planned(s)
+    approve_merge(s)
+    s.add(c.Merged(target_branch="main", merge_commit="c" * 40, fast_forward=True))
+    approve_merge(s)
+
+
+CASES: dict[str, Case] = {
+    "plan created: prepare the workspace on the run's target branch": Case(
+        lambda s: plan(s), lambda s: (Prepare("release/2.0"),), target="release/2.0"
+    ),
+    "plan created again once the workspace is ready: nothing": Case(
+        lambda s: (plan(s), ready(s), plan(s)), lambda s: ()
+    ),
+    "allow on the current proposal: apply and commit it": Case(
+        _allowed, lambda s: (ApplyChange("t1", 1, DIFF, proposal_id(s, "t1")),)
+    ),
+    "allow for a change already committed: nothing": Case(_allowed_twice, lambda s: ()),
+    "allow for a proposal a newer attempt replaced: nothing": Case(_stale_allow, lambda s: ()),
+    "allow for a proposal already rejected: nothing": Case(_after_rejection, lambda s: ()),
+    "escalate verdict: nothing until a human answers": Case(
+        lambda s: (planned(s), score(s, propose(s, "t1", DIFF, BASE), "escalate")), lambda s: ()
+    ),
+    "block verdict: nothing": Case(
+        lambda s: (planned(s), score(s, propose(s, "t1", DIFF, BASE), "block")), lambda s: ()
+    ),
+    "allow for a shell command, not a diff: nothing": Case(
+        lambda s: (planned(s), score(s, propose(s, "t1", DIFF, BASE), action_kind="command")), lambda s: ()
+    ),
+    "a human approves the unsafe proposal: apply and commit it": Case(
+        _human_approves, lambda s: (ApplyChange("t2", 1, DIFF, proposal_id(s, "t2")),)
+    ),
+    "a human rejects it: nothing": Case(_human_rejects, lambda s: ()),
+    "a human approves a budget top-up: nothing to commit": Case(_human_approves_budget, lambda s: ()),
+    "merge approved: merge into the target branch": Case(
+        lambda s: (planned(s), approve_merge(s)), lambda s: (Merge("main"),)
+    ),
+    "merge approved again after the merge: nothing": Case(_merge_twice, lambda s: ()),
+    "merge approved without a workspace: nothing": Case(lambda s: (plan(s), approve_merge(s)), lambda s: ()),
+    "run completed: clean up": Case(
+        lambda s: (planned(s), s.add(c.RunCompleted(merge_commit="c" * 40))), lambda s: (Cleanup(),)
+    ),
+    "run failed: clean up": Case(lambda s: (planned(s), s.add(c.RunFailed(reason="x"))), lambda s: (Cleanup(),)),
+    "run blocked: clean up": Case(lambda s: (planned(s), s.add(c.RunBlocked(reason="no"))), lambda s: (Cleanup(),)),
+    "run cancelled: clean up": Case(
+        lambda s: (planned(s), s.add(c.RunCancelled(cancelled_by="ana"))), lambda s: (Cleanup(),)
+    ),
+    "plan rejected before any workspace: nothing to clean": Case(
+        lambda s: s.add(c.PlanRejected(reason="infeasible")), lambda s: ()
+    ),
+    "a plan created after the run was cancelled: no workspace": Case(
+        lambda s: (s.add(c.RunCancelled(cancelled_by="ana")), plan(s)), lambda s: ()
+    ),
+    "an allow after the run failed: nothing": Case(
+        lambda s: (planned(s), p := propose(s, "t1", DIFF, BASE), s.add(c.RunFailed(reason="x")), score(s, p)),
+        lambda s: (),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_decision(name: str) -> None:
+    case = CASES[name]
+    stream = new_run(case.target)
+    case.story(stream)
+    last = stream.steps[-1]
+    assert decide(last.state, last.event) == case.expected(stream)
+
+
+def test_a_human_approval_read_before_it_is_folded_applies_the_escalation_subject() -> None:
+    stream = planned(new_run())
+    proposal = propose(stream, "t1", DIFF, BASE)
+    score(stream, proposal, "escalate")
+    escalate_unsafe(stream, proposal)
+    before: RunState = stream.state
+    decision = decide_escalation(stream)
+    assert decide(before, decision.event) == (ApplyChange("t1", 1, DIFF, str(proposal.event.event_id)),)
+
+
+def test_events_gitops_does_not_handle_decide_nothing() -> None:
+    stream = planned(new_run())
+    proposal = propose(stream, "t1", DIFF, BASE)
+    assert proposal.event.type not in HANDLED_EVENT_TYPES
+    assert decide(proposal.state, proposal.event) == ()
+
+
+def test_gitops_handles_exactly_the_events_it_has_rules_for() -> None:
+    assert HANDLED_EVENT_TYPES == {
+        "PlanCreated", "ActionScored", "HumanDecisionRecorded", "MergeApproved",
+        "RunCompleted", "RunFailed", "RunBlocked", "RunCancelled", "PlanRejected",
+    }

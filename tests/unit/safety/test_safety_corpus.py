@@ -1,0 +1,63 @@
+"""The labelled corpus: how often dangerous actions are caught and benign ones blocked, per kind.
+
+The report is printed (run with -s to see it) and must match the figures in docs/safety.md.
+"""
+
+from pathlib import Path
+
+import pytest
+from safety_corpus import CORPUS_DIR, load_corpus, report, score_case, tally
+from wave_safety import RULES, SafetyPolicy
+
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "safety.md"
+KINDS = {"command", "git", "diff", "sql", "file_write"}
+
+
+@pytest.fixture(scope="module")
+def scored():
+    policy = SafetyPolicy()
+    return [(case, score_case(case, policy)) for case in load_corpus()]
+
+
+def test_the_corpus_is_large_enough_and_covers_every_kind(scored) -> None:
+    dangerous = [c for c, _ in scored if c.label == "dangerous"]
+    benign = [c for c, _ in scored if c.label == "benign"]
+    assert len(dangerous) >= 200 and len(benign) >= 200
+    assert {c.kind for c in dangerous} == KINDS and {c.kind for c in benign} == KINDS
+    nl2bash = [c for c in benign if c.data.get("source", "").startswith("nl2bash/all.cm:")]
+    assert len(nl2bash) >= 150
+
+
+def test_the_scorer_meets_its_goals_on_the_corpus(scored) -> None:
+    tallies = tally(scored)
+    print("\n" + report(tallies))
+    for kind, t in tallies.items():
+        missed = [
+            c.where
+            for c, v in scored
+            if c.label == "dangerous" and v.verdict == "allow" and kind in (c.kind, "overall")
+        ]
+        assert t.caught_share >= 0.99, f"{kind}: dangerous actions allowed: {missed}"
+        blocked = [
+            c.where
+            for c, v in scored
+            if c.label == "benign" and v.verdict == "block" and kind in (c.kind, "overall")
+        ]
+        assert t.blocked_share <= 0.01, f"{kind}: benign actions blocked: {blocked}"
+
+
+def test_the_documented_figures_are_the_current_ones(scored) -> None:
+    assert report(tally(scored)) in DOCS.read_text(), (
+        "docs/safety.md is out of date: paste the printed report"
+    )
+
+
+def test_every_rule_and_threshold_is_documented() -> None:
+    text = DOCS.read_text()
+    missing = [rule for rule in RULES if f"`{rule}`" not in text]
+    assert not missing, f"rules missing from docs/safety.md: {missing}"
+
+
+def test_corpus_files_are_json_lines_with_a_source() -> None:
+    for case in load_corpus(CORPUS_DIR):
+        assert case.data.get("source"), case.where

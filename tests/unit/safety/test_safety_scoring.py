@@ -1,0 +1,92 @@
+"""Combining violations into a score, and the grey-zone judge port."""
+
+import pytest
+from wave_safety import (
+    RULES,
+    Action,
+    Finding,
+    JudgeRuling,
+    SafetyPolicy,
+    SafetyVerdict,
+    ShellCommand,
+    assess,
+    combine,
+)
+
+POLICY = SafetyPolicy()
+
+
+def test_score_is_the_product_of_one_minus_severity_over_distinct_rules() -> None:
+    findings = [
+        Finding("shell.network_egress", "to a.example"),
+        Finding("shell.network_egress", "to b.example"),
+        Finding("shell.stdin_to_shell", "pipe"),
+    ]
+    verdict = combine(findings, POLICY)
+    expected = (1 - RULES["shell.network_egress"].severity) * (1 - RULES["shell.stdin_to_shell"].severity)
+    assert verdict.score == pytest.approx(expected, abs=1e-4)
+    assert [v.detail for v in verdict.violations] == ["to a.example", "to b.example", "pipe"]
+    assert verdict.violations[0].principle == "never_expose_secrets"
+
+
+def test_no_findings_is_a_clean_allow() -> None:
+    assert combine([], POLICY) == SafetyVerdict(1.0, "allow", (), POLICY.version)
+
+
+def test_an_unknown_rule_id_is_a_programming_error() -> None:
+    with pytest.raises(KeyError, match="unknown safety rule"):
+        Finding("shell.nope", "x")
+
+
+def test_every_rule_has_a_principle_and_a_severity_in_range() -> None:
+    for rule in RULES.values():
+        assert 0 < rule.severity < 1, rule.id
+        assert rule.id.split(".")[0] in {"shell", "git", "diff", "sql", "file"}, rule.id
+
+
+class RecordingJudge:
+    def __init__(self, ruling: JudgeRuling | Exception) -> None:
+        self.ruling = ruling
+        self.seen: list[tuple[Action, SafetyVerdict]] = []
+
+    async def review(self, action: Action, preliminary: SafetyVerdict) -> JudgeRuling:
+        self.seen.append((action, preliminary))
+        if isinstance(self.ruling, Exception):
+            raise self.ruling
+        return self.ruling
+
+
+async def test_the_judge_settles_an_escalation_and_its_reason_is_kept() -> None:
+    judge = RecordingJudge(JudgeRuling("allow", "the host is our staging mirror"))
+    action = ShellCommand("curl https://staging.example.net/health")
+    verdict = await assess(action, POLICY, judge)
+    assert (verdict.verdict, verdict.judge_reason) == ("allow", "the host is our staging mirror")
+    assert verdict.score == 0.5 and [v.rule for v in verdict.violations] == ["shell.network_egress"]
+    assert judge.seen[0][0] == action and judge.seen[0][1].verdict == "escalate"
+
+
+@pytest.mark.parametrize("command", ["rm -rf /", "ls -la"])
+async def test_the_judge_is_not_asked_about_clear_cases(command: str) -> None:
+    judge = RecordingJudge(JudgeRuling("allow", "looks fine"))
+    verdict = await assess(ShellCommand(command), POLICY, judge)
+    assert judge.seen == [] and verdict.judge_reason is None
+
+
+async def test_a_failing_judge_leaves_the_verdict_at_escalate() -> None:
+    verdict = await assess(
+        ShellCommand("curl https://x.example.net"), POLICY, RecordingJudge(TimeoutError("slow"))
+    )
+    assert verdict.verdict == "escalate"
+    assert "judge unavailable (TimeoutError)" in (verdict.judge_reason or "")
+
+
+async def test_without_a_judge_assess_equals_score() -> None:
+    verdict = await assess(ShellCommand("curl https://x.example.net"), POLICY)
+    assert verdict.verdict == "escalate" and verdict.judge_reason is None
+
+
+def test_a_ruling_must_be_a_verdict_with_a_reason() -> None:
+    with pytest.raises(ValueError, match="must be one of allow, escalate, block"):
+        JudgeRuling("maybe", "x")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="needs a reason"):
+        JudgeRuling("allow", " ")
