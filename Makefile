@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 LOCAL := deploy/local
 
-.PHONY: setup up down test test-unit test-integration demo bench lint schemas clean
+.PHONY: setup up down test test-unit demo demo-stack bench lint schemas clean
 
 setup: ## install Debian packages when missing, build the virtualenv
 	@bash $(LOCAL)/setup.sh
@@ -24,8 +24,11 @@ test: setup
 test-unit: setup ## the tiers that need no server
 	@$(PY) -m pytest -m "not postgres and not kafka" $(PYTEST_ARGS)
 
-demo: setup ## a sample run on the embedded store
+demo: setup ## the sample story end to end, embedded and offline
 	@$(VENV)/bin/wave demo
+
+demo-stack: setup ## the same story with every service its own process over PostgreSQL and Kafka
+	@bash $(LOCAL)/with-servers.sh bash -c 'WAVE_DATABASE_URL="$$WAVE_TEST_DATABASE_URL" WAVE_KAFKA_BOOTSTRAP="$$WAVE_TEST_KAFKA_BOOTSTRAP" $(VENV)/bin/wave demo --stack'
 
 bench: setup ## benchmarks; results in bench/results/latest.json
 	@bash $(LOCAL)/with-servers.sh $(PY) bench/run.py

@@ -47,7 +47,7 @@ editables=()
 for p in "$ROOT"/libs/* "$ROOT"/services/*; do
   [ -f "$p/pyproject.toml" ] && editables+=(-e "$p")
 done
-log "installing ${#editables[@]} packages into $VENV"
+log "installing $(( ${#editables[@]} / 2 )) packages and the workspace into $VENV"
 "$VENV/bin/python" -m pip install -q "${editables[@]}" "$ROOT"
 echo "$digest" > "$stamp"
 log "virtualenv ready ($VENV)"

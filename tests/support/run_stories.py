@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from wave_events import Envelope, catalogue as c, new_envelope
+from wave_events import Envelope, new_envelope
+from wave_events import catalogue as c
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 SHA = "0123456789abcdef0123456789abcdef01234567"

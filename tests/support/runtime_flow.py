@@ -26,7 +26,7 @@ class Stamper:
         story = event.payload.story
         if "poison" in story:
             fixed = os.environ.get("WAVE_TEST_POISON_FIXED")
-            if not fixed or not Path(fixed).exists():
+            if not fixed or not Path(fixed).exists():  # noqa: ASYNC240 - one stat, test-only
                 raise ValueError(f"cannot handle a poisoned story: {story}")
         if "timer" in story:
             due = datetime.now(UTC) + timedelta(seconds=0.3)

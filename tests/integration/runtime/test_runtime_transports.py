@@ -13,8 +13,8 @@ import uuid
 
 import pytest
 from runtime_flow import Finisher, Stamper
-
-from wave_events import catalogue as c, new_envelope, run_stream_id
+from wave_events import catalogue as c
+from wave_events import new_envelope, run_stream_id
 from wave_runtime import EmbeddedRuntime, FileDeadLetters
 from wave_runtime.kafka import KafkaDeadLetters, KafkaServiceRunner, OutboxRelay, Topics, ensure_topics
 from wave_store.postgres import PostgresEventStore

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-
 from wave_events import (
+    MAX_PAYLOAD_BYTES,
     EventTooLargeError,
     InvalidStreamIdError,
-    MAX_PAYLOAD_BYTES,
-    catalogue as c,
     new_envelope,
+)
+from wave_events import (
+    catalogue as c,
 )
 from wave_store import ConcurrencyError, EventIdConflictError, InvalidAppendError
 from wave_store.port import Handling, TimerRecord

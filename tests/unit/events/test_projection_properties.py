@@ -1,9 +1,12 @@
 """Property tests: folding is chunk-independent and survives the codec."""
 
-from hypothesis import given, settings, strategies as st
-from run_stories import Stream, sha
+from itertools import pairwise
 
-from wave_events import catalogue as c, decode_envelope, encode_envelope
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from run_stories import Stream, sha
+from wave_events import catalogue as c
+from wave_events import decode_envelope, encode_envelope
 from wave_events.projections import RunState, fold
 
 
@@ -67,7 +70,7 @@ def test_folding_all_at_once_equals_folding_in_chunks(stream, cuts):
     events = stream.events
     bounds = sorted({0, len(events), *(min(c, len(events)) for c in cuts)})
     state = RunState()
-    for start, end in zip(bounds, bounds[1:]):
+    for start, end in pairwise(bounds):
         state = fold(events[start:end], state)
     assert state == fold(events)
 

@@ -1,8 +1,8 @@
 import json
 
 import pytest
-
-from wave_events import catalogue as c, encode_payload, redact
+from wave_events import catalogue as c
+from wave_events import encode_payload, redact
 
 # Real-looking, not real: every sample has the shape the provider issues.
 SAMPLES = {

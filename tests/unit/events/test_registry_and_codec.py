@@ -2,17 +2,18 @@ import json
 import uuid
 
 import pytest
-
 from wave_events import (
     MalformedEventError,
     UnknownEventTypeError,
     UnknownEventVersionError,
-    catalogue as c,
     decode_envelope,
     derived_event_id,
     encode_envelope,
     new_envelope,
     registry,
+)
+from wave_events import (
+    catalogue as c,
 )
 
 

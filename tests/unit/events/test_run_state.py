@@ -3,7 +3,6 @@
 import uuid
 
 from run_stories import Stream, happy_run, sha
-
 from wave_events import catalogue as c
 from wave_events.projections import GATES, fold
 

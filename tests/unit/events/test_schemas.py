@@ -4,22 +4,29 @@ import json
 from pathlib import Path
 
 import jsonschema
-
 from wave_events import catalogue as c
-from wave_events.schemas import render, schema_documents
+from wave_events.schemas import drift, main, write
 
 SCHEMA_DIR = Path(__file__).resolve().parents[3] / "libs" / "events" / "schemas"
 
 
 def test_checked_in_schemas_match_the_models():
-    expected = schema_documents()
-    on_disk = {p.name: p.read_text() for p in SCHEMA_DIR.glob("*.json")}
-    missing = sorted(set(expected) - set(on_disk))
-    stale = sorted(set(on_disk) - set(expected))
-    drifted = sorted(name for name in set(expected) & set(on_disk) if render(expected[name]) != on_disk[name])
-    assert not (missing or stale or drifted), (
-        f"schemas out of date (run `make schemas`): missing={missing} stale={stale} drifted={drifted}"
-    )
+    assert drift(SCHEMA_DIR) == [], "schemas out of date: run `make schemas`"
+
+
+def test_the_check_names_each_drifted_file_and_fails(tmp_path, capsys):
+    write(tmp_path)
+    (tmp_path / "Merged.v1.json").write_text("{}")
+    (tmp_path / "RunFailed.v1.json").unlink()
+    (tmp_path / "Gone.v1.json").write_text("{}")
+    assert drift(tmp_path) == [
+        "RunFailed.v1.json: missing", "Gone.v1.json: no model registers it", "Merged.v1.json: differs from the model",
+    ]
+    assert main(["--check", str(tmp_path)]) == 1
+    assert "run `make schemas`" in capsys.readouterr().err
+    write(tmp_path)
+    (tmp_path / "Gone.v1.json").unlink()
+    assert main(["--check", str(tmp_path)]) == 0
 
 
 def test_schemas_validate_real_payloads_and_reject_bad_ones():

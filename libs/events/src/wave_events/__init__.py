@@ -5,7 +5,14 @@ Pure code: nothing in this package performs I/O.
 
 from . import catalogue
 from .base import DomainEvent, EventRegistry, registry
-from .codec import MAX_PAYLOAD_BYTES, decode_envelope, encode_envelope, encode_payload, envelope_from_columns
+from .codec import (
+    MAX_PAYLOAD_BYTES,
+    decode_envelope,
+    encode_envelope,
+    encode_payload,
+    encode_payload_checked,
+    envelope_from_columns,
+)
 from .envelope import (
     Envelope,
     derived_event_id,
@@ -42,6 +49,7 @@ __all__ = [
     "derived_event_id",
     "encode_envelope",
     "encode_payload",
+    "encode_payload_checked",
     "envelope_from_columns",
     "new_envelope",
     "new_run_id",

@@ -33,6 +33,7 @@ class EventRegistry:
     def __init__(self) -> None:
         self._models: dict[tuple[str, int], type[DomainEvent]] = {}
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
+        self._latest: dict[str, int] = {}  # every decode asks for it: kept, not recomputed
 
     def register(self, event_type: str, version: int = 1) -> Callable[[E], E]:
         def decorate(cls: E) -> E:
@@ -42,6 +43,7 @@ class EventRegistry:
             cls.event_type = event_type
             cls.event_version = version
             self._models[key] = cls
+            self._latest[event_type] = max(version, self._latest.get(event_type, version))
             return cls
 
         return decorate
@@ -59,10 +61,10 @@ class EventRegistry:
         return sorted(v for (t, v) in self._models if t == event_type)
 
     def latest_version(self, event_type: str) -> int:
-        versions = self.versions(event_type)
-        if not versions:
-            raise UnknownEventTypeError(event_type)
-        return versions[-1]
+        try:
+            return self._latest[event_type]
+        except KeyError:
+            raise UnknownEventTypeError(event_type) from None
 
     def model(self, event_type: str, version: int) -> type[DomainEvent]:
         try:

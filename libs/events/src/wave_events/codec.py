@@ -19,11 +19,18 @@ MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
 
 def encode_payload(event: DomainEvent, *, limit: int = MAX_PAYLOAD_BYTES) -> str:
     """The stored form of a payload: redacted JSON text, refused when above `limit` bytes."""
-    text = redact(event.model_dump_json())
-    size = len(text.encode())
+    return encode_payload_checked(event, limit=limit)[0]
+
+
+def encode_payload_checked(event: DomainEvent, *, limit: int = MAX_PAYLOAD_BYTES) -> tuple[str, bool]:
+    """`encode_payload`, and whether redaction changed the text, from a single dump of the payload."""
+    raw = event.model_dump_json()
+    text = redact(raw)
+    # Under the limit in characters and ASCII means under it in bytes: no need to encode.
+    size = len(text) if text.isascii() else len(text.encode())
     if size > limit:
         raise EventTooLargeError(event.event_type, size, limit)
-    return text
+    return text, text != raw
 
 
 def encode_envelope(envelope: Envelope) -> str:

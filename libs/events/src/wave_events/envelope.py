@@ -109,6 +109,29 @@ class Envelope(BaseModel):
         }
 
 
+_ENVELOPE_FIELDS = tuple(Envelope.model_fields)
+
+
+def trusted_envelope(fields: dict[str, Any]) -> Envelope:
+    """An envelope from values validated before (a stored row), without validating them again.
+
+    The same as `Envelope.model_construct(**fields)` with every field given, at a fifth of the cost:
+    a store reading thousands of rows builds one per row. `fields` must hold exactly the envelope's
+    fields with values of their types; the dict becomes the envelope's own.
+    """
+    if len(fields) != len(_ENVELOPE_FIELDS):
+        missing = sorted(set(_ENVELOPE_FIELDS) - set(fields))
+        extra = sorted(set(fields) - set(_ENVELOPE_FIELDS))
+        raise TypeError(f"trusted_envelope needs exactly the envelope's fields (missing {missing}, extra {extra})")
+    envelope = Envelope.__new__(Envelope)
+    _set = object.__setattr__
+    _set(envelope, "__dict__", fields)
+    _set(envelope, "__pydantic_fields_set__", set(_ENVELOPE_FIELDS))
+    _set(envelope, "__pydantic_extra__", None)
+    _set(envelope, "__pydantic_private__", None)
+    return envelope
+
+
 def new_envelope(
     stream_id: str,
     payload: DomainEvent,

@@ -58,8 +58,45 @@ _RULES: tuple[_Rule, ...] = (
 )
 
 
+# Every rule's match contains one of these literals, so text holding none of them cannot match any
+# rule. Keep them in step with _RULES: tests/unit/events/test_redaction_fast_path.py checks that the
+# fast path and the full path agree on secret-bearing and clean samples.
+_CASE_SENSITIVE_LITERALS = (
+    "PRIVATE KEY", "sk-", "xai-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox",
+    "hooks.slack.com", "AKIA", "ASIA", "AIza", "eyJ", "Bearer ", "://",
+    "SECRET", "PASSWORD", "PASSWD", "TOKEN", "API_KEY", "ACCESS_KEY",
+)
+# The case-insensitive rule, looked for in the lower-cased text ("passw": password and passwd).
+_LOWER_CASE_LITERALS = (
+    "secret", "passw", "api_key", "api-key", "apikey", "access_key", "access-key", "accesskey",
+    "auth_token", "auth-token", "authtoken", "access_token", "access-token", "accesstoken",
+)
+
+
+def may_hold_secret(text: str) -> bool:
+    """False only when no rule can match `text` (so `redact(text) == text`); cheap, for skipping work. Non-ASCII text always takes the full path: under
+    IGNORECASE, characters such as the long s and the Kelvin sign match ASCII letters."""
+    if not text.isascii():
+        return True
+    for literal in _CASE_SENSITIVE_LITERALS:
+        if literal in text:
+            return True
+    lowered = text.lower()
+    for literal in _LOWER_CASE_LITERALS:
+        if literal in lowered:
+            return True
+    return False
+
+
 def redact(text: str) -> str:
     """Replace every secret-looking value in `text` (plain text or JSON text) with a marker naming its kind."""
+    if not may_hold_secret(text):
+        return text
+    return _redact_all(text)
+
+
+def _redact_all(text: str) -> str:
+    """The full path: every rule over the whole text."""
     for rule in _RULES:
         if rule.group == 0:
             text = rule.pattern.sub(MARKER.format(kind=rule.kind), text)

@@ -41,7 +41,39 @@ def write(directory: Path) -> list[Path]:
     return written
 
 
-if __name__ == "__main__":
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else "libs/events/schemas")
+def drift(directory: Path) -> list[str]:
+    """Schema files that are missing, stale or no longer backed by a model."""
+    expected = {name: render(schema) for name, schema in schema_documents().items()}
+    present = {p.name for p in directory.glob("*.json")} if directory.is_dir() else set()
+    problems = [f"{name}: missing" for name in sorted(set(expected) - present)]
+    problems += [f"{name}: no model registers it" for name in sorted(present - set(expected))]
+    problems += [
+        f"{name}: differs from the model"
+        for name in sorted(set(expected) & present)
+        if (directory / name).read_text() != expected[name]
+    ]
+    return problems
+
+
+def main(argv: list[str]) -> int:
+    check = "--check" in argv
+    arguments = [a for a in argv if a != "--check"]
+    unknown = [a for a in arguments if a.startswith("-")]
+    if unknown or len(arguments) > 1:
+        print("usage: python -m wave_events.schemas [--check] [DIRECTORY]", file=sys.stderr)
+        return 2
+    target = Path(arguments[0] if arguments else "libs/events/schemas")
+    if check:
+        problems = drift(target)
+        for problem in problems:
+            print(f"{target}/{problem}", file=sys.stderr)
+        if problems:
+            print("the checked-in schemas drifted from the models; run `make schemas`", file=sys.stderr)
+        return 1 if problems else 0
     for path in write(target):
         print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

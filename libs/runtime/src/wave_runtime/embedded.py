@@ -83,7 +83,7 @@ class EmbeddedRuntime:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    async def drain(self, timeout: float = 30.0) -> None:
+    async def drain(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109 - a deadline for the whole drain
         """Wait until every service's position has reached the end of the log (and stays there)."""
         async with asyncio.timeout(timeout):
             while True:

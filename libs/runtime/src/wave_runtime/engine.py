@@ -14,10 +14,10 @@ import logging
 import random
 import time
 import uuid
-from datetime import UTC, datetime
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
 from wave_events import DomainEvent, Envelope, derived_event_id, new_envelope
@@ -102,7 +102,9 @@ class Dispatcher:
             except ConcurrencyError:
                 conflicts += 1
                 if conflicts > self.retry.max_conflicts:
-                    raise HandlingFailed(Failure("ConcurrencyError", "the run kept moving under the handler", conflicts))
+                    raise HandlingFailed(
+                        Failure("ConcurrencyError", "the run kept moving under the handler", conflicts)
+                    ) from None
                 continue
             except Exception as exc:  # noqa: BLE001 - every failure is retried, then dead-lettered
                 failures += 1

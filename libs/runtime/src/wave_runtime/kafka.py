@@ -13,18 +13,29 @@ import logging
 import os
 import re
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring as _quote
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
-
-from wave_events import Envelope, EventError, decode_envelope, encode_envelope
+from aiokafka.partitioner import DefaultPartitioner
+from wave_events import (
+    Envelope,
+    EventError,
+    decode_envelope,
+    encode_envelope,
+    envelope_from_columns,
+    redact,
+    registry,
+)
+from wave_events.redaction import may_hold_secret
 from wave_store import EventStore
 
 from .deadletters import DeadLetter, DeadLetters
-from .engine import Dispatcher, HandlingFailed, RetryPolicy
+from .engine import Dispatcher, HandlingFailed, RetryPolicy, TimerPoller
 from .handler import Service
 from .metrics import CONSUMER_LAG, DEAD_LETTERS, RELAY_POSITION, RELAY_PUBLISHED
 
@@ -101,6 +112,57 @@ def message_of(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]
     return envelope.correlation_id.encode(), encode_envelope(envelope).encode(), headers
 
 
+_HEADER_CONTENT_TYPE = ("content-type", CONTENT_TYPE.encode())
+# The columns the relay publishes, read without building envelopes (see OutboxRelay._records_of).
+_RELAY_COLUMNS = (
+    "global_position, stream_id, stream_version, event_id, event_type, event_version, occurred_at, "
+    "correlation_id, causation_id, producer, traceparent, payload::text AS payload"
+)
+
+
+def message_of_row(row: Mapping, *, clean: bool = False) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """`message_of` for a stored row, without decoding the payload into its model and encoding it again.
+
+    Only for rows whose payload is at the newest version of its type (older ones must be upcast:
+    `message_of(envelope)`). The payload text is the stored one (validated and redacted on append,
+    redacted again here unless the caller checked it `clean` already); the record says the same as
+    `message_of` of the row's envelope, in JSON that differs only in spacing and key order."""
+    event_id = str(row["event_id"])
+    event_type = row["event_type"]
+    version = row["event_version"]
+    traceparent = row["traceparent"]
+    causation_id = row["causation_id"]
+    payload = row["payload"] if clean else redact(row["payload"])
+    # The metadata object by hand: the same JSON json.dumps(..., ensure_ascii=False) writes, at a
+    # quarter of the cost. Ids, versions and positions are typed columns; text goes through _quote.
+    value = (
+        f'{{"event_id":"{event_id}","type":{_quote(event_type)},"version":{int(version)},'
+        f'"stream_id":{_quote(row["stream_id"])},"stream_version":{int(row["stream_version"])},'
+        f'"global_position":{int(row["global_position"])},"occurred_at":"{row["occurred_at"].isoformat()}",'
+        f'"correlation_id":{_quote(row["correlation_id"])},'
+        f'"causation_id":{_quote(str(causation_id)) if causation_id else "null"},'
+        f'"producer":{_quote(row["producer"])},"traceparent":{_quote(traceparent) if traceparent else "null"},'
+        f'"payload":{payload}}}'
+    )
+    headers = [
+        ("event-type", event_type.encode()),
+        ("event-version", str(version).encode()),
+        ("event-id", event_id.encode()),
+        _HEADER_CONTENT_TYPE,
+    ]
+    if traceparent:
+        headers.append(("traceparent", traceparent.encode()))
+    return row["correlation_id"].encode(), value.encode(), headers
+
+
+def _message_of_stored(row: Mapping, clean: bool) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    if row["event_version"] == registry.latest_version(row["event_type"]):
+        return message_of_row(row, clean=clean)
+    # An older version: upcast it, as every reader of the store does.
+    payload = registry.decode(row["event_type"], row["event_version"], row["payload"])
+    return message_of(envelope_from_columns(dict(row.items()), payload))
+
+
 def _producer(bootstrap: str, **settings) -> AIOKafkaProducer:
     # Idempotent (forces acks=all): a retried send after a lost ack is not written twice.
     return AIOKafkaProducer(
@@ -121,6 +183,8 @@ class OutboxRelay:
         self.name = f"relay:{topics.events}"
         self.active = False
         self.published = 0
+        self._partitions: list[int] = []
+        self._partition_of: dict[bytes, int] = {}  # key -> partition for the current partition list
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -158,7 +222,9 @@ class OutboxRelay:
         try:
             await connection.execute("SELECT pg_advisory_unlock($1)", RELAY_LOCK)
         except Exception:  # noqa: BLE001 - the session is gone, and with it the lock
-            pass
+            # The store's pool does not reset sessions on release: never hand back a connection
+            # that might still hold the lock.
+            connection.terminate()
         try:
             await self.store.pool.release(connection)
         except Exception:  # noqa: BLE001
@@ -170,27 +236,82 @@ class OutboxRelay:
         try:
             position = await self.store.load_position(self.name)
             checked = asyncio.get_running_loop().time()
-            while not stop.is_set():
-                events = await self.store.read_all(position, self.batch)
-                if not events:
-                    await self.store.wait_for_append(position, 0.5)
-                else:
-                    futures = []
-                    for envelope in events:
-                        key, value, headers = message_of(envelope)
-                        futures.append(await producer.send(self.topics.events, value, key=key, headers=headers))
-                    await asyncio.gather(*futures)
-                    position = events[-1].global_position or position
-                    await self.store.save_position(self.name, position)
-                    self.published += len(events)
-                    RELAY_PUBLISHED.inc(len(events))
-                    RELAY_POSITION.set(position)
-                now = asyncio.get_running_loop().time()
-                if now - checked > 1.0:
-                    await lock.fetchval("SELECT 1")  # the lock lives on this session: make sure it still does
-                    checked = now
+            following: asyncio.Future | None = None  # the next page, read while the acks come back
+            try:
+                while not stop.is_set():
+                    rows = await (following or self._read(position))
+                    following = None
+                    if not rows:
+                        await self.store.wait_for_append(position, 0.5)
+                    else:
+                        acked = await self._send(producer, rows)
+                        if len(rows) == self.batch:
+                            following = asyncio.ensure_future(self._read(rows[-1]["global_position"]))
+                        await acked
+                        # Every record up to here is acknowledged by all in-sync replicas: only now move on.
+                        position = rows[-1]["global_position"]
+                        await self.store.save_position(self.name, position)
+                        self.published += len(rows)
+                        RELAY_PUBLISHED.inc(len(rows))
+                        RELAY_POSITION.set(position)
+                    now = asyncio.get_running_loop().time()
+                    if now - checked > 1.0:
+                        await lock.fetchval("SELECT 1")  # the lock lives on this session: make sure it still does
+                        checked = now
+            finally:
+                if following is not None:
+                    following.cancel()
+                    await asyncio.gather(following, return_exceptions=True)
         finally:
             await producer.stop()
+
+    async def _read(self, position: int) -> list:
+        """The next page of the global order after `position`, as rows (see message_of_row)."""
+        return await self.store.pool.fetch(
+            f"SELECT {_RELAY_COLUMNS} FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2",
+            position,
+            self.batch,
+        )
+
+    async def _send(self, producer: AIOKafkaProducer, rows: Sequence[Mapping]) -> asyncio.Future:
+        """Hand rows to the producer in global order; returns the future of every acknowledgement.
+
+        Records go into one batch per partition (the producer's own key partitioner decides the
+        partition, so a run's events share one), in order, and each batch is handed to the producer
+        whole: per-record `send` costs more than encoding the record. The producer keeps one batch
+        per partition in flight and numbers them (idempotence), so a partition's order is the
+        global order."""
+        topic = self.topics.events
+        partitions = list(await producer.partitions_for(topic))
+        if self._partitions != partitions:
+            self._partitions, self._partition_of = partitions, {}
+        batches: dict[int, object] = {}
+        futures = []
+        # Redaction again on the way out (rules added since an event was stored apply to it too): one
+        # look for the rules' literals over the whole page instead of one per payload.
+        clean = not may_hold_secret("\n".join([row["payload"] for row in rows]))
+        for row in rows:
+            key, value, headers = _message_of_stored(row, clean)
+            partition = self._partition_of.get(key)
+            if partition is None:
+                if len(self._partition_of) > 100_000:
+                    self._partition_of.clear()
+                partition = self._partition_of[key] = _PARTITIONER(key, partitions, partitions)
+            batch = batches.get(partition)
+            if batch is None:
+                batch = batches[partition] = producer.create_batch()
+            if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                # Full: send it, start the next one (a batch always takes its first record).
+                futures.append(await producer.send_batch(batch, topic, partition=partition))
+                batch = batches[partition] = producer.create_batch()
+                if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                    raise ValueError(f"event {row['event_id']} does not fit in a Kafka batch")
+        for partition, batch in batches.items():
+            futures.append(await producer.send_batch(batch, topic, partition=partition))
+        return asyncio.gather(*futures)
+
+
+_PARTITIONER = DefaultPartitioner()
 
 
 class KafkaDeadLetters(DeadLetters):
@@ -229,19 +350,29 @@ class KafkaDeadLetters(DeadLetters):
         await self._send(self.topics.dlq, value, key, headers)
 
     async def _records(self):
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        dlq = self.topics.dlq
+        # The consumer's own metadata does not learn of a topic it is not subscribed to (its
+        # `topics()` fetches into a throwaway copy): ask the cluster for the partitions.
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await admin.start()
+        try:
+            described = await admin.describe_topics([dlq])
+        finally:
+            await admin.close()
+        partitions = [
+            TopicPartition(dlq, p["partition"]) for d in described if d["topic"] == dlq for p in d["partitions"]
+        ]
+        if not partitions:
+            return []
+        # "earliest": assign() starts an offset reset of its own, which must not land at the end.
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
         await consumer.start()
         try:
-            await consumer.topics()  # fetches the cluster metadata
-            dlq = self.topics.dlq
-            partitions = [TopicPartition(dlq, p) for p in consumer.partitions_for_topic(dlq) or ()]
-            if not partitions:
-                return []
             consumer.assign(partitions)
             ends = await consumer.end_offsets(partitions)
             await consumer.seek_to_beginning(*partitions)
             records = []
-            while any(await consumer.position(tp) < ends[tp] for tp in partitions):
+            while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
                 batch = await consumer.getmany(timeout_ms=500)
                 for messages in batch.values():
                     records.extend(messages)
@@ -293,6 +424,43 @@ class KafkaDeadLetters(DeadLetters):
         return count
 
 
+class _OffsetCommitter:
+    """Commits handled offsets in the background, one commit at a time, the newest offset per
+    partition. A commit is a broker round trip (several ms under load); awaited after every batch it
+    sat on the path of every event behind it. Offsets are only marked once their handling is stored,
+    so a commit lost to a crash or a rebalance means redelivery, which the dispatcher recognises."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, service: str) -> None:
+        self._consumer = consumer
+        self._service = service
+        self._pending: dict[TopicPartition, int] = {}
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._task = asyncio.create_task(self._run(), name=f"wave:{service}:commits")
+
+    def mark(self, tp: TopicPartition, offset: int) -> None:
+        self._pending[tp] = offset
+        self._wake.set()
+
+    async def close(self) -> None:
+        self._closing = True
+        self._wake.set()
+        await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            offsets, self._pending = self._pending, {}
+            if offsets:
+                try:
+                    await self._consumer.commit(offsets)
+                except Exception as exc:  # noqa: BLE001 - e.g. partitions revoked meanwhile: redelivery is safe
+                    log.warning("%s: committing offsets %s failed: %s", self._service, offsets, exc)
+            if self._closing and not self._pending:
+                return
+
+
 class KafkaServiceRunner:
     """One service instance in its consumer group `wave.<service>`."""
 
@@ -306,6 +474,7 @@ class KafkaServiceRunner:
         instance: str | None = None,
         retry: RetryPolicy | None = None,
         max_poll_records: int = 500,
+        timer_interval_s: float = 0.2,
     ) -> None:
         self.service = service
         self.store = store
@@ -313,6 +482,9 @@ class KafkaServiceRunner:
         self.topics = topics
         self.dispatcher = Dispatcher(service, store, instance=instance or uuid.uuid4().hex[:8], retry=retry)
         self.max_poll_records = max_poll_records
+        # Durable timers fire from every service process (the store fires each one once), so a
+        # distributed deployment needs no extra role for them.
+        self.timers = TimerPoller(store, timer_interval_s)
         self.ready = False
         self.handled = 0
 
@@ -335,22 +507,34 @@ class KafkaServiceRunner:
         await producer.start()
         dead_letters = KafkaDeadLetters(self.bootstrap, self.topics, producer)
         await consumer.start()
+        committer = _OffsetCommitter(consumer, self.service.name)
+        timers_stop = asyncio.Event()
+        timers = asyncio.create_task(self.timers.run(timers_stop), name=f"wave:{self.service.name}:timers")
         self.ready = True
         try:
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=200)
-                for tp, messages in batch.items():
-                    for message in messages:
-                        await self._handle(message, dead_letters)
-                    # Only now is every message of the batch handled and stored: safe to commit.
-                    await consumer.commit({tp: messages[-1].offset + 1})
-                    highwater = consumer.highwater(tp)
-                    if highwater is not None:
-                        CONSUMER_LAG.labels(self.service.name).set(max(0, highwater - messages[-1].offset - 1))
+                # Partitions side by side (a run's events share one partition, so each run is still
+                # handled in order): one partition's database round trips no longer queue the others.
+                await asyncio.gather(
+                    *(self._handle_partition(consumer, committer, tp, messages, dead_letters) for tp, messages in batch.items())
+                )
         finally:
             self.ready = False
+            timers_stop.set()
+            await asyncio.gather(timers, return_exceptions=True)
+            await committer.close()  # commits everything handled so far
             await consumer.stop()  # leaves the group: partitions move to other instances at once
             await producer.stop()
+
+    async def _handle_partition(self, consumer, committer: _OffsetCommitter, tp, messages, dead_letters) -> None:
+        for message in messages:
+            await self._handle(message, dead_letters)
+        # Only now is every message of the batch handled and stored: safe to commit.
+        committer.mark(tp, messages[-1].offset + 1)
+        highwater = consumer.highwater(tp)
+        if highwater is not None:
+            CONSUMER_LAG.labels(self.service.name).set(max(0, highwater - messages[-1].offset - 1))
 
     async def _handle(self, message, dead_letters: DeadLetters) -> None:
         headers = dict(message.headers or ())

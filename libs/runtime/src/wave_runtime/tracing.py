@@ -16,7 +16,6 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-
 from wave_events import Envelope
 
 _propagator = TraceContextTextMapPropagator()
@@ -24,9 +23,13 @@ _configured = False
 
 
 def configure_tracing(service_name: str, exporter: SpanExporter | None = None) -> None:
-    """Install a tracer provider once per process; `exporter` overrides the OTLP default (tests)."""
+    """Install a tracer provider once per process; `exporter` overrides the OTLP default (tests).
+    Called again with an exporter, it adds that exporter to the provider already installed."""
     global _configured
     if _configured:
+        provider = trace.get_tracer_provider()
+        if exporter is not None and isinstance(provider, TracerProvider):
+            provider.add_span_processor(BatchSpanProcessor(exporter))
         return
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
     if exporter is None and os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):

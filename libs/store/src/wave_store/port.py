@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from wave_events import Envelope, encode_payload, registry, validate_stream_id
+from wave_events import Envelope, encode_payload_checked, registry, validate_stream_id
 
 from .errors import InvalidAppendError
 
@@ -155,7 +155,7 @@ class EventStore(abc.ABC):
     async def timer_status(self, timer_id: str) -> str | None:
         """pending, fired, cancelled — or None for an unknown timer."""
 
-    async def wait_for_append(self, after_position: int, timeout: float) -> None:
+    async def wait_for_append(self, after_position: int, timeout: float) -> None:  # noqa: ASYNC109 - the port's API
         """Return once an event beyond `after_position` may be stored, or after `timeout` seconds.
         Adapters with a push channel (PostgreSQL NOTIFY) wake at once; this default polls."""
         deadline = asyncio.get_running_loop().time() + timeout
@@ -211,8 +211,8 @@ def prepare_append(stream_id: str, events: Sequence[Envelope], expected_version:
         if envelope.event_id in seen:
             raise InvalidAppendError(f"event id {envelope.event_id} appears twice in one batch")
         seen.add(envelope.event_id)
-        payload_json = encode_payload(envelope.payload)
-        if payload_json != envelope.payload.model_dump_json():
+        payload_json, redacted = encode_payload_checked(envelope.payload)
+        if redacted:
             # Redaction changed the payload: hand back what is stored, so live state equals a replay.
             stored = registry.decode(envelope.type, envelope.version, payload_json)
             envelope = envelope.model_copy(update={"payload": stored})

@@ -11,8 +11,8 @@ from importlib import resources
 from typing import Any
 
 import asyncpg
-
-from wave_events import Envelope, decode_envelope, encode_envelope, envelope_from_columns, registry
+from wave_events import Envelope, decode_envelope, encode_envelope, registry
+from wave_events.envelope import trusted_envelope
 
 from .errors import ConcurrencyError, EventIdConflictError
 from .port import (
@@ -68,11 +68,12 @@ class PostgresEventStore(EventStore):
         self.pool = pool
         self._listener: asyncpg.Connection | None = None
         self._appended = asyncio.Condition()
+        self._listener_lock = asyncio.Lock()  # one LISTEN connection, even when followers race
         self._notified_position = 0
 
     @classmethod
     async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 10) -> PostgresEventStore:
-        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, reset=_keep_session)
         async with pool.acquire() as connection:
             await migrate(connection)
         return cls(pool)
@@ -204,7 +205,7 @@ class PostgresEventStore(EventStore):
     async def timer_status(self, timer_id: str) -> str | None:
         return await self.pool.fetchval("SELECT status FROM wave_timers WHERE timer_id = $1", timer_id)
 
-    async def wait_for_append(self, after_position: int, timeout: float) -> None:
+    async def wait_for_append(self, after_position: int, timeout: float) -> None:  # noqa: ASYNC109 - the port's API
         """LISTEN on the channel wave_append notifies at commit, so followers wake without polling."""
         await self._ensure_listener()
         if self._notified_position > after_position or await self.last_position() > after_position:
@@ -220,9 +221,18 @@ class PostgresEventStore(EventStore):
     async def _ensure_listener(self) -> None:
         if self._listener is not None and not self._listener.is_closed():
             return
-        connection = await self.pool.acquire()
-        await connection.add_listener("wave_events", self._on_notify)
-        self._listener = connection
+        async with self._listener_lock:
+            if self._listener is not None and not self._listener.is_closed():
+                return
+            if self._listener is not None:  # a closed connection (database restart): give it back
+                try:
+                    await self.pool.release(self._listener)
+                except Exception:  # noqa: BLE001 - it is gone either way
+                    pass
+                self._listener = None
+            connection = await self.pool.acquire()
+            await connection.add_listener("wave_events", self._on_notify)
+            self._listener = connection
 
     def _on_notify(self, connection: Any, pid: int, channel: str, payload: str) -> None:
         position = int(payload)
@@ -276,8 +286,35 @@ async def _append(
     return AppendResult(tuple(result), duplicate=duplicate)
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """The pool's reset on release. asyncpg's default sends `SELECT pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL;` every time a connection goes back: a second round trip for every store call.
+    The store sets no session state, declares no cursors and takes only transaction-scoped advisory
+    locks; whoever takes a session lock on a pooled connection (the outbox relay) unlocks it before
+    releasing, or terminates the connection. asyncpg still rolls back an open transaction and drops
+    the connection's listeners on release."""
+    return None
+
+
 def _envelope(row: Any) -> Envelope:
-    return envelope_from_columns(dict(row.items()), registry.decode(row["event_type"], row["event_version"], row["payload"]))
+    """A stored row as an envelope. The row was validated when it was appended and the database
+    enforces its types, so the envelope is built without validating it again; the payload still goes
+    through the registry (validation and upcasting)."""
+    causation_id = row["causation_id"]
+    return trusted_envelope(
+        {
+            "event_id": uuid.UUID(bytes=row["event_id"].bytes),
+            "stream_id": row["stream_id"],
+            "payload": registry.decode(row["event_type"], row["event_version"], row["payload"]),
+            "occurred_at": row["occurred_at"],
+            "correlation_id": row["correlation_id"],
+            "causation_id": None if causation_id is None else uuid.UUID(bytes=causation_id.bytes),
+            "producer": row["producer"],
+            "traceparent": row["traceparent"],
+            "stream_version": row["stream_version"],
+            "global_position": row["global_position"],
+        }
+    )
 
 
 __all__ = ["PostgresEventStore", "migrate", "migrations"]

@@ -281,7 +281,7 @@ class SqliteEventStore(EventStore):
         rows = await self._read(self._query, "SELECT status FROM wave_timers WHERE timer_id = ?", (timer_id,))
         return rows[0][0] if rows else None
 
-    async def wait_for_append(self, after_position: int, timeout: float) -> None:
+    async def wait_for_append(self, after_position: int, timeout: float) -> None:  # noqa: ASYNC109 - the port's API
         """Appends from this process wake followers at once; other processes' appends are seen by polling."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -296,7 +296,7 @@ class SqliteEventStore(EventStore):
                 pass
 
     async def _appended_wait(self) -> None:
-        while not self._appended.is_set():
+        while not self._appended.is_set():  # noqa: ASYNC110 - a polled flag, set from another thread
             await asyncio.sleep(0.002)
 
     # --- reads --------------------------------------------------------------------------------

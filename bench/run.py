@@ -1,0 +1,89 @@
+"""Run WAVE's benchmarks, print the figures against their targets, merge them into bench/results/latest.json.
+
+    .venv/bin/python bench/run.py [--only store|runtime] [--quick]
+
+The database is WAVE_BENCH_DATABASE_URL, else WAVE_TEST_DATABASE_URL, else the local server `make up`
+starts; the Kafka broker is WAVE_BENCH_KAFKA_BOOTSTRAP, else WAVE_TEST_KAFKA_BOOTSTRAP, else the local
+one. Scratch databases and topics are created for the run and dropped afterwards. A missed target is
+reported, not a failure: the exit status is 0 whenever the benchmarks ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import figures
+import machine
+import results
+
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:55432/wave"
+DEFAULT_BOOTSTRAP = "127.0.0.1:19092"
+SUITES = ("store", "runtime")
+
+
+def database_url() -> str:
+    return (
+        os.environ.get("WAVE_BENCH_DATABASE_URL") or os.environ.get("WAVE_TEST_DATABASE_URL") or DEFAULT_URL
+    )
+
+
+def kafka_bootstrap() -> str:
+    return (
+        os.environ.get("WAVE_BENCH_KAFKA_BOOTSTRAP")
+        or os.environ.get("WAVE_TEST_KAFKA_BOOTSTRAP")
+        or DEFAULT_BOOTSTRAP
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=SUITES, action="append", help="run only this suite (repeatable)")
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run of about 40 seconds")
+    parser.add_argument(
+        "--results", type=Path, default=results.DEFAULT_PATH, help="results file to merge into"
+    )
+    args = parser.parse_args(argv)
+    suites = args.only or list(SUITES)
+    url = database_url()
+
+    recorded = results.Results(args.results)
+    about = machine.describe()
+    for suite in SUITES:
+        if suite not in suites:
+            continue
+        # Imported here: a suite's dependencies (eventsourcing, aiokafka) are only needed to run it.
+        if suite == "store":
+            import store_bench as bench
+
+            sizes = bench.QUICK if args.quick else bench.FULL
+            work = bench.measure(url, sizes)
+        else:
+            import runtime_bench as bench
+
+            sizes = bench.QUICK if args.quick else bench.FULL
+            work = bench.measure(url, kafka_bootstrap(), sizes)
+        try:
+            found, server = asyncio.run(work)
+        except OSError as exc:
+            print(
+                f"{suite}: cannot reach PostgreSQL at {url} or Kafka at {kafka_bootstrap()}: {exc}\n"
+                "start them with `make up`",
+                file=sys.stderr,
+            )
+            return 2
+        about.update(server)
+        for f in found:
+            recorded.record(f.name, f.value, f.unit, f.peer, f.peer_value, f.higher_is_better)
+        print(figures.report(found, bench.TARGETS, quick=args.quick))
+        print()
+    path = recorded.save(machine=about)
+    print(f"results merged into {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The `wave` command: submit a story, follow its run, answer escalations, inspect, replay, operate."""

@@ -1,0 +1,123 @@
+"""The demo: a sample repository with a real test suite, a story, and a cassette of model answers
+in which the first change fails the tests and the fix passes. Everything it needs is in examples/."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+import yaml
+
+from .errors import UserError
+
+DEMO_STORY = "slugify"
+
+
+@dataclass(frozen=True)
+class DemoFiles:
+    repo: Path  # the sample repository's files (not a git repository: the demo makes one)
+    story: Path
+    cassette: Path
+
+
+def find_examples(explicit: str | None) -> Path:
+    """examples/ of this checkout: named, under the working directory, or beside the installed package."""
+    candidates = [Path(explicit)] if explicit else [Path.cwd() / "examples", Path(__file__).resolve().parents[4] / "examples"]
+    for candidate in candidates:
+        if (candidate / "sample-repo").is_dir():
+            return candidate
+    where = ", ".join(str(c) for c in candidates)
+    raise UserError(f"cannot find the demo's examples/ directory (looked in {where}); pass --examples DIR")
+
+
+def demo_files(examples: Path, story: str = DEMO_STORY) -> DemoFiles:
+    files = DemoFiles(examples / "sample-repo", examples / "stories" / story / "story.md",
+                      examples / "stories" / story / "cassette.yml")
+    for path in (files.repo, files.story, files.cassette):
+        if not path.exists():
+            raise UserError(f"the demo needs {path}, which is missing")
+    return files
+
+
+def fresh_repository(source: Path, target: Path) -> Path:
+    """Copy the sample files to `target` and make them a repository with one commit on main."""
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.pyc"))
+    repo = pygit2.init_repository(str(target), initial_head="main")
+    repo.index.add_all()
+    repo.index.write()
+    tree = repo.index.write_tree()
+    author = pygit2.Signature("WAVE demo", "demo@wave.invalid")
+    repo.create_commit("refs/heads/main", author, author, "textkit: shout and words", tree, [])
+    return target
+
+
+def scripted_models_file(cassette: Path, home: Path) -> Path:
+    """A models configuration that sends every role to the scripted provider playing `cassette`."""
+    from wave_llm import ROLES
+
+    document = {
+        "version": 1,
+        "providers": {"scripted": {"kind": "scripted", "cassette": str(cassette.resolve())}},
+        "routes": {role: [{"provider": "scripted", "model": "scripted", "max_failures": 1}] for role in ROLES},
+        "blobs_dir": str((home / "blobs").resolve()),
+    }
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "scripted-models.yml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
+
+
+class Stack:
+    """The relay and every service, each its own process (`wave relay`, `wave service NAME`), logging
+    to files; stopped with SIGTERM so each finishes its in-flight event and leaves its group."""
+
+    def __init__(self, names: list[str], env: dict[str, str], logs: Path) -> None:
+        self.names, self.env, self.logs = names, env, logs
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        for name in ["relay", *self.names]:
+            argv = [sys.executable, "-m", "wave_cli", *(["relay"] if name == "relay" else ["service", name])]
+            with (self.logs / f"{name}.log").open("wb") as log:
+                self.processes[name] = subprocess.Popen(argv, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
+    def check(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                tail = (self.logs / f"{name}.log").read_text(errors="replace").strip().splitlines()[-3:]
+                raise UserError(f"{name} exited with status {process.returncode}: {' / '.join(tail)}")
+
+    def stop(self, grace_s: float = 20.0) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+async def fresh_database(server_url: str, name: str) -> str:
+    """Drop and create `name` on the server of `server_url`; return its URL."""
+    import asyncpg
+
+    admin = await asyncpg.connect(server_url, timeout=10)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base, _, _ = server_url.rpartition("/")
+    return f"{base}/{name}"

@@ -1,0 +1,123 @@
+"""Following a run until it stops for a reason a person should hear: it finished, it waits for a
+decision, or nothing is left that could move it. Embedded, the services run in this process while it
+is followed; distributed, they run elsewhere and this only reads the store."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from wave_events import Envelope
+from wave_events.envelope import run_stream_id
+from wave_events.projections import RunState, evolve
+from wave_runtime import EmbeddedRuntime, FileDeadLetters, Service
+from wave_store import EventStore
+
+from .progress import Line, progress_lines
+from .replay import Snapshots
+
+Print = Callable[[Line], None]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: RunState
+    reason: str  # finished, awaiting_human, stalled, timeout
+
+
+def _settled(state: RunState) -> str | None:
+    if state.finished:
+        return "finished"
+    if state.status == "awaiting_human" and not state.pending_timers:
+        return "awaiting_human"
+    return None
+
+
+class RunFollower:
+    """Prints a run's events as they are stored and keeps its live projection up to date."""
+
+    def __init__(self, store: EventStore, run_id: str, show: Print, snapshots: Snapshots) -> None:
+        self.store, self.run_id, self.show, self.snapshots = store, run_id, show, snapshots
+        self.state = RunState()
+        self.seen = 0  # stream version printed so far
+
+    async def catch_up(self, *, quiet: bool = False) -> list[Envelope]:
+        events = await self.store.read_stream(run_stream_id(self.run_id), self.seen + 1)
+        for envelope in events:
+            before, self.state = self.state, evolve(self.state, envelope)
+            self.seen = envelope.stream_version or self.seen + 1
+            if not quiet:
+                for line in progress_lines(before, self.state, envelope):
+                    self.show(line)
+        if events:
+            self.snapshots.save(self.state)
+        return events
+
+
+async def drive_embedded(
+    store: EventStore,
+    services: Sequence[Service],
+    dead_letters: FileDeadLetters,
+    follower: RunFollower,
+    *,
+    timeout_s: float,
+    idle_s: float = 1.0,
+) -> Outcome:
+    """Run every service in this process until the followed run settles. A run that is neither
+    finished nor waiting, while every service has handled everything and no timer is pending, has
+    stalled (a dead-lettered event, a missing service): say so rather than wait forever."""
+    deadline = time.monotonic() + timeout_s
+    runtime = EmbeddedRuntime(store, services, dead_letters)
+    async with runtime:
+        idle_since: float | None = None
+        while True:
+            await follower.catch_up()
+            reason = _settled(follower.state)
+            drained = await _drained(runtime)
+            if reason and drained:
+                await follower.catch_up()
+                return Outcome(follower.state, reason)
+            if drained and not follower.state.pending_timers:
+                idle_since = idle_since or time.monotonic()
+                if time.monotonic() - idle_since >= idle_s:
+                    return Outcome(follower.state, "stalled")
+            else:
+                idle_since = None
+            if time.monotonic() >= deadline:
+                return Outcome(follower.state, "timeout")
+            await store.wait_for_append(await store.last_position(), 0.1)
+
+
+async def _drained(runtime: EmbeddedRuntime) -> bool:
+    try:
+        await runtime.drain(timeout=0.05)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def follow_distributed(
+    follower: RunFollower,
+    *,
+    timeout_s: float,
+    stalled_after_s: float = 120.0,
+    watch: Callable[[], None] | None = None,
+) -> Outcome:
+    """Read the run's stream while services elsewhere work on it; `watch` may raise to give up early."""
+    deadline = time.monotonic() + timeout_s
+    last_change = time.monotonic()
+    while True:
+        if watch is not None:
+            watch()
+        if await follower.catch_up():
+            last_change = time.monotonic()
+        reason = _settled(follower.state)
+        if reason:
+            return Outcome(follower.state, reason)
+        now = time.monotonic()
+        if now >= deadline:
+            return Outcome(follower.state, "timeout")
+        if now - last_change >= stalled_after_s and not follower.state.pending_timers:
+            return Outcome(follower.state, "stalled")
+        await follower.store.wait_for_append(await follower.store.last_position(), 0.5)

@@ -1,0 +1,138 @@
+"""What a person following a run is told about each event: pure functions from (state before,
+state after, event) to lines, so the terminal, the tests and the portal can share them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wave_events import Envelope
+from wave_events import catalogue as ev
+from wave_events.projections import GATES, RunState
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    style: str = ""  # a rich style: "green", "red", "yellow", "dim", …
+
+
+def _first_line(text: str, limit: int = 100) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _money(value: float) -> str:
+    return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
+
+
+def summarize(envelope: Envelope) -> str:
+    """One line saying what the event records."""
+    p = envelope.payload
+    match p:
+        case ev.RunRequested():
+            return f"story {_first_line(p.story, 70)!r} on {p.repo} ({p.target_branch}), budget {_money(p.budget_usd)}"
+        case ev.PlanCreated():
+            return f"{len(p.tasks)} task(s): " + ", ".join(f"{t.task_id} ({t.domain})" for t in p.tasks)
+        case ev.PlanRejected() | ev.RunFailed() | ev.RunBlocked():
+            return p.reason
+        case ev.WorkspaceReady():
+            return f"branch {p.branch} from {p.base_commit[:12]}"
+        case ev.ChangeProposed():
+            return f"task {p.task_id} attempt {p.attempt}: {p.diff.count(chr(10))} diff lines" + (
+                f" by {p.model}" if p.model else ""
+            )
+        case ev.LLMCallRecorded():
+            outcome = "" if p.outcome == "ok" else f" failed: {p.error}"
+            return (
+                f"{p.role} via {p.provider}/{p.model}: {p.input_tokens}+{p.output_tokens} tokens, "
+                f"{_money(p.cost_usd)}, {p.latency_ms:.0f} ms{outcome}"
+            )
+        case ev.ActionScored():
+            rules = ", ".join(v.rule for v in p.violations)
+            return f"{p.action_kind} of task {p.task_id}: {p.verdict} (score {p.score:.2f})" + (
+                f" — {rules}" if rules else ""
+            )
+        case ev.ChangeCommitted():
+            return f"task {p.task_id} attempt {p.attempt} committed as {p.commit[:12]} on {p.branch}"
+        case ev.ChangeRejected():
+            return f"task {p.task_id} attempt {p.attempt}: {p.reason}"
+        case ev.TestsPassed():
+            return f"{p.counts.passed} passed on {p.commit[:12]} in {p.duration_s:.1f} s ({p.sandbox})"
+        case ev.TestsFailed():
+            c = p.counts
+            timed_out = ", timed out" if p.timed_out else ""
+            return f"{c.failed} failed, {c.errors} errors, {c.passed} passed on {p.commit[:12]}{timed_out} ({p.sandbox})"
+        case ev.RetryScheduled():
+            return f"retry {p.retry} in {p.delay_s:.1f} s" + (f": {p.reason}" if p.reason else "")
+        case ev.FixRequested():
+            return f"task {p.task_id} attempt {p.attempt}"
+        case ev.EscalationRequested():
+            return f"{p.kind} ({p.escalation_id}): {p.reason}"
+        case ev.HumanDecisionRecorded():
+            return f"{p.escalation_id}: {p.decision} by {p.decided_by}" + (f" — {p.comment}" if p.comment else "")
+        case ev.BudgetCharged():
+            return f"{p.tokens} tokens, {_money(p.cost_usd)}"
+        case ev.BudgetThresholdCrossed():
+            return f"{p.percent}% of the budget used ({_money(p.used_usd)} of {_money(p.limit_usd)})"
+        case ev.BudgetExceeded():
+            return f"{p.role} call not made: it needs {_money(p.needed_usd)}, {_money(p.used_usd)} of {_money(p.limit_usd)} used"
+        case ev.BudgetRaised():
+            return f"limit now {_money(p.limit_usd)} and {p.limit_tokens} tokens, by {p.raised_by}"
+        case ev.MergeApproved():
+            return f"by {p.approver} ({p.reviewer})" + (f": {p.comment}" if p.comment else "")
+        case ev.MergeRejected():
+            return f"by {p.approver} ({p.reviewer}): {p.reason}"
+        case ev.Merged():
+            how = "fast-forward" if p.fast_forward else "merge commit"
+            return f"into {p.target_branch} at {p.merge_commit[:12]} ({how})"
+        case ev.RunCompleted():
+            return f"merged as {p.merge_commit[:12]}"
+        case ev.RunCancelled():
+            return f"by {p.cancelled_by}" + (f": {p.reason}" if p.reason else "")
+        case ev.NotificationSent():
+            return f"{p.channel}"
+    return ""
+
+
+def progress_lines(before: RunState, after: RunState, envelope: Envelope) -> list[Line]:
+    """What to print for one event of a followed run: gates that opened, retries, escalations, cost."""
+    p = envelope.payload
+    lines: list[Line] = []
+    if isinstance(p, ev.LLMCallRecorded | ev.BudgetCharged | ev.NotificationSent):
+        style = "dim"
+    elif isinstance(p, ev.TestsFailed | ev.RunFailed | ev.RunBlocked | ev.ChangeRejected | ev.PlanRejected | ev.MergeRejected):
+        style = "red"
+    elif isinstance(p, ev.EscalationRequested | ev.RetryScheduled | ev.BudgetThresholdCrossed | ev.BudgetExceeded):
+        style = "yellow"
+    else:
+        style = ""
+    lines.append(Line(f"  {envelope.type:<22} {summarize(envelope)}", style))
+    if isinstance(p, ev.TestsFailed) and p.failure_excerpt:
+        for excerpt_line in p.failure_excerpt.strip().splitlines()[:6]:
+            lines.append(Line(f"      {excerpt_line[:120]}", "red dim"))
+    opened = [g for g in GATES if after.gates[g] and not before.gates[g]]
+    for gate in opened:
+        lines.append(Line(f"✓ {gate}", "bold green"))
+    if isinstance(p, ev.EscalationRequested) and p.escalation_id in after.pending_escalations:
+        lines.append(Line(f"  waiting for a decision: {approve_command(after.run_id, p.escalation_id, after)}", "yellow"))
+    if isinstance(p, ev.BudgetCharged):
+        lines.append(Line(f"  cost so far {cost_line(after)}", "dim"))
+    return lines
+
+
+def approve_command(run_id: str, escalation_id: str, state: RunState) -> str:
+    choice = "|".join(state.pending_escalations[escalation_id].options) if escalation_id in state.pending_escalations else "approve|reject"
+    single = len(state.pending_escalations) <= 1
+    target = "" if single else f" --escalation {escalation_id}"
+    return f"wave approve {run_id}{target} --decision {choice}"
+
+
+def cost_line(state: RunState) -> str:
+    return (
+        f"{_money(state.budget_used_usd)} of {_money(state.budget_limit_usd)}, "
+        f"{state.budget_used_tokens:,} of {state.budget_limit_tokens:,} tokens"
+    )
+
+
+def gates_line(state: RunState) -> str:
+    return "  ".join(f"{'✓' if passed else '·'} {gate}" for gate, passed in state.gates.items())

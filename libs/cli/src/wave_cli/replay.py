@@ -1,0 +1,55 @@
+"""Replay: the state rebuilt from a run's stored events, compared with the state seen live."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from wave_events.projections import RunState
+
+
+def state_document(state: RunState) -> dict[str, Any]:
+    """The JSON form of a run's state (what `wave status --json` prints and what snapshots hold)."""
+    return json.loads(json.dumps(state.to_dict(), default=str))
+
+
+def differences(live: dict[str, Any], replayed: dict[str, Any], path: str = "") -> list[str]:
+    """Every field where the two documents disagree, as `path: live != replayed`."""
+    if isinstance(live, dict) and isinstance(replayed, dict):
+        found: list[str] = []
+        for key in sorted(set(live) | set(replayed), key=str):
+            where = f"{path}.{key}" if path else str(key)
+            if key not in live:
+                found.append(f"{where}: missing live, replay has {replayed[key]!r}")
+            elif key not in replayed:
+                found.append(f"{where}: live has {live[key]!r}, missing in replay")
+            else:
+                found.extend(differences(live[key], replayed[key], where))
+        return found
+    if isinstance(live, list) and isinstance(replayed, list) and len(live) == len(replayed):
+        return [d for i, (a, b) in enumerate(zip(live, replayed, strict=True)) for d in differences(a, b, f"{path}[{i}]")]
+    return [] if live == replayed else [f"{path}: live {live!r} != replay {replayed!r}"]
+
+
+class Snapshots:
+    """The live projection of each followed run, written as it evolves event by event."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def path(self, run_id: str) -> Path:
+        return self.directory / f"{run_id}.json"
+
+    def save(self, state: RunState) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        target = self.path(state.run_id)
+        temporary = target.with_suffix(".tmp")
+        temporary.write_text(json.dumps(state_document(state), sort_keys=True), encoding="utf-8")
+        temporary.replace(target)
+
+    def load(self, run_id: str) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.path(run_id).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None

@@ -1,0 +1,59 @@
+"""Where the CLI finds the store and the broker, validated once at the boundary."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UserError
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path  # WAVE_HOME: the embedded store, dead letters, model bodies and projections live here
+    database_url: str  # "" means the embedded SQLite store under `home`
+    kafka_bootstrap: str  # "" means the embedded transport (no Kafka)
+
+    @property
+    def distributed(self) -> bool:
+        return bool(self.kafka_bootstrap)
+
+    @property
+    def mode(self) -> str:
+        return "distributed (Kafka)" if self.distributed else "embedded"
+
+    @property
+    def store_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'wave.db'}"
+
+    @property
+    def dead_letters_path(self) -> Path:
+        return self.home / "dead-letters.jsonl"
+
+    @property
+    def projections_dir(self) -> Path:
+        return self.home / "projections"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        home = Path(env.get("WAVE_HOME") or ".wave")
+        database_url = env.get("WAVE_DATABASE_URL", "").strip()
+        bootstrap = env.get("WAVE_KAFKA_BOOTSTRAP", "").strip()
+        if database_url and not database_url.startswith(("postgresql://", "postgres://", "sqlite:///")):
+            raise UserError(
+                f"WAVE_DATABASE_URL={database_url!r} is not supported: use postgresql://user@host:port/db "
+                "or sqlite:///path/to/file.db"
+            )
+        if bootstrap:
+            host, _, port = bootstrap.rpartition(":")
+            if not host or not port.isdigit():
+                raise UserError(f"WAVE_KAFKA_BOOTSTRAP={bootstrap!r} must look like host:port")
+            if not database_url.startswith(("postgresql://", "postgres://")):
+                raise UserError(
+                    "WAVE_KAFKA_BOOTSTRAP is set but WAVE_DATABASE_URL is not a postgresql:// URL: "
+                    "the distributed mode keeps its events in PostgreSQL (see README: configuration)"
+                )
+        return cls(home=home, database_url=database_url, kafka_bootstrap=bootstrap)

@@ -1,0 +1,61 @@
+"""WAVE developer: for each task, and for each fix request, a model writes a unified diff against the run's
+commit in a bounded, sandboxed tool loop; the diff is validated and proposed as `ChangeProposed`."""
+
+from .agent import GaveUp, LoopLimits, Outcome, OutOfBudget, Proposed, write_change
+from .answer import Answer, read_answer
+from .bootstrap import create_service
+from .checkouts import CheckoutError, Checkouts, GitCheckouts
+from .config import ConfigError, DeveloperConfig
+from .decide import HANDLED_EVENT_TYPES, Cleanup, Decision, Work, decide
+from .diffs import DiffError, FilePatch, Hunk, UnifiedDiff, UnsafePathError, check_path, parse_diff, render
+from .prompts import SYSTEM, Context, TaskBrief, build_prompt, files_of_interest
+from .sandbox import Limits, RepoView, ToolError
+from .service import DeveloperService, budget_escalation_id, no_diff_escalation_id
+from .tools import TOOLS, run_tool, tool_results
+from .validate import ValidChange, validate_answer
+
+__all__ = [
+    "HANDLED_EVENT_TYPES",
+    "SYSTEM",
+    "TOOLS",
+    "Answer",
+    "CheckoutError",
+    "Checkouts",
+    "Cleanup",
+    "ConfigError",
+    "Context",
+    "Decision",
+    "DeveloperConfig",
+    "DeveloperService",
+    "DiffError",
+    "FilePatch",
+    "GaveUp",
+    "GitCheckouts",
+    "Hunk",
+    "Limits",
+    "LoopLimits",
+    "OutOfBudget",
+    "Outcome",
+    "Proposed",
+    "RepoView",
+    "TaskBrief",
+    "ToolError",
+    "UnifiedDiff",
+    "UnsafePathError",
+    "ValidChange",
+    "Work",
+    "budget_escalation_id",
+    "build_prompt",
+    "check_path",
+    "create_service",
+    "decide",
+    "files_of_interest",
+    "no_diff_escalation_id",
+    "parse_diff",
+    "read_answer",
+    "render",
+    "run_tool",
+    "tool_results",
+    "validate_answer",
+    "write_change",
+]

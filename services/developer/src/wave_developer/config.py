@@ -1,0 +1,73 @@
+"""Developer configuration from the environment; a bad value stops the service with the variable's name."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+SCRATCH_ROOT_VAR = "WAVE_DEVELOPER_SCRATCH_ROOT"
+MAX_TOOL_ROUNDS_VAR = "WAVE_DEVELOPER_MAX_TOOL_ROUNDS"
+MAX_ANSWER_ATTEMPTS_VAR = "WAVE_DEVELOPER_MAX_ANSWER_ATTEMPTS"
+MAX_TOKENS_VAR = "WAVE_DEVELOPER_MAX_TOKENS"
+ON_NO_DIFF_VAR = "WAVE_DEVELOPER_ON_NO_DIFF"
+
+OnNoDiff = Literal["reject", "escalate"]
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class DeveloperConfig:
+    scratch_root: Path = Path(tempfile.gettempdir()) / "wave-developer"
+    max_tool_rounds: int = 8
+    max_answer_attempts: int = 3
+    max_tokens: int | None = None
+    on_no_diff: OnNoDiff = "reject"
+
+    def __post_init__(self) -> None:
+        _within(MAX_TOOL_ROUNDS_VAR, self.max_tool_rounds, 0, 50)
+        _within(MAX_ANSWER_ATTEMPTS_VAR, self.max_answer_attempts, 1, 10)
+        if self.max_tokens is not None:
+            _within(MAX_TOKENS_VAR, self.max_tokens, 1, 1_000_000)
+        if self.on_no_diff not in ("reject", "escalate"):
+            raise ConfigError(f"{ON_NO_DIFF_VAR} must be 'reject' or 'escalate', got {self.on_no_diff!r}")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> DeveloperConfig:
+        env = os.environ if env is None else env
+        defaults = cls()
+        scratch = env.get(SCRATCH_ROOT_VAR, "").strip()
+        if scratch and "\0" in scratch:
+            raise ConfigError(f"{SCRATCH_ROOT_VAR} must be a directory path, got {scratch!r}")
+        root = Path(scratch).expanduser() if scratch else defaults.scratch_root
+        if root.exists() and not root.is_dir():
+            raise ConfigError(f"{SCRATCH_ROOT_VAR}={scratch!r} exists and is not a directory")
+        max_tokens = _integer(env, MAX_TOKENS_VAR, None)
+        return cls(
+            scratch_root=root,
+            max_tool_rounds=_integer(env, MAX_TOOL_ROUNDS_VAR, defaults.max_tool_rounds),  # type: ignore[arg-type]
+            max_answer_attempts=_integer(env, MAX_ANSWER_ATTEMPTS_VAR, defaults.max_answer_attempts),  # type: ignore[arg-type]
+            max_tokens=max_tokens,
+            on_no_diff=(env.get(ON_NO_DIFF_VAR, "").strip().lower() or defaults.on_no_diff),  # type: ignore[arg-type]
+        )
+
+
+def _integer(env: Mapping[str, str], name: str, default: int | None) -> int | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _within(name: str, value: int, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {value!r}")

@@ -1,0 +1,112 @@
+"""What the developer works on after an event. Pure: (run state, event) -> work, no git, no model.
+
+`state` is the run as the runtime folds it when the event is handled: it includes the event and may
+include later ones. Every rule therefore asks whether the work is still undone — the task's current
+attempt has no proposal and was not rejected — so a redelivered or stale event decides nothing.
+First attempts start when both the plan and the workspace exist: whichever of PlanCreated and
+WorkspaceReady is handled with the other already folded starts them, and the later one finds the
+proposals made. BudgetRaised resumes work a budget refusal left undone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from wave_events import Envelope
+from wave_events import catalogue as ev
+from wave_events.projections import RunState, TaskState
+
+Mode = Literal["develop", "fix"]
+
+
+@dataclass(frozen=True)
+class Work:
+    """Write the change for one task's attempt against `commit`."""
+
+    task_id: str
+    attempt: int
+    mode: Mode
+    commit: str  # the commit the diff is written against
+    failure_excerpt: str = ""  # fix mode: what failed
+    failing_commit: str | None = None  # fix mode: the commit whose tests failed
+
+    @property
+    def role(self) -> str:
+        return "developer" if self.mode == "develop" else "fixer"
+
+
+@dataclass(frozen=True)
+class Cleanup:
+    """The run is over: drop its scratch checkouts."""
+
+
+Decision = Work | Cleanup
+
+
+def decide(state: RunState, event: Envelope) -> tuple[Decision, ...]:
+    rule = _RULES.get(event.type)
+    return rule(state, event.payload) if rule is not None else ()
+
+
+def _undone(task: TaskState, attempt: int) -> bool:
+    return task.attempt == attempt and task.proposal_event_id is None and task.rejected_reason is None
+
+
+def _ready(state: RunState) -> bool:
+    return (
+        not state.finished
+        and state.planned
+        and state.branch is not None
+        and state.base_commit is not None
+        and state.workspace_location is not None
+    )
+
+
+def _first_attempts(state: RunState, p: Any) -> tuple[Decision, ...]:
+    if not _ready(state):
+        return ()
+    assert state.base_commit is not None
+    return tuple(Work(t.task_id, 1, "develop", state.base_commit) for t in state.tasks.values() if _undone(t, 1))
+
+
+def _fix_requested(state: RunState, p: ev.FixRequested) -> tuple[Decision, ...]:
+    task = state.tasks.get(p.task_id)
+    if not _ready(state) or task is None or not _undone(task, p.attempt):
+        return ()
+    commit = state.head_commit or state.base_commit
+    assert commit is not None
+    return (Work(task.task_id, p.attempt, "fix", commit, p.failure_excerpt, p.failing_commit),)
+
+
+def _budget_raised(state: RunState, p: ev.BudgetRaised) -> tuple[Decision, ...]:
+    if not _ready(state):
+        return ()
+    work: list[Decision] = list(_first_attempts(state, p))
+    head = state.head_commit or state.base_commit
+    assert head is not None
+    for task in state.tasks.values():
+        if task.attempt > 1 and _undone(task, task.attempt):
+            work.append(
+                Work(
+                    task.task_id, task.attempt, "fix", head,
+                    state.last_failure_excerpt or "", state.last_test_failed_commit,
+                )
+            )
+    return tuple(work)
+
+
+def _terminal(state: RunState, p: Any) -> tuple[Decision, ...]:
+    return (Cleanup(),)
+
+
+_RULES: dict[str, Callable[[RunState, Any], tuple[Decision, ...]]] = {
+    "PlanCreated": _first_attempts,
+    "WorkspaceReady": _first_attempts,
+    "FixRequested": _fix_requested,
+    "BudgetRaised": _budget_raised,
+    **{event.event_type: _terminal for event in ev.TERMINAL_EVENTS},
+}
+
+HANDLED_EVENT_TYPES: frozenset[str] = frozenset(_RULES)

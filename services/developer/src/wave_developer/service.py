@@ -1,0 +1,152 @@
+"""The developer service: carries out `decide`'s work — a scratch checkout, a bounded model conversation,
+a validated diff — and says what came of it.
+
+Per task: the model call events, then `ChangeProposed`; or, when no usable diff came after every
+attempt, `ChangeRejected` (or `EscalationRequested(kind="change_rejected")`, see `on_no_diff`); or,
+when the budget refuses a call, `BudgetExceeded` and `EscalationRequested(kind="budget")`, and the
+remaining tasks wait for `BudgetRaised`. Tasks are worked one after another, so a cassette replays
+them in the same order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from wave_events import DomainEvent, Envelope
+from wave_events import catalogue as ev
+from wave_events.projections import RunState
+from wave_llm import ModelClient, RunBudget
+from wave_runtime import Output, TransientError
+
+from .agent import GaveUp, LoopLimits, OutOfBudget, Proposed, write_change
+from .checkouts import CheckoutError, Checkouts
+from .config import OnNoDiff
+from .decide import HANDLED_EVENT_TYPES, Cleanup, Work, decide
+from .prompts import Context, TaskBrief, build_prompt
+from .sandbox import RepoView
+
+log = logging.getLogger("wave.developer")
+
+
+def budget_escalation_id(run_id: str, work: Work, version: int) -> str:
+    """One escalation per refusal: a retry of the same event on the same state asks the same question."""
+    return f"{run_id}-developer-budget-{work.task_id}-a{work.attempt}-v{version}"
+
+
+def no_diff_escalation_id(run_id: str, work: Work) -> str:
+    return f"{run_id}-developer-no-diff-{work.task_id}-a{work.attempt}"
+
+
+class DeveloperService:
+    name = "developer"
+    handles: frozenset[str] = HANDLED_EVENT_TYPES
+
+    def __init__(
+        self,
+        client: ModelClient,
+        checkouts: Checkouts,
+        *,
+        limits: LoopLimits | None = None,
+        on_no_diff: OnNoDiff = "reject",
+    ) -> None:
+        self._client = client
+        self._checkouts = checkouts
+        self._limits = limits or LoopLimits()
+        self._on_no_diff = on_no_diff
+
+    async def handle(self, state: RunState, event: Envelope) -> Sequence[Output]:
+        run_id = state.run_id or event.run_id
+        decisions = decide(state, event)
+        work = [d for d in decisions if isinstance(d, Work)]
+        if any(isinstance(d, Cleanup) for d in decisions):
+            await asyncio.to_thread(self._checkouts.release, run_id)
+        if not work:
+            return ()
+        checkouts = await self._checkout_all(run_id, state, work)
+        outputs: list[Output] = []
+        budget = RunBudget.from_state(state)
+        for item in work:
+            events, budget, stop = await self._work(state, run_id, event, item, checkouts[item.commit], budget)
+            outputs.extend(events)
+            if stop:
+                break
+        return outputs
+
+    async def _checkout_all(self, run_id: str, state: RunState, work: list[Work]) -> dict[str, Path]:
+        assert state.workspace_location is not None
+        paths: dict[str, Path] = {}
+        for commit in dict.fromkeys(w.commit for w in work):
+            try:
+                paths[commit] = await asyncio.to_thread(
+                    self._checkouts.checkout, run_id, state.workspace_location, commit
+                )
+            except CheckoutError as exc:
+                # The commit may not have reached the remote yet; the runtime retries, then dead-letters.
+                raise TransientError(f"run {run_id}: {exc}") from exc
+        return paths
+
+    async def _work(
+        self, state: RunState, run_id: str, event: Envelope, work: Work, checkout: Path, budget: RunBudget
+    ) -> tuple[list[DomainEvent], RunBudget, bool]:
+        view = RepoView(checkout)
+        context = Context(
+            story=state.story,
+            task=self._brief(state, work.task_id),
+            attempt=work.attempt,
+            commit=work.commit,
+            branch=state.branch,
+            failure_excerpt=work.failure_excerpt,
+            failing_commit=work.failing_commit,
+        )
+        prompt = await asyncio.to_thread(build_prompt, context, view)
+        outcome = await write_change(self._client, work.role, prompt, checkout, budget, self._limits, view=view)
+        events = list(outcome.events)
+        budget = outcome.budget or budget
+        result = outcome.result
+        if isinstance(result, Proposed):
+            log.info("run %s: %s attempt %s proposed (%s)", run_id, work.task_id, work.attempt, ", ".join(result.change.paths))
+            events.append(
+                ev.ChangeProposed(
+                    task_id=work.task_id, attempt=work.attempt, diff=result.change.diff, base_commit=work.commit,
+                    rationale=result.change.rationale, model=result.model,
+                )
+            )
+            return events, budget, False
+        if isinstance(result, OutOfBudget):
+            log.info("run %s: %s attempt %s stopped by the budget: %s", run_id, work.task_id, work.attempt, result.refusal)
+            events.append(result.refusal.exceeded_event)
+            events.append(
+                ev.EscalationRequested(
+                    escalation_id=budget_escalation_id(run_id, work, state.version),
+                    kind="budget",
+                    reason=f"the {work.role} for task {work.task_id} (attempt {work.attempt}) was stopped: {result.refusal}",
+                    subject_event_id=event.event_id,
+                )
+            )
+            return events, budget, True
+        assert isinstance(result, GaveUp)
+        reason = f"developer: {result.reason}"
+        log.info("run %s: %s attempt %s gave no change: %s", run_id, work.task_id, work.attempt, reason)
+        if self._on_no_diff == "escalate":
+            events.append(
+                ev.EscalationRequested(
+                    escalation_id=no_diff_escalation_id(run_id, work), kind="change_rejected",
+                    reason=f"task {work.task_id} attempt {work.attempt}: {reason}", subject_event_id=event.event_id,
+                )
+            )
+        else:
+            events.append(ev.ChangeRejected(task_id=work.task_id, attempt=work.attempt, reason=reason))
+        return events, budget, False
+
+    def _brief(self, state: RunState, task_id: str) -> TaskBrief:
+        task = state.tasks[task_id]
+        return TaskBrief(
+            task_id=task_id,
+            domain=task.domain,
+            description=task.description,
+            acceptance_criteria=task.acceptance_criteria,
+            files_of_interest=task.files_of_interest,
+        )

@@ -1,0 +1,88 @@
+"""Planner configuration from the environment: retry backoff, how often a model may answer wrongly,
+how many repository paths go into a planning prompt."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .backoff import Backoff
+
+RETRY_BASE_VAR = "WAVE_RETRY_BASE_S"
+RETRY_CAP_VAR = "WAVE_RETRY_CAP_S"
+MAX_ANSWERS_VAR = "WAVE_PLANNER_MAX_ANSWERS"
+LISTING_LIMIT_VAR = "WAVE_PLANNER_LISTING_LIMIT"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class PlannerConfig:
+    retry_base_s: float = 1.0  # the first retry waits about 2 × base, each next one twice as long
+    retry_cap_s: float = 60.0  # no retry waits longer than this
+    max_answers: int = 3  # invalid model answers tolerated per question before a human is asked
+    listing_limit: int = 300  # repository paths shown to the planner model
+
+    def __post_init__(self) -> None:
+        _check(RETRY_BASE_VAR, self.retry_base_s, minimum=0.0)
+        _check(RETRY_CAP_VAR, self.retry_cap_s, minimum=0.0, exclusive=True)
+        if self.retry_base_s > self.retry_cap_s:
+            raise ConfigError(
+                f"{RETRY_BASE_VAR} ({self.retry_base_s}) must not exceed {RETRY_CAP_VAR} ({self.retry_cap_s})"
+            )
+        if isinstance(self.max_answers, bool) or not isinstance(self.max_answers, int) or not 1 <= self.max_answers <= 20:
+            raise ConfigError(f"{MAX_ANSWERS_VAR} must be a whole number from 1 to 20, got {self.max_answers!r}")
+        if (
+            isinstance(self.listing_limit, bool)
+            or not isinstance(self.listing_limit, int)
+            or not 0 <= self.listing_limit <= 10_000
+        ):
+            raise ConfigError(f"{LISTING_LIMIT_VAR} must be a whole number from 0 to 10000, got {self.listing_limit!r}")
+
+    @property
+    def backoff(self) -> Backoff:
+        return Backoff(base_s=self.retry_base_s, cap_s=self.retry_cap_s)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> PlannerConfig:
+        """Unset or empty variables keep their defaults."""
+        env = os.environ if env is None else env
+        defaults = cls()
+        return cls(
+            retry_base_s=_number(env, RETRY_BASE_VAR, defaults.retry_base_s),
+            retry_cap_s=_number(env, RETRY_CAP_VAR, defaults.retry_cap_s),
+            max_answers=_whole(env, MAX_ANSWERS_VAR, defaults.max_answers),
+            listing_limit=_whole(env, LISTING_LIMIT_VAR, defaults.listing_limit),
+        )
+
+
+def _check(variable: str, value: float, *, minimum: float, exclusive: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(f"{variable} must be a number of seconds, got {value!r}")
+    if value < minimum or (exclusive and value == minimum):
+        relation = "greater than" if exclusive else "at least"
+        raise ConfigError(f"{variable} must be {relation} {minimum:g} seconds, got {value:g}")
+
+
+def _number(env: Mapping[str, str], variable: str, default: float) -> float:
+    text = env.get(variable, "").strip()
+    if not text:
+        return default
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"{variable} must be a number of seconds, got {text!r}") from None
+
+
+def _whole(env: Mapping[str, str], variable: str, default: int) -> int:
+    text = env.get(variable, "").strip()
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"{variable} must be a whole number, got {text!r}") from None

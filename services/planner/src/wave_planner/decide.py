@@ -1,0 +1,370 @@
+"""What the planner decides about an event. Pure: (run state, event) -> steps; no model, no clock.
+
+`state` is the run as the runtime folds it when the event is handled: it includes the event and may
+include later ones. The runtime already skips an event it has handled, but a decision is re-made
+after a concurrency conflict, so every rule also asks whether its work is still undone (no retry
+pending for this head, no escalation with this id, no plan yet) — deciding again adds nothing new.
+
+Time comes from the cause's `occurred_at` and jitter from its id, so deciding again about the same
+event gives the same events. Steps that need a model (`MakePlan`, `ReviewMerge`) are carried out by
+the service shell; every other step is an output as it stands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from wave_events import Envelope
+from wave_events import catalogue as ev
+from wave_events.projections import RunState, TaskState
+from wave_runtime import CancelTimer, Output, ScheduleTimer
+
+from .backoff import Backoff
+
+SERVICE_NAME = "planner"
+EXCERPT_LIMIT = 8_000  # characters of a failure excerpt passed on to the fixer (the end is kept)
+
+
+@dataclass(frozen=True)
+class MakePlan:
+    """Ask the planner model for a plan of the run's story."""
+
+
+@dataclass(frozen=True)
+class ReviewMerge:
+    """Ask the merge-reviewer model whether the run's branch, tested at `head`, may be merged."""
+
+    head: str
+
+
+Step = Output | MakePlan | ReviewMerge
+
+
+def escalation_id(run_id: str, kind: str, key: str) -> str:
+    """`<run>-<kind with dashes>-<key>`: one id per question, so asking the same question twice is
+    recognised, and the kind can be read back once the escalation is settled (see `escalation_kind`)."""
+    return f"{run_id}-{kind.replace('_', '-')}-{key}"
+
+
+def escalation_kind(state: RunState, escalation: str) -> str | None:
+    """The kind of an escalation of this run, pending or already answered."""
+    known = state.pending_escalations.get(escalation) or state.settled_escalations.get(escalation)
+    return known.kind if known is not None else None
+
+
+def retry_timer_id(run_id: str, retry: int) -> str:
+    return f"{run_id}-retry-{retry}"
+
+
+def decide(state: RunState, event: Envelope, backoff: Backoff | None = None) -> tuple[Step, ...]:
+    rule = _RULES.get(event.type)
+    if rule is None:
+        return ()
+    if state.finished and rule is not _run_ended:
+        return ()
+    return rule(state, event, backoff or Backoff())
+
+
+# --- planning ----------------------------------------------------------------------------------
+
+
+def _run_requested(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step, ...]:
+    return () if state.planned else (MakePlan(),)
+
+
+def _budget_raised(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step, ...]:
+    # Re-run what a budget stop may have refused: the plan, or a model's merge review. Other roles
+    # (developer, safety judge) resume their own work on the same event.
+    if not state.planned:
+        return () if _pending_of_kind(state, "invalid_plan") else (MakePlan(),)
+    if state.merge_policy == "model" and state.head_commit and _review_due(state, state.head_commit):
+        return (ReviewMerge(state.head_commit),)
+    return ()
+
+
+def _budget_exceeded(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step, ...]:
+    p: ev.BudgetExceeded = e.payload
+    if e.producer.split("@", 1)[0] == SERVICE_NAME or _pending_of_kind(state, "budget"):
+        return ()  # the planner escalates its own stops; another service may have escalated already
+    return (budget_escalation(state.run_id or e.run_id, p, e),)
+
+
+def budget_escalation(run_id: str, exceeded: ev.BudgetExceeded, cause: Envelope) -> ev.EscalationRequested:
+    return ev.EscalationRequested(
+        escalation_id=escalation_id(run_id, "budget", cause.event_id.hex[:12]),
+        kind="budget",
+        reason=(
+            f"the {exceeded.role} call was not made: it needs up to {exceeded.needed_tokens} tokens / "
+            f"${exceeded.needed_usd:.4f}, and the run has used {exceeded.used_tokens} of {exceeded.limit_tokens} "
+            f"tokens / ${exceeded.used_usd:.4f} of ${exceeded.limit_usd:.4f}; raise the budget to go on"
+        ),
+        subject_event_id=cause.event_id,
+    )
+
+
+# --- tests, retries and fixes ------------------------------------------------------------------
+
+
+def _tests_failed(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step, ...]:
+    p: ev.TestsFailed = e.payload
+    if not _awaits_fix(state, p.commit):
+        return ()
+    if state.retries >= state.max_retries:
+        question = escalation_id(state.run_id, "retries_exhausted", p.commit[:12])
+        if _asked(state, question):
+            return ()
+        return (
+            ev.EscalationRequested(
+                escalation_id=question,
+                kind="retries_exhausted",
+                reason=(
+                    f"tests still fail on {p.commit[:12]} after {state.retries} of {state.max_retries} retries "
+                    f"({_counts(p.counts)}); approve for one more fix attempt, reject to stop the run"
+                ),
+                subject_event_id=e.event_id,
+            ),
+        )
+    task = _task_of_commit(state, p.commit)
+    retry = state.retries + 1
+    delay = backoff.delay(retry, str(e.event_id))
+    due = e.occurred_at + timedelta(seconds=delay)
+    timer = retry_timer_id(state.run_id, retry)
+    fix = _fix(task, retry, p.failure_excerpt, p.commit, timer)
+    return (
+        ev.RetryScheduled(
+            retry=retry,
+            due_at=due,
+            delay_s=delay,
+            reason=f"tests failed on {p.commit[:12]} ({_counts(p.counts)}); fixing task {task.task_id}",
+            timer_id=timer,
+        ),
+        ScheduleTimer(timer, due, fix),
+    )
+
+
+def _awaits_fix(state: RunState, commit: str) -> bool:
+    """Tests failed on the current head of a fully committed run and no fix is pending or under way.
+
+    A fix under way leaves its task without a commit, so the run is no longer fully committed; a
+    fix that landed moved the head. Either way the failure was already answered."""
+    return (
+        state.gates["G4 committed"]
+        and state.head_commit == commit
+        and state.last_test_failed_commit == commit
+        and state.tested_commit != commit
+        and not any(t.purpose == "retry" for t in state.pending_timers.values())
+    )
+
+
+def _task_of_commit(state: RunState, commit: str) -> TaskState:
+    # One fix per failing head: the task whose change made that head (the last one committed).
+    tasks = list(state.tasks.values())
+    return next((t for t in tasks if t.commit == commit), tasks[-1])
+
+
+def _fix(task: TaskState, retry: int, excerpt: str, commit: str | None, timer: str) -> ev.FixRequested:
+    return ev.FixRequested(
+        retry=retry,
+        task_id=task.task_id,
+        attempt=task.attempt + 1,
+        failure_excerpt=excerpt[-EXCERPT_LIMIT:],
+        failing_commit=commit,
+        timer_id=timer,
+    )
+
+
+def _fix_now(state: RunState, e: Envelope, task: TaskState, excerpt: str, commit: str | None, reason: str) -> tuple[Step, ...]:
+    """A retry a human granted: recorded like any retry (so it counts), due at once, no timer."""
+    retry = state.retries + 1
+    timer = retry_timer_id(state.run_id, retry)
+    return (
+        ev.RetryScheduled(retry=retry, due_at=e.occurred_at, delay_s=0.0, reason=reason, timer_id=timer),
+        _fix(task, retry, excerpt, commit, timer),
+    )
+
+
+def _counts(counts: ev.TestCounts) -> str:
+    return f"{counts.failed} failed, {counts.errors} errors, {counts.passed} passed"
+
+
+# --- safety and changes ------------------------------------------------------------------------
+
+
+def _action_scored(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step, ...]:
+    p: ev.ActionScored = e.payload
+    if p.verdict == "allow":
+        return ()
+    if p.task_id is not None:
+        task = state.tasks.get(p.task_id)
+        if task is None or task.proposal_event_id != str(p.target_event_id):
+            return ()  # a proposal a newer attempt replaced, or a task the plan does not have
+    what = f"the {p.action_kind} of task {p.task_id}" if p.task_id else f"a {p.action_kind} action"
+    rules = ", ".join(v.rule for v in p.violations) or "no rule named"
+    if p.verdict == "block":
+        # A block is final: the constitution forbids the action outright, so no human overrides it.
+        return (ev.RunBlocked(reason=f"safety blocked {what} (score {p.score:.2f}; {rules}; policy {p.policy_version})"),)
+    question = escalation_id(state.run_id, "unsafe_action", str(p.target_event_id))
+    if _asked(state, question):
+        return ()
+    return (
+        ev.EscalationRequested(
+            escalation_id=question,
+            kind="unsafe_action",
+            reason=f"safety is unsure about {what} (score {p.score:.2f}; {rules}); approve to apply it anyway",
+            subject_event_id=p.target_event_id,
+        ),
+    )
+
+
+def change_rejected_escalation_id(run_id: str, task_id: str, attempt: int) -> str:
+    return escalation_id(run_id, "change_rejected", f"{task_id}-{attempt}")
+
+
+def _change_rejected(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step, ...]:
+    p: ev.ChangeRejected = e.payload
+    task = state.tasks.get(p.task_id)
+    if task is None or task.attempt != p.attempt or task.commit is not None or not task.rejected_reason:
+        return ()
+    question = change_rejected_escalation_id(state.run_id, p.task_id, p.attempt)
+    if _asked(state, question):
+        return ()
+    return (
+        ev.EscalationRequested(
+            escalation_id=question,
+            kind="change_rejected",
+            reason=(
+                f"the change for task {p.task_id} (attempt {p.attempt}) could not be applied: {p.reason}; "
+                f"approve to ask for a new attempt, reject to stop the run"
+            ),
+            subject_event_id=e.event_id,
+        ),
+    )
+
+
+# --- merge review ------------------------------------------------------------------------------
+
+
+def _tests_passed(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step, ...]:
+    p: ev.TestsPassed = e.payload
+    if not _review_due(state, p.commit):
+        return ()
+    head = p.commit
+    if state.merge_policy == "model":
+        return (ReviewMerge(head),)
+    if state.merge_policy == "auto" and state.gates["G3 safe"]:
+        return (
+            ev.MergeApproved(
+                approver="policy",
+                reviewer="policy:auto",
+                comment=f"tests passed on {head[:12]} and every change was scored allow or approved by a human",
+            ),
+        )
+    return merge_review_escalation(state, head, f"tests passed on {head[:12]}; may {state.branch} be merged into {state.target_branch}?")
+
+
+def merge_review_escalation(state: RunState, head: str, reason: str) -> tuple[Step, ...]:
+    question = escalation_id(state.run_id, "merge_review", head[:12])
+    if _asked(state, question):
+        return ()
+    return (ev.EscalationRequested(escalation_id=question, kind="merge_review", reason=reason),)
+
+
+def _review_due(state: RunState, commit: str) -> bool:
+    return (
+        commit == state.head_commit
+        and state.gates["G5 tested"]
+        and state.merge_review is None
+        and state.merge_commit is None
+    )
+
+
+def _merged(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step, ...]:
+    p: ev.Merged = e.payload
+    return (ev.RunCompleted(merge_commit=p.merge_commit),)
+
+
+# --- human decisions ---------------------------------------------------------------------------
+
+
+def _human_decision(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step, ...]:
+    p: ev.HumanDecisionRecorded = e.payload
+    if (p.escalation_id, p.decision, p.decided_by) not in state.decisions:
+        return ()  # an answer to an escalation already settled, which the projection ignored
+    kind = escalation_kind(state, p.escalation_id)
+    said = f": {p.comment}" if p.comment else ""
+    if p.decision == "reject":
+        blocked = ev.RunBlocked(
+            reason=f"{p.decided_by} rejected the {kind or 'escalation'} {p.escalation_id}{said}",
+            escalation_id=p.escalation_id,
+        )
+        if kind == "merge_review" and state.merge_commit is None:
+            rejected = ev.MergeRejected(approver="human", reviewer=p.decided_by, reason=p.comment or "rejected by a human")
+            return (rejected, blocked)
+        return (blocked,)
+    match kind:
+        case "retries_exhausted":
+            head = state.head_commit
+            if head and p.escalation_id == escalation_id(state.run_id, kind, head[:12]) and _awaits_fix(state, head):
+                task = _task_of_commit(state, head)
+                reason = f"{p.decided_by} granted one more fix attempt for task {task.task_id}{said}"
+                return _fix_now(state, e, task, state.last_failure_excerpt or "", head, reason)
+        case "change_rejected":
+            for task in state.tasks.values():
+                question = change_rejected_escalation_id(state.run_id, task.task_id, task.attempt)
+                if p.escalation_id == question and task.rejected_reason and task.commit is None:
+                    excerpt = f"the previous change could not be applied: {task.rejected_reason}"
+                    reason = f"{p.decided_by} asked for a new attempt at task {task.task_id}{said}"
+                    return _fix_now(state, e, task, excerpt, None, reason)
+        case "merge_review":
+            if state.merge_review != "approved" and state.merge_commit is None:
+                return (ev.MergeApproved(approver="human", reviewer=p.decided_by, comment=p.comment),)
+        case "merge_conflict":
+            # The human resolved the conflict on the target branch: approving asks gitops to merge again.
+            if state.merge_commit is None:
+                return (ev.MergeApproved(approver="human", reviewer=p.decided_by, comment=p.comment or "merge again"),)
+        case "invalid_plan":
+            if not state.planned:
+                return (MakePlan(),)
+        # budget: the approver raises the budget with BudgetRaised, which resumes the run.
+        # unsafe_action: the projection marks the change human-approved and gitops applies it.
+    return ()
+
+
+# --- run end -----------------------------------------------------------------------------------
+
+
+def _run_ended(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step, ...]:
+    # A retry still waiting would send a FixRequested into a finished run. The projection forgets pending
+    # timers when a run ends, but retry timer ids are numbered, so the last one can be named.
+    return (CancelTimer(retry_timer_id(state.run_id, state.retries)),) if state.retries else ()
+
+
+# --- shared ------------------------------------------------------------------------------------
+
+
+def _asked(state: RunState, question: str) -> bool:
+    return question in state.pending_escalations or any(d[0] == question for d in state.decisions)
+
+
+def _pending_of_kind(state: RunState, kind: str) -> bool:
+    return any(x.kind == kind for x in state.pending_escalations.values())
+
+
+_RULES: dict[str, Callable[[RunState, Envelope, Backoff], tuple[Step, ...]]] = {
+    "RunRequested": _run_requested,
+    "TestsFailed": _tests_failed,
+    "TestsPassed": _tests_passed,
+    "ActionScored": _action_scored,
+    "ChangeRejected": _change_rejected,
+    "HumanDecisionRecorded": _human_decision,
+    "BudgetExceeded": _budget_exceeded,
+    "BudgetRaised": _budget_raised,
+    "Merged": _merged,
+    **{event.event_type: _run_ended for event in ev.TERMINAL_EVENTS},
+}
+
+HANDLED_EVENT_TYPES: frozenset[str] = frozenset(_RULES)
+
+

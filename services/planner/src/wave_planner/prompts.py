@@ -1,0 +1,65 @@
+"""What the planner and merge-reviewer models are told. Pure text building; the answer formats are in
+`answers.py` and the README."""
+
+from __future__ import annotations
+
+from wave_events.projections import RunState
+
+from .listing import FileListing
+
+PLANNER_SYSTEM = """\
+You are the planner of WAVE, a system in which AI agents deliver a story (a coding task) against a git \
+repository. Split the story into a few small tasks that developers can each finish with one change, \
+or say that the story cannot be done in this repository.
+
+Answer with exactly one JSON object and nothing else.
+
+When the story can be done:
+{"feasible": true, "summary": "<one paragraph: the approach>", "tasks": [{"task_id": "t1", \
+"domain": "<backend|frontend|tests|docs|infra|...>", "description": "<what to change>", \
+"acceptance_criteria": ["<a checkable statement>", "..."], "files_of_interest": ["<path relative to \
+the repository root>", "..."]}]}
+
+When it cannot:
+{"feasible": false, "reason": "<why not>"}
+
+Rules: 1 to 20 tasks; task_id uses letters, digits, '.', '_' or '-' and is unique; every task has at \
+least one acceptance criterion; files_of_interest may be empty and never leaves the repository; no \
+other keys."""
+
+MERGE_REVIEWER_SYSTEM = """\
+You are the merge reviewer of WAVE. A run's changes passed safety checks and its tests. Decide whether \
+the run branch should be merged into the target branch: do the changes deliver the story, and nothing \
+else?
+
+Answer with exactly one JSON object and nothing else:
+{"approve": true, "reason": "<why>"} or {"approve": false, "reason": "<what is wrong>"}"""
+
+RETRY_INSTRUCTION = "Your answer is not valid: {problem}\nAnswer again with only the JSON object the instructions describe."
+
+DIFF_BUDGET_CHARS = 24_000  # all diffs together, in a merge-review prompt
+
+
+def plan_prompt(story: str, target_branch: str, listing: FileListing | None) -> str:
+    files = listing.render() if listing is not None else "(no file listing: the repository could not be read)"
+    return f"Story:\n{story}\n\nTarget branch: {target_branch}\n\n{files}\n"
+
+
+def merge_review_prompt(state: RunState, head: str) -> str:
+    lines = [
+        f"Story:\n{state.story}",
+        "",
+        f"Plan summary: {state.plan_summary or '(none)'}",
+        f"Run branch {state.branch or '(unknown)'} at head {head}; merge into {state.target_branch}.",
+        f"Tests passed on head {head}.",
+        "",
+        "Changes, one per task:",
+    ]
+    tasks = list(state.tasks.values())
+    share = DIFF_BUDGET_CHARS // max(1, len(tasks))
+    for task in tasks:
+        diff = task.proposal_diff or "(no diff recorded)"
+        if len(diff) > share:
+            diff = diff[:share] + f"\n... ({len(diff) - share} more characters not shown)"
+        lines += ["", f"## Task {task.task_id} ({task.domain}, attempt {task.attempt}): {task.description}", diff]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,151 @@
+"""The planner service: carries out `decide`'s steps — model calls for plans and merge reviews, the
+rest as they stand — and returns every call's records with the decision."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from wave_events import DomainEvent, Envelope
+from wave_events import catalogue as ev
+from wave_events.projections import RunState
+from wave_llm import ModelClient, RunBudget
+from wave_runtime import Output
+
+from .answers import FeasiblePlan, MergeReview, read_merge_review, read_plan
+from .asking import Answered, Invalid, Refused, ask
+from .config import PlannerConfig
+from .decide import (
+    HANDLED_EVENT_TYPES,
+    SERVICE_NAME,
+    MakePlan,
+    ReviewMerge,
+    budget_escalation,
+    decide,
+    escalation_id,
+    merge_review_escalation,
+)
+from .listing import FileListing, ReadListing, read_file_listing
+from .prompts import MERGE_REVIEWER_SYSTEM, PLANNER_SYSTEM, merge_review_prompt, plan_prompt
+
+log = logging.getLogger("wave.planner")
+
+
+class PlannerService:
+    name = SERVICE_NAME
+    handles: frozenset[str] = HANDLED_EVENT_TYPES
+
+    def __init__(
+        self,
+        models: ModelClient,
+        *,
+        config: PlannerConfig | None = None,
+        read_listing: ReadListing = read_file_listing,
+    ) -> None:
+        self.models = models
+        self.config = config or PlannerConfig()
+        self._read_listing = read_listing
+
+    async def handle(self, state: RunState, event: Envelope) -> Sequence[Output]:
+        outputs: list[Output] = []
+        for step in decide(state, event, self.config.backoff):
+            if isinstance(step, MakePlan):
+                outputs.extend(await self._plan(state, event))
+            elif isinstance(step, ReviewMerge):
+                outputs.extend(await self._review(state, event, step.head))
+            else:
+                outputs.append(step)
+        return outputs
+
+    async def _plan(self, state: RunState, event: Envelope) -> list[Output]:
+        run_id = state.run_id or event.run_id
+        listing = await self._listing(state)
+        asked = await ask(
+            self.models, "planner", PLANNER_SYSTEM, plan_prompt(state.story, state.target_branch, listing),
+            read_plan, budget=RunBudget.from_state(state), answers=self.config.max_answers,
+        )
+        match asked:
+            case Answered(value=FeasiblePlan() as plan, model=model):
+                log.info("run %s: planned %d task(s)", run_id, len(plan.tasks))
+                return [*asked.events, _plan_created(plan, model)]
+            case Answered(value=answer):
+                log.info("run %s: the story is infeasible: %s", run_id, answer.reason)
+                return [*asked.events, ev.PlanRejected(reason=answer.reason)]
+            case Invalid(problems=problems):
+                return [
+                    *asked.events,
+                    ev.EscalationRequested(
+                        escalation_id=escalation_id(run_id, "invalid_plan", event.event_id.hex[:12]),
+                        kind="invalid_plan",
+                        reason=(
+                            f"the planner model gave {len(problems)} invalid plan(s); the last: {problems[-1]}. "
+                            f"Approve to ask it again, reject to stop the run"
+                        ),
+                        subject_event_id=event.event_id,
+                    ),
+                ]
+            case Refused():
+                return _budget_stop(run_id, asked, event)
+        raise AssertionError(f"unexpected answer {asked!r}")
+
+    async def _review(self, state: RunState, event: Envelope, head: str) -> list[Output]:
+        run_id = state.run_id or event.run_id
+        asked = await ask(
+            self.models, "merge_reviewer", MERGE_REVIEWER_SYSTEM, merge_review_prompt(state, head),
+            read_merge_review, budget=RunBudget.from_state(state), answers=self.config.max_answers,
+        )
+        match asked:
+            case Answered(value=MergeReview(approve=True, reason=reason), model=model):
+                return [*asked.events, ev.MergeApproved(approver="model", reviewer=f"model:{model}", comment=reason)]
+            case Answered(value=MergeReview(reason=reason), model=model):
+                # The model's no is recorded; a human has the last word on abandoning a tested change.
+                return [
+                    *asked.events,
+                    ev.MergeRejected(approver="model", reviewer=f"model:{model}", reason=reason),
+                    *merge_review_escalation(
+                        state, head, f"the model reviewer rejected the merge of {head[:12]}: {reason}; approve to merge anyway"
+                    ),
+                ]
+            case Invalid(problems=problems):
+                reason = (
+                    f"the merge reviewer model gave {len(problems)} invalid answer(s) (the last: {problems[-1]}); "
+                    f"may {state.branch} at {head[:12]} be merged into {state.target_branch}?"
+                )
+                return [*asked.events, *merge_review_escalation(state, head, reason)]
+            case Refused():
+                return _budget_stop(run_id, asked, event)
+        raise AssertionError(f"unexpected answer {asked!r}")
+
+    async def _listing(self, state: RunState) -> FileListing | None:
+        if not state.repo or self.config.listing_limit == 0:
+            return None
+        try:
+            return await asyncio.to_thread(self._read_listing, state.repo, state.target_branch, self.config.listing_limit)
+        except Exception:  # noqa: BLE001 - a listing only helps; planning goes on without it
+            log.warning("planner: reading the file listing of %s failed", state.repo, exc_info=True)
+            return None
+
+
+def _budget_stop(run_id: str, refused: Refused, cause: Envelope) -> list[Output]:
+    log.info("run %s: budget stop: %s", run_id, refused.message)
+    exceeded = refused.events[-1]
+    assert isinstance(exceeded, ev.BudgetExceeded)
+    return [*refused.events, budget_escalation(run_id, exceeded, cause)]
+
+
+def _plan_created(plan: FeasiblePlan, model: str) -> DomainEvent:
+    return ev.PlanCreated(
+        tasks=tuple(
+            ev.PlanTask(
+                task_id=t.task_id,
+                domain=t.domain,
+                description=t.description,
+                acceptance_criteria=t.acceptance_criteria,
+                files_of_interest=t.files_of_interest,
+            )
+            for t in plan.tasks
+        ),
+        summary=plan.summary,
+        model=model,
+    )

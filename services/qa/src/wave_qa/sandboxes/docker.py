@@ -1,0 +1,126 @@
+"""The Docker sandboxes: a throw-away container per run, with gVisor (`runtime="runsc"`) or runc.
+
+The container has no network, a read-only root file system from the image (which must hold the tools
+the tests need: WAVE_QA_DOCKER_IMAGE), the work directory bind-mounted read-write at the same path,
+a private /tmp, no capabilities, an unprivileged user, memory, process and CPU limits, and is killed
+when the wall clock runs out. Talks to the daemon through the `docker` SDK.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..sandbox import OUTPUT_TAIL_BYTES, Limits, SandboxError, SandboxResult, scrub_env
+from .bubblewrap import NOBODY, _hand_over
+from .environment import sandbox_env
+
+DEFAULT_IMAGE = "python:3.11-slim"
+ClientFactory = Callable[[], Any]
+
+
+def _default_client() -> Any:
+    import docker
+
+    return docker.from_env(timeout=10)
+
+
+def docker_runtimes(client_factory: ClientFactory = _default_client) -> frozenset[str] | None:
+    """The container runtimes the daemon has registered, or None when no daemon answers."""
+    try:
+        client = client_factory()
+        client.ping()
+        info = client.info()
+    except Exception:  # no SDK config, no socket, daemon down: all mean "no docker here"
+        return None
+    return frozenset((info.get("Runtimes") or {}).keys())
+
+
+class DockerSandbox:
+    def __init__(
+        self,
+        *,
+        runtime: str | None = None,
+        image: str = DEFAULT_IMAGE,
+        client_factory: ClientFactory = _default_client,
+        run_as: int = NOBODY,
+    ) -> None:
+        self.runtime = runtime
+        self.name = "gvisor" if runtime == "runsc" else "docker"
+        self.image = image
+        self._client_factory = client_factory
+        self._run_as = run_as
+
+    def container_spec(self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str]) -> dict[str, Any]:
+        """Keyword arguments for `client.containers.create`."""
+        from docker.types import Ulimit
+
+        workdir_s = str(workdir)
+        ulimits = [Ulimit(name="nproc", soft=limits.max_procs, hard=limits.max_procs), Ulimit(name="core", soft=0, hard=0)]
+        if limits.cpu_s is not None:
+            ulimits.append(Ulimit(name="cpu", soft=limits.cpu_s, hard=limits.cpu_s))
+        spec: dict[str, Any] = dict(
+            image=self.image,
+            command=list(command),
+            working_dir=workdir_s,
+            environment=sandbox_env(scrub_env(env), home=workdir_s),
+            user=f"{self._run_as}:{self._run_as}",
+            volumes={workdir_s: {"bind": workdir_s, "mode": "rw"}},
+            network_disabled=True,
+            network_mode="none",
+            read_only=True,
+            tmpfs={"/tmp": "rw,nosuid,nodev,size=512m"},
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            mem_limit=f"{limits.memory_mb}m",
+            memswap_limit=f"{limits.memory_mb}m",
+            pids_limit=limits.max_procs,
+            ulimits=ulimits,
+            init=True,
+            labels={"wave.qa": "sandbox"},
+            detach=True,
+        )
+        if self.runtime is not None:
+            spec["runtime"] = self.runtime
+        return spec
+
+    def run(self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str]) -> SandboxResult:
+        workdir = Path(workdir).resolve()
+        if os.geteuid() == 0:
+            _hand_over(workdir, self._run_as)
+        try:
+            client = self._client_factory()
+            container = client.containers.create(**self.container_spec(command, workdir, limits, env))
+        except Exception as exc:
+            raise SandboxError(f"docker could not create the container: {exc}") from exc
+        started = time.monotonic()
+        timed_out = False
+        try:
+            container.start()
+            try:
+                exit_code = int(container.wait(timeout=limits.timeout_s).get("StatusCode", -1))
+            except Exception:  # the SDK raises the HTTP client's read timeout when the wall clock runs out
+                timed_out = True
+                container.kill()
+                exit_code = -9
+            stdout = container.logs(stdout=True, stderr=False)[-OUTPUT_TAIL_BYTES:]
+            stderr = container.logs(stdout=False, stderr=True)[-OUTPUT_TAIL_BYTES:]
+        except SandboxError:
+            raise
+        except Exception as exc:
+            raise SandboxError(f"docker failed running the container: {exc}") from exc
+        finally:
+            try:
+                container.remove(force=True)
+            except Exception:
+                pass
+        return SandboxResult(
+            exit_code=exit_code,
+            stdout=stdout.decode("utf-8", errors="replace"),
+            stderr=stderr.decode("utf-8", errors="replace"),
+            timed_out=timed_out,
+            duration_s=round(time.monotonic() - started, 3),
+        )

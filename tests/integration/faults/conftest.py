@@ -1,0 +1,75 @@
+"""Fixtures for the fault tests: a deployment of separate processes on a fresh database and topics of
+its own, and a figures recorder whose numbers show in the terminal (also under `make test`)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from fault_flow import LEDGER_DDL
+from fault_procs import Deployment, delete_topics
+from wave_runtime.kafka import Topics, ensure_topics
+from wave_store.postgres import PostgresEventStore
+
+_FIGURES: list[tuple[str, dict]] = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _FIGURES:
+        return
+    terminalreporter.section("fault figures (docs/reliability.md)")
+    for name, numbers in _FIGURES:
+        terminalreporter.write_line(f"{name}: " + ", ".join(f"{k}={v}" for k, v in numbers.items()))
+
+
+class Figures:
+    def __init__(self, name: str, capsys) -> None:
+        self.name, self.capsys = name, capsys
+
+    def report(self, **numbers) -> None:
+        numbers = {k: round(v, 2) if isinstance(v, float) else v for k, v in numbers.items()}
+        _FIGURES.append((self.name, numbers))
+        with self.capsys.disabled():
+            print(f"\n[fault figures] {self.name}: " + ", ".join(f"{k}={v}" for k, v in numbers.items()))
+
+
+@pytest.fixture
+def figures(request, capsys) -> Figures:
+    return Figures(request.node.name, capsys)
+
+
+@pytest.fixture
+def topics() -> Topics:
+    return Topics(f"wavefault.{uuid.uuid4().hex[:10]}")
+
+
+@pytest.fixture
+async def store(pg_database_url):
+    store = await PostgresEventStore.connect(pg_database_url, max_size=4)
+    await store.pool.execute(LEDGER_DDL)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def deployment(request, pg_database_url, kafka_bootstrap, topics, store, tmp_path):
+    """Service and relay processes on the shared broker; the test starts the ones it needs."""
+    await ensure_topics(kafka_bootstrap, topics, partitions=3)
+    deployment = Deployment(pg_database_url, kafka_bootstrap, topics.prefix, tmp_path)
+    yield deployment
+    deployment.stop_all()
+    _show_logs_on_failure(request, deployment)
+    await delete_topics(kafka_bootstrap, [topics.events, topics.dlq])
+
+
+def _show_logs_on_failure(request, deployment: Deployment) -> None:
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        print(deployment.logs())

@@ -1,0 +1,130 @@
+"""Run streams for planner tests: each added event comes back with the run folded up to and including
+it, which is what the runtime hands a service; helpers drive a run to the point a test needs."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from wave_events import DomainEvent, Envelope, new_envelope
+from wave_events import catalogue as c
+from wave_events.projections import RunState, evolve
+
+BASE = "b" * 40
+DIFF = "--- a/app.py\n+++ b/app.py\n@@ -1 +1 @@\n-x\n+y\n"
+AT = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def sha(n: int) -> str:
+    """A commit id that reads as its number: sha(2) == "ccc…c2"."""
+    return f"{n}".rjust(40, "c")
+
+
+@dataclass(frozen=True)
+class Step:
+    state: RunState
+    event: Envelope
+
+
+class RunStream:
+    def __init__(self, run_id: str = "r1") -> None:
+        self.run_id = run_id
+        self.stream_id = f"run-{run_id}"
+        self.state = RunState()
+        self.last: Step | None = None
+        self.history: list[Step] = []
+
+    def add(self, payload: DomainEvent, *, producer: str = "test", event_id: uuid.UUID | None = None) -> Step:
+        n = self.state.version + 1
+        envelope = new_envelope(
+            self.stream_id, payload, producer=producer, event_id=event_id or uuid.uuid4(), occurred_at=AT
+        ).positioned(n, n)
+        self.state = evolve(self.state, envelope)
+        self.last = Step(self.state, envelope)
+        self.history.append(self.last)
+        return self.last
+
+    def add_all(self, payloads) -> None:
+        for payload in payloads:
+            if isinstance(payload, DomainEvent):
+                self.add(payload)
+
+
+def requested(run_id: str = "r1", **options) -> RunStream:
+    stream = RunStream(run_id)
+    fields = dict(story="make prices include tax", repo="/srv/shop", budget_usd=5.0) | options
+    stream.add(c.RunRequested(**fields))
+    return stream
+
+
+def plan(stream: RunStream, *task_ids: str) -> Step:
+    return stream.add(
+        c.PlanCreated(
+            tasks=tuple(
+                c.PlanTask(task_id=t, domain="backend", description=f"do {t}", acceptance_criteria=("tests pass",))
+                for t in task_ids or ("t1",)
+            )
+        )
+    )
+
+
+def ready(stream: RunStream) -> Step:
+    return stream.add(c.WorkspaceReady(branch=f"wave/{stream.run_id}", base_commit=BASE, location="/srv/shop"))
+
+
+def propose(stream: RunStream, task_id: str, attempt: int = 1) -> Step:
+    return stream.add(c.ChangeProposed(task_id=task_id, attempt=attempt, diff=DIFF, base_commit=BASE))
+
+
+def score(stream: RunStream, proposal: Step, verdict: str = "allow", score_: float | None = None) -> Step:
+    p = proposal.event.payload
+    return stream.add(
+        c.ActionScored(
+            target_event_id=proposal.event.event_id, action_kind="diff", task_id=p.task_id, attempt=p.attempt,
+            score=score_ if score_ is not None else {"allow": 0.95, "escalate": 0.5, "block": 0.1}[verdict],
+            verdict=verdict,
+            violations=() if verdict == "allow" else (c.Violation(principle="secrets", rule="secret-in-diff"),),
+            policy_version="p1",
+        )
+    )
+
+
+def commit(stream: RunStream, task_id: str, commit_id: str, attempt: int = 1) -> Step:
+    parent = stream.state.head_commit or BASE
+    return stream.add(c.ChangeCommitted(task_id=task_id, attempt=attempt, commit=commit_id, parent=parent, branch="wave/r1"))
+
+
+def implement(stream: RunStream, task_id: str, commit_id: str, attempt: int = 1) -> Step:
+    """Propose, score allow and commit one task's change."""
+    score(stream, propose(stream, task_id, attempt))
+    return commit(stream, task_id, commit_id, attempt)
+
+
+def committed(*task_ids: str, **options) -> RunStream:
+    """A run whose tasks are all proposed, allowed and committed; task n's commit is sha(n)."""
+    stream = requested(**options)
+    plan(stream, *(task_ids or ("t1",)))
+    ready(stream)
+    for n, task in enumerate(task_ids or ("t1",), start=1):
+        implement(stream, task, sha(n))
+    return stream
+
+
+def failed(stream: RunStream, commit_id: str | None = None, excerpt: str = "E assert 1 == 2") -> Step:
+    return stream.add(
+        c.TestsFailed(
+            commit=commit_id or stream.state.head_commit, counts=c.TestCounts(passed=3, failed=1),
+            failure_excerpt=excerpt, duration_s=1.0, sandbox="bwrap",
+        )
+    )
+
+
+def passed(stream: RunStream, commit_id: str | None = None) -> Step:
+    return stream.add(
+        c.TestsPassed(commit=commit_id or stream.state.head_commit, counts=c.TestCounts(passed=4), duration_s=1.0, sandbox="bwrap")
+    )
+
+
+def decided(stream: RunStream, escalation: str, decision: str = "approve", by: str = "ana", comment: str = "") -> Step:
+    return stream.add(c.HumanDecisionRecorded(escalation_id=escalation, decision=decision, decided_by=by, comment=comment))
