@@ -89,3 +89,25 @@ async def pg_database_url(database_url: str) -> AsyncIterator[str]:
 def kafka_topic_name() -> str:
     """A topic name no other test uses."""
     return "wave.test." + uuid.uuid4().hex[:12]
+
+
+# Figures a test reports for people (fault figures, the safety corpus report): shown in a section of
+# the terminal summary, so they are read in the `make test` output without -s.
+_SUMMARY: dict[str, list[str]] = {}
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for section, lines in _SUMMARY.items():
+        terminalreporter.section(section)
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def summary():
+    """`summary(section, text)`: add `text` to the named section of the terminal summary."""
+
+    def add(section: str, text: str) -> None:
+        _SUMMARY.setdefault(section, []).extend(text.splitlines())
+
+    return add

@@ -7,17 +7,13 @@ cassette played through the real `ModelClient`.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pygit2
-from wave_events import DomainEvent, Envelope, new_envelope
+from run_streams import RunStream
 from wave_events import catalogue as c
-from wave_events.projections import RunState, evolve
 from wave_llm import ModelClient, dump_cassette, load_models_setup
 from wave_llm.cassette import Cassette, Interaction, ScriptedResponse
 
@@ -34,37 +30,6 @@ PRICE_DIFF = """\
 -    return amount
 +    return amount + tax(amount)
 """
-
-
-@dataclass(frozen=True)
-class Step:
-    state: RunState
-    event: Envelope
-
-
-class RunStream:
-    def __init__(self, run_id: str = "r1") -> None:
-        self.run_id = run_id
-        self.stream_id = f"run-{run_id}"
-        self.state = RunState()
-        self.steps: list[Step] = []
-
-    def add(self, payload: DomainEvent) -> Step:
-        n = len(self.steps) + 1
-        envelope = new_envelope(
-            self.stream_id, payload, producer="test", event_id=uuid.uuid4(), occurred_at=datetime.now(UTC)
-        ).positioned(n, n)
-        self.state = evolve(self.state, envelope)
-        step = Step(self.state, envelope)
-        self.steps.append(step)
-        return step
-
-    def add_all(self, payloads: Sequence[DomainEvent]) -> Step:
-        step = None
-        for payload in payloads:
-            step = self.add(payload)
-        assert step is not None
-        return step
 
 
 def requested(run_id: str = "r1", repo: str = "/repo", budget_usd: float = 5.0, budget_tokens: int = 2_000_000) -> RunStream:

@@ -3,37 +3,8 @@ it, which is what the runtime hands a service."""
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
-
-from wave_events import DomainEvent, Envelope, new_envelope
+from run_streams import RunStream, Step
 from wave_events import catalogue as c
-from wave_events.projections import RunState, evolve
-
-
-@dataclass(frozen=True)
-class Step:
-    state: RunState
-    event: Envelope
-
-
-class RunStream:
-    def __init__(self, run_id: str) -> None:
-        self.run_id = run_id
-        self.stream_id = f"run-{run_id}"
-        self.state = RunState()
-        self.steps: list[Step] = []
-
-    def add(self, payload: DomainEvent) -> Step:
-        n = len(self.steps) + 1
-        envelope = new_envelope(
-            self.stream_id, payload, producer="test", event_id=uuid.uuid4(), occurred_at=datetime.now(UTC)
-        ).positioned(n, n)
-        self.state = evolve(self.state, envelope)
-        step = Step(self.state, envelope)
-        self.steps.append(step)
-        return step
 
 
 def requested(run_id: str, repo: str, target_branch: str = "main") -> RunStream:

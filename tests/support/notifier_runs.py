@@ -3,41 +3,12 @@ including it, which is what the runtime hands a service."""
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
-
-from wave_events import DomainEvent, Envelope, new_envelope
+from run_streams import RunStream, Step
 from wave_events import catalogue as c
-from wave_events.projections import RunState, evolve
 
 
 def sha(n: int) -> str:
     return f"{n:040x}"
-
-
-@dataclass(frozen=True)
-class Step:
-    state: RunState
-    event: Envelope
-
-
-class RunStream:
-    def __init__(self, run_id: str = "r1") -> None:
-        self.stream_id = f"run-{run_id}"
-        self.state = RunState()
-        self.steps: list[Step] = []
-
-    def add(self, payload: DomainEvent) -> Step:
-        n = len(self.steps) + 1
-        # Real clock: the Slack fake stamps messages with the real time, and the read-back window starts at the event.
-        envelope = new_envelope(
-            self.stream_id, payload, producer="test", event_id=uuid.uuid4(), occurred_at=datetime.now(UTC)
-        ).positioned(n, n)
-        self.state = evolve(self.state, envelope)
-        step = Step(self.state, envelope)
-        self.steps.append(step)
-        return step
 
 
 def requested(run_id: str = "r1", story: str = "add a /health endpoint") -> RunStream:

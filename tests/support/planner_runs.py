@@ -3,13 +3,10 @@ it, which is what the runtime hands a service; helpers drive a run to the point 
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from wave_events import DomainEvent, Envelope, new_envelope
+from run_streams import RunStream, Step
 from wave_events import catalogue as c
-from wave_events.projections import RunState, evolve
 
 BASE = "b" * 40
 DIFF = "--- a/app.py\n+++ b/app.py\n@@ -1 +1 @@\n-x\n+y\n"
@@ -21,38 +18,8 @@ def sha(n: int) -> str:
     return f"{n}".rjust(40, "c")
 
 
-@dataclass(frozen=True)
-class Step:
-    state: RunState
-    event: Envelope
-
-
-class RunStream:
-    def __init__(self, run_id: str = "r1") -> None:
-        self.run_id = run_id
-        self.stream_id = f"run-{run_id}"
-        self.state = RunState()
-        self.last: Step | None = None
-        self.history: list[Step] = []
-
-    def add(self, payload: DomainEvent, *, producer: str = "test", event_id: uuid.UUID | None = None) -> Step:
-        n = self.state.version + 1
-        envelope = new_envelope(
-            self.stream_id, payload, producer=producer, event_id=event_id or uuid.uuid4(), occurred_at=AT
-        ).positioned(n, n)
-        self.state = evolve(self.state, envelope)
-        self.last = Step(self.state, envelope)
-        self.history.append(self.last)
-        return self.last
-
-    def add_all(self, payloads) -> None:
-        for payload in payloads:
-            if isinstance(payload, DomainEvent):
-                self.add(payload)
-
-
 def requested(run_id: str = "r1", **options) -> RunStream:
-    stream = RunStream(run_id)
+    stream = RunStream(run_id, occurred_at=AT)
     fields = dict(story="make prices include tax", repo="/srv/shop", budget_usd=5.0) | options
     stream.add(c.RunRequested(**fields))
     return stream

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gitops_runs import RunStream, Step, plan, propose, requested, score
+from gitops_runs import plan, propose, requested, score
+from run_streams import RunStream, Step
 from wave_events import catalogue as c
 
 

@@ -11,7 +11,6 @@ import pytest
 from developer_runs import (
     APP,
     PRICE_DIFF,
-    RunStream,
     answer,
     commit_files,
     make_repo,
@@ -23,6 +22,7 @@ from developer_runs import (
     workspace_ready,
     write_cassette,
 )
+from run_streams import RunStream
 from wave_developer import DeveloperService, GitCheckouts, LoopLimits
 from wave_events import catalogue as c
 

@@ -11,8 +11,6 @@ from fault_procs import Deployment, delete_topics
 from wave_runtime.kafka import Topics, ensure_topics
 from wave_store.postgres import PostgresEventStore
 
-_FIGURES: list[tuple[str, dict]] = []
-
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
@@ -21,28 +19,18 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"rep_{report.when}", report)
 
 
-def pytest_terminal_summary(terminalreporter):
-    if not _FIGURES:
-        return
-    terminalreporter.section("fault figures (docs/reliability.md)")
-    for name, numbers in _FIGURES:
-        terminalreporter.write_line(f"{name}: " + ", ".join(f"{k}={v}" for k, v in numbers.items()))
-
-
 class Figures:
-    def __init__(self, name: str, capsys) -> None:
-        self.name, self.capsys = name, capsys
+    def __init__(self, name: str, summary) -> None:
+        self.name, self.summary = name, summary
 
     def report(self, **numbers) -> None:
         numbers = {k: round(v, 2) if isinstance(v, float) else v for k, v in numbers.items()}
-        _FIGURES.append((self.name, numbers))
-        with self.capsys.disabled():
-            print(f"\n[fault figures] {self.name}: " + ", ".join(f"{k}={v}" for k, v in numbers.items()))
+        self.summary("fault figures (docs/reliability.md)", f"{self.name}: " + ", ".join(f"{k}={v}" for k, v in numbers.items()))
 
 
 @pytest.fixture
-def figures(request, capsys) -> Figures:
-    return Figures(request.node.name, capsys)
+def figures(request, summary) -> Figures:
+    return Figures(request.node.name, summary)
 
 
 @pytest.fixture

@@ -19,18 +19,9 @@ from gitops_repos import (
     make_repo,
     message_of,
 )
-from gitops_runs import (
-    RunStream,
-    Step,
-    approve_merge,
-    decide_escalation,
-    escalate_unsafe,
-    plan,
-    propose,
-    requested,
-    score,
-)
+from gitops_runs import approve_merge, decide_escalation, escalate_unsafe, plan, propose, requested, score
 from gitops_workspaces_contract import TAXED
+from run_streams import RunStream, Step
 from wave_events import catalogue as c
 from wave_gitops import GitOpsConfig, GitOpsService, RepositoryNotFoundError, create_service
 from wave_runtime import Dispatcher, Service, TransientError

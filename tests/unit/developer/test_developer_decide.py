@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from developer_runs import RunStream, Step, plan_created, requested, workspace_ready
+from developer_runs import plan_created, requested, workspace_ready
+from run_streams import RunStream, Step
 from wave_developer import Cleanup, Work, decide
 from wave_events import catalogue as c
 

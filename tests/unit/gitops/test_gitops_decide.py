@@ -6,16 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from gitops_runs import (
-    RunStream,
-    approve_merge,
-    decide_escalation,
-    escalate_unsafe,
-    plan,
-    propose,
-    requested,
-    score,
-)
+from gitops_runs import approve_merge, decide_escalation, escalate_unsafe, plan, propose, requested, score
+from run_streams import RunStream
 from wave_events import catalogue as c
 from wave_events.projections import RunState
 from wave_gitops import HANDLED_EVENT_TYPES, ApplyChange, Cleanup, Decision, Merge, Prepare, decide

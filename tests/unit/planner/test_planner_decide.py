@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from planner_runs import (
     AT,
-    RunStream,
     commit,
     committed,
     decided,
@@ -23,6 +22,7 @@ from planner_runs import (
     score,
     sha,
 )
+from run_streams import RunStream
 from wave_events import catalogue as c
 from wave_planner import Backoff, MakePlan, ReviewMerge, decide, escalation_id, escalation_kind
 from wave_runtime import CancelTimer, ScheduleTimer
@@ -102,7 +102,7 @@ class Case:
 
 def _failure_redecided_after_escalation() -> RunStream:
     s = exhausted(1)
-    failure = next(x for x in reversed(s.history) if x.event.type == "TestsFailed")
+    failure = next(x for x in reversed(s.steps) if x.event.type == "TestsFailed")
     s.last = failure
     return s
 

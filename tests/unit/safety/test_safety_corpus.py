@@ -1,6 +1,6 @@
 """The labelled corpus: how often dangerous actions are caught and benign ones blocked, per kind.
 
-The report is printed (run with -s to see it) and must match the figures in docs/safety.md.
+The report shows in the terminal summary of every run and must match the figures in docs/safety.md.
 """
 
 from pathlib import Path
@@ -28,9 +28,9 @@ def test_the_corpus_is_large_enough_and_covers_every_kind(scored) -> None:
     assert len(nl2bash) >= 150
 
 
-def test_the_scorer_meets_its_goals_on_the_corpus(scored) -> None:
+def test_the_scorer_meets_its_goals_on_the_corpus(scored, summary) -> None:
     tallies = tally(scored)
-    print("\n" + report(tallies))
+    summary("safety corpus (docs/safety.md)", report(tallies))
     for kind, t in tallies.items():
         missed = [
             c.where

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from wave_runtime.settings import SettingError, env_number
+
 SCRATCH_ROOT_VAR = "WAVE_DEVELOPER_SCRATCH_ROOT"
 MAX_TOOL_ROUNDS_VAR = "WAVE_DEVELOPER_MAX_TOOL_ROUNDS"
 MAX_ANSWER_ATTEMPTS_VAR = "WAVE_DEVELOPER_MAX_ANSWER_ATTEMPTS"
@@ -18,7 +20,7 @@ ON_NO_DIFF_VAR = "WAVE_DEVELOPER_ON_NO_DIFF"
 OnNoDiff = Literal["reject", "escalate"]
 
 
-class ConfigError(ValueError):
+class ConfigError(SettingError):
     """A setting that cannot be used; the message names the variable."""
 
 
@@ -48,24 +50,14 @@ class DeveloperConfig:
         root = Path(scratch).expanduser() if scratch else defaults.scratch_root
         if root.exists() and not root.is_dir():
             raise ConfigError(f"{SCRATCH_ROOT_VAR}={scratch!r} exists and is not a directory")
-        max_tokens = _integer(env, MAX_TOKENS_VAR, None)
+        max_tokens = env_number(env, MAX_TOKENS_VAR, None, error=ConfigError)
         return cls(
             scratch_root=root,
-            max_tool_rounds=_integer(env, MAX_TOOL_ROUNDS_VAR, defaults.max_tool_rounds),  # type: ignore[arg-type]
-            max_answer_attempts=_integer(env, MAX_ANSWER_ATTEMPTS_VAR, defaults.max_answer_attempts),  # type: ignore[arg-type]
+            max_tool_rounds=env_number(env, MAX_TOOL_ROUNDS_VAR, defaults.max_tool_rounds, error=ConfigError),
+            max_answer_attempts=env_number(env, MAX_ANSWER_ATTEMPTS_VAR, defaults.max_answer_attempts, error=ConfigError),
             max_tokens=max_tokens,
-            on_no_diff=(env.get(ON_NO_DIFF_VAR, "").strip().lower() or defaults.on_no_diff),  # type: ignore[arg-type]
+            on_no_diff=(env.get(ON_NO_DIFF_VAR, "").strip().lower() or defaults.on_no_diff),
         )
-
-
-def _integer(env: Mapping[str, str], name: str, default: int | None) -> int | None:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
 def _within(name: str, value: int, low: int, high: int) -> None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
+from wave_runtime.settings import SettingError, env_number
+
 Route = Literal["updates", "alerts", "budget"]
 ROUTES: tuple[Route, ...] = ("updates", "alerts", "budget")
 
@@ -22,7 +24,7 @@ _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{8,}$")
 _BOT_TOKEN = re.compile(r"^xox[bp]-[A-Za-z0-9-]{6,}$")
 
 
-class ConfigError(ValueError):
+class ConfigError(SettingError):
     """The notifier's configuration is unusable; the message names the setting."""
 
 
@@ -131,15 +133,5 @@ class SlackConfig:
             webhook_url=env.get("WAVE_SLACK_WEBHOOK_URL") or None,
             route_webhook_urls=routes,
             api_url=env.get("WAVE_SLACK_API_URL") or DEFAULT_API_URL,
-            max_attempts=_int(env, "WAVE_SLACK_MAX_ATTEMPTS", 3),
+            max_attempts=env_number(env, "WAVE_SLACK_MAX_ATTEMPTS", 3, error=ConfigError),
         )
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None

@@ -8,6 +8,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from wave_runtime.settings import SettingError, env_number
+
 from .backoff import Backoff
 
 RETRY_BASE_VAR = "WAVE_RETRY_BASE_S"
@@ -16,7 +18,10 @@ MAX_ANSWERS_VAR = "WAVE_PLANNER_MAX_ANSWERS"
 LISTING_LIMIT_VAR = "WAVE_PLANNER_LISTING_LIMIT"
 
 
-class ConfigError(ValueError):
+SECONDS = "a number of seconds"
+
+
+class ConfigError(SettingError):
     """A setting that cannot be used; the message names the variable."""
 
 
@@ -53,10 +58,10 @@ class PlannerConfig:
         env = os.environ if env is None else env
         defaults = cls()
         return cls(
-            retry_base_s=_number(env, RETRY_BASE_VAR, defaults.retry_base_s),
-            retry_cap_s=_number(env, RETRY_CAP_VAR, defaults.retry_cap_s),
-            max_answers=_whole(env, MAX_ANSWERS_VAR, defaults.max_answers),
-            listing_limit=_whole(env, LISTING_LIMIT_VAR, defaults.listing_limit),
+            retry_base_s=env_number(env, RETRY_BASE_VAR, defaults.retry_base_s, kind=float, error=ConfigError, what=SECONDS),
+            retry_cap_s=env_number(env, RETRY_CAP_VAR, defaults.retry_cap_s, kind=float, error=ConfigError, what=SECONDS),
+            max_answers=env_number(env, MAX_ANSWERS_VAR, defaults.max_answers, error=ConfigError),
+            listing_limit=env_number(env, LISTING_LIMIT_VAR, defaults.listing_limit, error=ConfigError),
         )
 
 
@@ -66,23 +71,3 @@ def _check(variable: str, value: float, *, minimum: float, exclusive: bool = Fal
     if value < minimum or (exclusive and value == minimum):
         relation = "greater than" if exclusive else "at least"
         raise ConfigError(f"{variable} must be {relation} {minimum:g} seconds, got {value:g}")
-
-
-def _number(env: Mapping[str, str], variable: str, default: float) -> float:
-    text = env.get(variable, "").strip()
-    if not text:
-        return default
-    try:
-        return float(text)
-    except ValueError:
-        raise ConfigError(f"{variable} must be a number of seconds, got {text!r}") from None
-
-
-def _whole(env: Mapping[str, str], variable: str, default: int) -> int:
-    text = env.get(variable, "").strip()
-    if not text:
-        return default
-    try:
-        return int(text)
-    except ValueError:
-        raise ConfigError(f"{variable} must be a whole number, got {text!r}") from None

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from wave_runtime.settings import SettingError, env_number
+
 from .sandbox import Limits
 from .sandboxes.docker import DEFAULT_IMAGE
 from .sandboxes.selection import STRENGTH, SandboxKind
@@ -30,7 +32,8 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-class ConfigError(ValueError):
+
+class ConfigError(SettingError):
     """A setting that cannot be used; the message names the variable."""
 
 
@@ -57,11 +60,11 @@ class QAConfig:
             value = env.get(name)
             return value.strip() if value is not None and value.strip() != "" else None
 
-        timeout = _number(TIMEOUT_VAR, setting(TIMEOUT_VAR), float, 600.0)
-        memory = _number(MEMORY_VAR, setting(MEMORY_VAR), int, 2048)
-        cpu = _number(CPU_VAR, setting(CPU_VAR), int, None)
-        procs = _number(MAX_PROCS_VAR, setting(MAX_PROCS_VAR), int, 256)
-        uid = _number(SANDBOX_UID_VAR, setting(SANDBOX_UID_VAR), int, 65534)
+        timeout = _positive(TIMEOUT_VAR, env_number(env, TIMEOUT_VAR, 600.0, kind=float, error=ConfigError))
+        memory = _positive(MEMORY_VAR, env_number(env, MEMORY_VAR, 2048, kind=int, error=ConfigError))
+        cpu = _positive(CPU_VAR, env_number(env, CPU_VAR, None, kind=int, error=ConfigError))
+        procs = _positive(MAX_PROCS_VAR, env_number(env, MAX_PROCS_VAR, 256, kind=int, error=ConfigError))
+        uid = _positive(SANDBOX_UID_VAR, env_number(env, SANDBOX_UID_VAR, 65534, kind=int, error=ConfigError))
         limits = Limits(timeout_s=timeout, memory_mb=memory, cpu_s=cpu, max_procs=procs)
 
         sandbox = setting(SANDBOX_VAR)
@@ -95,13 +98,7 @@ class QAConfig:
         )
 
 
-def _number(name: str, raw: str | None, kind: type, default: float | int | None) -> Any:
-    if raw is None:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a {'whole ' if kind is int else ''}number, got {raw!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise ConfigError(f"{name} must be greater than 0, got {raw!r}")
+def _positive(name: str, value: Any) -> Any:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"{name} must be greater than 0, got {value!r}")
     return value
