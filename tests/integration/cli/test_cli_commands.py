@@ -157,6 +157,18 @@ async def test_racing_approvers_record_exactly_one_decision(tmp_path, racers):
         await store.close()
 
 
+def test_a_budget_stop_is_answered_by_wave_budget_not_by_approving_it(tmp_path):
+    stop = ev.EscalationRequested(escalation_id="b1", kind="budget", reason="the next call needs $0.30")
+    run_id = asyncio.run(_seed(tmp_path, stop))
+    approving = wave(tmp_path, "approve", run_id, "--decision", "approve", "--no-wait")
+    assert approving.returncode == 1
+    assert f"raise it with `wave budget {run_id} --usd NEW_LIMIT`" in approving.stderr
+    raised = wave(tmp_path, "budget", run_id, "--usd", "5", "--no-wait")
+    assert raised.returncode == 0, raised.stderr
+    status = json.loads(wave(tmp_path, "status", run_id, "--json").stdout)
+    assert (status["status"], status["pending_escalations"], status["budget_limit_usd"]) == ("running", {}, 5.0)
+
+
 def test_budget_and_cancel_are_recorded(tmp_path):
     run_id = asyncio.run(_seed(tmp_path))
     raised = wave(tmp_path, "budget", run_id, "--usd", "9", "--no-wait")

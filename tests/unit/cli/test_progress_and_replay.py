@@ -71,6 +71,13 @@ def test_approve_command_names_the_escalation_when_several_wait():
     assert approve_command("r1", "e2", state) == "wave approve r1 --escalation e2 --decision approve|reject"
 
 
+def test_a_budget_stop_is_answered_with_a_top_up():
+    events = _events(_request(), ev.EscalationRequested(escalation_id="b1", kind="budget", reason="top up"))
+    assert approve_command("r1", "b1", fold(events)) == (
+        "wave budget r1 --usd NEW_LIMIT (or stop it: wave approve r1 --decision reject)"
+    )
+
+
 def test_a_scheduled_retry_says_when():
     retry = ev.RetryScheduled(retry=1, due_at=datetime.now(UTC), delay_s=2.0, timer_id="t")
     (envelope,) = _events(retry)

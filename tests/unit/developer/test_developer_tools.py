@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,11 @@ def test_search_refuses_bad_patterns_and_escapes(repo: Path, arguments: dict[str
 def test_an_unknown_tool_is_answered_with_the_known_ones(repo: Path) -> None:
     answer = run_tool(RepoView(repo), call("run_shell", command="rm -rf /"))
     assert answer == "error: unknown tool 'run_shell'; the tools are read_file, list_directory, search"
+
+
+def test_a_catastrophically_backtracking_pattern_is_refused_in_bounded_time(repo: Path) -> None:
+    (repo / "trap.txt").write_text("a" * 40 + "!\n")
+    started = time.monotonic()
+    answer = run_tool(RepoView(repo, Limits(search_seconds=0.3)), call("search", pattern="(a|aa)+$", path="trap.txt"))
+    assert answer.startswith("error: pattern '(a|aa)+$' took longer than 0.3 s")
+    assert time.monotonic() - started < 5  # Python's re would take hours on this line

@@ -78,6 +78,18 @@ def test_budget_raise_replaces_the_limits_and_clears_warnings():
     assert (state.budget_limit_usd, state.budget_limit_tokens, state.budget_warnings) == (3, 1000, ())
 
 
+def test_a_budget_raise_answers_the_pending_budget_question_and_only_that():
+    s = Stream()
+    s.add(c.RunRequested(story="x", repo="/r", budget_usd=1, budget_tokens=100))
+    s.add(c.EscalationRequested(escalation_id="b1", kind="budget", reason="top up"))
+    s.add(c.EscalationRequested(escalation_id="m1", kind="merge_review", reason="review"))
+    s.add(c.BudgetRaised(limit_usd=3, limit_tokens=1000, raised_by="ana"))
+    state = fold(s.events)
+    assert (state.status, list(state.pending_escalations), list(state.settled_escalations)) == ("awaiting_human", ["m1"], ["b1"])
+    s.add(c.HumanDecisionRecorded(escalation_id="m1", decision="approve", decided_by="ana"))
+    assert fold(s.events).status == "running"
+
+
 def test_outcomes_set_the_status_and_reason():
     for payload, status in [
         (c.RunFailed(reason="retries exhausted"), "failed"),

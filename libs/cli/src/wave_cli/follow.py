@@ -101,7 +101,7 @@ async def follow_distributed(
     follower: RunFollower,
     *,
     timeout_s: float,
-    stalled_after_s: float = 120.0,
+    stalled_after_s: float = 900.0,  # longer than a test run in QA's sandbox (600 s by default)
     watch: Callable[[], None] | None = None,
 ) -> Outcome:
     """Read the run's stream while services elsewhere work on it; `watch` may raise to give up early."""

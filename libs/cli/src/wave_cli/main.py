@@ -184,8 +184,8 @@ def _report(outcome: Outcome) -> int:
             console.print(f"  {approve_command(run_id, escalation.escalation_id, state)}")
     elif outcome.reason == "stalled":
         console.print(
-            f"run {run_id} stalled: no service has anything left to do for it ({state.status}); "
-            "`wave dlq list` shows events a service could not handle",
+            f"run {run_id} stalled: it is {state.status}, not waiting for a decision, and no service is "
+            "moving it; `wave dlq list` shows events a service could not handle",
             style="bold red",
         )
     else:

@@ -121,9 +121,13 @@ def progress_lines(before: RunState, after: RunState, envelope: Envelope) -> lis
 
 
 def approve_command(run_id: str, escalation_id: str, state: RunState) -> str:
-    choice = "|".join(state.pending_escalations[escalation_id].options) if escalation_id in state.pending_escalations else "approve|reject"
+    """The command that answers an escalation (a budget stop is answered by a top-up, or rejected)."""
+    escalation = state.pending_escalations.get(escalation_id)
     single = len(state.pending_escalations) <= 1
     target = "" if single else f" --escalation {escalation_id}"
+    if escalation is not None and escalation.kind == "budget":
+        return f"wave budget {run_id} --usd NEW_LIMIT (or stop it: wave approve {run_id}{target} --decision reject)"
+    choice = "|".join(escalation.options) if escalation is not None else "approve|reject"
     return f"wave approve {run_id}{target} --decision {choice}"
 
 

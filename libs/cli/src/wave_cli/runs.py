@@ -133,6 +133,11 @@ async def decide(
                 f"run {run_id} waits for {len(pending)} decisions; name one with --escalation "
                 f"({', '.join(pending)})"
             )
+        if chosen.kind == "budget" and decision == "approve":
+            raise UserError(
+                f"escalation {chosen.escalation_id} asks for more budget: raise it with "
+                f"`wave budget {run_id} --usd NEW_LIMIT`, or reject it to stop the run"
+            )
         if decision not in chosen.options:
             raise UserError(f"escalation {chosen.escalation_id} accepts {' or '.join(chosen.options)}, not {decision}")
         return _payload(

@@ -45,6 +45,19 @@ class Cleanup:
 Decision = Work | Cleanup
 
 
+def budget_escalation_id(run_id: str, work: Work, version: int) -> str:
+    """One escalation per refusal: a retry of the same event on the same state asks the same question."""
+    return f"{_asked_prefix(run_id, 'budget', work.task_id, work.attempt)}-v{version}"
+
+
+def no_diff_escalation_id(run_id: str, work: Work) -> str:
+    return _asked_prefix(run_id, "no-diff", work.task_id, work.attempt)
+
+
+def _asked_prefix(run_id: str, kind: str, task_id: str, attempt: int) -> str:
+    return f"{run_id}-developer-{kind}-{task_id}-a{attempt}"
+
+
 def decide(state: RunState, event: Envelope) -> tuple[Decision, ...]:
     rule = _RULES.get(event.type)
     return rule(state, event.payload) if rule is not None else ()
@@ -52,6 +65,17 @@ def decide(state: RunState, event: Envelope) -> tuple[Decision, ...]:
 
 def _undone(task: TaskState, attempt: int) -> bool:
     return task.attempt == attempt and task.proposal_event_id is None and task.rejected_reason is None
+
+
+def _waits(state: RunState, task: TaskState, *, for_budget: bool) -> bool:
+    """The developer already stopped on this attempt and asked about it: the human's answer (or, for a
+    budget stop, `BudgetRaised`) resumes it, not whichever event the developer handles next. Without
+    this, an event handled with the stop already folded (WorkspaceReady after PlanCreated) would make
+    the same model calls again and ask the same question twice."""
+    kinds = ("no-diff", "budget") if for_budget else ("no-diff",)
+    prefixes = tuple(_asked_prefix(state.run_id, kind, task.task_id, task.attempt) for kind in kinds)
+    asked = (*state.pending_escalations, *state.settled_escalations)
+    return any(question == prefix or question.startswith(prefix + "-v") for question in asked for prefix in prefixes)
 
 
 def _ready(state: RunState) -> bool:
@@ -64,16 +88,20 @@ def _ready(state: RunState) -> bool:
     )
 
 
-def _first_attempts(state: RunState, p: Any) -> tuple[Decision, ...]:
+def _first_attempts(state: RunState, p: Any, *, budget_raised: bool = False) -> tuple[Decision, ...]:
     if not _ready(state):
         return ()
     assert state.base_commit is not None
-    return tuple(Work(t.task_id, 1, "develop", state.base_commit) for t in state.tasks.values() if _undone(t, 1))
+    return tuple(
+        Work(t.task_id, 1, "develop", state.base_commit)
+        for t in state.tasks.values()
+        if _undone(t, 1) and not _waits(state, t, for_budget=not budget_raised)
+    )
 
 
 def _fix_requested(state: RunState, p: ev.FixRequested) -> tuple[Decision, ...]:
     task = state.tasks.get(p.task_id)
-    if not _ready(state) or task is None or not _undone(task, p.attempt):
+    if not _ready(state) or task is None or not _undone(task, p.attempt) or _waits(state, task, for_budget=True):
         return ()
     commit = state.head_commit or state.base_commit
     assert commit is not None
@@ -83,11 +111,11 @@ def _fix_requested(state: RunState, p: ev.FixRequested) -> tuple[Decision, ...]:
 def _budget_raised(state: RunState, p: ev.BudgetRaised) -> tuple[Decision, ...]:
     if not _ready(state):
         return ()
-    work: list[Decision] = list(_first_attempts(state, p))
+    work: list[Decision] = list(_first_attempts(state, p, budget_raised=True))
     head = state.head_commit or state.base_commit
     assert head is not None
     for task in state.tasks.values():
-        if task.attempt > 1 and _undone(task, task.attempt):
+        if task.attempt > 1 and _undone(task, task.attempt) and not _waits(state, task, for_budget=False):
             work.append(
                 Work(
                     task.task_id, task.attempt, "fix", head,

@@ -8,10 +8,12 @@ are never followed by `search` and `list_directory` shows them as links.
 from __future__ import annotations
 
 import os
-import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import regex
 
 from .diffs import UnsafePathError, check_path
 
@@ -29,6 +31,7 @@ class Limits:
     search_file_bytes: int = 1_000_000  # larger files are not searched
     tree_entries: int = 400  # in the prompt's file tree
     pattern_chars: int = 200
+    search_seconds: float = 2.0  # a pattern that backtracks for longer is refused, not waited for
 
 
 class RepoView:
@@ -99,9 +102,11 @@ class RepoView:
         if len(pattern) > self.limits.pattern_chars:
             raise ToolError(f"pattern is longer than {self.limits.pattern_chars} characters")
         try:
-            regex = re.compile(pattern)
-        except re.error as exc:
+            compiled = regex.compile(pattern)
+        except regex.error as exc:
             raise ToolError(f"pattern is not a valid regular expression: {exc}") from None
+        # The model chooses the pattern: one that backtracks catastrophically must not hang the worker.
+        deadline = time.monotonic() + self.limits.search_seconds
         base = self.resolve(path, allow_root=True)
         matches: list[str] = []
         total = 0
@@ -115,7 +120,14 @@ class RepoView:
             if b"\0" in data[:8192]:
                 continue
             for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), start=1):
-                if regex.search(line):
+                try:
+                    found = compiled.search(line, timeout=max(0.001, deadline - time.monotonic()))
+                except TimeoutError:
+                    raise ToolError(
+                        f"pattern {pattern!r} took longer than {self.limits.search_seconds:g} s to search the "
+                        "repository; use a simpler one"
+                    ) from None
+                if found:
                     total += 1
                     if len(matches) < self.limits.search_matches:
                         text = line.strip()[: self.limits.search_line_chars]

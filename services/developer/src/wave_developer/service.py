@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,22 +23,16 @@ from wave_llm import ModelClient, RunBudget
 from wave_runtime import Output, TransientError
 
 from .agent import GaveUp, LoopLimits, OutOfBudget, Proposed, write_change
+from .agent import _spent as spent
 from .checkouts import CheckoutError, Checkouts
 from .config import OnNoDiff
-from .decide import HANDLED_EVENT_TYPES, Cleanup, Work, decide
+from .decide import HANDLED_EVENT_TYPES, Cleanup, Work, budget_escalation_id, decide, no_diff_escalation_id
 from .prompts import Context, TaskBrief, build_prompt
 from .sandbox import RepoView
 
 log = logging.getLogger("wave.developer")
 
-
-def budget_escalation_id(run_id: str, work: Work, version: int) -> str:
-    """One escalation per refusal: a retry of the same event on the same state asks the same question."""
-    return f"{run_id}-developer-budget-{work.task_id}-a{work.attempt}-v{version}"
-
-
-def no_diff_escalation_id(run_id: str, work: Work) -> str:
-    return f"{run_id}-developer-no-diff-{work.task_id}-a{work.attempt}"
+_REMEMBERED_WORK = 64
 
 
 class DeveloperService:
@@ -56,6 +51,11 @@ class DeveloperService:
         self._checkouts = checkouts
         self._limits = limits or LoopLimits()
         self._on_no_diff = on_no_diff
+        # What came of each piece of work, by (cause event, work): the events and whether it stopped.
+        # The runtime decides again after a concurrency conflict (another service appended to the run
+        # while the model wrote the change, e.g. the notifier for the same WorkspaceReady); the change
+        # already paid for is given again instead of asking the model, and charging the run, twice.
+        self._done: OrderedDict[tuple[str, Work], tuple[list[DomainEvent], bool]] = OrderedDict()
 
     async def handle(self, state: RunState, event: Envelope) -> Sequence[Output]:
         run_id = state.run_id or event.run_id
@@ -69,7 +69,16 @@ class DeveloperService:
         outputs: list[Output] = []
         budget = RunBudget.from_state(state)
         for item in work:
-            events, budget, stop = await self._work(state, run_id, event, item, checkouts[item.commit], budget)
+            key = (str(event.event_id), item)
+            done = self._done.get(key)
+            if done is not None:
+                events, stop = done
+                budget = spent(budget, events) or budget
+            else:
+                events, budget, stop = await self._work(state, run_id, event, item, checkouts[item.commit], budget)
+                self._done[key] = (events, stop)
+                while len(self._done) > _REMEMBERED_WORK:
+                    self._done.popitem(last=False)
             outputs.extend(events)
             if stop:
                 break

@@ -222,6 +222,13 @@ def change_rejected_escalation_id(run_id: str, task_id: str, attempt: int) -> st
     return escalation_id(run_id, "change_rejected", f"{task_id}-{attempt}")
 
 
+def developer_no_diff_escalation_id(run_id: str, task_id: str, attempt: int) -> str:
+    """The id of the `change_rejected` escalation the developer asks itself when it found no usable diff
+    (WAVE_DEVELOPER_ON_NO_DIFF=escalate; `wave_developer.no_diff_escalation_id`). Approving it asks for a
+    new attempt like approving a rejected change does."""
+    return f"{run_id}-developer-no-diff-{task_id}-a{attempt}"
+
+
 def _change_rejected(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step, ...]:
     p: ev.ChangeRejected = e.payload
     task = state.tasks.get(p.task_id)
@@ -312,11 +319,22 @@ def _human_decision(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Ste
                 return _fix_now(state, e, task, state.last_failure_excerpt or "", head, reason)
         case "change_rejected":
             for task in state.tasks.values():
-                question = change_rejected_escalation_id(state.run_id, task.task_id, task.attempt)
-                if p.escalation_id == question and task.rejected_reason and task.commit is None:
+                if task.commit is not None:
+                    continue
+                if p.escalation_id == change_rejected_escalation_id(state.run_id, task.task_id, task.attempt):
+                    if not task.rejected_reason:
+                        continue
                     excerpt = f"the previous change could not be applied: {task.rejected_reason}"
-                    reason = f"{p.decided_by} asked for a new attempt at task {task.task_id}{said}"
-                    return _fix_now(state, e, task, excerpt, None, reason)
+                elif p.escalation_id == developer_no_diff_escalation_id(state.run_id, task.task_id, task.attempt):
+                    # The developer gave no change at all; the attempt is still open until a new one is asked.
+                    if task.proposal_event_id is not None or task.rejected_reason:
+                        continue
+                    asked = state.settled_escalations.get(p.escalation_id)
+                    excerpt = f"the previous attempt gave no usable change: {asked.reason if asked else 'no diff'}"
+                else:
+                    continue
+                reason = f"{p.decided_by} asked for a new attempt at task {task.task_id}{said}"
+                return _fix_now(state, e, task, excerpt, None, reason)
         case "merge_review":
             if state.merge_review != "approved" and state.merge_commit is None:
                 return (ev.MergeApproved(approver="human", reviewer=p.decided_by, comment=p.comment),)

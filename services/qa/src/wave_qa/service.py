@@ -9,6 +9,7 @@ import os
 import shutil
 import stat
 import tempfile
+from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
@@ -28,6 +29,7 @@ log = logging.getLogger("wave.qa")
 REPORT_DIR = ".wave-qa"  # inside the checkout: the sandbox's only writable place
 JUNIT_REPORT = f"{REPORT_DIR}/junit.xml"  # relative to the checkout, where the tests run
 _MAX_REPORT_BYTES = 20 * 1024 * 1024
+_REMEMBERED_OUTCOMES = 64
 SANDBOX_ENV = {"CI": "true", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
 _NO_COMMAND = (
     "no test command: set WAVE_QA_TEST_COMMAND, add `command = \"...\"` to .wave/qa.toml in the repository, "
@@ -53,13 +55,24 @@ class QAService:
         self._scratch_root = Path(scratch_root)
         self._limits = limits or Limits()
         self._test_command = test_command
+        # Outcomes by (cause event, commit). The runtime decides again after a concurrency conflict —
+        # the notifier's NotificationSent for the same ChangeCommitted usually lands while the tests
+        # run — and the suite already run for that decision is not run a second time.
+        self._outcomes: OrderedDict[tuple[str, str], Output] = OrderedDict()
 
     async def handle(self, state: RunState, event: Envelope) -> Sequence[Output]:
         decision = decide(state, event)
         if decision is None:
             return ()
         run_id = state.run_id or event.run_id
-        return (await asyncio.to_thread(self._test, run_id, decision),)
+        key = (str(event.event_id), decision.commit)
+        known = self._outcomes.get(key)
+        if known is None:
+            known = await asyncio.to_thread(self._test, run_id, decision)  # a failure is not remembered
+            self._outcomes[key] = known
+            while len(self._outcomes) > _REMEMBERED_OUTCOMES:
+                self._outcomes.popitem(last=False)
+        return (known,)
 
     def _test(self, run_id: str, decision: RunTests) -> Output:
         self._scratch_root.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -70,10 +83,11 @@ class QAService:
                 self._checkout(decision.location, decision.commit, repo)
             except CheckoutError as exc:
                 raise TransientError(f"run {run_id}: cannot check out {decision.commit[:12]}: {exc}") from exc
-            reports = repo / REPORT_DIR
-            reports.mkdir(exist_ok=True)
+            # Whatever the repository holds under that name (a file, a link to a directory of the host)
+            # goes: the report directory QA reads from is one it made itself, empty.
+            _remove(repo / REPORT_DIR)
+            (repo / REPORT_DIR).mkdir()
             junit = repo / JUNIT_REPORT
-            junit.unlink(missing_ok=True)
             files = read_repo_files(repo)
             try:
                 command = resolve_test_command(files, junit_path=JUNIT_REPORT, configured=self._test_command)
@@ -130,6 +144,14 @@ def _report(
             if sum(report.counts.model_dump().values()) or result.exit_code == 0:
                 return report
     return parse_output(result.exit_code, output)
+
+
+def _remove(path: Path) -> None:
+    """Remove a file, a link (never what it points to) or a directory tree, if there is one."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
 
 
 def _read_report(path: Path) -> str | None:

@@ -302,7 +302,18 @@ def _budget_threshold(state: RunState, e: Envelope, p: ev.BudgetThresholdCrossed
 
 
 def _budget_raised(state: RunState, e: Envelope, p: ev.BudgetRaised) -> RunState:
-    return replace(state, budget_limit_usd=p.limit_usd, budget_limit_tokens=p.limit_tokens, budget_warnings=())
+    # A top-up answers every pending budget question: the run no longer waits for one.
+    answered = {k: v for k, v in state.pending_escalations.items() if v.kind == "budget"}
+    pending = {k: v for k, v in state.pending_escalations.items() if k not in answered}
+    return replace(
+        state,
+        budget_limit_usd=p.limit_usd,
+        budget_limit_tokens=p.limit_tokens,
+        budget_warnings=(),
+        pending_escalations=pending,
+        settled_escalations={**state.settled_escalations, **answered},
+        status=("awaiting_human" if pending else "running") if state.status == "awaiting_human" else state.status,
+    )
 
 
 def _merge_approved(state: RunState, e: Envelope, p: ev.MergeApproved) -> RunState:
