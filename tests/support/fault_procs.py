@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 SUPPORT = Path(__file__).resolve().parent
@@ -122,37 +121,6 @@ class Deployment:
 
 
 # --- topics --------------------------------------------------------------------------------------
-
-
-async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    return [TopicPartition(topic, p["partition"]) for d in described if d["topic"] == topic for p in d["partitions"]]
-
-
-async def read_topic(bootstrap: str, topic: str) -> list:
-    """Every record of `topic`, from the beginning to the end offsets of now, partition by partition."""
-    partitions = await partitions_of(bootstrap, topic)
-    if not partitions:
-        return []
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        records = []
-        while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
-            for messages in (await consumer.getmany(timeout_ms=500, max_records=5000)).values():
-                records.extend(m for m in messages if m.offset < ends[TopicPartition(m.topic, m.partition)])
-        records.sort(key=lambda m: (m.partition, m.offset))
-        return records
-    finally:
-        await consumer.stop()
 
 
 async def delete_topics(bootstrap: str, topics: Iterable[str]) -> None:

@@ -13,8 +13,8 @@ import uuid
 import pytest
 from fault_broker import PrivateBroker
 from fault_flow import LEDGER_DDL, OUTPUT, count_of, feed, outcome, wait_for_count
-from fault_procs import Deployment, audit_topic, read_topic
-from wave_runtime.kafka import Topics, ensure_topics
+from fault_procs import Deployment, audit_topic
+from wave_runtime.kafka import Topics, ensure_topics, read_topic
 from wave_store.postgres import PostgresEventStore
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka, pytest.mark.slow]

@@ -15,9 +15,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from fault_flow import OUTPUT, SERVICE_A, SERVICE_B, feed, outcome, wait_for_count
-from fault_procs import partitions_of, read_topic, until
+from fault_procs import until
 from wave_events import decode_envelope, run_stream_id
 from wave_events.projections import RunState, evolve, fold
+from wave_runtime.kafka import partitions_of, read_topic
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka, pytest.mark.slow]
 

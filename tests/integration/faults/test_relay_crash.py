@@ -10,7 +10,8 @@ import time
 
 import pytest
 from fault_flow import OUTPUT, feed, outcome, wait_for_count
-from fault_procs import audit_topic, read_topic, until
+from fault_procs import audit_topic, until
+from wave_runtime.kafka import read_topic
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka, pytest.mark.slow]
 

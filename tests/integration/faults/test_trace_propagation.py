@@ -12,12 +12,12 @@ import contextlib
 
 import pytest
 from fault_flow import INPUT, MIDDLE, OUTPUT, SERVICE_A, SERVICE_B, ServiceA, ServiceB, request_run
-from fault_procs import read_topic, until
+from fault_procs import until
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from wave_events import decode_envelope, run_stream_id
 from wave_runtime import RetryPolicy
-from wave_runtime.kafka import KafkaServiceRunner, OutboxRelay
+from wave_runtime.kafka import KafkaServiceRunner, OutboxRelay, read_topic
 from wave_runtime.tracing import configure_tracing, current_traceparent
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]

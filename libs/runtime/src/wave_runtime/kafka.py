@@ -314,6 +314,40 @@ class OutboxRelay:
 _PARTITIONER = DefaultPartitioner()
 
 
+async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
+    """The partitions of `topic` as the cluster describes them (none when it does not exist). A
+    consumer's own metadata does not learn of a topic it is not subscribed to."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return [TopicPartition(topic, p["partition"]) for d in described if d["topic"] == topic for p in d["partitions"]]
+
+
+async def read_topic(bootstrap: str, topic: str) -> list:
+    """Every record of `topic` from the beginning up to its end offsets of now, by partition and offset."""
+    partitions = await partitions_of(bootstrap, topic)
+    if not partitions:
+        return []
+    # "earliest": assign() starts an offset reset of its own, which must not land at the end.
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        records = []
+        while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
+            for messages in (await consumer.getmany(timeout_ms=500, max_records=5000)).values():
+                records.extend(m for m in messages if m.offset < ends[TopicPartition(m.topic, m.partition)])
+        records.sort(key=lambda m: (m.partition, m.offset))
+        return records
+    finally:
+        await consumer.stop()
+
+
 class KafkaDeadLetters(DeadLetters):
     """Dead letters on `wave.events.dlq.v1`: the original record with the error in headers. A re-drive
     republishes the record to the events topic and leaves a marker on the DLQ topic."""
@@ -350,35 +384,7 @@ class KafkaDeadLetters(DeadLetters):
         await self._send(self.topics.dlq, value, key, headers)
 
     async def _records(self):
-        dlq = self.topics.dlq
-        # The consumer's own metadata does not learn of a topic it is not subscribed to (its
-        # `topics()` fetches into a throwaway copy): ask the cluster for the partitions.
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
-        await admin.start()
-        try:
-            described = await admin.describe_topics([dlq])
-        finally:
-            await admin.close()
-        partitions = [
-            TopicPartition(dlq, p["partition"]) for d in described if d["topic"] == dlq for p in d["partitions"]
-        ]
-        if not partitions:
-            return []
-        # "earliest": assign() starts an offset reset of its own, which must not land at the end.
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
-        await consumer.start()
-        try:
-            consumer.assign(partitions)
-            ends = await consumer.end_offsets(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            records = []
-            while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
-                batch = await consumer.getmany(timeout_ms=500)
-                for messages in batch.values():
-                    records.extend(messages)
-            return records
-        finally:
-            await consumer.stop()
+        return await read_topic(self.bootstrap, self.topics.dlq)
 
     async def _letters(self) -> list[tuple[DeadLetter, object]]:
         records = await self._records()
@@ -568,4 +574,6 @@ __all__ = [
     "Topics",
     "ensure_topics",
     "message_of",
+    "partitions_of",
+    "read_topic",
 ]
