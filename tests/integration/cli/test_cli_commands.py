@@ -211,3 +211,12 @@ def test_distributed_settings_are_checked_before_anything_runs(tmp_path):
     unknown = wave(tmp_path, "service", "tester")
     assert unknown.returncode == 1
     assert "no service named 'tester'; the services are: planner, gitops, developer, safety, qa, notifier" in unknown.stderr
+
+
+def test_a_service_that_cannot_start_refuses_before_the_run_is_stored(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    refused = wave(tmp_path, "run", "a story", "--repo", str(repo), env={"WAVE_QA_TIMEOUT_S": "soon"})
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == "wave: error: service qa cannot start: WAVE_QA_TIMEOUT_S must be a number, got 'soon'"
+    assert json.loads(wave(tmp_path, "runs", "--json").stdout) == []

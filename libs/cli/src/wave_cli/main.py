@@ -104,6 +104,8 @@ def run_command(settings: Settings, story: str, repo: str, target_branch: str, c
     if cassette:
         _use_cassette(cassette, settings)
 
+    services = _embedded_services(settings)  # a service that cannot start refuses before the run is stored
+
     async def go() -> Outcome | str:
         async with _store(settings) as store:
             run_id = await runs.submit(
@@ -113,7 +115,7 @@ def run_command(settings: Settings, story: str, repo: str, target_branch: str, c
             console.print(f"run [bold]{run_id}[/] submitted ({settings.mode})")
             if settings.distributed and not wait:
                 return run_id
-            return await _follow(settings, store, run_id, timeout_s)
+            return await _follow(settings, store, run_id, timeout_s, services)
 
     outcome = _run(go())
     if isinstance(outcome, str):
@@ -143,15 +145,21 @@ def _use_cassette(path: str, settings: Settings) -> None:
     os.environ["WAVE_MODELS_CONFIG"] = str(scripted_models_file(Path(path), settings.home))
 
 
-async def _follow(settings: Settings, store, run_id: str, timeout_s: float) -> Outcome:
-    follower = RunFollower(store, run_id, _show, Snapshots(settings.projections_dir))
+def _embedded_services(settings: Settings) -> list | None:
+    """Every service, built now when this process will run them (embedded); None when distributed."""
     if settings.distributed:
+        return None
+    from .services import create_all
+
+    return create_all()
+
+
+async def _follow(settings: Settings, store, run_id: str, timeout_s: float, services: list | None) -> Outcome:
+    follower = RunFollower(store, run_id, _show, Snapshots(settings.projections_dir))
+    if services is None:
         return await follow_distributed(follower, timeout_s=timeout_s)
     from wave_runtime import FileDeadLetters
 
-    from .services import create_all
-
-    services = create_all()
     _offline_banner()
     return await drive_embedded(store, services, FileDeadLetters(settings.dead_letters_path), follower, timeout_s=timeout_s)
 
@@ -590,18 +598,21 @@ def demo_command(settings: Settings, examples_dir: str | None, stack: bool, time
     console.print(f"sample repository: {repo} (main at its first commit)")
     _use_cassette(str(files.cassette), settings)
     story = files.story.read_text(encoding="utf-8").strip()
-    outcome = _run(_demo_stack(settings, story, repo, timeout_s) if stack else _demo_embedded(settings, story, repo, timeout_s))
+    outcome = _run(
+        _demo_stack(settings, story, repo, timeout_s) if stack
+        else _demo_embedded(settings, story, repo, timeout_s, _embedded_services(settings))
+    )
     code = _report(outcome)
     if code == 0:
         console.print(f"the merged change: git -C {repo} log --oneline main")
     sys.exit(code)
 
 
-async def _demo_embedded(settings: Settings, story: str, repo: Path, timeout_s: float) -> Outcome:
+async def _demo_embedded(settings: Settings, story: str, repo: Path, timeout_s: float, services: list | None) -> Outcome:
     async with _store(settings) as store:
         run_id = await runs.submit(store, story=story, repo=str(repo), budget_usd=1.0, max_retries=3)
         console.print(f"run [bold]{run_id}[/] submitted ({settings.mode})")
-        return await _follow(settings, store, run_id, timeout_s)
+        return await _follow(settings, store, run_id, timeout_s, services)
 
 
 async def _demo_stack(settings: Settings, story: str, repo: Path, timeout_s: float) -> Outcome:
