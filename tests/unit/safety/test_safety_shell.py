@@ -144,6 +144,20 @@ def test_an_unparseable_command_escalates_with_a_rule_saying_so() -> None:
     assert "could not parse" in verdict.violations[0].detail
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        "find . -type f -`name \"*;$.css\"#",  # unbalanced quotes: ParsingError
+        "dirname ~`readlink -e relative/path/to*/file`",  # bashlex's own TypeError
+        "#ldd /bin/* /usr/bin/* | sed -e '/^[^\\t]/ d; s/^\\t\\(.* => \\)\\?\\([^ ]**\\)",  # its AttributeError
+    ],
+)
+def test_whatever_the_parser_fails_with_the_command_escalates(command: str) -> None:
+    verdict = score(ShellCommand(command), POLICY)
+    assert verdict.verdict in ("escalate", "block")
+    assert "shell.unparseable" in [v.rule for v in verdict.violations]
+
+
 def test_paths_inside_an_absolute_worktree_are_inside() -> None:
     assert rules_of("rm -rf /work/repo/build", worktree="/work/repo") == set()
     assert "shell.rm_root" in rules_of("rm -rf /work", worktree="/work/repo")

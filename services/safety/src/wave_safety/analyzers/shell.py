@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import bashlex
+import bashlex.errors
 
 from ..policy import SafetyPolicy
 from ..rules import Finding
@@ -22,6 +23,11 @@ from .git import GitContext, git_findings
 from .network import host_of_login, host_of_remote_path, host_of_url, is_loopback
 from .paths import Place, classify, is_credential_file, resolve, runs_code
 from .secrets import secret_kinds
+
+# What bashlex raises on text it cannot read: ParsingError (and its MatchedPairError) for bad syntax,
+# NotImplementedError for constructs it does not support, and AttributeError or TypeError from its own
+# code on some malformed input (found by mutating nl2bash commands). Each means "not understood".
+_PARSE_FAILURES = (bashlex.errors.ParsingError, NotImplementedError, AttributeError, TypeError, RecursionError)
 
 Arg = str | None  # None: a word whose value is only known at run time
 
@@ -378,7 +384,7 @@ class _Walker:
             return _Facts()
         try:
             trees = bashlex.parse(text)
-        except Exception as exc:  # bashlex raises ParsingError, NotImplementedError and worse on odd input
+        except _PARSE_FAILURES as exc:
             reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
             self.add("shell.unparseable", f"could not parse as shell ({reason}): {_excerpt(text)}")
             return _Facts()
