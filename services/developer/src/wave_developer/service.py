@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from wave_events import catalogue as ev
 from wave_events.projections import RunState
 from wave_llm import ModelClient, RunBudget
 from wave_runtime import Output, TransientError
+from wave_runtime.memo import EffectResults
 
 from .agent import GaveUp, LoopLimits, OutOfBudget, Proposed, write_change
 from .agent import _spent as spent
@@ -32,7 +32,6 @@ from .sandbox import RepoView
 
 log = logging.getLogger("wave.developer")
 
-_REMEMBERED_WORK = 64
 
 
 class DeveloperService:
@@ -55,7 +54,7 @@ class DeveloperService:
         # The runtime decides again after a concurrency conflict (another service appended to the run
         # while the model wrote the change, e.g. the notifier for the same WorkspaceReady); the change
         # already paid for is given again instead of asking the model, and charging the run, twice.
-        self._done: OrderedDict[tuple[str, Work], tuple[list[DomainEvent], bool]] = OrderedDict()
+        self._done: EffectResults[tuple[str, Work], tuple[list[DomainEvent], bool]] = EffectResults()
 
     async def handle(self, state: RunState, event: Envelope) -> Sequence[Output]:
         run_id = state.run_id or event.run_id
@@ -76,9 +75,7 @@ class DeveloperService:
                 budget = spent(budget, events) or budget
             else:
                 events, budget, stop = await self._work(state, run_id, event, item, checkouts[item.commit], budget)
-                self._done[key] = (events, stop)
-                while len(self._done) > _REMEMBERED_WORK:
-                    self._done.popitem(last=False)
+                self._done.put(key, (events, stop))
             outputs.extend(events)
             if stop:
                 break

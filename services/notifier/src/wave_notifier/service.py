@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections import OrderedDict
 from collections.abc import Sequence
 
 from wave_events import Envelope
 from wave_events.catalogue import NotificationSent
 from wave_events.projections import RunState
 from wave_runtime import Output
+from wave_runtime.memo import EffectResults
 
 from .config import Channels
 from .decisions import HANDLED_EVENT_TYPES, decide
@@ -35,7 +35,7 @@ class NotifierService:
         self.handles: frozenset[str] = HANDLED_EVENT_TYPES if sender is not None else frozenset()
         # Keys this process posted: a retry of a half-done handle (one channel posted, the next failed)
         # does not repeat the first post even through a sender that cannot read back.
-        self._posted: OrderedDict[str, Posted] = OrderedDict()
+        self._posted: EffectResults[str, Posted] = EffectResults(_REMEMBERED_KEYS)
 
     @classmethod
     def disabled(cls, channels: Channels | None = None) -> NotifierService:
@@ -57,12 +57,12 @@ class NotifierService:
                 continue  # two routes that land in one channel: one message is enough
             destinations.add(destination)
             key = notification_key(event.event_id, channel)
-            posted = self._remembered(key)
+            posted = self._posted.get(key)
             if posted is None:
                 posted = await self._sender.post(
                     channel, notice.message, idempotency_key=key, not_before=event.occurred_at
                 )
-                self._remember(key, posted)
+                self._posted.put(key, posted)
                 if not posted.reused:
                     log.info("posted %s for %s %s to %s", notice.kind, event.type, event.event_id, channel)
             outputs.append(
@@ -71,11 +71,3 @@ class NotifierService:
                 )
             )
         return outputs
-
-    def _remembered(self, key: str) -> Posted | None:
-        return self._posted.get(key)
-
-    def _remember(self, key: str, posted: Posted) -> None:
-        self._posted[key] = posted
-        while len(self._posted) > _REMEMBERED_KEYS:
-            self._posted.popitem(last=False)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
 from wave_events import DomainEvent, Envelope
 from wave_events import catalogue as ev
 from wave_events.projections import RunState
 from wave_llm import ModelClient, RunBudget
 from wave_runtime import Output
+from wave_runtime.memo import EffectResults
 
 from .answers import FeasiblePlan, MergeReview, read_merge_review, read_plan
 from .asking import Answered, Invalid, Refused, ask
@@ -33,7 +33,6 @@ from .prompts import MERGE_REVIEWER_SYSTEM, PLANNER_SYSTEM, merge_review_prompt,
 log = logging.getLogger("wave.planner")
 
 Asked = Answered | Invalid | Refused
-_REMEMBERED_ANSWERS = 64
 
 
 class PlannerService:
@@ -54,7 +53,7 @@ class PlannerService:
         # conflict (another service appended to the run while the model was asked, e.g. the notifier's
         # NotificationSent for the same event): the answer already paid for is used again rather than
         # asking, and charging, a second time — or playing a cassette's next answer.
-        self._answers: OrderedDict[tuple[str, MakePlan | ReviewMerge], Asked] = OrderedDict()
+        self._answers: EffectResults[tuple[str, MakePlan | ReviewMerge], Asked] = EffectResults()
 
     async def handle(self, state: RunState, event: Envelope) -> Sequence[Output]:
         outputs: list[Output] = []
@@ -69,8 +68,8 @@ class PlannerService:
 
     async def _plan(self, state: RunState, event: Envelope) -> list[Output]:
         run_id = state.run_id or event.run_id
-        listing = None if (str(event.event_id), MakePlan()) in self._answers else await self._listing(state)
-        asked = await self._ask_once(event, MakePlan(), lambda: ask(
+        listing = None if self._answers.get((str(event.event_id), MakePlan())) is not None else await self._listing(state)
+        asked = await self._answers.once((str(event.event_id), MakePlan()), lambda: ask(
             self.models, "planner", PLANNER_SYSTEM, plan_prompt(state.story, state.target_branch, listing),
             read_plan, budget=RunBudget.from_state(state), answers=self.config.max_answers,
         ))
@@ -100,7 +99,7 @@ class PlannerService:
 
     async def _review(self, state: RunState, event: Envelope, head: str) -> list[Output]:
         run_id = state.run_id or event.run_id
-        asked = await self._ask_once(event, ReviewMerge(head), lambda: ask(
+        asked = await self._answers.once((str(event.event_id), ReviewMerge(head)), lambda: ask(
             self.models, "merge_reviewer", MERGE_REVIEWER_SYSTEM, merge_review_prompt(state, head),
             read_merge_review, budget=RunBudget.from_state(state), answers=self.config.max_answers,
         ))
@@ -125,18 +124,6 @@ class PlannerService:
             case Refused():
                 return _budget_stop(run_id, asked, event)
         raise AssertionError(f"unexpected answer {asked!r}")
-
-    async def _ask_once(self, event: Envelope, step: MakePlan | ReviewMerge, asking: Callable[[], Awaitable[Asked]]) -> Asked:
-        key = (str(event.event_id), step)
-        known = self._answers.get(key)
-        if known is not None:
-            self._answers.move_to_end(key)
-            return known
-        asked = await asking()  # a failure (TransientError) is not remembered: the retry asks again
-        self._answers[key] = asked
-        while len(self._answers) > _REMEMBERED_ANSWERS:
-            self._answers.popitem(last=False)
-        return asked
 
     async def _listing(self, state: RunState) -> FileListing | None:
         if not state.repo or self.config.listing_limit == 0:

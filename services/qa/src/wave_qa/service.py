@@ -9,7 +9,6 @@ import os
 import shutil
 import stat
 import tempfile
-from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from wave_events import Envelope
 from wave_events import catalogue as ev
 from wave_events.projections import RunState
 from wave_runtime import Output, TransientError
+from wave_runtime.memo import EffectResults
 
 from .checkout import Checkout, CheckoutError
 from .decide import HANDLED_EVENT_TYPES, RunTests, decide
@@ -29,7 +29,6 @@ log = logging.getLogger("wave.qa")
 REPORT_DIR = ".wave-qa"  # inside the checkout: the sandbox's only writable place
 JUNIT_REPORT = f"{REPORT_DIR}/junit.xml"  # relative to the checkout, where the tests run
 _MAX_REPORT_BYTES = 20 * 1024 * 1024
-_REMEMBERED_OUTCOMES = 64
 SANDBOX_ENV = {"CI": "true", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
 _NO_COMMAND = (
     "no test command: set WAVE_QA_TEST_COMMAND, add `command = \"...\"` to .wave/qa.toml in the repository, "
@@ -58,7 +57,7 @@ class QAService:
         # Outcomes by (cause event, commit). The runtime decides again after a concurrency conflict —
         # the notifier's NotificationSent for the same ChangeCommitted usually lands while the tests
         # run — and the suite already run for that decision is not run a second time.
-        self._outcomes: OrderedDict[tuple[str, str], Output] = OrderedDict()
+        self._outcomes: EffectResults[tuple[str, str], Output] = EffectResults()
 
     async def handle(self, state: RunState, event: Envelope) -> Sequence[Output]:
         decision = decide(state, event)
@@ -66,13 +65,7 @@ class QAService:
             return ()
         run_id = state.run_id or event.run_id
         key = (str(event.event_id), decision.commit)
-        known = self._outcomes.get(key)
-        if known is None:
-            known = await asyncio.to_thread(self._test, run_id, decision)  # a failure is not remembered
-            self._outcomes[key] = known
-            while len(self._outcomes) > _REMEMBERED_OUTCOMES:
-                self._outcomes.popitem(last=False)
-        return (known,)
+        return (await self._outcomes.once(key, lambda: asyncio.to_thread(self._test, run_id, decision)),)
 
     def _test(self, run_id: str, decision: RunTests) -> Output:
         self._scratch_root.mkdir(parents=True, exist_ok=True, mode=0o700)
