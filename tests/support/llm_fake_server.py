@@ -9,8 +9,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
+
+from local_http import LocalHTTPServer
 
 Api = Literal["anthropic", "openai"]
 PATHS: dict[str, Api] = {"/v1/messages": "anthropic", "/v1/chat/completions": "openai"}
@@ -43,16 +45,11 @@ class FakeModelServer:
         self.requests: list[Received] = []
         self._script: dict[Api, deque[Reply]] = {"anthropic": deque(), "openai": deque()}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
+        self._http = LocalHTTPServer(self._handler_class())
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._http.url
 
     @property
     def openai_url(self) -> str:
@@ -68,13 +65,11 @@ class FakeModelServer:
             return [r for r in self.requests if r.api == api]
 
     def start(self) -> FakeModelServer:
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._http.stop()
 
     def _next(self, api: Api) -> Reply:
         with self._lock:

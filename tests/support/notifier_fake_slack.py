@@ -12,9 +12,11 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from local_http import LocalHTTPServer
 
 DEFAULT_CHANNELS = {"C0UPDATES01": "wave-updates", "C0ALERTS001": "wave-alerts", "C0BUDGET001": "wave-budget"}
 
@@ -59,18 +61,13 @@ class FakeSlack:
         self._failures: list[_Failure] = []
         self._lock = threading.Lock()
         self._ts = int(time.time()) * 1_000_000
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
+        self._http = LocalHTTPServer(_handler(self))
 
     # --- test controls -------------------------------------------------------------------------
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._http.url
 
     @property
     def api_url(self) -> str:
@@ -80,13 +77,11 @@ class FakeSlack:
         return f"{self.url}/hooks/{name}"
 
     def start(self) -> FakeSlack:
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._http.stop()
 
     def fail_next(
         self,

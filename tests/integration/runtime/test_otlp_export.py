@@ -6,8 +6,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from local_http import LocalHTTPServer
 
 
 class _Collector(BaseHTTPRequestHandler):
@@ -41,17 +42,16 @@ SERVICE = textwrap.dedent(
 
 def test_spans_are_exported_over_otlp_http_when_an_endpoint_is_configured():
     _Collector.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    collector = LocalHTTPServer(_Collector)
+    collector.start()
     try:
-        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
         done = subprocess.run(
             [sys.executable, "-c", SERVICE], capture_output=True, text=True, timeout=60,
-            env={"PATH": "/usr/bin:/bin", "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint},
+            env={"PATH": "/usr/bin:/bin", "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url},
         )
         assert done.returncode == 0, done.stderr
     finally:
-        server.shutdown()
+        collector.stop()
     assert len(_Collector.received) == 1
     path, content_type, body = _Collector.received[0]
     assert (path, content_type) == ("/v1/traces", "application/x-protobuf")
