@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pygit2
+from gitops_repos import commit_files
 from run_streams import RunStream
 from wave_events import catalogue as c
 from wave_llm import ModelClient, dump_cassette, load_models_setup
 from wave_llm.cassette import Cassette, Interaction, ScriptedResponse
 
-PEOPLE = pygit2.Signature("Ana Dev", "ana@example.com")
 APP = "def price(amount):\n    return amount\n\n\ndef tax(amount):\n    return amount * 0.2\n"
 TEST_APP = "from app import price\n\n\ndef test_price():\n    assert price(10) == 12\n"
 FILES = {"README.md": "# shop\n", "app.py": APP, "tests/test_app.py": TEST_APP}
@@ -62,19 +62,6 @@ def make_repo(path: Path, files: Mapping[str, str] | None = None, branch: str = 
     commit = commit_files(repo, files or FILES, "initial commit")
     repo.branches.local.create("wave/r1", repo[commit])
     return repo, str(commit)
-
-
-def commit_files(repo: pygit2.Repository, changes: Mapping[str, str], message: str) -> pygit2.Oid:
-    workdir = Path(repo.workdir)
-    for name, content in changes.items():
-        file = workdir / name
-        file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_text(content, encoding="utf-8")
-        repo.index.add(name)
-    repo.index.write()
-    tree = repo.index.write_tree()
-    parents = [] if repo.head_is_unborn else [repo.head.target]
-    return repo.create_commit("HEAD", PEOPLE, PEOPLE, message, tree, parents)
 
 
 def answer(diff: str, rationale: str = "price() adds the tax") -> dict[str, Any]:

@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from wave_store import StoreError
+from wave_store.config import check_store_url
+
 from .errors import UserError
 
 
@@ -42,11 +45,10 @@ class Settings:
         home = Path(env.get("WAVE_HOME") or ".wave")
         database_url = env.get("WAVE_DATABASE_URL", "").strip()
         bootstrap = env.get("WAVE_KAFKA_BOOTSTRAP", "").strip()
-        if database_url and not database_url.startswith(("postgresql://", "postgres://", "sqlite:///")):
-            raise UserError(
-                f"WAVE_DATABASE_URL={database_url!r} is not supported: use postgresql://user@host:port/db "
-                "or sqlite:///path/to/file.db"
-            )
+        try:
+            check_store_url(database_url)
+        except StoreError as exc:
+            raise UserError(str(exc)) from None
         if bootstrap:
             host, _, port = bootstrap.rpartition(":")
             if not host or not port.isdigit():
