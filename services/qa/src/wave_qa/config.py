@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from wave_runtime.settings import SettingError, env_number
+from wave_runtime.settings import SettingError, env_number, env_text
 
 from .sandbox import Limits
 from .sandboxes.docker import DEFAULT_IMAGE
@@ -57,8 +57,7 @@ class QAConfig:
         env = os.environ if env is None else env
 
         def setting(name: str) -> str | None:
-            value = env.get(name)
-            return value.strip() if value is not None and value.strip() != "" else None
+            return env_text(env, name)
 
         timeout = _positive(TIMEOUT_VAR, env_number(env, TIMEOUT_VAR, 600.0, kind=float, error=ConfigError))
         memory = _positive(MEMORY_VAR, env_number(env, MEMORY_VAR, 2048, kind=int, error=ConfigError))
