@@ -100,9 +100,10 @@ class Deployment:
         self.children.append(child)
         return child
 
-    def service(self, factory: str, name: str | None = None) -> Child:
+    def service(self, factory: str, name: str | None = None, health_port: int | None = None) -> Child:
         """A service process, not started yet: `deployment.service("fault_flow:create_a").start()`."""
-        return self._child(name or factory.rpartition(":")[2], ["service", "--factory", factory])
+        health = ["--health-port", str(health_port)] if health_port is not None else []
+        return self._child(name or factory.rpartition(":")[2], ["service", "--factory", factory, *health])
 
     def relay(self) -> Child:
         return self._child("relay", ["relay"])
