@@ -29,7 +29,7 @@ def test_an_envelope_survives_encoding_and_decoding():
     original = new_envelope("run-r1", c.RunRequested(story="add /health", repo="/srv/app", budget_usd=3), producer="cli")
     decoded = decode_envelope(encode_envelope(original))
     assert decoded == original
-    assert (decoded.type, decoded.version, decoded.run_id) == ("RunRequested", 2, "r1")
+    assert (decoded.type, decoded.version, decoded.run_id) == ("RunRequested", 3, "r1")
 
 
 def test_unknown_type_names_the_type_and_version():
@@ -70,14 +70,20 @@ def test_payloads_refuse_unknown_fields_and_are_frozen():
         event.reason = "y"  # type: ignore[misc]
 
 
-def test_version_one_of_run_requested_reads_as_version_two():
+def test_version_one_of_run_requested_reads_as_the_newest_version():
     old = {"task": "fix the login bug", "repo": "git@example.com:app.git", "budget": 4.0, "max_retries": 2}
     event = registry.decode("RunRequested", 1, old)
     assert isinstance(event, c.RunRequested)
     assert event == c.RunRequested(
         story="fix the login bug", repo="git@example.com:app.git", target_branch="main", budget_usd=4.0,
-        max_retries=2, merge_policy="auto", requested_by="unknown",
+        max_retries=2, merge_policy="auto", merge_strategy="ff", model_source="", requested_by="unknown",
     )
+
+
+def test_a_version_two_run_request_keeps_landing_by_fast_forward():
+    old = {"story": "add /health", "repo": "/srv/app", "budget_usd": 1.0, "merge_policy": "human", "requested_by": "ana"}
+    event = registry.decode("RunRequested", 2, old)
+    assert (event.merge_strategy, event.model_source, event.merge_policy, event.requested_by) == ("ff", "", "human", "ana")
 
 
 def test_a_malformed_old_version_is_reported_against_its_own_version():

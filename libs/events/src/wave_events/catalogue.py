@@ -15,6 +15,7 @@ from .base import DomainEvent, registry
 Verdict = Literal["allow", "escalate", "block"]
 Decision = Literal["approve", "reject"]
 MergePolicy = Literal["auto", "model", "human"]
+MergeStrategy = Literal["squash", "merge", "ff"]
 EscalationKind = Literal[
     "unsafe_action", "retries_exhausted", "budget", "merge_review", "merge_conflict", "invalid_plan", "change_rejected"
 ]
@@ -45,8 +46,8 @@ class RunRequestedV1(DomainEvent):
 
 
 @registry.register("RunRequested", version=2)
-class RunRequested(DomainEvent):
-    """A user asked WAVE to deliver a story against a repository."""
+class RunRequestedV2(DomainEvent):
+    """Second shape: story, token budget, target branch and merge policy."""
 
     story: str = NonEmpty
     repo: str = NonEmpty
@@ -55,6 +56,28 @@ class RunRequested(DomainEvent):
     budget_tokens: int = Field(default=2_000_000, ge=0)
     max_retries: int = Field(default=3, ge=0, le=20)
     merge_policy: MergePolicy = "auto"
+    requested_by: str = "unknown"
+
+
+@registry.register("RunRequested", version=3)
+class RunRequested(DomainEvent):
+    """A user asked WAVE to deliver a story against a repository.
+
+    `merge_strategy` says how the run branch lands on the target branch (`squash`: one commit;
+    `merge`: a merge commit; `ff`: fast-forward, every attempt included). `model_source` is the
+    models file (routes, or a cassette wrapped in one) the run was submitted with, so whoever
+    drives the run later uses the same models; empty means the driving process's own setup.
+    """
+
+    story: str = NonEmpty
+    repo: str = NonEmpty
+    target_branch: str = Field(default="main", min_length=1)
+    budget_usd: float = Field(ge=0)
+    budget_tokens: int = Field(default=2_000_000, ge=0)
+    max_retries: int = Field(default=3, ge=0, le=20)
+    merge_policy: MergePolicy = "auto"
+    merge_strategy: MergeStrategy = "squash"
+    model_source: str = ""
     requested_by: str = "unknown"
 
 
@@ -70,6 +93,12 @@ def _run_requested_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
         "merge_policy": "auto",
         "requested_by": "unknown",
     }
+
+
+@registry.upcaster("RunRequested", from_version=2)
+def _run_requested_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
+    # v2 runs landed by fast-forward and used whatever models the driving process had.
+    return {**payload, "merge_strategy": "ff", "model_source": ""}
 
 
 class PlanTask(Value):

@@ -65,6 +65,8 @@ class RunState:
     repo: str = ""
     target_branch: str = "main"
     merge_policy: str = "auto"
+    merge_strategy: str = "squash"
+    model_source: str = ""  # the models file the run was submitted with ("" = the driving process's own)
     max_retries: int = 3
     plan_summary: str | None = None
     planned: bool = False
@@ -175,6 +177,8 @@ def _run_requested(state: RunState, e: Envelope, p: ev.RunRequested) -> RunState
         repo=p.repo,
         target_branch=p.target_branch,
         merge_policy=p.merge_policy,
+        merge_strategy=p.merge_strategy,
+        model_source=p.model_source,
         max_retries=p.max_retries,
         budget_limit_usd=p.budget_usd,
         budget_limit_tokens=p.budget_tokens,
