@@ -30,7 +30,7 @@ class FakeSandbox:
         self.outcome, self.report = outcome, report
         self.runs: list[Sequence[str]] = []
 
-    def run(self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str]) -> SandboxResult:
+    def run(self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str], *, stop=None) -> SandboxResult:
         self.runs.append(command)
         if self.report:  # the real sandboxes mount nothing of the host writable: a link out leads nowhere
             (workdir / ".wave-qa" / "junit.xml").write_text('<testsuite tests="2"><testcase name="a"/><testcase name="b"/></testsuite>')

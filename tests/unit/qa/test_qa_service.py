@@ -41,7 +41,7 @@ class FakeSandbox:
         self.result, self.junit, self.error = result, junit, error
         self.runs: list[Sequence[str]] = []
 
-    def run(self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str]) -> SandboxResult:
+    def run(self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str], *, stop=None) -> SandboxResult:
         self.runs.append(command)
         if self.error:
             raise SandboxError("bwrap: cannot mount")
@@ -105,7 +105,7 @@ async def test_a_report_planted_as_a_link_is_not_followed(tmp_path: Path) -> Non
     secret.write_text('<testsuite tests="1"><testcase name="host_only_secret"/></testsuite>')
 
     class LinkingSandbox(FakeSandbox):
-        def run(self, command, workdir, limits, env):
+        def run(self, command, workdir, limits, env, *, stop=None):
             (workdir / ".wave-qa" / "junit.xml").symlink_to(secret)
             return result(exit_code=1, stdout="boom")
 

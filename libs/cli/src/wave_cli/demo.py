@@ -3,6 +3,7 @@ in which the first change fails the tests and the fix passes. Everything it need
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import signal
 import subprocess
@@ -60,7 +61,8 @@ def fresh_repository(source: Path, target: Path) -> Path:
 
 
 def scripted_models_file(cassette: Path, home: Path) -> Path:
-    """A models configuration that sends every role to the scripted provider playing `cassette`."""
+    """A models configuration that sends every role to the scripted provider playing `cassette`, kept
+    under WAVE_HOME/models by its content: runs remember this path, so it never changes under them."""
     from wave_llm import ROLES
 
     document = {
@@ -69,9 +71,12 @@ def scripted_models_file(cassette: Path, home: Path) -> Path:
         "routes": {role: [{"provider": "scripted", "model": "scripted", "max_failures": 1}] for role in ROLES},
         "blobs_dir": str((home / "blobs").resolve()),
     }
-    home.mkdir(parents=True, exist_ok=True)
-    path = home / "scripted-models.yml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    text = yaml.safe_dump(document, sort_keys=False)
+    path = (home / "models" / f"{hashlib.sha256(text.encode()).hexdigest()[:16]}.yml").resolve()
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.with_suffix(".tmp").write_text(text, encoding="utf-8")
+        path.with_suffix(".tmp").replace(path)
     return path
 
 

@@ -4,8 +4,11 @@ is followed; distributed, they run elsewhere and this only reads the store."""
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from wave_events import Envelope
@@ -64,29 +67,76 @@ async def drive_embedded(
     timeout_s: float,
     idle_s: float = 1.0,
 ) -> Outcome:
-    """Run every service in this process until the followed run settles. A run that is neither
-    finished nor waiting, while every service has handled everything and no timer is pending, has
-    stalled (a dead-lettered event, a missing service): say so rather than wait forever."""
+    """Run every service in this process on the followed run alone until it settles. A run that is
+    neither finished nor waiting, while every service has handled everything and no timer is pending,
+    has stalled (a dead-lettered event, a missing service): say so rather than wait forever.
+
+    Interrupted (Ctrl-C, SIGTERM), the services stop at once, the sandbox with them; what they had
+    not finished is not recorded, so `wave resume` does it again."""
     deadline = time.monotonic() + timeout_s
-    runtime = EmbeddedRuntime(store, services, dead_letters)
-    async with runtime:
-        idle_since: float | None = None
-        while True:
+    runtime = EmbeddedRuntime(store, services, dead_letters, only_run=follower.run_id)
+    with _terminate_cancels():
+        try:
+            async with runtime:
+                return await _until_settled(store, runtime, follower, deadline, idle_s)
+        except asyncio.CancelledError:
+            follower.show(Line(f"stopped; run {follower.run_id} goes on with: wave resume {follower.run_id}", "yellow"))
+            raise
+
+
+async def _until_settled(store: EventStore, runtime: EmbeddedRuntime, follower: RunFollower, deadline: float,
+                         idle_s: float) -> Outcome:
+    idle_since: float | None = None
+    while True:
+        await follower.catch_up()
+        reason = _settled(follower.state)
+        drained = await _drained(runtime)
+        if reason and drained:
             await follower.catch_up()
-            reason = _settled(follower.state)
-            drained = await _drained(runtime)
-            if reason and drained:
-                await follower.catch_up()
-                return Outcome(follower.state, reason)
-            if drained and not follower.state.pending_timers:
-                idle_since = idle_since or time.monotonic()
-                if time.monotonic() - idle_since >= idle_s:
-                    return Outcome(follower.state, "stalled")
-            else:
-                idle_since = None
-            if time.monotonic() >= deadline:
-                return Outcome(follower.state, "timeout")
-            await store.wait_for_append(await store.last_position(), 0.1)
+            return Outcome(follower.state, reason)
+        if drained and not follower.state.pending_timers:
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since >= idle_s:
+                return Outcome(follower.state, "stalled")
+        else:
+            idle_since = None
+        if time.monotonic() >= deadline:
+            return Outcome(follower.state, "timeout")
+        await store.wait_for_append(await store.last_position(), 0.1)
+
+
+@contextmanager
+def _terminate_cancels() -> Iterator[None]:
+    """SIGTERM stops the drive the way Ctrl-C does (the current task is cancelled), so the sandbox is
+    taken down rather than left running after this process."""
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    try:
+        loop.add_signal_handler(signal.SIGTERM, task.cancel) if task else None
+        installed = task is not None
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+        installed = False
+    try:
+        yield
+    finally:
+        if installed:
+            loop.remove_signal_handler(signal.SIGTERM)
+
+
+async def other_unfinished_runs(store: EventStore, run_id: str) -> list[str]:
+    """Runs other than `run_id` that are neither finished nor waiting for a decision: only `wave
+    resume` moves them on (oldest activity first)."""
+    from .runs import list_runs
+
+    found = [state.run_id for state, _ in await list_runs(store)
+             if state.run_id != run_id and not state.finished and state.status != "awaiting_human"]
+    return list(reversed(found))
+
+
+def unfinished_line(others: Sequence[str]) -> str | None:
+    if not others:
+        return None
+    runs = f"{len(others)} other run is" if len(others) == 1 else f"{len(others)} other runs are"
+    return f"{runs} unfinished: " + " · ".join(f"wave resume {run_id}" for run_id in others)
 
 
 async def _drained(runtime: EmbeddedRuntime) -> bool:

@@ -25,13 +25,21 @@ from wave_store import StoreError, open_store
 
 from . import runs
 from .errors import UserError
-from .follow import Outcome, RunFollower, drive_embedded, follow_distributed
+from .follow import (
+    Outcome,
+    RunFollower,
+    drive_embedded,
+    follow_distributed,
+    other_unfinished_runs,
+    unfinished_line,
+)
+from .output import ClosableStdout
 from .progress import Line, approve_command, cost_line, gates_line, summarize
 from .replay import Snapshots, differences, state_document
 from .settings import Settings
 
 T = TypeVar("T")
-console = Console(highlight=False, soft_wrap=True)
+console = Console(file=ClosableStdout(), highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_WAITING = 3  # `wave run` stopped because the run waits for a human decision
@@ -101,21 +109,21 @@ def run_command(settings: Settings, story: str, repo: str, target_branch: str, c
     """
     if story.startswith("@"):
         story = _read_story(story[1:])
-    if cassette:
-        _use_cassette(cassette, settings)
+    model_source = _use_cassette(cassette, settings) if cassette else _models_in_use()
 
-    services = _embedded_services(settings)  # a service that cannot start refuses before the run is stored
+    services = _embedded_services(settings, model_source)  # a service that cannot start refuses before the run is stored
 
     async def go() -> Outcome | str:
         async with _store(settings) as store:
             run_id = await runs.submit(
                 store, story=story, repo=repo, target_branch=target_branch, budget_usd=budget_usd,
                 budget_tokens=budget_tokens, max_retries=max_retries, merge_policy=merge_policy,
+                model_source=model_source,
             )
             console.print(f"run [bold]{run_id}[/] submitted ({settings.mode})")
             if settings.distributed and not wait:
                 return run_id
-            return await _follow(settings, store, run_id, timeout_s, services)
+            return await _follow(settings, store, run_id, timeout_s, services, model_source)
 
     outcome = _run(go())
     if isinstance(outcome, str):
@@ -131,8 +139,9 @@ def _read_story(path: str) -> str:
         raise UserError(f"cannot read the story file {path}: {exc.strerror}") from None
 
 
-def _use_cassette(path: str, settings: Settings) -> None:
-    """Every role plays its answers from the cassette: no model is called, nothing is metered."""
+def _use_cassette(path: str, settings: Settings) -> str:
+    """Every role plays its answers from the cassette: no model is called, nothing is metered. Returns
+    the models file that says so, for the run to remember."""
     from wave_llm import load_cassette
     from wave_llm.errors import CassetteError
 
@@ -142,33 +151,70 @@ def _use_cassette(path: str, settings: Settings) -> None:
         load_cassette(path)
     except CassetteError as exc:
         raise UserError(f"--cassette: {exc}") from None
-    os.environ["WAVE_MODELS_CONFIG"] = str(scripted_models_file(Path(path), settings.home))
+    return str(scripted_models_file(Path(path), settings.home))
 
 
-def _embedded_services(settings: Settings) -> list | None:
-    """Every service, built now when this process will run them (embedded); None when distributed."""
+def _models_in_use() -> str:
+    """The models file this process would read (WAVE_MODELS_CONFIG, `.wave/models.yml`), absolute, for
+    the run to remember; "" for the built-in defaults (then whoever drives the run uses its own)."""
+    from wave_llm.config import find_config_file
+    from wave_llm.errors import ConfigError
+
+    try:
+        found = find_config_file(os.environ, Path.cwd())
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    return str(found.resolve()) if found is not None else ""
+
+
+def _models_setup(model_source: str):
+    """The models a run was submitted with; None when it names none (the services read their own)."""
+    if not model_source:
+        return None
+    from wave_llm import load_models_setup
+    from wave_llm.errors import ConfigError
+
+    try:
+        return load_models_setup(model_source)
+    except (ConfigError, OSError) as exc:
+        raise UserError(f"the run's models file cannot be read: {exc}") from None
+
+
+def _embedded_services(settings: Settings, model_source: str = "") -> list | None:
+    """Every service with the run's models, built now when this process will run them (embedded);
+    None when distributed."""
     if settings.distributed:
         return None
     from .services import create_all
 
-    return create_all()
+    return create_all(_models_setup(model_source))
 
 
-async def _follow(settings: Settings, store, run_id: str, timeout_s: float, services: list | None) -> Outcome:
+async def _follow(settings: Settings, store, run_id: str, timeout_s: float, services: list | None,
+                  model_source: str = "") -> Outcome:
     follower = RunFollower(store, run_id, _show, Snapshots(settings.projections_dir))
     if services is None:
         return await follow_distributed(follower, timeout_s=timeout_s)
+    return await _drive(settings, store, follower, services, model_source, timeout_s)
+
+
+async def _drive(settings: Settings, store, follower: RunFollower, services: list, model_source: str,
+                 timeout_s: float) -> Outcome:
+    """Embedded: this process runs the services on this run alone; other unfinished runs are named,
+    not touched."""
     from wave_runtime import FileDeadLetters
 
-    _offline_banner()
+    if line := unfinished_line(await other_unfinished_runs(store, follower.run_id)):
+        console.print(line, style="yellow")
+    _offline_banner(model_source)
     return await drive_embedded(store, services, FileDeadLetters(settings.dead_letters_path), follower, timeout_s=timeout_s)
 
 
-def _offline_banner() -> None:
+def _offline_banner(model_source: str = "") -> None:
     from wave_llm import load_models_setup, offline_banner
 
     try:
-        banner = offline_banner(load_models_setup())
+        banner = offline_banner(load_models_setup(model_source or None))
     except Exception:  # noqa: BLE001 - the services already refused a bad configuration
         return
     if banner:
@@ -404,11 +450,36 @@ async def _follow_from_now(settings: Settings, store, run_id: str, decided_on: R
     follower.state, follower.seen = decided_on, decided_on.version
     if settings.distributed:
         return await follow_distributed(follower, timeout_s=timeout_s)
-    from wave_runtime import FileDeadLetters
+    services = _embedded_services(settings, decided_on.model_source)
+    return await _drive(settings, store, follower, services, decided_on.model_source, timeout_s)
 
-    from .services import create_all
 
-    return await drive_embedded(store, create_all(), FileDeadLetters(settings.dead_letters_path), follower, timeout_s=timeout_s)
+@cli.command("resume")
+@click.argument("run_id")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=1800, show_default=True, help="seconds")
+@click.pass_obj
+def resume_command(settings: Settings, run_id: str, timeout_s: float) -> None:
+    """Drive RUN_ID on from where it stopped (after Ctrl-C, a crash, a closed terminal), with the
+    models it was submitted with, until it stops again.
+
+    Exit status as for `wave run`: 0 merged, 3 waiting for a decision, 1 failed, blocked, rejected
+    or cancelled. Distributed, the services elsewhere move it; this follows it.
+    """
+
+    async def go() -> Outcome:
+        async with _store(settings) as store:
+            _, state = await runs.load(store, run_id)
+            if state.finished:
+                raise UserError(f"run {run_id} is already {state.status}; there is nothing to resume")
+            follower = RunFollower(store, run_id, _show, Snapshots(settings.projections_dir))
+            await follower.catch_up(quiet=True)
+            console.print(f"run [bold]{run_id}[/] resumed ({settings.mode}): {state.status}")
+            if settings.distributed:
+                return await follow_distributed(follower, timeout_s=timeout_s)
+            services = _embedded_services(settings, state.model_source)
+            return await _drive(settings, store, follower, services, state.model_source, timeout_s)
+
+    sys.exit(_report(_run(go())))
 
 
 # --- operate -----------------------------------------------------------------------------------
@@ -469,16 +540,28 @@ def dlq_redrive(settings: Settings, service: str | None, event_id: str | None) -
 
 
 async def _handle_redrives(settings: Settings, letters) -> None:
-    """Embedded: nothing else runs, so this process hands the re-driven events to their services."""
+    """Embedded: nothing else runs, so this process hands the re-driven events to their services, run
+    by run, each with the models its run was submitted with."""
+    from wave_events.envelope import run_stream_id
     from wave_runtime import EmbeddedRuntime
 
-    from .services import create_all
-
     async with _store(settings) as store:
-        async with EmbeddedRuntime(store, create_all(), letters) as runtime:
-            while any(letters.pending_redrives(s.service.name) for s in runtime.dispatchers):  # noqa: ASYNC110
-                await asyncio.sleep(0.05)  # the followers take re-drives between batches; a file has no event to wait on
-            await runtime.drain(timeout=600)
+        for run_id in dict.fromkeys(d.stream_id.removeprefix("run-") for d in await letters.list()):
+            stream = run_stream_id(run_id)
+            if not any(letters.pending_redrives(name, stream) for name in _service_names()):
+                continue
+            _, state = await runs.load(store, run_id)
+            services = _embedded_services(settings, state.model_source)
+            async with EmbeddedRuntime(store, services, letters, only_run=run_id) as runtime:
+                while any(letters.pending_redrives(s.service.name, stream) for s in runtime.dispatchers):  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)  # the followers take re-drives between batches; a file has no event to wait on
+                await runtime.drain(timeout=600)
+
+
+def _service_names() -> list[str]:
+    from .services import FACTORIES
+
+    return list(FACTORIES)
 
 
 @cli.command("config")
@@ -596,11 +679,11 @@ def demo_command(settings: Settings, examples_dir: str | None, stack: bool, time
     files = demo_files(find_examples(examples_dir))
     repo = fresh_repository(files.repo, settings.home / "demo" / "sample-repo")
     console.print(f"sample repository: {repo} (main at its first commit)")
-    _use_cassette(str(files.cassette), settings)
+    model_source = _use_cassette(str(files.cassette), settings)
     story = files.story.read_text(encoding="utf-8").strip()
     outcome = _run(
-        _demo_stack(settings, story, repo, timeout_s) if stack
-        else _demo_embedded(settings, story, repo, timeout_s, _embedded_services(settings))
+        _demo_stack(settings, story, repo, timeout_s, model_source) if stack
+        else _demo_embedded(settings, story, repo, timeout_s, model_source)
     )
     code = _report(outcome)
     if code == 0:
@@ -608,14 +691,16 @@ def demo_command(settings: Settings, examples_dir: str | None, stack: bool, time
     sys.exit(code)
 
 
-async def _demo_embedded(settings: Settings, story: str, repo: Path, timeout_s: float, services: list | None) -> Outcome:
+async def _demo_embedded(settings: Settings, story: str, repo: Path, timeout_s: float, model_source: str) -> Outcome:
+    services = _embedded_services(settings, model_source)
     async with _store(settings) as store:
-        run_id = await runs.submit(store, story=story, repo=str(repo), budget_usd=1.0, max_retries=3)
+        run_id = await runs.submit(store, story=story, repo=str(repo), budget_usd=1.0, max_retries=3,
+                                   model_source=model_source)
         console.print(f"run [bold]{run_id}[/] submitted ({settings.mode})")
-        return await _follow(settings, store, run_id, timeout_s, services)
+        return await _follow(settings, store, run_id, timeout_s, services, model_source)
 
 
-async def _demo_stack(settings: Settings, story: str, repo: Path, timeout_s: float) -> Outcome:
+async def _demo_stack(settings: Settings, story: str, repo: Path, timeout_s: float, model_source: str) -> Outcome:
     import uuid
 
     from .demo import Stack, fresh_database
@@ -623,16 +708,18 @@ async def _demo_stack(settings: Settings, story: str, repo: Path, timeout_s: flo
 
     database_url = await fresh_database(settings.database_url, "wave_demo")
     prefix = f"wave-demo-{uuid.uuid4().hex[:8]}"
-    os.environ.update(WAVE_DATABASE_URL=database_url, WAVE_TOPIC_PREFIX=prefix)
-    settings = Settings.from_env()
+    # the stack's processes read their settings, the models file included, from their environment
+    env = {**os.environ, "WAVE_DATABASE_URL": database_url, "WAVE_TOPIC_PREFIX": prefix, "WAVE_MODELS_CONFIG": model_source}
+    settings = Settings.from_env(env)
     logs = settings.home / "demo" / "logs"
-    processes = Stack(list(FACTORIES), dict(os.environ), logs)
+    processes = Stack(list(FACTORIES), env, logs)
     console.print(f"starting the relay and {len(FACTORIES)} services (logs in {logs}; topics {prefix}.*)")
     processes.start()
-    _offline_banner()
+    _offline_banner(model_source)
     try:
         async with _store(settings) as store:
-            run_id = await runs.submit(store, story=story, repo=str(repo), budget_usd=1.0, max_retries=3)
+            run_id = await runs.submit(store, story=story, repo=str(repo), budget_usd=1.0, max_retries=3,
+                                       model_source=model_source)
             console.print(f"run [bold]{run_id}[/] submitted ({settings.mode})")
             follower = RunFollower(store, run_id, _show, Snapshots(settings.projections_dir))
             return await follow_distributed(follower, timeout_s=timeout_s, watch=processes.check)

@@ -85,29 +85,32 @@ class FileDeadLetters(DeadLetters):
             self._write(updated)
         return chosen
 
-    def take_redrives(self, consumer: str) -> list[str]:
-        """Event ids re-driven for `consumer` since the last call (the embedded runtime handles them)."""
+    def take_redrives(self, consumer: str, stream_id: str | None = None) -> list[str]:
+        """Event ids re-driven for `consumer` since the last call (the embedded runtime handles them);
+        with `stream_id`, only those of that stream (the others stay for a runtime driving theirs)."""
         requests = self.path.with_suffix(".redrive.jsonl")
         with self._lock:
             if not requests.exists():
                 return []
             lines = [json.loads(line) for line in requests.read_text().splitlines() if line.strip()]
-            mine = [r["event_id"] for r in lines if r["consumer"] == consumer]
-            rest = [r for r in lines if r["consumer"] != consumer]
+            taken = [r for r in lines if r["consumer"] == consumer and stream_id in (None, r.get("stream_id"))]
+            mine = [r["event_id"] for r in taken]
+            rest = [r for r in lines if r not in taken]
             requests.write_text("".join(json.dumps(r) + "\n" for r in rest))
         return mine
 
-    def pending_redrives(self, consumer: str) -> int:
-        """How many re-drives for `consumer` the embedded runtime has not taken yet."""
+    def pending_redrives(self, consumer: str, stream_id: str | None = None) -> int:
+        """How many re-drives for `consumer` (of `stream_id`, when given) the embedded runtime has not taken yet."""
         requests = self.path.with_suffix(".redrive.jsonl")
         with self._lock:
             if not requests.exists():
                 return 0
-            return sum(1 for line in requests.read_text().splitlines() if line.strip() and json.loads(line)["consumer"] == consumer)
+            lines = [json.loads(line) for line in requests.read_text().splitlines() if line.strip()]
+            return sum(1 for r in lines if r["consumer"] == consumer and stream_id in (None, r.get("stream_id")))
 
     def _request(self, letter: DeadLetter) -> None:
         with self.path.with_suffix(".redrive.jsonl").open("a", encoding="utf-8") as f:
-            f.write(json.dumps({"consumer": letter.consumer, "event_id": letter.event_id}) + "\n")
+            f.write(json.dumps({"consumer": letter.consumer, "event_id": letter.event_id, "stream_id": letter.stream_id}) + "\n")
 
     def _read(self) -> list[DeadLetter]:
         if not self.path.exists():

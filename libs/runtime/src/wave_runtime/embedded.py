@@ -1,5 +1,9 @@
 """Embedded transport: every service in one process, no Kafka. Each service follows the store's
-global order from its own saved position, exactly as a Kafka consumer group follows the topic."""
+global order from its own saved position, exactly as a Kafka consumer group follows the topic.
+
+Given one run to drive (`only_run`), a follower handles that run's events only and never saves its
+position past another run's event it skipped: that run's events are still there, unhandled, when it is
+driven in turn (re-reading what was handled meanwhile is safe: the dispatcher skips handled events)."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 
-from wave_events import Envelope
+from wave_events import Envelope, run_stream_id
 from wave_store import EventStore
 
 from .deadletters import FileDeadLetters
@@ -24,7 +28,8 @@ class StoreSubscription:
 
     def __init__(self, store: EventStore, consumer: str, batch: int = 500) -> None:
         self.store, self.consumer, self.batch = store, consumer, batch
-        self.position: int | None = None
+        self.position: int | None = None  # read so far
+        self.held_at: int | None = None  # the saved position stays here: an event after it was skipped
 
     @property
     def position_name(self) -> str:
@@ -41,12 +46,22 @@ class StoreSubscription:
 
     async def commit(self, position: int) -> None:
         self.position = position
-        await self.store.save_position(self.position_name, position)
+        if self.held_at is None:
+            await self.store.save_position(self.position_name, position)
+
+    async def skip(self, position: int) -> None:
+        """Read past an event left for another time: the saved position stays before the first one."""
+        if self.held_at is None:
+            self.held_at = position - 1
+            await self.store.save_position(self.position_name, self.held_at)
+        self.position = position
 
 
 class EmbeddedRuntime:
     """Runs services and the timer poller until `stop()`; `drain()` waits until every service has
-    handled everything stored so far (tests and the demo use it)."""
+    handled everything stored so far (tests and the demo use it). With `only_run`, the services handle
+    that run's events only; timers of every run still fire (firing appends an event, which then waits
+    for its own run to be driven)."""
 
     def __init__(
         self,
@@ -56,8 +71,10 @@ class EmbeddedRuntime:
         *,
         retry: RetryPolicy | None = None,
         timer_interval_s: float = 0.1,
+        only_run: str | None = None,
     ) -> None:
         self.store = store
+        self.only_stream = run_stream_id(only_run) if only_run is not None else None
         self.dead_letters = dead_letters
         instance = uuid.uuid4().hex[:8]
         self.dispatchers = [Dispatcher(s, store, instance=instance, retry=retry) for s in services]
@@ -71,8 +88,13 @@ class EmbeddedRuntime:
         self._tasks = [asyncio.create_task(self._follow(d), name=f"wave:{d.service.name}") for d in self.dispatchers]
         self._tasks.append(asyncio.create_task(self.timers.run(self._stop), name="wave:timers"))
 
-    async def stop(self) -> None:
+    async def stop(self, *, abort: bool = False) -> None:
+        """Let each service finish the event in hand; `abort` cancels them instead (nothing of an
+        unfinished handling is recorded, so the event is handled again next time)."""
         self._stop.set()
+        if abort:
+            for task in self._tasks:
+                task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
 
@@ -80,8 +102,8 @@ class EmbeddedRuntime:
         await self.start()
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
+    async def __aexit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        await self.stop(abort=exc_type is not None)
 
     async def drain(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109 - a deadline for the whole drain
         """Wait until every service's position has reached the end of the log (and stays there)."""
@@ -99,12 +121,15 @@ class EmbeddedRuntime:
         name = dispatcher.service.name
         subscription = self.subscriptions[name]
         while not self._stop.is_set():
-            for event_id in self.dead_letters.take_redrives(name):
+            for event_id in self.dead_letters.take_redrives(name, self.only_stream):
                 await self._redrive(dispatcher, event_id)
             events = await subscription.next_batch(wait_s=0.2)
             for envelope in events:
                 if self._stop.is_set():
                     return
+                if self.only_stream is not None and envelope.stream_id != self.only_stream:
+                    await subscription.skip(envelope.global_position or 0)
+                    continue
                 await self._dispatch(dispatcher, envelope)
                 await subscription.commit(envelope.global_position or 0)
             if events:

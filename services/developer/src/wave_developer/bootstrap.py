@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from wave_llm import ModelClient, load_models_setup
+from wave_llm import ModelClient, ModelsSetup, load_models_setup
 
 from .agent import LoopLimits
 from .checkouts import Checkouts, GitCheckouts
@@ -24,10 +24,12 @@ def create_service(
     config: DeveloperConfig | None = None,
     client: ModelClient | None = None,
     checkouts: Checkouts | None = None,
+    models_setup: ModelsSetup | None = None,
 ) -> DeveloperService:
+    """`models_setup`: the models the developer calls (default: the models configuration of `env`)."""
     config = config or DeveloperConfig.from_env(env)
     if client is None:
-        client = ModelClient.from_setup(load_models_setup(env=env))
+        client = ModelClient.from_setup(models_setup or load_models_setup(env=env))
     if client.banner:
         log.info("developer: %s", client.banner)
     config.scratch_root.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from wave_llm import ModelClient, load_models_setup
+from wave_llm import ModelClient, ModelsSetup, load_models_setup
 
 from .config import PlannerConfig
 from .service import PlannerService
@@ -24,13 +24,15 @@ def create_service(
     config: PlannerConfig | None = None,
     models: ModelClient | None = None,
     cwd: str | Path | None = None,
+    models_setup: ModelsSetup | None = None,
 ) -> PlannerService:
-    """Reads the planner's variables (see README) and the models configuration (`.wave/models.yml` or
-    WAVE_MODELS_CONFIG, keys from the environment); a bad setting raises an error naming it."""
+    """Reads the planner's variables (see README) and the models configuration (`models_setup`, else
+    `.wave/models.yml` or WAVE_MODELS_CONFIG, keys from the environment); a bad setting raises an
+    error naming it."""
     env = os.environ if env is None else env
     config = config or PlannerConfig.from_env(env)
     if models is None:
-        models = ModelClient.from_setup(load_models_setup(env=env, cwd=cwd), cwd=cwd)
+        models = ModelClient.from_setup(models_setup or load_models_setup(env=env, cwd=cwd), cwd=cwd)
     if models.banner:
         log.info("planner: %s", models.banner)
     log.info(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,10 @@ from typing import Protocol, runtime_checkable
 
 class SandboxError(Exception):
     """A sandbox that cannot run at all (not a failing command: that is a SandboxResult)."""
+
+
+class SandboxStopped(SandboxError):  # noqa: N818 - not a failure of the sandbox: its caller gave up
+    """The caller set `stop` while the command ran: every process of it was killed, there is no result."""
 
 
 class SandboxUnavailableError(SandboxError):
@@ -55,11 +60,16 @@ class Sandbox(Protocol):
       result says `timed_out`.
     - A command that fails is a result (its exit code), never an exception. `SandboxError` means the
       sandbox itself could not run.
+    - When `stop` is set (the caller gave up: Ctrl-C, a shutdown), every process of the command is
+      killed within a second and `SandboxStopped` is raised.
     """
 
     name: str
 
-    def run(self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str]) -> SandboxResult: ...
+    def run(
+        self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str], *,
+        stop: threading.Event | None = None,
+    ) -> SandboxResult: ...
 
 
 _SECRET_PATTERNS = (

@@ -9,6 +9,7 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
@@ -65,9 +66,19 @@ class QAService:
             return ()
         run_id = state.run_id or event.run_id
         key = (str(event.event_id), decision.commit)
-        return (await self._outcomes.once(key, lambda: asyncio.to_thread(self._test, run_id, decision)),)
+        return (await self._outcomes.once(key, lambda: self._test_until_stopped(run_id, decision)),)
 
-    def _test(self, run_id: str, decision: RunTests) -> Output:
+    async def _test_until_stopped(self, run_id: str, decision: RunTests) -> Output:
+        """The test run in a thread; cancelled (Ctrl-C, a shutdown), its sandbox is taken down at once
+        and nothing is recorded, so the tests run again when the run is resumed."""
+        stop = threading.Event()
+        try:
+            return await asyncio.to_thread(self._test, run_id, decision, stop)
+        except asyncio.CancelledError:
+            stop.set()
+            raise
+
+    def _test(self, run_id: str, decision: RunTests, stop: threading.Event | None = None) -> Output:
         self._scratch_root.mkdir(parents=True, exist_ok=True, mode=0o700)
         scratch = Path(tempfile.mkdtemp(prefix=f"{run_id}-{decision.commit[:12]}-", dir=self._scratch_root))
         try:
@@ -90,7 +101,7 @@ class QAService:
                 return self._not_run(decision.commit, _NO_COMMAND)
             log.info("run %s: testing %s with %s in %s", run_id, decision.commit[:12], command.display, self.sandbox.name)
             try:
-                result = self.sandbox.run(command.argv, repo, self._limits, SANDBOX_ENV)
+                result = self.sandbox.run(command.argv, repo, self._limits, SANDBOX_ENV, stop=stop)
             except SandboxError as exc:
                 raise TransientError(f"run {run_id}: the {self.sandbox.name} sandbox failed: {exc}") from exc
             return self._outcome(decision.commit, command, result, junit, files)

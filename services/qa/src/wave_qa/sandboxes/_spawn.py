@@ -8,12 +8,15 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
-from ..sandbox import OUTPUT_TAIL_BYTES, Limits, SandboxError, SandboxResult
+from ..sandbox import OUTPUT_TAIL_BYTES, Limits, SandboxError, SandboxResult, SandboxStopped
+
+STOP_POLL_S = 0.1  # how often a running command looks whether its caller gave up
 
 
 def prlimit_prefix(limits: Limits, prlimit: str | None = None) -> list[str]:
@@ -29,8 +32,11 @@ def prlimit_prefix(limits: Limits, prlimit: str | None = None) -> list[str]:
 
 
 def run_contained(
-    argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout_s: float, pass_fds: Sequence[int] = ()
+    argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout_s: float, pass_fds: Sequence[int] = (),
+    stop: threading.Event | None = None,
 ) -> SandboxResult:
+    """Run `argv` in a session of its own; the whole process group is killed when the wall clock runs
+    out, when the command ends (whatever it left behind), and as soon as `stop` is set (SandboxStopped)."""
     started = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         try:
@@ -40,19 +46,30 @@ def run_contained(
             )
         except OSError as exc:
             raise SandboxError(f"cannot start {argv[0]}: {exc}") from exc
-        timed_out = False
         try:
-            exit_code = process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_group(process.pid)
-            exit_code = process.wait()
+            exit_code, timed_out = _wait(process, started + timeout_s, stop)
         finally:
             _kill_group(process.pid)  # whatever the command left running in its group goes with it
         duration = time.monotonic() - started
         return SandboxResult(
             exit_code=exit_code, stdout=_tail(out), stderr=_tail(err), timed_out=timed_out, duration_s=round(duration, 3)
         )
+
+
+def _wait(process: subprocess.Popen[bytes], deadline: float, stop: threading.Event | None) -> tuple[int, bool]:
+    """The exit code, and whether the wall clock ran out."""
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            return process.wait(timeout=max(0.0, left if stop is None else min(left, STOP_POLL_S))), False
+        except subprocess.TimeoutExpired:
+            if stop is not None and stop.is_set():
+                _kill_group(process.pid)
+                process.wait()
+                raise SandboxStopped("the caller stopped the command") from None
+            if time.monotonic() >= deadline:
+                _kill_group(process.pid)
+                return process.wait(), True
 
 
 def _kill_group(pgid: int) -> None:

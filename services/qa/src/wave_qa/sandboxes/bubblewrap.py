@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
@@ -110,7 +111,10 @@ class BubblewrapSandbox:
             args += ["--"]
         return [*args, *command]
 
-    def run(self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str]) -> SandboxResult:
+    def run(
+        self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str], *,
+        stop: threading.Event | None = None,
+    ) -> SandboxResult:
         workdir = Path(workdir).resolve()
         if not workdir.is_dir():
             raise FileNotFoundError(workdir)
@@ -118,7 +122,7 @@ class BubblewrapSandbox:
             _hand_over(workdir, self._run_as)
         argv = self.command_line(command, workdir, limits, env)
         result = run_contained(argv, cwd=workdir, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-                               timeout_s=limits.timeout_s)
+                               timeout_s=limits.timeout_s, stop=stop)
         if result.exit_code == 1 and result.stderr.startswith("bwrap:"):
             raise SandboxError(f"bubblewrap could not build the sandbox: {result.stderr.strip()[:500]}")
         return result

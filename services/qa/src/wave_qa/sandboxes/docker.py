@@ -9,12 +9,14 @@ when the wall clock runs out. Talks to the daemon through the `docker` SDK.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..sandbox import OUTPUT_TAIL_BYTES, Limits, SandboxError, SandboxResult, scrub_env
+from ..sandbox import OUTPUT_TAIL_BYTES, Limits, SandboxError, SandboxResult, SandboxStopped, scrub_env
+from ._spawn import STOP_POLL_S
 from .bubblewrap import NOBODY, _hand_over
 from .environment import sandbox_env
 
@@ -87,7 +89,10 @@ class DockerSandbox:
             spec["runtime"] = self.runtime
         return spec
 
-    def run(self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str]) -> SandboxResult:
+    def run(
+        self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str], *,
+        stop: threading.Event | None = None,
+    ) -> SandboxResult:
         workdir = Path(workdir).resolve()
         if os.geteuid() == 0:
             _hand_over(workdir, self._run_as)
@@ -98,6 +103,9 @@ class DockerSandbox:
             raise SandboxError(f"docker could not create the container: {exc}") from exc
         started = time.monotonic()
         timed_out = False
+        finished = threading.Event()
+        if stop is not None:
+            threading.Thread(target=_kill_when_stopped, args=(container, stop, finished), daemon=True).start()
         try:
             container.start()
             try:
@@ -113,10 +121,13 @@ class DockerSandbox:
         except Exception as exc:
             raise SandboxError(f"docker failed running the container: {exc}") from exc
         finally:
+            finished.set()
             try:
                 container.remove(force=True)
             except Exception:
                 pass
+        if stop is not None and stop.is_set():
+            raise SandboxStopped("the caller stopped the command")
         return SandboxResult(
             exit_code=exit_code,
             stdout=stdout.decode("utf-8", errors="replace"),
@@ -124,3 +135,13 @@ class DockerSandbox:
             timed_out=timed_out,
             duration_s=round(time.monotonic() - started, 3),
         )
+
+
+def _kill_when_stopped(container: Any, stop: threading.Event, finished: threading.Event) -> None:
+    while not finished.wait(STOP_POLL_S):
+        if stop.is_set():
+            try:
+                container.kill()
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+            return

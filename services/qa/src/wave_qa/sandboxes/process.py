@@ -7,6 +7,7 @@ limit does not bind (the kernel exempts root from RLIMIT_NPROC).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -22,10 +23,13 @@ class ProcessSandbox:
         """`tool_dirs`: directories put first on PATH (default: the interpreter's bin directory)."""
         self._tool_dirs = tuple(tool_dirs) if tool_dirs is not None else interpreter_bin_dirs()
 
-    def run(self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str]) -> SandboxResult:
+    def run(
+        self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str], *,
+        stop: threading.Event | None = None,
+    ) -> SandboxResult:
         workdir = Path(workdir).resolve()
         if not workdir.is_dir():
             raise FileNotFoundError(workdir)
         environment = {"TMPDIR": str(workdir), **sandbox_env(scrub_env(env), home=str(workdir), path_dirs=self._tool_dirs)}
         argv = [*prlimit_prefix(limits), *command]
-        return run_contained(argv, cwd=workdir, env=environment, timeout_s=limits.timeout_s)
+        return run_contained(argv, cwd=workdir, env=environment, timeout_s=limits.timeout_s, stop=stop)
