@@ -8,7 +8,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 
-from wave_events import Envelope
+from wave_events import Envelope, UnreadableEvent
 from wave_store import EventStore
 
 from .deadletters import FileDeadLetters
@@ -105,6 +105,11 @@ class EmbeddedRuntime:
             for envelope in events:
                 if self._stop.is_set():
                     return
+                if isinstance(envelope.payload, UnreadableEvent):
+                    # No service can act on it; its run shows as unreadable, every other run goes on.
+                    log.error("%s: skipped stored event %s of %s (%s v%s): %s", name, envelope.event_id,
+                              envelope.stream_id, envelope.payload.stored_type, envelope.payload.stored_version,
+                              envelope.payload.error)
                 await self._dispatch(dispatcher, envelope)
                 await subscription.commit(envelope.global_position or 0)
             if events:
