@@ -6,22 +6,14 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_process import WAVE, wave
 from wave_cli import runs
 from wave_events import catalogue as ev
 from wave_events.envelope import new_envelope
 from wave_store import open_store
-
-WAVE = [sys.executable, "-m", "wave_cli"]
-
-
-def wave(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("WAVE_")}
-    environment.update(WAVE_HOME=str(home), COLUMNS="200", **(env or {}))
-    return subprocess.run([*WAVE, *args], capture_output=True, text=True, env=environment, timeout=120)
 
 
 def _store_url(home: Path) -> str:
@@ -171,7 +163,7 @@ def test_a_budget_stop_is_answered_by_wave_budget_not_by_approving_it(tmp_path):
 
 def test_budget_and_cancel_are_recorded(tmp_path):
     run_id = asyncio.run(_seed(tmp_path))
-    raised = wave(tmp_path, "budget", run_id, "--usd", "9", "--no-wait")
+    raised = wave(tmp_path, "budget", run_id, "--usd", "9", "--force", "--no-wait")
     assert raised.returncode == 0, raised.stderr
     cancelled = wave(tmp_path, "cancel", run_id, "--reason", "not needed")
     assert cancelled.returncode == 0, cancelled.stderr

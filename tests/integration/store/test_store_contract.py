@@ -17,6 +17,8 @@ from wave_events import (
     MAX_PAYLOAD_BYTES,
     EventTooLargeError,
     InvalidStreamIdError,
+    UndecodableEventError,
+    UnreadableEvent,
     new_envelope,
 )
 from wave_events import (
@@ -176,6 +178,44 @@ class EventStoreContract:
             await raw_sql("DELETE FROM events")
         (event,) = await store.read_stream("run-one")
         assert event.producer == "test"
+
+    async def test_an_undecodable_record_is_named_and_never_hides_the_other_runs(self, store, raw_sql):
+        """A record an older version stored (`--budget-usd inf` became null) cannot be decoded. Its run's
+        stream names it; the global order goes on past it; its stored form stays readable."""
+        await store.append("run-one", [requested()], 0)
+        bad_id = uuid.uuid4()
+        await raw_sql(
+            "INSERT INTO events (global_position, stream_id, stream_version, event_id, event_type, event_version, "
+            "occurred_at, correlation_id, producer, payload) "
+            f"SELECT max(global_position) + 1, 'run-bad', 1, '{bad_id}', 'RunRequested', 2, "
+            "'2024-05-01T10:00:00+00:00', 'bad', 'cli', "
+            """'{"story": "s", "repo": "/r", "budget_usd": null}' FROM events"""
+        )
+        await store.append("run-two", [requested("run-two")], 0)
+
+        with pytest.raises(UndecodableEventError) as raised:
+            await store.read_stream("run-bad")
+        assert raised.value.event_id == str(bad_id) and raised.value.stream_version == 1
+        assert str(bad_id) in str(raised.value) and "budget_usd" in str(raised.value)
+        everything = await store.read_all(0)
+        assert [e.stream_id for e in everything] == ["run-one", "run-bad", "run-two"]
+        placeholder = everything[1]
+        assert isinstance(placeholder.payload, UnreadableEvent) and placeholder.event_id == bad_id
+        assert "budget_usd" in placeholder.payload.error and placeholder.global_position == 2
+        assert [e.type for e in await store.read_stream("run-two")] == ["RunRequested"]
+        assert await store.stream_ids() == ["run-one", "run-bad", "run-two"]
+        (stored,) = await store.read_stream_raw("run-bad")
+        assert stored.document()["payload"] == {"story": "s", "repo": "/r", "budget_usd": None}
+        assert (stored.event_id, stored.event_type, stored.event_version) == (str(bad_id), "RunRequested", 2)
+        with pytest.raises(InvalidAppendError, match="unreadable"):
+            await store.append("run-bad", [placeholder.model_copy(update={"event_id": uuid.uuid4()})], 1)
+
+    async def test_a_non_finite_number_is_refused_before_anything_is_stored(self, store):
+        with pytest.raises(ValueError, match="finite"):
+            new_envelope("run-one", c.RunRequested(story="s", repo="/r", budget_usd=float("inf")), producer="t")
+        with pytest.raises(ValueError, match="finite"):
+            c.BudgetCharged(tokens=1, cost_usd=float("nan"))
+        assert await store.last_position() == 0
 
     async def test_events_survive_reopening(self, store, reopen):
         appended = await store.append("run-one", [requested(), failed()], 0)

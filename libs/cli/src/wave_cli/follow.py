@@ -127,8 +127,10 @@ async def other_unfinished_runs(store: EventStore, run_id: str) -> list[str]:
     resume` moves them on (oldest activity first)."""
     from .runs import list_runs
 
-    found = [state.run_id for state, _ in await list_runs(store)
-             if state.run_id != run_id and not state.finished and state.status != "awaiting_human"]
+    # An unreadable run cannot be resumed: `wave runs` names it, and it is left out here.
+    found = [listing.run_id for listing in await list_runs(store)
+             if listing.state is not None and listing.run_id != run_id
+             and not listing.state.finished and listing.state.status != "awaiting_human"]
     return list(reversed(found))
 
 

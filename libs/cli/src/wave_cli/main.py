@@ -19,12 +19,12 @@ import click
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from wave_events import encode_envelope
+from wave_events import encode_envelope, run_stream_id
 from wave_events.projections import GATES, RunState, fold
 from wave_store import StoreError, open_store
 
 from . import runs
-from .errors import UserError
+from .errors import NotFound, UserError
 from .follow import (
     Outcome,
     RunFollower,
@@ -51,9 +51,16 @@ def _run(coroutine: Awaitable[T]) -> T:
 
 @asynccontextmanager
 async def _store(settings: Settings):
+    if not settings.database_url:
+        try:
+            settings.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"cannot create WAVE_HOME {settings.home}: {exc.strerror}; set WAVE_HOME to a directory you can write") from None
     try:
         store = await open_store(settings.store_url)
-    except (OSError, StoreError) as exc:
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
         raise UserError(f"cannot open the event store {settings.store_url}: {exc}") from None
     try:
         yield store
@@ -134,9 +141,12 @@ def run_command(settings: Settings, story: str, repo: str, target_branch: str, c
 
 def _read_story(path: str) -> str:
     try:
-        return open(path, encoding="utf-8").read()
+        with open(path, encoding="utf-8") as file:
+            return file.read()
     except OSError as exc:
         raise UserError(f"cannot read the story file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"the story file {path} is not UTF-8 text (byte {exc.start}: {exc.reason})") from None
 
 
 def _use_cassette(path: str, settings: Settings) -> str:
@@ -265,22 +275,34 @@ def runs_command(settings: Settings, as_json: bool) -> None:
 
     found = _run(go())
     if as_json:
-        _print_json([
-            {"run_id": s.run_id, "status": s.status, "story": s.story, "repo": s.repo,
-             "gates_passed": sum(s.gates.values()), "cost_usd": s.budget_used_usd,
-             "last_event_at": last.occurred_at.isoformat()}
-            for s, last in found
-        ])
+        _print_json([_listing_document(listing) for listing in found])
         return
     if not found:
         console.print("no runs yet; start one with `wave run STORY --repo PATH` or `make demo`")
         return
     table = Table("run", "status", "gates", "cost", "last event", "story")
-    for state, last in found:
+    for listing in found:
+        state, last = listing.state, listing.last_event_at.strftime("%Y-%m-%d %H:%M:%S")
+        if state is None:
+            error = listing.error
+            table.add_row(listing.run_id, "[bold red]unreadable[/]", "-", "-", last,
+                          escape(f"event {error.event_id}: {error.reason}" if error else ""))
+            continue
         table.add_row(state.run_id, state.status, f"{sum(state.gates.values())}/{len(GATES)}",
-                      f"${state.budget_used_usd:.4f}", last.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+                      f"${state.budget_used_usd:.4f}", last,
                       escape(state.story.splitlines()[0][:60] if state.story else ""))
     console.print(table)
+
+
+def _listing_document(listing: runs.RunListing) -> dict[str, Any]:
+    document: dict[str, Any] = {"run_id": listing.run_id, "status": listing.status,
+                                "last_event_at": listing.last_event_at.isoformat()}
+    if listing.state is None:
+        error = listing.error
+        return {**document, "event_id": error.event_id if error else None, "error": str(error)}
+    s = listing.state
+    return {**document, "story": s.story, "repo": s.repo, "gates_passed": sum(s.gates.values()),
+            "cost_usd": s.budget_used_usd}
 
 
 @cli.command("status")
@@ -327,15 +349,24 @@ def _print_status(state: RunState) -> None:
 @cli.command("events")
 @click.argument("run_id")
 @click.option("--json", "as_json", is_flag=True, help="every envelope in full: payloads, prompts, responses")
+@click.option("--raw", is_flag=True, help="the records as stored, undecoded (for a run shown as unreadable)")
 @click.pass_obj
-def events_command(settings: Settings, run_id: str, as_json: bool) -> None:
+def events_command(settings: Settings, run_id: str, as_json: bool, raw: bool) -> None:
     """The full audit history of a run, in stream order."""
 
     async def go():
         async with _store(settings) as store:
-            return await runs.load(store, run_id)
+            if raw:
+                stored = await store.read_stream_raw(run_stream_id(runs.check_run_id(run_id)))
+                if not stored:
+                    raise NotFound(f"no run {run_id}; `wave runs` lists the runs")
+                return stored
+            return (await runs.load(store, run_id))[0]
 
-    events, _ = _run(go())
+    events = _run(go())
+    if raw:
+        _print_json([record.document() for record in events])
+        return
     if as_json:
         _print_json([json.loads(encode_envelope(e)) for e in events])
         return
@@ -409,15 +440,18 @@ def approve_command_(settings: Settings, run_id: str, decision: str, escalation_
 
 @cli.command("budget")
 @click.argument("run_id")
-@click.option("--usd", type=click.FloatRange(min=0), help="the new USD limit")
-@click.option("--tokens", type=click.IntRange(min=0), help="the new token limit")
+@click.option("--usd", type=click.FloatRange(min=0), help="the new USD limit (at least what was spent)")
+@click.option("--tokens", type=click.IntRange(min=0), help="the new token limit (at least what was used)")
+@click.option("--force", is_flag=True, help="change the budget of a run that is not stopped for budget")
 @click.option("--wait/--no-wait", default=None, help="follow the run to its next stop (always, when embedded)")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=1800, show_default=True)
 @click.pass_obj
-def budget_command(settings: Settings, run_id: str, usd: float | None, tokens: int | None, wait: bool | None,
-                   timeout_s: float) -> None:
-    """Raise RUN_ID's budget (a top-up after a budget stop)."""
-    _decide_and_continue(settings, run_id, timeout_s, wait, lambda store: runs.raise_budget(store, run_id, usd=usd, tokens=tokens))
+def budget_command(settings: Settings, run_id: str, usd: float | None, tokens: int | None, force: bool,
+                   wait: bool | None, timeout_s: float) -> None:
+    """Raise RUN_ID's budget (a top-up after a budget stop; --force for a run that is not stopped)."""
+    runs.check_amount("--usd", usd)
+    _decide_and_continue(settings, run_id, timeout_s, wait,
+                         lambda store: runs.raise_budget(store, run_id, usd=usd, tokens=tokens, force=force))
 
 
 @cli.command("cancel")
@@ -730,6 +764,12 @@ async def _demo_stack(settings: Settings, story: str, repo: Path, timeout_s: flo
 # --- entry point -------------------------------------------------------------------------------
 
 
+def _usage_problem(exc: click.UsageError) -> str:
+    command = exc.ctx.command_path if exc.ctx is not None else "wave"
+    message = " ".join(exc.format_message().split())
+    return f"{message} (see `{command} --help`)"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; a user's mistake is one line on stderr and a non-zero exit, never a traceback."""
     try:
@@ -737,8 +777,12 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         errors.print("wave: aborted")
         sys.exit(130)
+    except click.UsageError as exc:
+        # One line, like every other mistake; `--help` shows the usage.
+        errors.print(f"wave: error: {escape(_usage_problem(exc))}")
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        errors.print(f"wave: error: {escape(exc.format_message())}")
         sys.exit(exc.exit_code)
     except UserError as exc:
         errors.print(f"wave: error: {escape(str(exc))}")

@@ -42,11 +42,16 @@ class Snapshots:
         return self.directory / f"{run_id}.json"
 
     def save(self, state: RunState) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        """Keep the snapshot; when WAVE_HOME cannot be written, go on without it (`wave replay` then
+        compares with the global-order fold instead)."""
         target = self.path(state.run_id)
         temporary = target.with_suffix(".tmp")
-        temporary.write_text(json.dumps(state_document(state), sort_keys=True), encoding="utf-8")
-        temporary.replace(target)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps(state_document(state), sort_keys=True), encoding="utf-8")
+            temporary.replace(target)
+        except OSError:
+            return
 
     def load(self, run_id: str) -> dict[str, Any] | None:
         try:

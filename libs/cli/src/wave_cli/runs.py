@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import getpass
+import math
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import ValidationError
-from wave_events import DomainEvent, Envelope
+from wave_events import DomainEvent, Envelope, UndecodableEventError
 from wave_events import catalogue as ev
 from wave_events.envelope import new_envelope, new_run_id, run_stream_id, validate_run_id
 from wave_events.projections import RunState, fold
@@ -58,6 +61,9 @@ async def submit(
     merge_policy: str = "auto",
     model_source: str = "",
 ) -> str:
+    check_amount("--budget-usd", budget_usd)
+    if not story.strip():
+        raise UserError("the story is empty: say what the run should change")
     request = _payload(
         ev.RunRequested,
         story=story,
@@ -75,25 +81,76 @@ async def submit(
     return run_id
 
 
-async def load(store: EventStore, run_id: str) -> tuple[list[Envelope], RunState]:
+def check_amount(option: str, value: float | None) -> float | None:
+    """A money amount a person typed: a finite number >= 0 (JSON cannot store NaN or infinity)."""
+    if value is not None and (not math.isfinite(value) or value < 0):
+        raise UserError(f"{option} {value}: give a finite amount of 0 or more")
+    return value
+
+
+def check_run_id(run_id: str) -> str:
     try:
-        validate_run_id(run_id)
+        return validate_run_id(run_id)
     except ValueError as exc:
         raise UserError(f"{run_id!r} is not a run id: {exc}") from None
-    events = await store.read_stream(run_stream_id(run_id))
+
+
+def unreadable(run_id: str, error: UndecodableEventError) -> UserError:
+    return UserError(
+        f"run {run_id} is unreadable: event {error.event_id} ({error.event_type} v{error.event_version}, "
+        f"#{error.stream_version}) cannot be decoded: {error.reason}; "
+        f"`wave events {run_id} --raw` shows what is stored"
+    )
+
+
+async def load(store: EventStore, run_id: str) -> tuple[list[Envelope], RunState]:
+    check_run_id(run_id)
+    try:
+        events = await store.read_stream(run_stream_id(run_id))
+    except UndecodableEventError as exc:
+        raise unreadable(run_id, exc) from None
     if not events:
         raise NotFound(f"no run {run_id}; `wave runs` lists the runs")
     return events, fold(events)
 
 
-async def list_runs(store: EventStore) -> list[tuple[RunState, Envelope]]:
-    """Every run with its last event, newest activity first."""
+@dataclass(frozen=True)
+class RunListing:
+    """One line of `wave runs`: the folded state, or the error that keeps the run from being read."""
+
+    run_id: str
+    last_event_at: datetime
+    state: RunState | None = None
+    error: UndecodableEventError | None = None
+
+    @property
+    def status(self) -> str:
+        return "unreadable" if self.state is None else self.state.status
+
+
+async def list_runs(store: EventStore) -> list[RunListing]:
+    """Every run, newest activity first. A run with an event that cannot be decoded is listed as
+    unreadable (naming the event and why): it never hides the other runs."""
     found = []
     for stream_id in await store.stream_ids("run-"):
-        events = await store.read_stream(stream_id)
+        run_id = stream_id.removeprefix("run-")
+        try:
+            events = await store.read_stream(stream_id)
+        except UndecodableEventError as exc:
+            stored = await store.read_stream_raw(stream_id)
+            found.append(RunListing(run_id, _parsed_time(stored[-1].occurred_at), error=exc))
+            continue
         if events:
-            found.append((fold(events), events[-1]))
-    return sorted(found, key=lambda pair: pair[1].occurred_at, reverse=True)
+            found.append(RunListing(run_id, events[-1].occurred_at, state=fold(events)))
+    return sorted(found, key=lambda listing: listing.last_event_at, reverse=True)
+
+
+def _parsed_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = datetime.min
+    return moment if moment.tzinfo else moment.astimezone()
 
 
 async def _append_decided(store: EventStore, run_id: str, decide) -> tuple[RunState, Envelope]:
@@ -153,13 +210,29 @@ async def decide(
     return await _append_decided(store, run_id, choose)
 
 
-async def raise_budget(store: EventStore, run_id: str, *, usd: float | None, tokens: int | None) -> tuple[RunState, Envelope]:
+async def raise_budget(
+    store: EventStore, run_id: str, *, usd: float | None, tokens: int | None, force: bool = False
+) -> tuple[RunState, Envelope]:
+    """Set new budget limits. Only for a run stopped for budget unless `force`; never below what the
+    run has already spent (that would stop it again at once)."""
     if usd is None and tokens is None:
         raise UserError("give --usd and/or --tokens: the new limit")
+    check_amount("--usd", usd)
 
     def choose(state: RunState) -> DomainEvent:
         if state.finished:
             raise UserError(f"run {run_id} is {state.status}; its budget cannot change")
+        stopped = any(e.kind == "budget" for e in state.pending_escalations.values())
+        if not stopped and not force:
+            raise UserError(
+                f"run {run_id} is {state.status}, not stopped for budget; --force changes its budget anyway"
+            )
+        if usd is not None and usd < state.budget_used_usd:
+            raise UserError(f"--usd {usd:g} is below the ${state.budget_used_usd:.4f} run {run_id} has already spent")
+        if tokens is not None and tokens < state.budget_used_tokens:
+            raise UserError(
+                f"--tokens {tokens} is below the {state.budget_used_tokens} tokens run {run_id} has already used"
+            )
         return _payload(
             ev.BudgetRaised,
             limit_usd=state.budget_limit_usd if usd is None else usd,

@@ -4,7 +4,7 @@ Pure code: nothing in this package performs I/O.
 """
 
 from . import catalogue
-from .base import DomainEvent, EventRegistry, registry
+from .base import DomainEvent, EventRegistry, UnreadableEvent, registry
 from .codec import (
     MAX_PAYLOAD_BYTES,
     decode_envelope,
@@ -28,6 +28,7 @@ from .errors import (
     EventTooLargeError,
     InvalidStreamIdError,
     MalformedEventError,
+    UndecodableEventError,
     UnknownEventTypeError,
     UnknownEventVersionError,
 )
@@ -42,8 +43,10 @@ __all__ = [
     "EventTooLargeError",
     "InvalidStreamIdError",
     "MalformedEventError",
+    "UndecodableEventError",
     "UnknownEventTypeError",
     "UnknownEventVersionError",
+    "UnreadableEvent",
     "catalogue",
     "decode_envelope",
     "derived_event_id",

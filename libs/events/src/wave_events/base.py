@@ -11,12 +11,31 @@ from .errors import MalformedEventError, UnknownEventTypeError, UnknownEventVers
 
 
 class DomainEvent(BaseModel):
-    """A fact that happened. Frozen; unknown fields are refused so typos never pass silently."""
+    """A fact that happened. Frozen; unknown fields are refused so typos never pass silently.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Floats must be finite: JSON has no NaN or infinity, so one would be stored as null and the
+    event could never be read back.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     event_type: ClassVar[str]
     event_version: ClassVar[int]
+
+
+class UnreadableEvent(DomainEvent):
+    """Stands in, in the global order, for a stored event that cannot be decoded.
+
+    Never registered and never appended: a reader of the global order gets it instead of an
+    exception, so one damaged record does not stop every follower. No service handles it.
+    """
+
+    event_type: ClassVar[str] = "Unreadable"
+    event_version: ClassVar[int] = 0
+
+    stored_type: str
+    stored_version: int
+    error: str
 
 
 E = TypeVar("E", bound=type[DomainEvent])

@@ -27,9 +27,9 @@ CommitId = Field(min_length=7, max_length=64, pattern=r"^[0-9a-f]+$")
 
 
 class Value(BaseModel):
-    """A value object inside a payload: frozen, strict about unknown fields."""
+    """A value object inside a payload: frozen, strict about unknown fields, finite floats only."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 # --- run lifecycle -----------------------------------------------------------------------------

@@ -30,6 +30,36 @@ class MalformedEventError(EventError):
     """The bytes are not a valid encoded event (bad JSON, missing or mistyped fields)."""
 
 
+class UndecodableEventError(MalformedEventError):
+    """A stored event that cannot be read back (written by an older version, or damaged).
+
+    Names the event, where it stands and why, so a person can find it (`wave events RUN --raw`).
+    """
+
+    def __init__(
+        self,
+        *,
+        event_id: str,
+        stream_id: str,
+        stream_version: int | None,
+        global_position: int | None,
+        event_type: str,
+        event_version: int,
+        reason: str,
+    ) -> None:
+        self.event_id = event_id
+        self.stream_id = stream_id
+        self.stream_version = stream_version
+        self.global_position = global_position
+        self.event_type = event_type
+        self.event_version = event_version
+        self.reason = reason
+        super().__init__(
+            f"event {event_id} (#{stream_version} of {stream_id}, {event_type} v{event_version}) "
+            f"cannot be decoded: {reason}"
+        )
+
+
 class InvalidStreamIdError(EventError):
     def __init__(self, stream_id: object) -> None:
         self.stream_id = stream_id

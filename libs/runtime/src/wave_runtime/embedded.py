@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 
-from wave_events import Envelope, run_stream_id
+from wave_events import Envelope, UnreadableEvent, run_stream_id
 from wave_store import EventStore
 
 from .deadletters import FileDeadLetters
@@ -130,6 +130,11 @@ class EmbeddedRuntime:
                 if self.only_stream is not None and envelope.stream_id != self.only_stream:
                     await subscription.skip(envelope.global_position or 0)
                     continue
+                if isinstance(envelope.payload, UnreadableEvent):
+                    # No service can act on it; its run shows as unreadable, every other run goes on.
+                    log.error("%s: skipped stored event %s of %s (%s v%s): %s", name, envelope.event_id,
+                              envelope.stream_id, envelope.payload.stored_type, envelope.payload.stored_version,
+                              envelope.payload.error)
                 await self._dispatch(dispatcher, envelope)
                 await subscription.commit(envelope.global_position or 0)
             if events:

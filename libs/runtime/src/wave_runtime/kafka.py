@@ -159,7 +159,11 @@ def _message_of_stored(row: Mapping, clean: bool) -> tuple[bytes, bytes, list[tu
     if row["event_version"] == registry.latest_version(row["event_type"]):
         return message_of_row(row, clean=clean)
     # An older version: upcast it, as every reader of the store does.
-    payload = registry.decode(row["event_type"], row["event_version"], row["payload"])
+    try:
+        payload = registry.decode(row["event_type"], row["event_version"], row["payload"])
+    except EventError:
+        # Undecodable: published as stored, so the relay goes on and each consumer dead-letters it.
+        return message_of_row(row, clean=clean)
     return message_of(envelope_from_columns(dict(row.items()), payload))
 
 

@@ -31,4 +31,4 @@ async def open_store(url: str | None = None) -> EventStore:
 
     if url:
         return SqliteEventStore(url.removeprefix("sqlite:///"))
-    return SqliteEventStore(Path(os.environ.get("WAVE_HOME", ".wave")) / "wave.db")
+    return SqliteEventStore(Path(os.environ.get("WAVE_HOME", ".wave")) / "wave.db", create_parent=True)

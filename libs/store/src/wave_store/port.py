@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
-from wave_events import Envelope, encode_payload_checked, registry, validate_stream_id
+from wave_events import (
+    Envelope,
+    EventError,
+    UndecodableEventError,
+    UnreadableEvent,
+    encode_payload_checked,
+    registry,
+    validate_stream_id,
+)
+from wave_events.envelope import trusted_envelope
 
 from .errors import InvalidAppendError
 
@@ -32,6 +43,110 @@ class AppendResult:
     @property
     def last_version(self) -> int:
         return self.versions[-1]
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One stored record exactly as the database holds it, without decoding its payload."""
+
+    event_id: str
+    stream_id: str
+    stream_version: int
+    global_position: int
+    event_type: str
+    event_version: int
+    occurred_at: str
+    correlation_id: str
+    causation_id: str | None
+    producer: str
+    traceparent: str | None
+    payload: str
+
+    def document(self) -> dict[str, Any]:
+        """The record as JSON: the payload parsed when it is JSON, else its text as stored."""
+        try:
+            payload: Any = json.loads(self.payload)
+        except ValueError:
+            payload = self.payload
+        return {
+            "event_id": self.event_id,
+            "type": self.event_type,
+            "version": self.event_version,
+            "stream_id": self.stream_id,
+            "stream_version": self.stream_version,
+            "global_position": self.global_position,
+            "occurred_at": self.occurred_at,
+            "correlation_id": self.correlation_id,
+            "causation_id": self.causation_id,
+            "producer": self.producer,
+            "traceparent": self.traceparent,
+            "payload": payload,
+        }
+
+    def undecodable(self, exc: Exception) -> UndecodableEventError:
+        return UndecodableEventError(
+            event_id=self.event_id,
+            stream_id=self.stream_id,
+            stream_version=self.stream_version,
+            global_position=self.global_position,
+            event_type=self.event_type,
+            event_version=self.event_version,
+            reason=str(exc),
+        )
+
+
+R = TypeVar("R")
+# What decoding a stored record may raise: the catalogue's errors, and bad ids or timestamps.
+DECODING_ERRORS = (EventError, ValueError, TypeError)
+
+
+def decode_rows(
+    rows: Sequence[R],
+    envelope_of: Callable[[R], Envelope],
+    stored_of: Callable[[R], StoredEvent],
+    *,
+    strict: bool,
+) -> list[Envelope]:
+    """Decode stored rows. An undecodable row raises UndecodableEventError naming it when `strict`
+    (one run's stream: that run cannot be folded), else it becomes an `UnreadableEvent` placeholder
+    (the global order: followers skip it and go on)."""
+    envelopes = []
+    for row in rows:
+        try:
+            envelopes.append(envelope_of(row))
+        except DECODING_ERRORS as exc:
+            stored = stored_of(row)
+            error = stored.undecodable(exc)
+            if strict:
+                raise error from None
+            envelopes.append(unreadable_envelope(stored, error))
+    return envelopes
+
+
+def unreadable_envelope(stored: StoredEvent, error: UndecodableEventError) -> Envelope:
+    try:
+        event_id = uuid.UUID(stored.event_id)
+    except ValueError:
+        event_id = uuid.uuid5(uuid.NAMESPACE_URL, stored.event_id)
+    try:
+        occurred_at = datetime.fromisoformat(stored.occurred_at)
+    except ValueError:
+        occurred_at = datetime.min.replace(tzinfo=UTC)
+    payload = UnreadableEvent(stored_type=stored.event_type, stored_version=stored.event_version, error=error.reason)
+    return trusted_envelope(
+        {
+            "event_id": event_id,
+            "stream_id": stored.stream_id,
+            "payload": payload,
+            "occurred_at": occurred_at,
+            "correlation_id": stored.correlation_id,
+            "causation_id": None,
+            "producer": stored.producer,
+            "traceparent": None,
+            "stream_version": stored.stream_version,
+            "global_position": stored.global_position,
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -88,6 +203,9 @@ class EventStore(abc.ABC):
       with a position at or below P commits later. Followers may therefore track a single position.
     * Stored events are never changed or removed (the database refuses UPDATE and DELETE).
     * Events come back with their payload upcast to the newest version of their type, redacted as stored.
+    * A stored event that cannot be decoded (an older version wrote it, or it is damaged) never makes the
+      store unusable: `read_stream` of its stream raises UndecodableEventError naming it, `read_all`
+      returns an `UnreadableEvent` placeholder at its position, and `read_stream_raw` shows it as stored.
     """
 
     @abc.abstractmethod
@@ -99,6 +217,10 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     async def read_all(self, from_position: int = 0, limit: int = 1000) -> list[Envelope]:
         """Events with a global position above `from_position`, in global order, at most `limit`."""
+
+    @abc.abstractmethod
+    async def read_stream_raw(self, stream_id: str) -> list[StoredEvent]:
+        """A stream's records as stored, without decoding them (for inspecting an unreadable run)."""
 
     @abc.abstractmethod
     async def stream_version(self, stream_id: str) -> int:
@@ -204,6 +326,8 @@ def prepare_append(stream_id: str, events: Sequence[Envelope], expected_version:
     for envelope in events:
         if not isinstance(envelope, Envelope):
             raise InvalidAppendError(f"expected an Envelope, got {type(envelope).__name__}")
+        if isinstance(envelope.payload, UnreadableEvent):
+            raise InvalidAppendError(f"event {envelope.event_id} stands for an unreadable record: it cannot be appended")
         if envelope.stream_id != stream_id:
             raise InvalidAppendError(
                 f"event {envelope.event_id} belongs to stream {envelope.stream_id!r}, not {stream_id!r}"

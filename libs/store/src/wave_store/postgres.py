@@ -21,8 +21,10 @@ from .port import (
     Handling,
     HandlingResult,
     PreparedEvent,
+    StoredEvent,
     TimerRecord,
     check_handling,
+    decode_rows,
     prepare_append,
 )
 
@@ -97,7 +99,13 @@ class PostgresEventStore(EventStore):
             stream_id,
             from_version,
         )
-        return [_envelope(row) for row in rows]
+        return decode_rows(rows, _envelope, _stored, strict=True)
+
+    async def read_stream_raw(self, stream_id: str) -> list[StoredEvent]:
+        rows = await self.pool.fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY stream_version", stream_id
+        )
+        return [_stored(row) for row in rows]
 
     async def read_all(self, from_position: int = 0, limit: int = 1000) -> list[Envelope]:
         rows = await self.pool.fetch(
@@ -105,7 +113,7 @@ class PostgresEventStore(EventStore):
             from_position,
             limit,
         )
-        return [_envelope(row) for row in rows]
+        return decode_rows(rows, _envelope, _stored, strict=False)
 
     async def stream_version(self, stream_id: str) -> int:
         return await self.pool.fetchval(
@@ -294,6 +302,15 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     releasing, or terminates the connection. asyncpg still rolls back an open transaction and drops
     the connection's listeners on release."""
     return None
+
+
+def _stored(row: Any) -> StoredEvent:
+    causation_id = row["causation_id"]
+    return StoredEvent(
+        str(row["event_id"]), row["stream_id"], row["stream_version"], row["global_position"], row["event_type"],
+        row["event_version"], row["occurred_at"].isoformat(), row["correlation_id"],
+        None if causation_id is None else str(causation_id), row["producer"], row["traceparent"], row["payload"],
+    )
 
 
 def _envelope(row: Any) -> Envelope:

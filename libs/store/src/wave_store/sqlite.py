@@ -8,6 +8,7 @@ decisions while `wave run` works); `BEGIN IMMEDIATE` plus a busy timeout seriali
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 import uuid
@@ -20,15 +21,17 @@ from typing import Any
 
 from wave_events import Envelope, decode_envelope, encode_envelope, envelope_from_columns, registry
 
-from .errors import ConcurrencyError, EventIdConflictError
+from .errors import ConcurrencyError, EventIdConflictError, StoreError
 from .port import (
     AppendResult,
     EventStore,
     Handling,
     HandlingResult,
     PreparedEvent,
+    StoredEvent,
     TimerRecord,
     check_handling,
+    decode_rows,
     prepare_append,
 )
 
@@ -81,21 +84,45 @@ _COLUMNS = (
 
 
 class SqliteEventStore(EventStore):
-    def __init__(self, path: str | Path) -> None:
+    """`create_parent` makes the file's directory when missing (WAVE_HOME); an explicit path must exist.
+
+    A file (or directory) this process cannot write is opened read-only: reading commands work,
+    and an append raises a StoreError naming the file.
+    """
+
+    def __init__(self, path: str | Path, *, create_parent: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if create_parent:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create {self.path.parent} for the event store: {exc.strerror}") from None
+        elif not self.path.parent.is_dir():
+            raise StoreError(
+                f"cannot open the event store {self.path}: no directory {self.path.parent}; "
+                "create it, or point WAVE_DATABASE_URL at an existing directory"
+            )
+        self.read_only = not _writable(self.path)
         # One thread per connection: the writer's open transaction must never be seen by readers.
         self._write_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wave-sqlite-w")
         self._read_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wave-sqlite-r")
-        self._writer = self._connect()
-        self._writer.executescript(_SCHEMA)
-        self._reader = self._connect()
+        try:
+            self._writer = self._connect()
+            if not self.read_only:
+                self._writer.executescript(_SCHEMA)
+            self._reader = self._connect()
+        except sqlite3.Error as exc:
+            self._write_executor.shutdown(wait=False)
+            self._read_executor.shutdown(wait=False)
+            raise self._fault(exc) from None
         self._write_lock = asyncio.Lock()
         self._closed = threading.Event()
         # Set by this process's commits (from the writer thread), so in-process followers wake at once.
         self._appended = threading.Event()
 
     def _connect(self) -> sqlite3.Connection:
+        if self.read_only:
+            return _connect_read_only(self.path)
         connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         connection.execute("PRAGMA journal_mode=WAL")
         # FULL: an acknowledged append survives power loss, not just a process crash.
@@ -103,11 +130,37 @@ class SqliteEventStore(EventStore):
         connection.execute("PRAGMA busy_timeout=30000")
         return connection
 
+    def _fault(self, exc: sqlite3.Error) -> StoreError:
+        """A database error as one line naming the file and what to do."""
+        text = str(exc)
+        if self.read_only or "readonly" in text:
+            return StoreError(
+                f"the event store {self.path} is read-only ({text}): this command needs to write; "
+                "make the file and its directory writable, or set WAVE_HOME to a writable directory"
+            )
+        if isinstance(exc, sqlite3.DatabaseError) and ("not a database" in text or "malformed" in text):
+            return StoreError(
+                f"the event store {self.path} is not a readable SQLite database ({text}): "
+                "move it aside to start a new store, or set WAVE_HOME to another directory"
+            )
+        return StoreError(f"the event store {self.path} cannot be used: {text}")
+
     async def _write(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self._write_executor, fn, *args)
+        if self.read_only:
+            raise StoreError(
+                f"the event store {self.path} is read-only: this command needs to write; "
+                "make the file and its directory writable, or set WAVE_HOME to a writable directory"
+            )
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._write_executor, fn, *args)
+        except sqlite3.Error as exc:
+            raise self._fault(exc) from None
 
     async def _read(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self._read_executor, fn, *args)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._read_executor, fn, *args)
+        except sqlite3.Error as exc:
+            raise self._fault(exc) from None
 
     # --- append -------------------------------------------------------------------------------
 
@@ -307,7 +360,13 @@ class SqliteEventStore(EventStore):
             f"SELECT {_COLUMNS} FROM events WHERE stream_id = ? AND stream_version >= ? ORDER BY stream_version",
             (stream_id, from_version),
         )
-        return [_envelope(row) for row in rows]
+        return decode_rows(rows, _envelope, _stored, strict=True)
+
+    async def read_stream_raw(self, stream_id: str) -> list[StoredEvent]:
+        rows = await self._read(
+            self._query, f"SELECT {_COLUMNS} FROM events WHERE stream_id = ? ORDER BY stream_version", (stream_id,)
+        )
+        return [_stored(row) for row in rows]
 
     async def read_all(self, from_position: int = 0, limit: int = 1000) -> list[Envelope]:
         rows = await self._read(
@@ -315,7 +374,7 @@ class SqliteEventStore(EventStore):
             f"SELECT {_COLUMNS} FROM events WHERE global_position > ? ORDER BY global_position LIMIT ?",
             (from_position, limit),
         )
-        return [_envelope(row) for row in rows]
+        return decode_rows(rows, _envelope, _stored, strict=False)
 
     async def stream_version(self, stream_id: str) -> int:
         rows = await self._read(
@@ -343,10 +402,37 @@ class SqliteEventStore(EventStore):
         if self._closed.is_set():
             return
         self._closed.set()
-        await self._write(self._writer.close)
-        await self._read(self._reader.close)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._write_executor, self._writer.close)
+        await loop.run_in_executor(self._read_executor, self._reader.close)
         self._write_executor.shutdown(wait=True)
         self._read_executor.shutdown(wait=True)
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write the database: the file (when it exists) and its directory
+    (SQLite writes its journal files next to it). os.access honours read-only mounts, even for root."""
+    if path.exists() and not os.access(path, os.W_OK):
+        return False
+    return os.access(path.parent, os.W_OK)
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """Open without writing anything. A WAL database needs its -shm file; when it cannot be created
+    (a read-only directory) the file is read as immutable, which is what a read-only mount is."""
+    if not path.exists():
+        raise sqlite3.OperationalError("no database file, and its directory cannot be written to create one")
+    uri = path.resolve().as_uri()
+    for options in ("mode=ro", "mode=ro&immutable=1"):
+        connection = sqlite3.connect(f"{uri}?{options}", uri=True, isolation_level=None, check_same_thread=False)
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            connection.close()
+            continue
+        connection.execute("PRAGMA busy_timeout=30000")
+        return connection
+    raise sqlite3.OperationalError("the database cannot be opened read-only")
 
 
 def _duplicate_result(stream_id: str, prepared: list[PreparedEvent], stored: list[tuple]) -> AppendResult:
@@ -364,6 +450,14 @@ def _duplicate_result(stream_id: str, prepared: list[PreparedEvent], stored: lis
 def _utc_text(moment: datetime) -> str:
     """Timestamps as fixed-width UTC text, so SQLite's text comparison orders them correctly."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def _stored(row: tuple[Any, ...]) -> StoredEvent:
+    position, stream_id, version, event_id, event_type, event_version, occurred_at, correlation, causation, producer, trace, payload = row
+    return StoredEvent(
+        str(event_id), stream_id, version, position, event_type, event_version, str(occurred_at), correlation,
+        causation, producer, trace, str(payload),
+    )
 
 
 def _envelope(row: tuple[Any, ...]) -> Envelope:
