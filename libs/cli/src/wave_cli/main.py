@@ -26,7 +26,7 @@ from wave_store import StoreError, open_store
 from . import runs
 from .errors import UserError
 from .follow import Outcome, RunFollower, drive_embedded, follow_distributed
-from .progress import Line, approve_command, cost_line, gates_line, summarize
+from .progress import Line, approve_command, cost_line, failing_tests_text, gates_line, summarize
 from .replay import Snapshots, differences, state_document
 from .settings import Settings
 
@@ -269,6 +269,10 @@ def _print_status(state: RunState) -> None:
         console.print(table)
     console.print(f"retries {state.retries} of {state.max_retries} · budget {cost_line(state)} · "
                   f"{state.llm_calls} model call(s) · merge policy {state.merge_policy}")
+    if state.last_test_failed_commit:
+        failing = failing_tests_text(state.last_failing_tests) if state.last_failing_tests else "(not named by the report)"
+        console.print(f"last failing tests (on {state.last_test_failed_commit[:12]}): {escape(failing)}",
+                      style="green" if state.status == "completed" else "red")
     if state.merge_commit:
         console.print(f"merged at {state.merge_commit[:12]}")
     for timer in state.pending_timers.values():
