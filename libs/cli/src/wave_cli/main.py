@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -88,12 +88,19 @@ def cli(ctx: click.Context) -> None:
     "--merge-policy", type=click.Choice(["auto", "model", "human"]), default="auto", show_default=True,
     help="who approves the merge: policy (safe + tested), a model review, or a human",
 )
+@click.option(
+    "--merge-strategy", type=click.Choice(["squash", "merge", "ff"]), default="squash", show_default=True,
+    help="how the run lands on the target branch: one squashed commit, a merge commit, or a fast-forward "
+         "(every attempt); the run branch keeps every attempt",
+)
 @click.option("--wait/--no-wait", default=None, help="follow the run until it stops (always, when embedded)")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=1800, show_default=True, help="seconds")
+@click.option("--json", "as_json", is_flag=True,
+              help="print one JSON object (run id, final status) on stdout; the live output goes to stderr")
 @click.pass_obj
 def run_command(settings: Settings, story: str, repo: str, target_branch: str, cassette: str | None,
-                budget_usd: float, budget_tokens: int, max_retries: int, merge_policy: str,
-                wait: bool | None, timeout_s: float) -> None:
+                budget_usd: float, budget_tokens: int, max_retries: int, merge_policy: str, merge_strategy: str,
+                wait: bool | None, timeout_s: float, as_json: bool) -> None:
     """Submit STORY (a coding task) against a repository and follow it through the gates.
 
     Exit status: 0 merged, 3 waiting for a decision (`wave approve`), 1 failed, blocked,
@@ -111,17 +118,46 @@ def run_command(settings: Settings, story: str, repo: str, target_branch: str, c
             run_id = await runs.submit(
                 store, story=story, repo=repo, target_branch=target_branch, budget_usd=budget_usd,
                 budget_tokens=budget_tokens, max_retries=max_retries, merge_policy=merge_policy,
+                merge_strategy=merge_strategy,
             )
             console.print(f"run [bold]{run_id}[/] submitted ({settings.mode})")
             if settings.distributed and not wait:
                 return run_id
             return await _follow(settings, store, run_id, timeout_s, services)
 
+    if as_json:
+        with _live_output_on_stderr():
+            outcome = _run(go())
+            code = 0 if isinstance(outcome, str) else _report(outcome)
+        _print_json(_run_document(outcome))
+        sys.exit(code)
     outcome = _run(go())
     if isinstance(outcome, str):
         console.print(f"follow it with: wave status {outcome}")
         return
     sys.exit(_report(outcome))
+
+
+@contextmanager
+def _live_output_on_stderr():
+    """With --json, stdout holds only the JSON document."""
+    console.stderr = True
+    try:
+        yield
+    finally:
+        console.stderr = False
+
+
+def _run_document(outcome: Outcome | str) -> dict[str, Any]:
+    if isinstance(outcome, str):  # submitted to the distributed services, not followed
+        return {"run_id": outcome, "status": "requested", "stopped": "submitted", "merge_commit": None,
+                "pending_escalations": []}
+    state = outcome.state
+    return {
+        "run_id": state.run_id, "status": state.status, "stopped": outcome.reason,
+        "reason": state.outcome_reason or None, "merge_commit": state.merge_commit,
+        "pending_escalations": sorted(state.pending_escalations),
+    }
 
 
 def _read_story(path: str) -> str:

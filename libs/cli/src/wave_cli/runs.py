@@ -56,6 +56,7 @@ async def submit(
     budget_tokens: int = 2_000_000,
     max_retries: int = 3,
     merge_policy: str = "auto",
+    merge_strategy: str = "squash",
 ) -> str:
     request = _payload(
         ev.RunRequested,
@@ -66,6 +67,7 @@ async def submit(
         budget_tokens=budget_tokens,
         max_retries=max_retries,
         merge_policy=merge_policy,
+        merge_strategy=merge_strategy,
         requested_by=who(),
     )
     run_id = new_run_id()
