@@ -27,7 +27,7 @@ from . import runs
 from .errors import UserError
 from .follow import Outcome, RunFollower, drive_embedded, follow_distributed
 from .progress import Line, approve_command, cost_line, failing_tests_text, gates_line, summarize
-from .replay import Snapshots, differences, state_document
+from .replay import Snapshots, replay_checks, state_document
 from .settings import Settings
 
 T = TypeVar("T")
@@ -344,35 +344,33 @@ def events_command(settings: Settings, run_id: str, as_json: bool) -> None:
 @click.argument("run_id")
 @click.pass_obj
 def replay_command(settings: Settings, run_id: str) -> None:
-    """Rebuild a run's state from its stored events and compare it with the live projection.
+    """Rebuild a run's state from its stored events and compare it with what was seen live.
 
-    The live projection is the state kept event by event while the run was followed (`wave run`,
-    `wave approve`, `wave demo`); it is compared with the replay of the same number of events. When
-    this machine never followed the run, the run is folded in the store's global order instead, the
-    way a subscribed service sees it. Exit status 1 on any difference.
+    The whole stream is compared with the run folded in the store's global order, the way a
+    subscribed service sees it. The live projection, kept event by event while the run was followed
+    here (`wave run`, `wave approve`, `wave demo`), is compared with the replay of the events it
+    covers. Exit status 1 on any difference.
     """
 
     async def go():
         async with _store(settings) as store:
             events, _ = await runs.load(store, run_id)
-            live = Snapshots(settings.projections_dir).load(run_id)
-            if live is not None:
-                covered = min(int(live.get("version") or 0), len(events))
-                return events, fold(events[:covered]), live, f"live projection (its first {covered} events)"
             ordered = [e for e in await _read_everything(store) if e.stream_id == events[0].stream_id]
-            return events, fold(events), state_document(fold(ordered)), "global-order fold"
+            return events, replay_checks(events, ordered, Snapshots(settings.projections_dir).load(run_id))
 
-    events, replayed, live, source = _run(go())
-    found = differences(live, state_document(replayed))
+    events, checks = _run(go())
     whole = fold(events)
     console.print(f"replayed {len(events)} events of run {run_id}: {whole.status}, "
                   f"{sum(whole.gates.values())}/{len(GATES)} gates")
-    if found:
-        console.print(f"[bold red]replay differs from the {source} in {len(found)} field(s):[/]")
-        for line in found:
-            console.print(f"  {escape(line)}")
+    for check in checks:
+        if check.differences:
+            console.print(f"[bold red]replay differs from the {check.against} in {len(check.differences)} field(s):[/]")
+            for line in check.differences:
+                console.print(f"  {escape(line)}")
+        else:
+            console.print(f"[green]replay matches the {check.against}[/]")
+    if any(check.differences for check in checks):
         sys.exit(1)
-    console.print(f"[green]replay matches the {source}[/]")
 
 
 async def _read_everything(store) -> list:
