@@ -1,6 +1,6 @@
 """`wave`: deliver a story through WAVE's gates and look at what happened.
 
-Embedded by default (one process, the SQLite store under WAVE_HOME, default .wave/); distributed when
+Embedded by default (one process, the SQLite store under WAVE_HOME, default ~/.local/state/wave); distributed when
 WAVE_DATABASE_URL (postgresql://…) and WAVE_KAFKA_BOOTSTRAP are set.
 """
 
@@ -67,7 +67,8 @@ def cli(ctx: click.Context) -> None:
     """Deliver stories through WAVE's gates, follow runs, answer escalations, audit and replay.
 
     \b
-    Embedded by default: one process, events in .wave/wave.db (WAVE_HOME moves it).
+    Embedded by default: one process, events in $XDG_STATE_HOME/wave/wave.db, i.e.
+    ~/.local/state/wave/wave.db (WAVE_HOME moves it).
     Distributed when WAVE_DATABASE_URL=postgresql://… and WAVE_KAFKA_BOOTSTRAP=host:port are set.
     """
     ctx.obj = Settings.from_env()
