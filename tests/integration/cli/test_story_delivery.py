@@ -52,6 +52,7 @@ def test_run_json_prints_one_object_with_the_run_and_its_final_status(delivered:
     assert document["status"] == "completed" and document["run_id"]
     assert document["merge_commit"] == git(delivered["repo"], "rev-parse", "main").strip()
     assert "TestsFailed" in run.stderr  # the live output went to stderr
+    assert "into main at" in run.stderr and "(a new commit: squashed or merged)" in run.stderr
 
 
 @pytest.mark.slow

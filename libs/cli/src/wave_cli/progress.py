@@ -87,7 +87,7 @@ def summarize(envelope: Envelope) -> str:
         case ev.MergeRejected():
             return f"by {p.approver} ({p.reviewer}): {p.reason}"
         case ev.Merged():
-            how = "fast-forward" if p.fast_forward else "merge commit"
+            how = "fast-forward" if p.fast_forward else "a new commit: squashed or merged"
             return f"into {p.target_branch} at {p.merge_commit[:12]} ({how})"
         case ev.RunCompleted():
             return f"merged as {p.merge_commit[:12]}"
