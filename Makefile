@@ -24,9 +24,10 @@ test: setup
 test-unit: setup ## the tiers that need no server
 	@$(PY) -m pytest -m "not postgres and not kafka" $(PYTEST_ARGS)
 
-demo: setup ## the sample story end to end, embedded and offline
-	@$(VENV)/bin/wave demo; status=$$?; \
-	echo "(the wave command is $(VENV)/bin/wave; \`source $(VENV)/bin/activate\` puts it on your PATH)"; exit $$status
+demo: setup ## the sample story end to end, embedded and offline; its store is .wave (WAVE_HOME=.wave)
+	@WAVE_HOME=.wave $(VENV)/bin/wave demo; status=$$?; \
+	echo "(the wave command is $(VENV)/bin/wave; \`source $(VENV)/bin/activate\` puts it on your PATH;"; \
+	echo " the demo's store is in .wave: inspect it with WAVE_HOME=.wave wave status RUN)"; exit $$status
 
 demo-stack: setup ## the same story with every service its own process over PostgreSQL and Kafka
 	@bash $(LOCAL)/with-servers.sh bash -c 'WAVE_DATABASE_URL="$$WAVE_TEST_DATABASE_URL" WAVE_KAFKA_BOOTSTRAP="$$WAVE_TEST_KAFKA_BOOTSTRAP" $(VENV)/bin/wave demo --stack'

@@ -25,6 +25,12 @@ def _containers_wanted() -> bool:
     return os.environ.get("WAVE_TEST_CONTAINERS") == "1"
 
 
+@pytest.fixture(autouse=True)
+def _state_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """WAVE's per-user state (store, worktrees) goes to a scratch directory, never the tester's home."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """URL of a PostgreSQL server database the tests may create databases on."""

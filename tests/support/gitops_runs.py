@@ -7,9 +7,14 @@ from run_streams import RunStream, Step
 from wave_events import catalogue as c
 
 
-def requested(run_id: str, repo: str, target_branch: str = "main") -> RunStream:
+def requested(run_id: str, repo: str, target_branch: str = "main", merge_strategy: str = "squash") -> RunStream:
     stream = RunStream(run_id)
-    stream.add(c.RunRequested(story="make prices include tax", repo=repo, target_branch=target_branch, budget_usd=1.0))
+    stream.add(
+        c.RunRequested(
+            story="make prices include tax", repo=repo, target_branch=target_branch, budget_usd=1.0,
+            merge_strategy=merge_strategy,
+        )
+    )
     return stream
 
 

@@ -23,6 +23,8 @@ from wave_gitops import (
 )
 
 TAXED = APP.replace("return amount\n", "return amount + tax(amount)\n")
+UNTAXED_TRY = APP.replace("return amount\n", "return amount + tax\n")  # a first attempt that fails its tests
+STRATEGIES = ("squash", "merge", "ff")
 ESCAPING_DIFFS = {
     "dot-dot": "diff --git a/../outside.txt b/../outside.txt\nnew file mode 100644\n--- /dev/null\n+++ b/../outside.txt\n@@ -0,0 +1 @@\n+escaped\n",
     "absolute": "--- /dev/null\n+++ /etc/wave-owned\n@@ -0,0 +1 @@\n+escaped\n",
@@ -193,9 +195,9 @@ class WorkspacesContract(ABC):
     ) -> None:
         workspaces.prepare("r1", "main")
         done = workspaces.apply_and_commit("r1", diff_of(repo, {"app.py": TAXED}), "developer", change())
-        check = workspaces.check_merge("r1", "main")
+        check = workspaces.check_merge("r1", "main", "ff")
         assert (check.fast_forward, check.up_to_date, check.conflicts, check.head) == (True, False, (), done.commit)
-        merged = workspaces.merge("r1", "main")
+        merged = workspaces.merge("r1", "main", "ff")
         assert (merged.merge_commit, merged.fast_forward, merged.reused) == (done.commit, True, False)
         assert head_of(repo, "main") == done.commit
 
@@ -205,9 +207,9 @@ class WorkspacesContract(ABC):
         workspaces.prepare("r1", "main")
         done = workspaces.apply_and_commit("r1", diff_of(repo, {"app.py": TAXED}), "developer", change())
         moved = str(commit_files(repo, {"README.md": "# shop\nby hand\n"}, "edit the readme"))
-        check = workspaces.check_merge("r1", "main")
+        check = workspaces.check_merge("r1", "main", "ff")
         assert (check.fast_forward, check.conflicts) == (False, ())
-        merged = workspaces.merge("r1", "main")
+        merged = workspaces.merge("r1", "main", "ff")
         assert not merged.fast_forward and head_of(repo, "main") == merged.merge_commit
         commit = repo[merged.merge_commit]
         assert [str(p) for p in commit.parent_ids] == [moved, done.commit]
@@ -216,33 +218,95 @@ class WorkspacesContract(ABC):
         assert file_at(repo, merged.merge_commit, "app.py") == TAXED
         assert file_at(repo, merged.merge_commit, "README.md") == "# shop\nby hand\n"
 
+    @pytest.mark.parametrize("strategy", STRATEGIES)
     @pytest.mark.parametrize("target_moves", [False, True])
     def test_merging_again_returns_the_earlier_merge(
-        self, workspaces: Workspaces, repo: pygit2.Repository, target_moves: bool
+        self, workspaces: Workspaces, repo: pygit2.Repository, target_moves: bool, strategy: str
     ) -> None:
         workspaces.prepare("r1", "main")
         workspaces.apply_and_commit("r1", diff_of(repo, {"app.py": TAXED}), "developer", change())
         if target_moves:
             commit_files(repo, {"README.md": "# shop\nby hand\n"}, "edit the readme")
-        first = workspaces.merge("r1", "main")
+        first = workspaces.merge("r1", "main", strategy)
         commits = commits_on(repo, "main")
-        again = workspaces.merge("r1", "main")
+        again = workspaces.merge("r1", "main", strategy)
         assert (again.merge_commit, again.fast_forward, again.reused) == (first.merge_commit, first.fast_forward, True)
-        assert commits_on(repo, "main") == commits and workspaces.check_merge("r1", "main").up_to_date
+        assert commits_on(repo, "main") == commits and workspaces.check_merge("r1", "main", strategy).up_to_date
 
+    @pytest.mark.parametrize("strategy", STRATEGIES)
     def test_conflicting_edits_are_named_and_the_target_stays(
-        self, workspaces: Workspaces, repo: pygit2.Repository
+        self, workspaces: Workspaces, repo: pygit2.Repository, strategy: str
     ) -> None:
         workspaces.prepare("r1", "main")
         workspaces.apply_and_commit(
             "r1", diff_of(repo, {"app.py": TAXED, "README.md": "# shop (wave)\n"}), "developer", change()
         )
         before = str(commit_files(repo, {"app.py": APP.replace("amount\n", "round(amount)\n", 1)}, "round prices"))
-        check = workspaces.check_merge("r1", "main")
+        check = workspaces.check_merge("r1", "main", strategy)
         assert check.conflicts == ("app.py",) and not check.clean
         with pytest.raises(MergeConflictError, match="app.py") as conflict:
-            workspaces.merge("r1", "main")
+            workspaces.merge("r1", "main", strategy)
         assert conflict.value.paths == ("app.py",)
+        assert head_of(repo, "main") == before
+
+    def _two_attempts(self, workspaces: Workspaces, repo: pygit2.Repository) -> str:
+        """A run branch holding a failed first attempt and the fix; returns its head."""
+        workspaces.prepare("r1", "main")
+        workspaces.apply_and_commit("r1", diff_of(repo, {"app.py": UNTAXED_TRY}), "developer", change("e1", "t1", 1))
+        fix = diff_of(repo, {"app.py": TAXED}, "wave/r1")
+        return workspaces.apply_and_commit("r1", fix, "developer", change("e2", "t1", 2)).commit
+
+    def test_squash_lands_the_run_as_one_commit_with_the_run_heads_tree(
+        self, workspaces: Workspaces, repo: pygit2.Repository
+    ) -> None:
+        base = head_of(repo, "main")
+        head = self._two_attempts(workspaces, repo)
+        merged = workspaces.merge("r1", "main", "squash", subject="Make prices include tax")
+        assert (merged.merge_commit, merged.fast_forward, merged.reused) == (head_of(repo, "main"), False, False)
+        squashed = repo[merged.merge_commit]
+        assert [str(p) for p in squashed.parent_ids] == [base]
+        assert squashed.tree_id == repo[head].tree_id
+        assert squashed.message.splitlines()[0] == "Make prices include tax"
+        assert dict(squashed.message_trailers)["Wave-Run"] == "r1"
+        assert (squashed.author.name, squashed.author.email) == ("WAVE gitops", "gitops@wave.invalid")
+        assert head_of(repo, "wave/r1") == head and commits_on(repo, "wave/r1") == 3  # both attempts kept
+
+    def test_squash_is_the_default_strategy(self, workspaces: Workspaces, repo: pygit2.Repository) -> None:
+        base = head_of(repo, "main")
+        self._two_attempts(workspaces, repo)
+        merged = workspaces.merge("r1", "main")
+        assert [str(p) for p in repo[merged.merge_commit].parent_ids] == [base]
+        assert commits_on(repo, "main") == 2
+
+    def test_squash_onto_a_moved_target_keeps_both_sides_in_one_commit(
+        self, workspaces: Workspaces, repo: pygit2.Repository
+    ) -> None:
+        self._two_attempts(workspaces, repo)
+        moved = str(commit_files(repo, {"README.md": "# shop\nby hand\n"}, "edit the readme"))
+        check = workspaces.check_merge("r1", "main", "squash")
+        assert (check.up_to_date, check.fast_forward, check.conflicts) == (False, False, ())
+        merged = workspaces.merge("r1", "main", "squash", subject="Tax")
+        assert [str(p) for p in repo[merged.merge_commit].parent_ids] == [moved]
+        assert file_at(repo, merged.merge_commit, "app.py") == TAXED
+        assert file_at(repo, merged.merge_commit, "README.md") == "# shop\nby hand\n"
+
+    def test_the_merge_strategy_makes_a_merge_commit_even_when_a_fast_forward_is_possible(
+        self, workspaces: Workspaces, repo: pygit2.Repository
+    ) -> None:
+        base = head_of(repo, "main")
+        head = self._two_attempts(workspaces, repo)
+        merged = workspaces.merge("r1", "main", "merge")
+        assert not merged.fast_forward and head_of(repo, "main") == merged.merge_commit
+        assert [str(p) for p in repo[merged.merge_commit].parent_ids] == [base, head]
+        assert repo[merged.merge_commit].tree_id == repo[head].tree_id
+
+    def test_an_unknown_strategy_is_refused_and_the_target_stays(
+        self, workspaces: Workspaces, repo: pygit2.Repository
+    ) -> None:
+        before = head_of(repo, "main")
+        self._two_attempts(workspaces, repo)
+        with pytest.raises(InvalidInputError, match="merge strategy 'rebase'"):
+            workspaces.merge("r1", "main", "rebase")
         assert head_of(repo, "main") == before
 
     # --- cleanup ---------------------------------------------------------------------------------

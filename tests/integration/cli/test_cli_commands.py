@@ -117,6 +117,7 @@ def test_replay_compares_a_stale_live_projection_with_as_many_events(tmp_path):
     assert replay.returncode == 0, replay.stdout
     assert "replayed 2 events" in replay.stdout and "awaiting_human" in replay.stdout
     assert "replay matches the live projection (its first 1 events)" in replay.stdout
+    assert "replay matches the global-order fold (all 2 events)" in replay.stdout  # the rest is checked too
 
 
 def test_approve_records_one_decision_and_refuses_a_second(tmp_path):

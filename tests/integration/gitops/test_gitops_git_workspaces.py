@@ -57,13 +57,33 @@ def git(*args: str) -> str:
 # --- where things go -----------------------------------------------------------------------------
 
 
-def test_worktrees_default_to_the_repository_and_stay_out_of_its_status(repo: pygit2.Repository) -> None:
+def test_worktrees_default_to_the_wave_home_outside_the_repository(
+    repo: pygit2.Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WAVE_HOME", str(tmp_path / "home"))
     workdir = Path(repo.workdir)
     ready = GitWorkspaces(workdir).prepare("r1", "main")
-    assert Path(ready.path) == workdir.resolve() / ".wave" / "worktrees" / "r1"
+    assert Path(ready.path).parent.parent == (tmp_path / "home" / "worktrees").resolve()
+    assert Path(ready.path).parent.name.startswith("shop-") and Path(ready.path).name == "r1"
     assert ready.location == str(workdir.resolve())
-    assert git("-C", str(workdir), "status", "--porcelain") == ""
+    assert git("-C", str(workdir), "status", "--porcelain", "--ignored") == ""
+    assert not (workdir / ".wave").exists()
     assert "wave/r1" in git("-C", str(workdir), "worktree", "list")
+
+
+def test_without_wave_home_worktrees_go_to_the_xdg_state_directory(
+    repo: pygit2.Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("WAVE_HOME", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    ready = GitWorkspaces(repo.workdir).prepare("r1", "main")
+    assert Path(ready.path).is_relative_to((tmp_path / "state" / "wave" / "worktrees").resolve())
+
+
+def test_a_worktree_root_inside_the_repository_stays_out_of_its_status(repo: pygit2.Repository) -> None:
+    workdir = Path(repo.workdir)
+    GitWorkspaces(workdir, worktree_root=workdir / "trees").prepare("r1", "main")
+    assert git("-C", str(workdir), "status", "--porcelain") == ""
 
 
 def test_a_configured_worktree_root_is_used(repo: pygit2.Repository, tmp_path: Path) -> None:
@@ -78,7 +98,7 @@ def test_a_bare_repository_serves_runs_too(tmp_path: Path) -> None:
     workspaces = GitWorkspaces(tmp_path / "served.git", worktree_root=tmp_path / "trees")
     workspaces.prepare("r1", "main")
     done = workspaces.apply_and_commit("r1", diff_of(source, {"app.py": TAXED}), "developer", change())
-    assert workspaces.merge("r1", "main").merge_commit == done.commit
+    assert workspaces.merge("r1", "main", "ff").merge_commit == done.commit
 
 
 def test_a_foreign_directory_where_the_worktree_goes_is_left_alone(repo: pygit2.Repository, tmp_path: Path) -> None:
@@ -134,7 +154,7 @@ def test_the_run_branch_and_the_merge_are_pushed_and_can_be_fetched_back(
     qa = pygit2.clone_repository(ready.location, str(tmp_path / "qa"), checkout_branch="wave/r1")
     assert str(qa.head.target) == done.commit and (tmp_path / "qa" / "app.py").read_text() == TAXED
 
-    merged = workspaces.merge("r1", "main")
+    merged = workspaces.merge("r1", "main", "ff")
     assert head_of(origin, "main") == merged.merge_commit == done.commit
 
 

@@ -49,15 +49,17 @@ async def run_through(service: GitOpsService, stream: RunStream, step: Step) -> 
     return outputs
 
 
-async def prepared(service: GitOpsService, repo: pygit2.Repository, run_id: str = "r1") -> RunStream:
-    stream = requested(run_id, repo.workdir)
+async def prepared(
+    service: GitOpsService, repo: pygit2.Repository, run_id: str = "r1", merge_strategy: str = "squash"
+) -> RunStream:
+    stream = requested(run_id, repo.workdir, merge_strategy=merge_strategy)
     await run_through(service, stream, plan(stream, "t1", "t2"))
     return stream
 
 
 async def test_a_run_gets_a_workspace_commits_merges_and_is_cleaned_up(repo: pygit2.Repository, tmp_path: Path) -> None:
     service = service_for(tmp_path)
-    stream = requested("r1", repo.workdir)
+    stream = requested("r1", repo.workdir, merge_strategy="ff")
 
     [ready] = await run_through(service, stream, plan(stream, "t1"))
     assert ready == c.WorkspaceReady(branch="wave/r1", base_commit=head_of(repo, "main"), location=location_of(repo))
@@ -128,9 +130,32 @@ async def test_a_change_a_human_approved_is_committed(repo: pygit2.Repository, t
     assert file_at(repo, committed.commit, ".github/workflows/ci.yml") == "on: push\n"
 
 
+async def test_a_run_lands_on_the_target_as_one_squashed_commit_by_default(
+    repo: pygit2.Repository, tmp_path: Path
+) -> None:
+    service = service_for(tmp_path)
+    base = head_of(repo, "main")
+    stream = await prepared(service, repo)
+    [first] = await run_through(service, stream, score(stream, propose(stream, "t1", diff_of(repo, {"app.py": TAXED}), base)))
+    readme = diff_of(repo, {"README.md": "# shop\ntaxed\n"}, first.commit)
+    [second] = await run_through(service, stream, score(stream, propose(stream, "t2", readme, first.commit)))
+    approval = approve_merge(stream)
+    [merged] = await run_through(service, stream, approval)
+    assert isinstance(merged, c.Merged) and not merged.fast_forward
+    squashed = repo[merged.merge_commit]
+    assert head_of(repo, "main") == merged.merge_commit and [str(p) for p in squashed.parent_ids] == [base]
+    assert squashed.tree_id == repo[second.commit].tree_id
+    assert squashed.message.splitlines()[0] == "make prices include tax"
+    assert f"Wave-Run: r1\nWave-Squashed: {second.commit}" in squashed.message
+    assert head_of(repo, "wave/r1") == second.commit
+
+    assert await service.handle(approval.state, approval.event) == [merged]  # redelivered: the same commit
+    assert sum(1 for _ in repo.walk(repo.references["refs/heads/main"].target)) == 2
+
+
 async def test_a_target_that_moved_gets_a_merge_commit(repo: pygit2.Repository, tmp_path: Path) -> None:
     service = service_for(tmp_path)
-    stream = await prepared(service, repo)
+    stream = await prepared(service, repo, merge_strategy="ff")
     [committed] = await run_through(service, stream, score(stream, propose(stream, "t1", diff_of(repo, {"app.py": TAXED}), head_of(repo, "main"))))
     moved = str(commit_files(repo, {"README.md": "# shop\nhand edit\n"}, "meanwhile"))
     [merged] = await run_through(service, stream, approve_merge(stream))

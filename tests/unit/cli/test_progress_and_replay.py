@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from wave_cli.progress import approve_command, progress_lines, summarize
-from wave_cli.replay import Snapshots, differences, state_document
+from wave_cli.replay import Snapshots, differences, replay_checks, state_document
 from wave_events import catalogue as ev
 from wave_events.envelope import new_envelope
 from wave_events.projections import evolve, fold
@@ -51,6 +51,31 @@ def test_failed_tests_show_their_excerpt_in_red():
     assert [line.text.strip() for line in lines[1:]] == ["FAILED test_x", "assert 1 == 2"]
 
 
+def test_failed_tests_name_the_failing_tests_and_show_the_first_assertion_in_full():
+    assertion = [f"E       assert slugify('Hello, World!') == 'hello-world'  # line {n} " + "x" * 130 for n in range(1, 13)]
+    excerpt = "\n".join([
+        "2 failed, 0 errors, 3 passed, 0 skipped (from junit; exit code 1)",
+        "FAILED tests/test_slugify.py::test_punctuation - AssertionError",
+        "FAILED tests/test_slugify.py::test_ends - AssertionError",
+        "",
+        "--- tests/test_slugify.py::test_punctuation ---",
+        *assertion,
+        "",
+        "--- tests/test_slugify.py::test_ends ---",
+        "E       assert '-x-' == 'x'",
+    ])
+    failed = ev.TestsFailed(
+        commit="a" * 40, counts=ev.TestCounts(passed=3, failed=2), failure_excerpt=excerpt, duration_s=0.5,
+        sandbox="bubblewrap", failing_tests=("tests/test_slugify.py::test_punctuation", "tests/test_slugify.py::test_ends"),
+    )
+    (envelope,) = _events(failed)
+    assert "failing: tests/test_slugify.py::test_punctuation, tests/test_slugify.py::test_ends" in summarize(envelope)
+    texts = [line.text.strip() for line in progress_lines(fold([]), fold([envelope]), envelope)]
+    for line in assertion:  # the whole first assertion, however long its lines are
+        assert line in texts
+    assert "E       assert '-x-' == 'x'" not in texts  # the second failure is in `wave events --json`
+
+
 def test_an_escalation_says_which_command_answers_it():
     request, escalation = _events(
         _request(), ev.EscalationRequested(escalation_id="e1", kind="retries_exhausted", reason="3 retries failed")
@@ -91,6 +116,18 @@ def test_replay_reports_each_differing_field():
     found = differences(live, drifted)
     assert found == ["retries: live 0 != replay 2", "status: live 'running' != replay 'completed'"]
     assert differences(live, state_document(fold(events))) == []
+
+
+def test_replay_checks_the_whole_stream_even_when_the_live_projection_covers_part_of_it():
+    events = _events(_request(), _plan(), ev.RunFailed(reason="no workspace"))
+    live = state_document(fold(events[:1]))
+    mixed_up = [events[0], events[2], events[1]]  # a global order that would fold to another state
+    checks = replay_checks(events, mixed_up, live)
+    assert [check.against for check in checks] == [
+        "global-order fold (all 3 events)", "live projection (its first 1 events)",
+    ]
+    assert checks[0].differences and not checks[1].differences
+    assert not replay_checks(events, events, live)[0].differences
 
 
 def test_snapshots_round_trip(tmp_path):

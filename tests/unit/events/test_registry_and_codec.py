@@ -86,6 +86,19 @@ def test_a_version_two_run_request_keeps_landing_by_fast_forward():
     assert (event.merge_strategy, event.model_source, event.merge_policy, event.requested_by) == ("ff", "", "human", "ana")
 
 
+def test_a_version_one_tests_failed_names_the_failing_tests_of_its_excerpt():
+    old = {
+        "commit": "a" * 40, "counts": {"passed": 3, "failed": 2}, "duration_s": 1.0, "sandbox": "bubblewrap",
+        "failure_excerpt": "2 failed, 0 errors, 3 passed, 0 skipped (from junit; exit code 1)\n"
+                           "FAILED tests/test_a.py::test_bad - assert 1 == 2\nFAILED tests/test_b.py::test_worse\n\n"
+                           "--- tests/test_a.py::test_bad\nE assert 1 == 2",
+    }
+    event = registry.decode("TestsFailed", 1, old)
+    assert isinstance(event, c.TestsFailed)
+    assert event.failing_tests == ("tests/test_a.py::test_bad", "tests/test_b.py::test_worse")
+    assert event.failure_excerpt == old["failure_excerpt"]
+
+
 def test_a_malformed_old_version_is_reported_against_its_own_version():
     with pytest.raises(MalformedEventError, match="malformed RunRequested v1: budget"):
         registry.decode("RunRequested", 1, {"task": "x", "repo": "r", "budget": -1})

@@ -125,8 +125,8 @@ CASES: dict[str, Case] = {
     ),
     "a human rejects it: nothing": Case(_human_rejects, lambda s: ()),
     "a human approves a budget top-up: nothing to commit": Case(_human_approves_budget, lambda s: ()),
-    "merge approved: merge into the target branch": Case(
-        lambda s: (planned(s), approve_merge(s)), lambda s: (Merge("main"),)
+    "merge approved: squash into the target branch, the story's first line as subject": Case(
+        lambda s: (planned(s), approve_merge(s)), lambda s: (Merge("main", "squash", "make prices include tax"),)
     ),
     "merge approved again after the merge: nothing": Case(_merge_twice, lambda s: ()),
     "merge approved without a workspace: nothing": Case(lambda s: (plan(s), approve_merge(s)), lambda s: ()),
@@ -182,3 +182,12 @@ def test_gitops_handles_exactly_the_events_it_has_rules_for() -> None:
         "PlanCreated", "ActionScored", "HumanDecisionRecorded", "MergeApproved",
         "RunCompleted", "RunFailed", "RunBlocked", "RunCancelled", "PlanRejected",
     }
+
+
+@pytest.mark.parametrize("strategy", ["squash", "merge", "ff"])
+def test_a_merge_lands_by_the_strategy_the_run_was_requested_with(strategy: str) -> None:
+    stream = requested("r1", "/srv/shop", merge_strategy=strategy)
+    planned(stream)
+    step = approve_merge(stream)
+    assert decide(step.state, step.event) == (Merge("main", strategy, "make prices include tax"),)
+

@@ -83,6 +83,7 @@ async def test_junit_failures_make_tests_failed(tmp_path: Path) -> None:
     assert isinstance(outcome, c.TestsFailed)
     assert outcome.counts == c.TestCounts(passed=1, failed=1)
     assert "FAILED tests/test_a.py::test_bad - assert 1 == 2" in outcome.failure_excerpt
+    assert outcome.failing_tests == ("tests/test_a.py::test_bad",)
 
 
 async def test_a_zero_exit_with_failures_in_the_report_still_fails(tmp_path: Path) -> None:

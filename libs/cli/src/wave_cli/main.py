@@ -1,6 +1,6 @@
 """`wave`: deliver a story through WAVE's gates and look at what happened.
 
-Embedded by default (one process, the SQLite store under WAVE_HOME, default .wave/); distributed when
+Embedded by default (one process, the SQLite store under WAVE_HOME, default ~/.local/state/wave); distributed when
 WAVE_DATABASE_URL (postgresql://…) and WAVE_KAFKA_BOOTSTRAP are set.
 """
 
@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,8 +34,8 @@ from .follow import (
     unfinished_line,
 )
 from .output import ClosableStdout
-from .progress import Line, approve_command, cost_line, gates_line, summarize
-from .replay import Snapshots, differences, state_document
+from .progress import Line, approve_command, cost_line, failing_tests_text, gates_line, summarize
+from .replay import Snapshots, replay_checks, state_document
 from .settings import Settings
 
 T = TypeVar("T")
@@ -82,7 +82,8 @@ def cli(ctx: click.Context) -> None:
     """Deliver stories through WAVE's gates, follow runs, answer escalations, audit and replay.
 
     \b
-    Embedded by default: one process, events in .wave/wave.db (WAVE_HOME moves it).
+    Embedded by default: one process, events in $XDG_STATE_HOME/wave/wave.db, i.e.
+    ~/.local/state/wave/wave.db (WAVE_HOME moves it).
     Distributed when WAVE_DATABASE_URL=postgresql://… and WAVE_KAFKA_BOOTSTRAP=host:port are set.
     """
     ctx.obj = Settings.from_env()
@@ -103,12 +104,19 @@ def cli(ctx: click.Context) -> None:
     "--merge-policy", type=click.Choice(["auto", "model", "human"]), default="auto", show_default=True,
     help="who approves the merge: policy (safe + tested), a model review, or a human",
 )
+@click.option(
+    "--merge-strategy", type=click.Choice(["squash", "merge", "ff"]), default="squash", show_default=True,
+    help="how the run lands on the target branch: one squashed commit, a merge commit, or a fast-forward "
+         "(every attempt); the run branch keeps every attempt",
+)
 @click.option("--wait/--no-wait", default=None, help="follow the run until it stops (always, when embedded)")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=1800, show_default=True, help="seconds")
+@click.option("--json", "as_json", is_flag=True,
+              help="print one JSON object (run id, final status) on stdout; the live output goes to stderr")
 @click.pass_obj
 def run_command(settings: Settings, story: str, repo: str, target_branch: str, cassette: str | None,
-                budget_usd: float, budget_tokens: int, max_retries: int, merge_policy: str,
-                wait: bool | None, timeout_s: float) -> None:
+                budget_usd: float, budget_tokens: int, max_retries: int, merge_policy: str, merge_strategy: str,
+                wait: bool | None, timeout_s: float, as_json: bool) -> None:
     """Submit STORY (a coding task) against a repository and follow it through the gates.
 
     Exit status: 0 merged, 3 waiting for a decision (`wave approve`), 1 failed, blocked,
@@ -126,17 +134,46 @@ def run_command(settings: Settings, story: str, repo: str, target_branch: str, c
                 store, story=story, repo=repo, target_branch=target_branch, budget_usd=budget_usd,
                 budget_tokens=budget_tokens, max_retries=max_retries, merge_policy=merge_policy,
                 model_source=model_source,
+                merge_strategy=merge_strategy,
             )
             console.print(f"run [bold]{run_id}[/] submitted ({settings.mode})")
             if settings.distributed and not wait:
                 return run_id
             return await _follow(settings, store, run_id, timeout_s, services, model_source)
 
+    if as_json:
+        with _live_output_on_stderr():
+            outcome = _run(go())
+            code = 0 if isinstance(outcome, str) else _report(outcome)
+        _print_json(_run_document(outcome))
+        sys.exit(code)
     outcome = _run(go())
     if isinstance(outcome, str):
         console.print(f"follow it with: wave status {outcome}")
         return
     sys.exit(_report(outcome))
+
+
+@contextmanager
+def _live_output_on_stderr():
+    """With --json, stdout holds only the JSON document."""
+    console.stderr = True
+    try:
+        yield
+    finally:
+        console.stderr = False
+
+
+def _run_document(outcome: Outcome | str) -> dict[str, Any]:
+    if isinstance(outcome, str):  # submitted to the distributed services, not followed
+        return {"run_id": outcome, "status": "requested", "stopped": "submitted", "merge_commit": None,
+                "pending_escalations": []}
+    state = outcome.state
+    return {
+        "run_id": state.run_id, "status": state.status, "stopped": outcome.reason,
+        "reason": state.outcome_reason or None, "merge_commit": state.merge_commit,
+        "pending_escalations": sorted(state.pending_escalations),
+    }
 
 
 def _read_story(path: str) -> str:
@@ -337,6 +374,10 @@ def _print_status(state: RunState) -> None:
         console.print(table)
     console.print(f"retries {state.retries} of {state.max_retries} · budget {cost_line(state)} · "
                   f"{state.llm_calls} model call(s) · merge policy {state.merge_policy}")
+    if state.last_test_failed_commit:
+        failing = failing_tests_text(state.last_failing_tests) if state.last_failing_tests else "(not named by the report)"
+        console.print(f"last failing tests (on {state.last_test_failed_commit[:12]}): {escape(failing)}",
+                      style="green" if state.status == "completed" else "red")
     if state.merge_commit:
         console.print(f"merged at {state.merge_commit[:12]}")
     for timer in state.pending_timers.values():
@@ -381,35 +422,33 @@ def events_command(settings: Settings, run_id: str, as_json: bool, raw: bool) ->
 @click.argument("run_id")
 @click.pass_obj
 def replay_command(settings: Settings, run_id: str) -> None:
-    """Rebuild a run's state from its stored events and compare it with the live projection.
+    """Rebuild a run's state from its stored events and compare it with what was seen live.
 
-    The live projection is the state kept event by event while the run was followed (`wave run`,
-    `wave approve`, `wave demo`); it is compared with the replay of the same number of events. When
-    this machine never followed the run, the run is folded in the store's global order instead, the
-    way a subscribed service sees it. Exit status 1 on any difference.
+    The whole stream is compared with the run folded in the store's global order, the way a
+    subscribed service sees it. The live projection, kept event by event while the run was followed
+    here (`wave run`, `wave approve`, `wave demo`), is compared with the replay of the events it
+    covers. Exit status 1 on any difference.
     """
 
     async def go():
         async with _store(settings) as store:
             events, _ = await runs.load(store, run_id)
-            live = Snapshots(settings.projections_dir).load(run_id)
-            if live is not None:
-                covered = min(int(live.get("version") or 0), len(events))
-                return events, fold(events[:covered]), live, f"live projection (its first {covered} events)"
             ordered = [e for e in await _read_everything(store) if e.stream_id == events[0].stream_id]
-            return events, fold(events), state_document(fold(ordered)), "global-order fold"
+            return events, replay_checks(events, ordered, Snapshots(settings.projections_dir).load(run_id))
 
-    events, replayed, live, source = _run(go())
-    found = differences(live, state_document(replayed))
+    events, checks = _run(go())
     whole = fold(events)
     console.print(f"replayed {len(events)} events of run {run_id}: {whole.status}, "
                   f"{sum(whole.gates.values())}/{len(GATES)} gates")
-    if found:
-        console.print(f"[bold red]replay differs from the {source} in {len(found)} field(s):[/]")
-        for line in found:
-            console.print(f"  {escape(line)}")
+    for check in checks:
+        if check.differences:
+            console.print(f"[bold red]replay differs from the {check.against} in {len(check.differences)} field(s):[/]")
+            for line in check.differences:
+                console.print(f"  {escape(line)}")
+        else:
+            console.print(f"[green]replay matches the {check.against}[/]")
+    if any(check.differences for check in checks):
         sys.exit(1)
-    console.print(f"[green]replay matches the {source}[/]")
 
 
 async def _read_everything(store) -> list:

@@ -61,7 +61,11 @@ def summarize(envelope: Envelope) -> str:
         case ev.TestsFailed():
             c = p.counts
             timed_out = ", timed out" if p.timed_out else ""
-            return f"{c.failed} failed, {c.errors} errors, {c.passed} passed on {p.commit[:12]}{timed_out} ({p.sandbox})"
+            failing = f"; failing: {failing_tests_text(p.failing_tests)}" if p.failing_tests else ""
+            return (
+                f"{c.failed} failed, {c.errors} errors, {c.passed} passed on {p.commit[:12]}{timed_out} "
+                f"({p.sandbox}){failing}"
+            )
         case ev.RetryScheduled():
             return f"retry {p.retry} in {p.delay_s:.1f} s" + (f": {p.reason}" if p.reason else "")
         case ev.FixRequested():
@@ -83,7 +87,7 @@ def summarize(envelope: Envelope) -> str:
         case ev.MergeRejected():
             return f"by {p.approver} ({p.reviewer}): {p.reason}"
         case ev.Merged():
-            how = "fast-forward" if p.fast_forward else "merge commit"
+            how = "fast-forward" if p.fast_forward else "a new commit: squashed or merged"
             return f"into {p.target_branch} at {p.merge_commit[:12]} ({how})"
         case ev.RunCompleted():
             return f"merged as {p.merge_commit[:12]}"
@@ -92,6 +96,25 @@ def summarize(envelope: Envelope) -> str:
         case ev.NotificationSent():
             return f"{p.channel}"
     return ""
+
+
+_LISTED_TESTS = 5
+_HEAD_LINES = 8
+
+
+def failing_tests_text(names: tuple[str, ...]) -> str:
+    shown = ", ".join(names[:_LISTED_TESTS])
+    return shown + (f" and {len(names) - _LISTED_TESTS} more" if len(names) > _LISTED_TESTS else "")
+
+
+def first_failure(excerpt: str) -> list[str]:
+    """The lines of a failure excerpt worth reading live: its head (why the run failed and the failing
+    tests) and its first block, the first failure's assertion (or the end of the output), in full."""
+    head, *blocks = excerpt.strip().split("\n\n--- ")
+    lines = head.splitlines()
+    if len(lines) > _HEAD_LINES:
+        lines = [*lines[: _HEAD_LINES - 1], f"… {len(lines) - _HEAD_LINES + 1} more line(s) in `wave events --json`"]
+    return lines + (f"--- {blocks[0]}".splitlines() if blocks else [])
 
 
 def progress_lines(before: RunState, after: RunState, envelope: Envelope) -> list[Line]:
@@ -108,8 +131,8 @@ def progress_lines(before: RunState, after: RunState, envelope: Envelope) -> lis
         style = ""
     lines.append(Line(f"  {envelope.type:<22} {summarize(envelope)}", style))
     if isinstance(p, ev.TestsFailed) and p.failure_excerpt:
-        for excerpt_line in p.failure_excerpt.strip().splitlines()[:6]:
-            lines.append(Line(f"      {excerpt_line[:120]}", "red dim"))
+        for excerpt_line in first_failure(p.failure_excerpt):
+            lines.append(Line(f"      {excerpt_line}", "red dim"))
     opened = [g for g in GATES if after.gates[g] and not before.gates[g]]
     for gate in opened:
         lines.append(Line(f"✓ {gate}", "bold green"))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wave_events.projections import RunState
+from wave_events import Envelope
+from wave_events.projections import RunState, fold
 
 
 def state_document(state: RunState) -> dict[str, Any]:
@@ -30,6 +33,35 @@ def differences(live: dict[str, Any], replayed: dict[str, Any], path: str = "") 
     if isinstance(live, list) and isinstance(replayed, list) and len(live) == len(replayed):
         return [d for i, (a, b) in enumerate(zip(live, replayed, strict=True)) for d in differences(a, b, f"{path}[{i}]")]
     return [] if live == replayed else [f"{path}: live {live!r} != replay {replayed!r}"]
+
+
+@dataclass(frozen=True)
+class ReplayCheck:
+    against: str  # what the replay was compared with
+    differences: list[str]
+
+
+def replay_checks(
+    events: Sequence[Envelope], global_order: Sequence[Envelope], live: dict[str, Any] | None
+) -> list[ReplayCheck]:
+    """Compare the replay of a run's stream with the fold of the same events in the store's global
+    order (the way a subscribed service saw them) over the whole stream, and with the live projection
+    over the events it covers (it stops where this machine stopped following the run)."""
+    checks = [
+        ReplayCheck(
+            f"global-order fold (all {len(events)} events)",
+            differences(state_document(fold(global_order)), state_document(fold(events))),
+        )
+    ]
+    if live is not None:
+        covered = min(int(live.get("version") or 0), len(events))
+        checks.append(
+            ReplayCheck(
+                f"live projection (its first {covered} events)",
+                differences(live, state_document(fold(events[:covered]))),
+            )
+        )
+    return checks
 
 
 class Snapshots:

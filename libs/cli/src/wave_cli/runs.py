@@ -60,6 +60,7 @@ async def submit(
     max_retries: int = 3,
     merge_policy: str = "auto",
     model_source: str = "",
+    merge_strategy: str = "squash",
 ) -> str:
     check_amount("--budget-usd", budget_usd)
     if not story.strip():
@@ -74,6 +75,7 @@ async def submit(
         max_retries=max_retries,
         merge_policy=merge_policy,
         model_source=model_source,
+        merge_strategy=merge_strategy,
         requested_by=who(),
     )
     run_id = new_run_id()

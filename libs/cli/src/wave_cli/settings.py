@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from wave_runtime.settings import wave_home
 from wave_store import StoreError
 from wave_store.config import check_store_url
 
@@ -15,7 +16,7 @@ from .errors import UserError
 
 @dataclass(frozen=True)
 class Settings:
-    home: Path  # WAVE_HOME: the embedded store, dead letters, model bodies and projections live here
+    home: Path  # WAVE_HOME (default: the XDG state directory): the embedded store, dead letters, projections
     database_url: str  # "" means the embedded SQLite store under `home`
     kafka_bootstrap: str  # "" means the embedded transport (no Kafka)
 
@@ -42,7 +43,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        home = Path(env.get("WAVE_HOME") or ".wave")
+        home = wave_home(env)
         database_url = env.get("WAVE_DATABASE_URL", "").strip()
         bootstrap = env.get("WAVE_KAFKA_BOOTSTRAP", "").strip()
         try:

@@ -5,6 +5,7 @@ The catalogue is documented in docs/events.md and exported as JSON Schema to lib
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any, Literal
 
@@ -223,8 +224,10 @@ class TestsPassed(DomainEvent):
     command: str = ""
 
 
-@registry.register("TestsFailed")
-class TestsFailed(DomainEvent):
+@registry.register("TestsFailed", version=1)
+class TestsFailedV1(DomainEvent):
+    """First shape: the failing tests were named only inside the excerpt."""
+
     commit: str = CommitId
     counts: TestCounts
     failure_excerpt: str = ""
@@ -232,6 +235,31 @@ class TestsFailed(DomainEvent):
     sandbox: str = NonEmpty
     command: str = ""
     timed_out: bool = False
+
+
+@registry.register("TestsFailed", version=2)
+class TestsFailed(DomainEvent):
+    """The tests of `commit` failed. `failing_tests` names them (ids such as
+    `tests/test_calc.py::test_big`, at most the first 40) when the report or output said which."""
+
+    commit: str = CommitId
+    counts: TestCounts
+    failing_tests: tuple[str, ...] = ()
+    failure_excerpt: str = ""
+    duration_s: float = Field(ge=0)
+    sandbox: str = NonEmpty
+    command: str = ""
+    timed_out: bool = False
+
+
+_EXCERPT_FAILED_LINE = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
+
+
+@registry.upcaster("TestsFailed", from_version=1)
+def _tests_failed_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    # v1 excerpts list each failing test on a "FAILED <id>" line before any output.
+    head = str(payload.get("failure_excerpt") or "").split("\n\n", 1)[0]
+    return {**payload, "failing_tests": list(dict.fromkeys(_EXCERPT_FAILED_LINE.findall(head)))}
 
 
 @registry.register("RetryScheduled")

@@ -4,6 +4,7 @@ variable means "unset" everywhere and a bad value is always an error naming the 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TypeVar
 
 N = TypeVar("N", int, float)
@@ -41,3 +42,18 @@ def env_number(
     except ValueError:
         expected = what or ("a whole number" if kind is int else "a number")
         raise error(f"{name} must be {expected}, got {text!r}") from None
+
+
+HOME_VAR = "WAVE_HOME"
+
+
+def wave_home(env: Mapping[str, str]) -> Path:
+    """Where WAVE keeps its per-user state (the embedded store, dead letters, worktrees): WAVE_HOME,
+    else the XDG state directory (`$XDG_STATE_HOME/wave`, by default `~/.local/state/wave`). Never the
+    working directory, which is often the user's own repository."""
+    if home := env_text(env, HOME_VAR):
+        return Path(home).expanduser()
+    state = env_text(env, "XDG_STATE_HOME")
+    # The XDG specification says a relative XDG_STATE_HOME is invalid and must be ignored.
+    base = Path(state) if state and Path(state).is_absolute() else Path.home() / ".local" / "state"
+    return base / "wave"

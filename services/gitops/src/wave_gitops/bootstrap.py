@@ -29,7 +29,7 @@ def create_service(env: Mapping[str, str] | None = None, *, config: GitOpsConfig
     log.info(
         "gitops: repository %s, worktrees under %s, remote %s",
         config.repo or "named by each run",
-        config.worktree_root or "<repo>/.wave/worktrees",
+        config.worktree_root or "<WAVE home>/worktrees/<repo>-<hash>",
         config.remote or "none",
     )
     return GitOpsService(open_workspaces, repo=config.repo)

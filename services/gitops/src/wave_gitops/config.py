@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+
+from wave_runtime.settings import wave_home
 
 from .errors import InvalidInputError
 
@@ -20,7 +24,7 @@ class ConfigError(InvalidInputError):
 @dataclass(frozen=True)
 class GitOpsConfig:
     repo: str | None = None  # every run uses this repository instead of the one its RunRequested names
-    worktree_root: str | None = None  # default: <repo>/.wave/worktrees
+    worktree_root: str | None = None  # default: default_worktree_root(repo), outside the repository
     remote: str | None = None  # a remote name in the repository, or (with `repo`) a URL or path
 
     def __post_init__(self) -> None:
@@ -43,6 +47,15 @@ class GitOpsConfig:
             return value if value is not None and value != "" else None
 
         return cls(repo=setting(REPO_VAR), worktree_root=setting(WORKTREE_ROOT_VAR), remote=setting(REMOTE_VAR))
+
+
+def default_worktree_root(repo_path: Path, env: Mapping[str, str] | None = None) -> Path:
+    """`<WAVE home>/worktrees/<repo name>-<hash of its path>`: outside the repository, so a run leaves
+    nothing in the user's working copy, and one directory per repository."""
+    env = os.environ if env is None else env
+    resolved = repo_path.expanduser().resolve()
+    key = hashlib.sha256(str(resolved).encode()).hexdigest()[:10]
+    return wave_home(env) / "worktrees" / f"{resolved.name or 'repo'}-{key}"
 
 
 def _names_a_place(remote: str) -> bool:

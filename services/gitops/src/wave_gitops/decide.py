@@ -15,6 +15,8 @@ from wave_events import Envelope
 from wave_events import catalogue as ev
 from wave_events.projections import RunState, TaskState
 
+from .trailers import story_subject
+
 CHANGE_AUTHOR = "developer"  # change commits are authored by the role that wrote the diff
 
 
@@ -35,6 +37,8 @@ class ApplyChange:
 @dataclass(frozen=True)
 class Merge:
     target_branch: str
+    strategy: str = "squash"  # squash | merge | ff, as the run was requested
+    subject: str = ""  # the squash commit's subject: the story's first line
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,7 @@ def _human_decision(state: RunState, p: ev.HumanDecisionRecorded) -> tuple[Decis
 def _merge_approved(state: RunState, p: ev.MergeApproved) -> tuple[Decision, ...]:
     if state.finished or state.merge_commit is not None or state.branch is None:
         return ()
-    return (Merge(state.target_branch),)
+    return (Merge(state.target_branch, state.merge_strategy, story_subject(state.story)),)
 
 
 def _terminal(state: RunState, p: Any) -> tuple[Decision, ...]:

@@ -24,6 +24,7 @@ from pygit2.enums import (
 )
 
 from . import names
+from .config import default_worktree_root
 from .diffs import ProposedDiff, check_paths, parse, read_diff
 from .errors import (
     DiffDoesNotApplyError,
@@ -36,10 +37,18 @@ from .errors import (
     WorkspaceConflictError,
     WorkspaceNotPreparedError,
 )
-from .trailers import RUN, ChangeTrailers, change_message, is_change, merge_message, trailers_of
+from .trailers import (
+    RUN,
+    SQUASHED,
+    ChangeTrailers,
+    change_message,
+    is_change,
+    merge_message,
+    squash_message,
+    trailers_of,
+)
 from .workspaces import Committed, MergeCheck, MergeResult, Workspace, Workspaces
 
-DEFAULT_WORKTREE_DIR = Path(".wave") / "worktrees"
 MERGER_ROLE = "gitops"
 
 
@@ -50,7 +59,8 @@ def signature(role: str) -> pygit2.Signature:
 class GitWorkspaces(Workspaces):
     """Run workspaces in the repository at `repo_path` (a working copy or a bare repository).
 
-    Worktrees go under `worktree_root` (default `<repo>/.wave/worktrees`), one directory per run.
+    Worktrees go under `worktree_root` (default: `<WAVE home>/worktrees/<repo>-<hash>`, outside the
+    repository), one directory per run.
     `remote` is a remote's name in the repository or a URL / path of another repository; when set,
     the run branch is pushed there after `prepare` and each commit, the target branch after a merge,
     and `location` is that URL. Without it, `location` is the repository's own path.
@@ -62,7 +72,7 @@ class GitWorkspaces(Workspaces):
         self.repo_path = _repository_root(repo_path)
         if worktree_root is not None and not str(worktree_root).strip():
             raise InvalidInputError("the worktree root must be a directory path, got an empty string")
-        root = Path(worktree_root) if worktree_root is not None else self.repo_path / DEFAULT_WORKTREE_DIR
+        root = Path(worktree_root) if worktree_root is not None else default_worktree_root(self.repo_path)
         self.worktree_root = root.expanduser().resolve()
         self._lock = threading.RLock()
         with self._repository() as repo:
@@ -121,32 +131,36 @@ class GitWorkspaces(Workspaces):
             self._push(repo, [_head_ref(branch)])
             return Committed(str(commit), str(head.id), branch, reused=False)
 
-    def check_merge(self, run_id: str, target_branch: str) -> MergeCheck:
-        run, target = names.run_id(run_id), names.branch(target_branch)
+    def check_merge(self, run_id: str, target_branch: str, strategy: str = "squash") -> MergeCheck:
+        run, target, how = names.run_id(run_id), names.branch(target_branch), names.merge_strategy(strategy)
         with self._repository() as repo:
-            return self._check(repo, run, target)
+            return self._check(repo, run, target, how)
 
-    def merge(self, run_id: str, target_branch: str) -> MergeResult:
-        run, target = names.run_id(run_id), names.branch(target_branch)
+    def merge(self, run_id: str, target_branch: str, strategy: str = "squash", subject: str = "") -> MergeResult:
+        run, target, how = names.run_id(run_id), names.branch(target_branch), names.merge_strategy(strategy)
         branch = names.run_branch(run)
         with self._repository() as repo:
-            check = self._check(repo, run, target)
+            check = self._check(repo, run, target, how)
             if check.up_to_date:
                 commit, fast_forward = self._earlier_merge(repo, run, check)
                 self._push(repo, [_head_ref(target)])
                 return MergeResult(target, commit, fast_forward, reused=True)
             if check.conflicts:
                 raise MergeConflictError(run, target, check.conflicts)
+            target_head, head = pygit2.Oid(hex=check.target_head), pygit2.Oid(hex=check.head)
             if check.fast_forward:
-                new = pygit2.Oid(hex=check.head)
+                new = head
             else:
-                index = repo.merge_commits(check.target_head, check.head)
+                tree = repo.merge_commits(target_head, head).write_tree(repo)
                 sig = signature(MERGER_ROLE)
-                new = repo.create_commit(
-                    None, sig, sig, merge_message(run, branch, target), index.write_tree(repo),
-                    [pygit2.Oid(hex=check.target_head), pygit2.Oid(hex=check.head)],
-                )
-            self._move_branch(repo, target, pygit2.Oid(hex=check.target_head), new)
+                if how == "squash":
+                    attempts = self._commits_since_base(repo, run, head)
+                    message = squash_message(run, branch, check.head, attempts, subject)
+                    new = repo.create_commit(None, sig, sig, message, tree, [target_head])
+                else:
+                    message = merge_message(run, branch, target)
+                    new = repo.create_commit(None, sig, sig, message, tree, [target_head, head])
+            self._move_branch(repo, target, target_head, new)
             self._push(repo, [_head_ref(target), _head_ref(branch)])
             return MergeResult(target, str(new), check.fast_forward, reused=False)
 
@@ -244,14 +258,15 @@ class GitWorkspaces(Workspaces):
             exclude.parent.mkdir(parents=True, exist_ok=True)
             exclude.write_text("\n".join([*existing, pattern]) + "\n", encoding="utf-8")
 
-    def _check(self, repo: pygit2.Repository, run: str, target: str) -> MergeCheck:
+    def _check(self, repo: pygit2.Repository, run: str, target: str, strategy: str) -> MergeCheck:
         head = self._run_head(repo, run)
         target_head = self._target_head(repo, target)
         analysis, _ = repo.merge_analysis(head.id, _head_ref(target))
-        up_to_date = bool(analysis & MergeAnalysis.UP_TO_DATE)
-        fast_forward = not up_to_date and bool(analysis & MergeAnalysis.FASTFORWARD)
+        up_to_date = bool(analysis & MergeAnalysis.UP_TO_DATE) or self._squash_of(repo, run, target_head) is not None
+        can_fast_forward = not up_to_date and bool(analysis & MergeAnalysis.FASTFORWARD)
+        fast_forward = can_fast_forward and strategy == "ff"
         conflicts: tuple[str, ...] = ()
-        if not up_to_date and not fast_forward:
+        if not up_to_date and not can_fast_forward:
             index = repo.merge_commits(target_head, head)
             if index.conflicts is not None:
                 conflicts = tuple(
@@ -259,8 +274,31 @@ class GitWorkspaces(Workspaces):
                 )
         return MergeCheck(target, str(head.id), str(target_head.id), up_to_date, fast_forward, conflicts)
 
+    def _squash_of(self, repo: pygit2.Repository, run: str, target_head: pygit2.Commit) -> pygit2.Commit | None:
+        """This run's squash commit on the target branch, if it landed that way."""
+        walker = repo.walk(target_head.id)
+        base = self._base(repo, run)
+        if base is not None:
+            walker.hide(base.id)
+        for commit in walker:
+            found = trailers_of(commit)
+            if found.get(RUN) == run and SQUASHED in found:
+                return commit
+        return None
+
+    def _commits_since_base(self, repo: pygit2.Repository, run: str, head: pygit2.Oid) -> int:
+        walker = repo.walk(head)
+        base = self._base(repo, run)
+        if base is not None:
+            walker.hide(base.id)
+        return sum(1 for _ in walker)
+
     def _earlier_merge(self, repo: pygit2.Repository, run: str, check: MergeCheck) -> tuple[str, bool]:
-        """The merge commit with this run's trailer above the run's head, else the head itself (a fast-forward)."""
+        """This run's squash commit, else the merge commit with its trailer above the run's head, else
+        the head itself (a fast-forward)."""
+        squash = self._squash_of(repo, run, repo[check.target_head].peel(pygit2.Commit))
+        if squash is not None:
+            return str(squash.id), False
         head = pygit2.Oid(hex=check.head)
         walker = repo.walk(pygit2.Oid(hex=check.target_head))
         walker.hide(head)

@@ -11,6 +11,7 @@ from wave_events.errors import InvalidStreamIdError
 from .errors import InvalidInputError
 
 RUN_BRANCH_PREFIX = "wave/"
+MERGE_STRATEGIES = ("squash", "merge", "ff")
 _ROLE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 
 
@@ -38,6 +39,12 @@ def role(value: object) -> str:
     if not isinstance(value, str) or not _ROLE.fullmatch(value):
         raise InvalidInputError(f"invalid role {value!r}: use lowercase letters, digits and '-' (e.g. 'developer')")
     return value
+
+
+def merge_strategy(value: object) -> str:
+    if value not in MERGE_STRATEGIES:
+        raise InvalidInputError(f"invalid merge strategy {value!r}: use one of {', '.join(MERGE_STRATEGIES)}")
+    return value  # type: ignore[return-value]
 
 
 def run_branch(run: str) -> str:

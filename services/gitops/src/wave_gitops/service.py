@@ -83,8 +83,8 @@ class GitOpsService:
                 return (ev.WorkspaceReady(branch=ready.branch, base_commit=ready.base_commit, location=ready.location),)
             case ApplyChange():
                 return (await self._commit(workspaces, run_id, event, decision),)
-            case Merge(target_branch=target):
-                return (await self._merge(workspaces, run_id, event, target),)
+            case Merge():
+                return (await self._merge(workspaces, run_id, event, decision),)
             case Cleanup():
                 await asyncio.to_thread(workspaces.cleanup, run_id)
                 log.info("run %s: worktree removed", run_id)
@@ -102,12 +102,13 @@ class GitOpsService:
             task_id=change.task_id, attempt=change.attempt, commit=done.commit, parent=done.parent, branch=done.branch
         )
 
-    async def _merge(self, workspaces: Workspaces, run_id: str, event: Envelope, target: str) -> Output:
-        check = await asyncio.to_thread(workspaces.check_merge, run_id, target)
+    async def _merge(self, workspaces: Workspaces, run_id: str, event: Envelope, merge: Merge) -> Output:
+        target = merge.target_branch
+        check = await asyncio.to_thread(workspaces.check_merge, run_id, target, merge.strategy)
         conflicts = check.conflicts
         if not conflicts:
             try:
-                merged = await asyncio.to_thread(workspaces.merge, run_id, target)
+                merged = await asyncio.to_thread(workspaces.merge, run_id, target, merge.strategy, merge.subject)
             except MergeConflictError as exc:  # the target moved between the check and the merge
                 conflicts = exc.paths
             else:

@@ -16,6 +16,9 @@ RUN = "Wave-Run"
 EVENT = "Wave-Event"
 TASK = "Wave-Task"
 ATTEMPT = "Wave-Attempt"
+SQUASHED = "Wave-Squashed"  # the run branch head a squash commit stands for
+
+SUBJECT_LIMIT = 72
 
 _TASK_ID: TypeAdapter[str] = TypeAdapter(Annotated[str, catalogue.TaskId])
 
@@ -52,6 +55,27 @@ def change_message(run_id: str, role: str, trailers: ChangeTrailers) -> str:
 
 def merge_message(run_id: str, branch: str, target_branch: str) -> str:
     return f"Merge {branch} into {target_branch}\n\n{RUN}: {names.run_id(run_id)}\n"
+
+
+def story_subject(story: str) -> str:
+    """A commit subject from a story: its first non-blank line, without Markdown heading marks, cut
+    at a word to fit one line of `git log --oneline`."""
+    line = next((text.strip() for text in story.splitlines() if text.strip()), "")
+    line = line.lstrip("#").strip()
+    if len(line) <= SUBJECT_LIMIT:
+        return line
+    cut = line[: SUBJECT_LIMIT - 1].rsplit(" ", 1)[0].rstrip(" ,.;:")
+    return f"{cut}…"
+
+
+def squash_message(run_id: str, branch: str, head: str, attempts: int, subject: str) -> str:
+    subject = story_subject(subject) or f"Land {branch}"
+    return (
+        f"{subject}\n\n"
+        f"Squashed from {branch} ({attempts} commit(s)); the branch keeps every attempt.\n\n"
+        f"{RUN}: {names.run_id(run_id)}\n"
+        f"{SQUASHED}: {head}\n"
+    )
 
 
 def trailers_of(commit: pygit2.Commit) -> dict[str, str]:

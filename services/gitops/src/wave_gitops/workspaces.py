@@ -31,7 +31,7 @@ class MergeCheck:
     head: str  # the run branch's head that was checked
     target_head: str
     up_to_date: bool  # the target already contains the run branch
-    fast_forward: bool  # the target can simply move to the run branch's head
+    fast_forward: bool  # the strategy allows it and the target can simply move to the run branch's head
     conflicts: tuple[str, ...]  # paths a merge could not combine, sorted
 
     @property
@@ -67,14 +67,22 @@ class Workspaces(ABC):
         names the file (and hunk) at fault; nothing is changed then."""
 
     @abstractmethod
-    def check_merge(self, run_id: str, target_branch: str) -> MergeCheck:
-        """Would the run branch merge into the target branch, and which paths would conflict."""
+    def check_merge(self, run_id: str, target_branch: str, strategy: str = "squash") -> MergeCheck:
+        """Would the run branch land on the target branch by `strategy`, and which paths would conflict.
+        `up_to_date` when the run already landed (for `squash`: a squash commit of this run is on the target)."""
 
     @abstractmethod
-    def merge(self, run_id: str, target_branch: str) -> MergeResult:
-        """Fast-forward the target branch to the run branch when possible, else make a merge commit as
-        `WAVE gitops`. An already merged run returns its merge. Conflicts raise `MergeConflictError`
-        naming the paths, and leave the target branch where it was."""
+    def merge(self, run_id: str, target_branch: str, strategy: str = "squash", subject: str = "") -> MergeResult:
+        """Land the run branch on the target branch, committing as `WAVE gitops`:
+
+        - `squash`: one commit on the target whose tree is the run branch merged in, `subject` (a
+          story; its first line is used) as its subject and `Wave-Run` / `Wave-Squashed` trailers;
+        - `merge`: a merge commit, even when a fast-forward is possible;
+        - `ff`: fast-forward when possible, else a merge commit.
+
+        The run branch is left as it is, every attempt on it. An already landed run returns its earlier
+        result. Conflicts raise `MergeConflictError` naming the paths, and leave the target branch where
+        it was; an unknown strategy raises `InvalidInputError`."""
 
     @abstractmethod
     def cleanup(self, run_id: str) -> None:

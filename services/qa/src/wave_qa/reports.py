@@ -130,6 +130,11 @@ def parse_output(exit_code: int, output: str) -> TestReport:
     return TestReport(counts, (), "exit code")
 
 
+def failing_test_names(report: TestReport) -> tuple[str, ...]:
+    """The failing tests' ids, each once, at most as many as the excerpt lists."""
+    return tuple(dict.fromkeys(failure.name for failure in report.failures))[:_MAX_LISTED]
+
+
 def failure_excerpt(report: TestReport, *, exit_code: int, output: str, timed_out: bool, timeout_s: float,
                     limit: int = EXCERPT_CHARS) -> str:
     """What a fixer needs first: why the run failed, every failing test with its message, then as much of

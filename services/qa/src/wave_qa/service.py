@@ -22,7 +22,7 @@ from wave_runtime.memo import EffectResults
 from .checkout import Checkout, CheckoutError
 from .decide import HANDLED_EVENT_TYPES, RunTests, decide
 from .detect import RepoConfigError, TestCommand, read_repo_files, resolve_test_command
-from .reports import ReportError, TestReport, failure_excerpt, parse_junit, parse_output
+from .reports import ReportError, TestReport, failing_test_names, failure_excerpt, parse_junit, parse_output
 from .sandbox import Limits, Sandbox, SandboxError, SandboxResult
 
 log = logging.getLogger("wave.qa")
@@ -127,7 +127,9 @@ class QAService:
             timeout_s=self._limits.timeout_s,
         )
         log.info("tests failed on %s: %s%s", commit[:12], counts, " (timed out)" if result.timed_out else "")
-        return ev.TestsFailed(**common, failure_excerpt=excerpt, timed_out=result.timed_out)
+        return ev.TestsFailed(
+            **common, failing_tests=failing_test_names(report), failure_excerpt=excerpt, timed_out=result.timed_out
+        )
 
     def _not_run(self, commit: str, reason: str) -> Output:
         return ev.TestsFailed(

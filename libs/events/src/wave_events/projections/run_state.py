@@ -78,6 +78,7 @@ class RunState:
     tested_commit: str | None = None  # the last commit whose tests passed
     last_test_failed_commit: str | None = None
     last_failure_excerpt: str | None = None
+    last_failing_tests: tuple[str, ...] = ()
     retries: int = 0
     merge_review: str | None = None  # approved / rejected
     merge_commit: str | None = None
@@ -242,7 +243,10 @@ def _tests_passed(state: RunState, e: Envelope, p: ev.TestsPassed) -> RunState:
 
 
 def _tests_failed(state: RunState, e: Envelope, p: ev.TestsFailed) -> RunState:
-    return replace(state, last_test_failed_commit=p.commit, last_failure_excerpt=p.failure_excerpt)
+    return replace(
+        state, last_test_failed_commit=p.commit, last_failure_excerpt=p.failure_excerpt,
+        last_failing_tests=p.failing_tests,
+    )
 
 
 def _retry_scheduled(state: RunState, e: Envelope, p: ev.RetryScheduled) -> RunState:
