@@ -157,11 +157,11 @@ def run_command(settings: Settings, story: str, repo: str, target_branch: str, c
 @contextmanager
 def _live_output_on_stderr():
     """With --json, stdout holds only the JSON document."""
-    console.stderr = True
+    stdout, console.file = console.file, sys.stderr
     try:
         yield
     finally:
-        console.stderr = False
+        console.file = stdout
 
 
 def _run_document(outcome: Outcome | str) -> dict[str, Any]:
