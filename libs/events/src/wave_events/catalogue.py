@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from .base import DomainEvent, registry
 
@@ -134,14 +134,56 @@ class WorkspaceReady(DomainEvent):
 # --- changes -----------------------------------------------------------------------------------
 
 
-@registry.register("ChangeProposed")
-class ChangeProposed(DomainEvent):
+@registry.register("ChangeProposed", version=1)
+class ChangeProposedV1(DomainEvent):
+    """First shape of a proposal: always a diff."""
+
     task_id: str = TaskId
     attempt: int = Field(ge=1)
     diff: str = NonEmpty
     base_commit: str = CommitId  # the commit the diff was written against
     rationale: str = ""
     model: str | None = None
+
+
+class WithheldSecret(Value):
+    """Where a proposed change held a real-looking secret: never the value itself."""
+
+    path: str = NonEmpty
+    line: int = Field(ge=1)  # the line in the new file
+    kind: str = NonEmpty  # the detector's kind, e.g. "anthropic-key"
+
+
+@registry.register("ChangeProposed", version=2)
+class ChangeProposed(DomainEvent):
+    """The developer's change for one task attempt.
+
+    `diff` is applied and scored exactly as written, so redaction never rewrites it (see
+    `acted_on_fields`). A diff holding a real-looking secret is not put in the event at all: `diff` is
+    empty and `withheld` says where the secrets were and of what kind; safety blocks such a change.
+    """
+
+    acted_on_fields: ClassVar[tuple[str, ...]] = ("diff",)
+
+    task_id: str = TaskId
+    attempt: int = Field(ge=1)
+    diff: str = ""
+    withheld: tuple[WithheldSecret, ...] = ()
+    base_commit: str = CommitId  # the commit the diff was written against
+    rationale: str = ""
+    model: str | None = None
+
+    @model_validator(mode="after")
+    def _diff_or_withheld(self) -> ChangeProposed:
+        if bool(self.diff) == bool(self.withheld):
+            raise ValueError("a proposal carries either a diff or the secrets it withheld, not both or neither")
+        return self
+
+
+@registry.upcaster("ChangeProposed", from_version=1)
+def _change_proposed_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    # v1 proposals always carried their diff.
+    return {**payload, "withheld": []}
 
 
 class ContentRef(Value):

@@ -1,4 +1,9 @@
-"""JSON encoding of payloads and envelopes, with redaction and a size limit applied on the way out."""
+"""JSON encoding of payloads and envelopes, with redaction and a size limit applied on the way out.
+
+Fields a service acts on as written (an event's `acted_on_fields`, e.g. `ChangeProposed.diff`) are never
+rewritten: a real-looking secret in one refuses the whole event (`SecretInEventError`), so what is
+stored is either exactly what the producer meant or nothing.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,8 @@ from typing import Any
 
 from .base import DomainEvent, EventRegistry, registry
 from .envelope import Envelope, validate_stream_id
-from .errors import EventTooLargeError, MalformedEventError
-from .redaction import redact
+from .errors import EventTooLargeError, MalformedEventError, SecretInEventError
+from .redaction import find_secrets, redact
 
 # Bodies bigger than this belong in a content-addressed blob (see LLMCallRecorded.prompt_ref);
 # the limit keeps a whole envelope well under the Kafka topic's max.message.bytes.
@@ -25,12 +30,32 @@ def encode_payload(event: DomainEvent, *, limit: int = MAX_PAYLOAD_BYTES) -> str
 def encode_payload_checked(event: DomainEvent, *, limit: int = MAX_PAYLOAD_BYTES) -> tuple[str, bool]:
     """`encode_payload`, and whether redaction changed the text, from a single dump of the payload."""
     raw = event.model_dump_json()
-    text = redact(raw)
+    text = _redact_except_acted_on(event, raw)
     # Under the limit in characters and ASCII means under it in bytes: no need to encode.
     size = len(text) if text.isascii() else len(text.encode())
     if size > limit:
         raise EventTooLargeError(event.event_type, size, limit)
     return text, text != raw
+
+
+def _redact_except_acted_on(event: DomainEvent, raw: str) -> str:
+    """`redact(raw)`, except that fields a service acts on are checked instead of rewritten."""
+    acted_on = [name for name in getattr(type(event), "acted_on_fields", ()) if getattr(event, name)]
+    if not acted_on:
+        return redact(raw)
+    for name in acted_on:
+        value = getattr(event, name)
+        secrets = find_secrets(value)
+        if secrets:
+            first = secrets[0]
+            raise SecretInEventError(event.event_type, name, first.kind, value.count("\n", 0, first.start) + 1)
+    rest = event.model_dump_json(exclude=set(acted_on))
+    redacted_rest = redact(rest)
+    if redacted_rest == rest:
+        return raw
+    document = json.loads(raw)
+    document.update(json.loads(redacted_rest))  # keeps the field order of `raw`
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
 def encode_envelope(envelope: Envelope) -> str:

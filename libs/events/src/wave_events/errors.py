@@ -74,3 +74,16 @@ class EventTooLargeError(EventError):
         self.size = size
         self.limit = limit
         super().__init__(f"event {event_type!r} is {size} bytes encoded, above the limit of {limit} bytes")
+
+
+class SecretInEventError(EventError):
+    """A field a service acts on verbatim (so redaction may not rewrite it) holds a real-looking secret."""
+
+    def __init__(self, event_type: str, field: str, kind: str, line: int) -> None:
+        self.field = field
+        self.kind = kind
+        self.line = line
+        super().__init__(
+            f"event {event_type!r} was not stored: its {field} holds a {kind} on line {line}, and {field} is "
+            "acted on as written, so it cannot be redacted; withhold it instead"
+        )

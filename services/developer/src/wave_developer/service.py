@@ -28,6 +28,7 @@ from .checkouts import CheckoutError, Checkouts
 from .config import OnNoDiff
 from .decide import HANDLED_EVENT_TYPES, Cleanup, Work, budget_escalation_id, decide, no_diff_escalation_id
 from .prompts import Context, TaskBrief, build_prompt
+from .proposal import build_proposal
 from .sandbox import RepoView
 
 log = logging.getLogger("wave.developer")
@@ -114,12 +115,7 @@ class DeveloperService:
         result = outcome.result
         if isinstance(result, Proposed):
             log.info("run %s: %s attempt %s proposed (%s)", run_id, work.task_id, work.attempt, ", ".join(result.change.paths))
-            events.append(
-                ev.ChangeProposed(
-                    task_id=work.task_id, attempt=work.attempt, diff=result.change.diff, base_commit=work.commit,
-                    rationale=result.change.rationale, model=result.model,
-                )
-            )
+            events.append(build_proposal(work.task_id, work.attempt, work.commit, result.change, result.model))
             return events, budget, False
         if isinstance(result, OutOfBudget):
             log.info("run %s: %s attempt %s stopped by the budget: %s", run_id, work.task_id, work.attempt, result.refusal)

@@ -95,7 +95,8 @@ def _terminal(state: RunState, p: Any) -> tuple[Decision, ...]:
 
 
 def _apply_if_undone(task: TaskState) -> tuple[Decision, ...]:
-    if task.proposal_event_id is None or not task.proposal_diff or task.commit or task.rejected_reason:
+    # A proposal that withheld its diff (it held a secret) is still decided on: gitops refuses it.
+    if task.proposal_event_id is None or task.proposal_diff is None or task.commit or task.rejected_reason:
         return ()
     return (ApplyChange(task.task_id, task.attempt, task.proposal_diff, task.proposal_event_id),)
 

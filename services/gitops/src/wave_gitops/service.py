@@ -92,6 +92,11 @@ class GitOpsService:
         raise GitOpsError(f"unknown decision {decision!r}")
 
     async def _commit(self, workspaces: Workspaces, run_id: str, event: Envelope, change: ApplyChange) -> Output:
+        if not change.diff:
+            # Approved or not, a proposal without a diff withheld one holding a secret: never committed.
+            reason = "the proposal withheld its diff because it held a secret; nothing was committed"
+            log.info("run %s: change for %s attempt %s rejected: %s", run_id, change.task_id, change.attempt, reason)
+            return ev.ChangeRejected(task_id=change.task_id, attempt=change.attempt, reason=reason)
         trailers = ChangeTrailers(event_id=str(event.event_id), task_id=change.task_id, attempt=change.attempt)
         try:
             done = await asyncio.to_thread(workspaces.apply_and_commit, run_id, change.diff, change.role, trailers)

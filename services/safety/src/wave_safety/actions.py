@@ -27,8 +27,12 @@ class GitCommand:
 
 @dataclass(frozen=True)
 class Diff:
+    """A proposed change: its diff, or — when the developer withheld a diff holding secrets — where
+    each secret was, as (path, line, kind), never the value."""
+
     kind: ClassVar[str] = "diff"
     diff: str
+    withheld: tuple[tuple[str, int, str], ...] = ()
 
 
 @dataclass(frozen=True)

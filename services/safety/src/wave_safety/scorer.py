@@ -25,7 +25,7 @@ def findings_for(action: Action, policy: SafetyPolicy) -> list[Finding]:
     if isinstance(action, GitCommand):
         return _git_findings(action, policy)
     if isinstance(action, Diff):
-        return analyze_diff(action.diff, policy)
+        return analyze_diff(action.diff, policy, action.withheld)
     if isinstance(action, Sql):
         return analyze_sql(action.sql)
     if isinstance(action, FileWrite):

@@ -31,7 +31,8 @@ class SafetyService:
         payload = event.payload
         if not isinstance(payload, ChangeProposed):
             return ()
-        verdict = await assess(Diff(payload.diff), self.policy, self.judge)
+        withheld = tuple((w.path, w.line, w.kind) for w in payload.withheld)
+        verdict = await assess(Diff(payload.diff, withheld), self.policy, self.judge)
         log.info(
             "scored %s task %s attempt %d: %s (%.3f) %s",
             event.event_id,

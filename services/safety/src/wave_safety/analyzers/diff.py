@@ -111,8 +111,18 @@ def parse_diff(text: str) -> list[FilePatch]:
     return files
 
 
-def analyze_diff(text: str, policy: SafetyPolicy) -> list[Finding]:
-    findings: list[Finding] = []
+def analyze_diff(
+    text: str, policy: SafetyPolicy, withheld: tuple[tuple[str, int, str], ...] = ()
+) -> list[Finding]:
+    """Findings on a diff, read as written (secrets are judged on the original text). `withheld` names
+    secrets the developer kept out of the proposal: each is a `diff.secret`, and with no diff left
+    there is nothing else to read."""
+    findings = [
+        Finding("diff.secret", f"{path}:{line} gains a {kind}; the developer withheld the change")
+        for path, line, kind in withheld
+    ]
+    if withheld and not text:
+        return findings
     if len(text.encode()) > policy.max_diff_bytes:
         findings.append(
             Finding(

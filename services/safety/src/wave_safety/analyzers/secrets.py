@@ -1,18 +1,14 @@
-"""Credential detection: the event store's redaction patterns (which say what a secret looks like) plus
-Shannon entropy for long random-looking tokens those patterns cannot name."""
+"""Credential detection: the shared secret detector of `wave_events.redaction` (the same decision that
+redacts events and withholds proposed changes) plus Shannon entropy for long random-looking tokens its
+patterns cannot name."""
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 from dataclasses import dataclass
 
-from wave_events.redaction import redact
+from wave_events.redaction import GENERIC_KINDS, find_secrets, is_placeholder, shannon_entropy
 
-# Kinds the redaction rules find by the shape of a name, not of the value: likelier to be false alarms.
-GENERIC_KINDS = frozenset({"secret-assignment", "url-password", "bearer-token"})
-_MARKER = re.compile(r"\[REDACTED:([a-z0-9-]+)\]")
 _PRIVATE_KEY_HEADER = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
 _TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{32,}")
 _INTEGRITY_PREFIX = re.compile(r"^(?:sha1|sha256|sha384|sha512)-")
@@ -26,29 +22,23 @@ class SecretHit:
 
 
 def secret_kinds(text: str) -> list[SecretHit]:
-    """The kinds of credential present in `text`, each once, specific formats first."""
-    before = Counter(_MARKER.findall(text))
-    after = Counter(_MARKER.findall(redact(text)))
-    kinds = [kind for kind in after if after[kind] > before.get(kind, 0)]
+    """The kinds of real-looking credential present in `text`, each once, specific formats first. A private
+    key's header counts even without its body: a diff may show only part of the key."""
+    kinds = list(dict.fromkeys(match.kind for match in find_secrets(text)))
     if _PRIVATE_KEY_HEADER.search(text) and "private-key" not in kinds:
         kinds.append("private-key")
     hits = [SecretHit(kind, kind in GENERIC_KINDS) for kind in kinds]
     return sorted(hits, key=lambda h: (h.generic, h.kind))
 
 
-def shannon_entropy(token: str) -> float:
-    counts = Counter(token)
-    n = len(token)
-    return -sum(c / n * math.log2(c / n) for c in counts.values())
-
-
 def high_entropy_tokens(text: str) -> list[tuple[int, float]]:
     """(length, bits per char) of each long token random enough to be a key. Hex digests stay below the
-    threshold (at most 4 bits per char) and subresource-integrity hashes are skipped by their prefix."""
+    threshold (at most 4 bits per char), subresource-integrity hashes are skipped by their prefix, and
+    stand-ins (`sk-ant-api03-your-key-here`) by the detector's placeholder test."""
     found: list[tuple[int, float]] = []
     for match in _TOKEN.finditer(text):
         token = match.group(0)
-        if _INTEGRITY_PREFIX.match(token) or "REDACTED" in token:
+        if _INTEGRITY_PREFIX.match(token) or "REDACTED" in token or is_placeholder(token):
             continue
         if not (
             any(c.isdigit() for c in token)

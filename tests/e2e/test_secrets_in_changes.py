@@ -1,0 +1,143 @@
+"""A developer's change as a user runs it (`wave run`, embedded, scripted model): a change holding a real
+key is never committed and leaves no trace of the key in the store; a change whose tests use placeholder
+tokens and fixture passwords is committed and merged exactly as the developer wrote it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pygit2
+import pytest
+from secret_samples import anthropic_key
+
+WAVE = [sys.executable, "-m", "wave_cli"]
+ROOT = Path(__file__).resolve().parents[2]
+AUTH = (
+    "def auth_header(token: str) -> str:\n"
+    '    """The HTTP Authorization header value for `token`."""\n'
+    '    return f"Bearer {token}"\n'
+)
+TEST_AUTH = (
+    "from textkit.auth import auth_header\n"
+    "\n"
+    'password = "hunter2"\n'
+    'token = "test-token"\n'
+    "\n"
+    "\n"
+    "def test_auth_header_is_a_bearer_header():\n"
+    '    assert auth_header("placeholder-token-1234") == "Bearer placeholder-token-1234"\n'
+    "\n"
+    "\n"
+    "def test_fixture_credentials_pass_through():\n"
+    '    assert (password, token) == ("hunter2", "test-token")\n'
+)
+
+
+def _new_file(path: str, content: str) -> str:
+    lines = content.splitlines()
+    added = "".join(f"+{line}\n" for line in lines)
+    return (
+        f"diff --git a/{path} b/{path}\nnew file mode 100644\n--- /dev/null\n+++ b/{path}\n"
+        f"@@ -0,0 +1,{len(lines)} @@\n{added}"
+    )
+
+
+def _cassette(path: Path, diff: str) -> Path:
+    plan = {
+        "feasible": True, "summary": "add auth_header",
+        "tasks": [{"task_id": "auth", "domain": "library", "description": "Add auth_header(token) in textkit/auth.py",
+                   "acceptance_criteria": ["auth_header(t) == 'Bearer ' + t"], "files_of_interest": ["textkit/strings.py"]}],
+    }
+    usage = {"input_tokens": 100, "output_tokens": 50, "model": "claude-sonnet-4-5"}
+    cassette = {"version": 1, "interactions": [
+        {"role": "planner", "response": {"text": json.dumps(plan), **usage}},
+        {"role": "developer", "response": {"text": f"Rationale: adds auth_header.\n```diff\n{diff}```\n", **usage}},
+        {"role": "merge_reviewer", "repeat": True,
+         "response": {"text": '{"approve": true, "reason": "delivered and tested"}', **usage}},
+    ]}
+    path.write_text(json.dumps(cassette))  # JSON is YAML
+    return path
+
+
+def _repo(path: Path) -> pygit2.Repository:
+    shutil.copytree(ROOT / "examples" / "sample-repo", path)
+    repo = pygit2.init_repository(str(path), initial_head="main")
+    repo.index.add_all()
+    repo.index.write()
+    who = pygit2.Signature("dev", "dev@example.com")
+    repo.create_commit("HEAD", who, who, "start", repo.index.write_tree(), [])
+    return repo
+
+
+def _run(tmp_path: Path, diff: str) -> tuple[subprocess.CompletedProcess[str], Path, pygit2.Repository]:
+    home = tmp_path / "home"
+    repo = _repo(tmp_path / "repo")
+    cassette = _cassette(tmp_path / "cassette.yml", diff)
+    story = tmp_path / "story.md"
+    story.write_text("Add auth_header(token) to textkit/auth.py, returning the Bearer header, with tests.\n")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("WAVE_", "ANTHROPIC_", "OPENAI_", "XAI_"))}
+    environment.update(WAVE_HOME=str(home), COLUMNS="200")
+    done = subprocess.run(
+        [*WAVE, "run", f"@{story}", "--repo", repo.workdir, "--cassette", str(cassette)],
+        capture_output=True, text=True, env=environment, timeout=300, cwd=tmp_path,
+    )
+    return done, home, repo
+
+
+def _stored_files(home: Path) -> list[Path]:
+    """The event store and the blobs its events point to."""
+    return [p for p in home.rglob("*") if p.is_file() and (p.name.startswith("wave.db") or "blob" in str(p))]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_change_holding_a_real_key_is_blocked_never_committed_and_not_stored(tmp_path):
+    key = anthropic_key(7)
+    diff = _new_file("textkit/config.py", f'import os\n\nAPI_KEY = "{key}"\n')
+    done, home, repo = _run(tmp_path, diff)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "diff.secret" in output
+
+    run_id = next(line.split()[1] for line in done.stdout.splitlines() if line.startswith("run ") and "submitted" in line)
+    events = json.loads(subprocess.run(
+        [*WAVE, "events", run_id, "--json"], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={**os.environ, "WAVE_HOME": str(home)},
+    ).stdout)
+    proposal = next(e["payload"] for e in events if e["type"] == "ChangeProposed")
+    assert proposal["diff"] == ""
+    assert proposal["withheld"] == [{"path": "textkit/config.py", "line": 3, "kind": "anthropic-key"}]
+    scored = next(e["payload"] for e in events if e["type"] == "ActionScored")
+    assert scored["verdict"] == "block"
+    assert [(v["rule"], v["principle"]) for v in scored["violations"]] == [("diff.secret", "never_expose_secrets")]
+    assert not [e for e in events if e["type"] == "ChangeCommitted"]
+    assert events[-1]["type"] == "RunBlocked" and "diff.secret" in events[-1]["payload"]["reason"]
+
+    stored = _stored_files(home)
+    assert any(p.name == "wave.db" for p in stored)
+    for path in stored:
+        data = path.read_bytes()
+        assert key.encode() not in data and key[13:60].encode() not in data, path
+    for commit in repo.walk(repo.head.target):
+        assert "config.py" not in [entry.name for entry in commit.tree / "textkit"]
+    for branch in repo.branches.local:
+        tree = repo.revparse_single(branch).peel(pygit2.Tree)
+        assert "config.py" not in [entry.name for entry in tree / "textkit"], branch
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_change_with_placeholder_tokens_and_fixtures_is_merged_byte_for_byte(tmp_path):
+    diff = _new_file("textkit/auth.py", AUTH) + _new_file("tests/test_auth.py", TEST_AUTH)
+    done, home, repo = _run(tmp_path, diff)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "TestsFailed" not in output
+    main = repo.revparse_single("main").peel(pygit2.Tree)
+    assert (main / "textkit" / "auth.py").data.decode() == AUTH
+    assert (main / "tests" / "test_auth.py").data.decode() == TEST_AUTH
