@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import importlib
+import inspect
 import logging
 import os
 import signal
@@ -37,14 +38,28 @@ ALL_INTERFACES = "0.0.0.0"
 
 
 def load_factory(spec: str) -> Service:
-    """`module:attr` — a Service, or a callable returning one."""
+    """`module:attr` naming a service class (built with no arguments), a function returning a service,
+    or a service object."""
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise SystemExit(f"--factory must look like package.module:factory, got {spec!r}")
-    target = getattr(importlib.import_module(module_name), attr)
-    service = target() if callable(target) and not isinstance(target, Service) else target
-    if not isinstance(service, Service):
-        raise SystemExit(f"{spec} did not give a service (an object with name, handles and handle)")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SystemExit(f"--factory {spec}: cannot import {module_name} ({exc})") from None
+    target = getattr(module, attr, None)
+    if target is None:
+        raise SystemExit(f"--factory {spec}: {module_name} has no {attr!r}")
+    # A class is checked before the Service protocol: the class of a service matches the protocol too
+    # (its name, handles and handle are class attributes), but only an instance can handle events.
+    if inspect.isclass(target) or (callable(target) and not isinstance(target, Service)):
+        service = target()
+    else:
+        service = target
+    if inspect.isclass(service) or not isinstance(service, Service):
+        raise SystemExit(
+            f"--factory {spec} gave {service!r}, not a service (an object with name, handles and handle)"
+        )
     return service
 
 
