@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 LOCAL := deploy/local
 
-.PHONY: setup up down test test-unit demo demo-stack bench lint schemas clean
+.PHONY: setup up down test test-unit test-integration test-e2e demo demo-stack bench lint schemas clean
 
 setup: ## install Debian packages when missing, build the virtualenv
 	@bash $(LOCAL)/setup.sh
@@ -15,14 +15,24 @@ up: setup ## start the local PostgreSQL and Kafka
 down: ## stop them
 	@bash $(LOCAL)/down.sh
 
-# Every tier against servers started here and stopped afterwards, also when a
-# test fails. pytest's exit code 5 (nothing collected) counts as a failure.
-test: setup
-	@bash $(LOCAL)/with-servers.sh $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
-	if [ $$status = 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$status
+# The tiers are folders: tests/unit (pure code, no server, no subprocess), tests/integration (real
+# git, SQLite, sandboxes, PostgreSQL, Kafka), tests/e2e (a story end to end). Servers are started
+# for the run and stopped afterwards, also when a test fails.
+# pytest's exit code 5 (nothing collected) counts as a failure.
+PYTEST_STATUS = status=$$?; \
+	if [ $$status = 5 ]; then echo "make $@: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
-test-unit: setup ## the tiers that need no server
-	@$(PY) -m pytest -m "not postgres and not kafka" $(PYTEST_ARGS)
+test: setup ## every tier
+	@bash $(LOCAL)/with-servers.sh $(PY) -m pytest $(PYTEST_ARGS); $(PYTEST_STATUS)
+
+test-unit: setup ## tests/unit: needs no server
+	@$(PY) -m pytest tests/unit $(PYTEST_ARGS); $(PYTEST_STATUS)
+
+test-integration: setup ## tests/integration, with the servers
+	@bash $(LOCAL)/with-servers.sh $(PY) -m pytest tests/integration $(PYTEST_ARGS); $(PYTEST_STATUS)
+
+test-e2e: setup ## tests/e2e, with the servers
+	@bash $(LOCAL)/with-servers.sh $(PY) -m pytest tests/e2e $(PYTEST_ARGS); $(PYTEST_STATUS)
 
 demo: setup ## the sample story end to end, embedded and offline; its store is .wave (WAVE_HOME=.wave)
 	@WAVE_HOME=.wave $(VENV)/bin/wave demo; status=$$?; \

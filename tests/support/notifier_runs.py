@@ -3,12 +3,8 @@ including it, which is what the runtime hands a service."""
 
 from __future__ import annotations
 
-from run_streams import RunStream, Step
+from run_streams import RunStream, Step, sha
 from wave_events import catalogue as c
-
-
-def sha(n: int) -> str:
-    return f"{n:040x}"
 
 
 def requested(run_id: str = "r1", story: str = "add a /health endpoint") -> RunStream:

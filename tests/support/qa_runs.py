@@ -10,10 +10,6 @@ from run_streams import RunStream, Step
 from wave_events import catalogue as c
 
 
-def sha(n: int) -> str:
-    return f"{n:040x}"
-
-
 def committed_run(
     location: str, base_commit: str, task_commits: Mapping[str, str], run_id: str = "r1"
 ) -> tuple[RunStream, list[Step]]:

@@ -1,39 +1,17 @@
-"""Builders of realistic run streams for projection tests (not collected: no test_ prefix)."""
+"""Realistic whole runs for projection tests (not collected: no test_ prefix)."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
-from wave_events import Envelope, new_envelope
+from run_streams import RunStream, sha
 from wave_events import catalogue as c
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
-SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
-def sha(n: int) -> str:
-    return f"{n:040x}"
-
-
-class Stream:
-    """Appends payloads with versions and positions, the way the store would."""
-
-    def __init__(self, run_id: str = "r1") -> None:
-        self.stream_id = f"run-{run_id}"
-        self.events: list[Envelope] = []
-
-    def add(self, payload) -> Envelope:
-        n = len(self.events) + 1
-        envelope = new_envelope(
-            self.stream_id, payload, producer="test", event_id=uuid.UUID(int=n), occurred_at=T0 + timedelta(seconds=n)
-        ).positioned(n, n)
-        self.events.append(envelope)
-        return envelope
-
-
-def happy_run(tasks: int = 2, fail_first: bool = True) -> Stream:
-    s = Stream()
+def happy_run(tasks: int = 2, fail_first: bool = True) -> RunStream:
+    s = RunStream(occurred_at=T0)
     s.add(c.RunRequested(story="add /health", repo="/srv/app", budget_usd=2.0, budget_tokens=10_000))
     s.add(
         c.PlanCreated(
@@ -47,7 +25,7 @@ def happy_run(tasks: int = 2, fail_first: bool = True) -> Stream:
     head = 1
     for i in range(1, tasks + 1):
         proposal = s.add(c.ChangeProposed(task_id=f"t{i}", attempt=1, diff="--- a\n+++ b\n", base_commit=sha(head)))
-        s.add(c.ActionScored(target_event_id=proposal.event_id, action_kind="diff", task_id=f"t{i}", attempt=1,
+        s.add(c.ActionScored(target_event_id=proposal.event.event_id, action_kind="diff", task_id=f"t{i}", attempt=1,
                              score=0.95, verdict="allow", policy_version="p1"))
         head += 1
         s.add(c.ChangeCommitted(task_id=f"t{i}", attempt=1, commit=sha(head), parent=sha(head - 1), branch="wave/r1"))
@@ -57,7 +35,7 @@ def happy_run(tasks: int = 2, fail_first: bool = True) -> Stream:
         s.add(c.RetryScheduled(retry=1, due_at=T0 + timedelta(minutes=1), delay_s=2, timer_id="retry-1"))
         s.add(c.FixRequested(retry=1, task_id="t1", attempt=2, failure_excerpt="assert 1 == 2", timer_id="retry-1"))
         proposal = s.add(c.ChangeProposed(task_id="t1", attempt=2, diff="--- a\n+++ b\n", base_commit=sha(head)))
-        s.add(c.ActionScored(target_event_id=proposal.event_id, action_kind="diff", task_id="t1", attempt=2,
+        s.add(c.ActionScored(target_event_id=proposal.event.event_id, action_kind="diff", task_id="t1", attempt=2,
                              score=0.9, verdict="allow", policy_version="p1"))
         head += 1
         s.add(c.ChangeCommitted(task_id="t1", attempt=2, commit=sha(head), parent=sha(head - 1), branch="wave/r1"))

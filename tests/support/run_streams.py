@@ -1,5 +1,6 @@
 """A run's stream built event by event in memory, the state folded as the runtime would give it to a
-handler at each step. Shared by the service tests (not collected: no test_ prefix)."""
+handler at each step: the one builder of runs for the service and projection tests (not collected: no
+test_ prefix)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,11 @@ from datetime import UTC, datetime
 
 from wave_events import DomainEvent, Envelope, new_envelope
 from wave_events.projections import RunState, evolve
+
+
+def sha(n: int) -> str:
+    """A commit id that reads as its number: sha(2) == "000…02"."""
+    return f"{n:040x}"
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,11 @@ class RunStream:
         self.state = RunState()
         self.steps: list[Step] = []
         self.last: Step | None = None  # tests may point it back at an earlier step to re-decide it
+
+    @property
+    def events(self) -> list[Envelope]:
+        """Every event added, in stream order: what the store would hold."""
+        return [step.event for step in self.steps]
 
     def add(self, payload: DomainEvent, *, producer: str = "test", event_id: uuid.UUID | None = None) -> Step:
         n = self.state.version + 1

@@ -25,6 +25,7 @@ from developer_runs import (
 from run_streams import RunStream
 from wave_developer import DeveloperService, GitCheckouts, LoopLimits
 from wave_events import catalogue as c
+from wave_runtime.process import load_factory
 
 
 @pytest.fixture
@@ -276,5 +277,31 @@ async def test_the_readme_cassette_drives_a_proposal(origin, tmp_path: Path) -> 
 
     outputs = await service.handle(step.state, step.event)
 
+    prompts = prompts_of(outputs)
+    assert len(prompts) == 2  # the tool turn, then the answer
+    assert "[tool result c1] read_file(path='app.py')\napp.py (6 lines):" in last_user_message(prompts[1])
     [proposed] = of_type(outputs, c.ChangeProposed)
-    git_apply(path, base, proposed.diff, tmp_path)
+    assert (proposed.task_id, proposed.rationale) == ("t1", "price() adds the tax")
+    assert [charge.tokens for charge in of_type(outputs, c.BudgetCharged)][-1] == 900 + 120
+    clone = git_apply(path, base, proposed.diff, tmp_path)
+    assert (clone / "app.py").read_text().startswith("def price(amount):\n    return amount + tax(amount)\n")
+
+
+async def test_the_factory_the_runtime_loads_builds_a_service_that_proposes_a_change(
+    origin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, base = origin
+    monkeypatch.chdir(tmp_path)
+    for variable in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "XAI_API_KEY", "WAVE_MODELS_CONFIG"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("WAVE_SCRIPTED_CASSETTE", str(write_cassette(tmp_path / "cassette.yml", answer(PRICE_DIFF))))
+    monkeypatch.setenv("WAVE_DEVELOPER_SCRATCH_ROOT", str(tmp_path / "scratch"))
+    service = load_factory("wave_developer:create_service")
+    step = started(origin).add(workspace_ready(base, location=str(path)))
+
+    outputs = await service.handle(step.state, step.event)
+
+    [proposed] = of_type(outputs, c.ChangeProposed)
+    clone = git_apply(path, base, proposed.diff, tmp_path)
+    assert (clone / "app.py").read_text().startswith("def price(amount):\n    return amount + tax(amount)\n")
+

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from notifier_fake_slack import FakeSlack
-from notifier_runs import plan, propose, requested, score, sha
-from run_streams import RunStream
+from notifier_runs import plan, propose, requested, score
+from run_streams import RunStream, sha
 from wave_events import catalogue as c
 from wave_events.projections import GATES
 from wave_notifier import Channels, NotifierService, SlackConfig, WebhookSender, create_service

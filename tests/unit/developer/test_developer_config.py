@@ -55,11 +55,3 @@ def test_the_factory_builds_an_offline_service_from_the_environment(tmp_path: Pa
     assert service.name == "developer"
     assert {"WorkspaceReady", "PlanCreated", "FixRequested"} <= service.handles
     assert (tmp_path / "scratch").is_dir()
-
-
-def test_the_factory_gives_what_the_runtime_accepts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from wave_runtime import Service
-
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("WAVE_DEVELOPER_SCRATCH_ROOT", str(tmp_path / "scratch"))
-    assert isinstance(create_service(), Service)

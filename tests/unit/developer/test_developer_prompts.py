@@ -5,18 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from wave_developer import SYSTEM, Context, RepoView, TaskBrief, build_prompt, files_of_interest
+from wave_developer import SYSTEM, Context, RepositoryView, TaskBrief, build_prompt, files_of_interest
 
 
 @pytest.fixture
-def view(tmp_path: Path) -> RepoView:
+def view(tmp_path: Path) -> RepositoryView:
     (tmp_path / "src").mkdir()
     (tmp_path / "tests").mkdir()
     (tmp_path / "src" / "app.py").write_text("def price(amount):\n    return amount\n")
     (tmp_path / "src" / "tax.py").write_text("RATE = 0.2\n")
     (tmp_path / "tests" / "test_app.py").write_text("def test_price():\n    assert price(10) == 12\n")
     (tmp_path / "README.md").write_text("# shop\n")
-    return RepoView(tmp_path)
+    return RepositoryView(tmp_path)
 
 
 TASK = TaskBrief(
@@ -29,7 +29,7 @@ def develop(task: TaskBrief = TASK) -> Context:
     return Context(story="prices include tax", task=task, attempt=1, commit="a" * 40, branch="wave/r1")
 
 
-def test_a_first_attempt_shows_the_task_the_tree_and_the_files_of_interest(view: RepoView) -> None:
+def test_a_first_attempt_shows_the_task_the_tree_and_the_files_of_interest(view: RepositoryView) -> None:
     prompt = build_prompt(develop(), view)
     assert "Story: prices include tax" in prompt
     assert "Task t1 (backend), attempt 1:\nmake price() add the tax" in prompt
@@ -41,7 +41,7 @@ def test_a_first_attempt_shows_the_task_the_tree_and_the_files_of_interest(view:
     assert "Failure output" not in prompt
 
 
-def test_a_fix_shows_the_failure_excerpt_and_the_failing_commit(view: RepoView) -> None:
+def test_a_fix_shows_the_failure_excerpt_and_the_failing_commit(view: RepositoryView) -> None:
     excerpt = "tests/test_app.py:2: in test_price\nE   assert 10 == 12"
     context = Context(
         story="s", task=TASK, attempt=2, commit="b" * 40, branch="wave/r1",
@@ -53,7 +53,7 @@ def test_a_fix_shows_the_failure_excerpt_and_the_failing_commit(view: RepoView) 
     assert "=== tests/test_app.py ===" in prompt  # named in the failure output, so shown
 
 
-def test_a_long_failure_keeps_its_end(view: RepoView) -> None:
+def test_a_long_failure_keeps_its_end(view: RepositoryView) -> None:
     excerpt = "noise\n" * 5000 + "E   AssertionError: the real error"
     context = Context(story="s", task=TASK, attempt=2, commit="b" * 40, branch=None, failure_excerpt=excerpt)
     prompt = build_prompt(context, view)
@@ -61,7 +61,7 @@ def test_a_long_failure_keeps_its_end(view: RepoView) -> None:
     assert len(prompt) < 20_000
 
 
-def test_files_named_in_the_task_text_are_files_of_interest(view: RepoView) -> None:
+def test_files_named_in_the_task_text_are_files_of_interest(view: RepositoryView) -> None:
     task = TaskBrief(task_id="t1", domain="backend", description="use RATE from src/tax.py in ./src/app.py")
     assert files_of_interest(develop(task), view) == ["src/tax.py", "src/app.py"]
 

@@ -4,16 +4,16 @@ from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from run_stories import Stream, sha
+from run_streams import RunStream, sha
 from wave_events import catalogue as c
 from wave_events import decode_envelope, encode_envelope
 from wave_events.projections import RunState, fold
 
 
 @st.composite
-def run_streams(draw) -> Stream:
+def run_streams(draw) -> RunStream:
     """A valid run: requested, planned, then a random walk over what can happen next."""
-    s = Stream()
+    s = RunStream()
     s.add(c.RunRequested(story=draw(st.text(min_size=1, max_size=30)), repo="/r", budget_usd=draw(st.floats(0, 50)),
                          budget_tokens=draw(st.integers(0, 10**6)), max_retries=draw(st.integers(0, 5))))
     n_tasks = draw(st.integers(1, 3))
@@ -30,7 +30,7 @@ def run_streams(draw) -> Stream:
             s.add(c.WorkspaceReady(branch="wave/r1", base_commit=sha(1), location="/r"))
         elif step == "propose":
             p = s.add(c.ChangeProposed(task_id=task, attempt=attempts[task], diff="d", base_commit=sha(head)))
-            s.add(c.ActionScored(target_event_id=p.event_id, action_kind="diff", task_id=task, attempt=attempts[task],
+            s.add(c.ActionScored(target_event_id=p.event.event_id, action_kind="diff", task_id=task, attempt=attempts[task],
                                  score=draw(st.floats(0, 1)), verdict=draw(st.sampled_from(["allow", "escalate", "block"])),
                                  policy_version="p1"))
         elif step == "commit":

@@ -2,7 +2,8 @@
 
 import uuid
 
-from run_stories import Stream, happy_run, sha
+from run_stories import happy_run
+from run_streams import RunStream, sha
 from wave_events import catalogue as c
 from wave_events.projections import GATES, fold
 
@@ -48,14 +49,14 @@ def test_a_failed_test_run_reopens_implementation_for_the_fixed_task():
 
 
 def test_an_escalated_change_passes_the_safety_gate_only_after_a_human_approves():
-    s = Stream()
+    s = RunStream()
     s.add(c.RunRequested(story="x", repo="/r", budget_usd=1))
     s.add(c.PlanCreated(tasks=(c.PlanTask(task_id="t1", domain="d", description="d", acceptance_criteria=("a",)),)))
     s.add(c.WorkspaceReady(branch="wave/r1", base_commit=sha(1), location="/r"))
     change = s.add(c.ChangeProposed(task_id="t1", attempt=1, diff="d", base_commit=sha(1)))
-    s.add(c.ActionScored(target_event_id=change.event_id, action_kind="diff", task_id="t1", attempt=1, score=0.5,
+    s.add(c.ActionScored(target_event_id=change.event.event_id, action_kind="diff", task_id="t1", attempt=1, score=0.5,
                          verdict="escalate", policy_version="p1"))
-    s.add(c.EscalationRequested(escalation_id="e1", kind="unsafe_action", reason="touches CI", subject_event_id=change.event_id))
+    s.add(c.EscalationRequested(escalation_id="e1", kind="unsafe_action", reason="touches CI", subject_event_id=change.event.event_id))
     waiting = fold(s.events)
     assert (waiting.status, waiting.gates["G3 safe"], list(waiting.pending_escalations)) == ("awaiting_human", False, ["e1"])
     s.add(c.HumanDecisionRecorded(escalation_id="e1", decision="approve", decided_by="ana", comment="ok"))
@@ -66,7 +67,7 @@ def test_an_escalated_change_passes_the_safety_gate_only_after_a_human_approves(
 
 
 def test_budget_raise_replaces_the_limits_and_clears_warnings():
-    s = Stream()
+    s = RunStream()
     s.add(c.RunRequested(story="x", repo="/r", budget_usd=1, budget_tokens=100))
     s.add(c.BudgetCharged(tokens=95, cost_usd=0.95))
     s.add(c.BudgetThresholdCrossed(percent=90, used_usd=0.95, limit_usd=1, used_tokens=95, limit_tokens=100))
@@ -79,7 +80,7 @@ def test_budget_raise_replaces_the_limits_and_clears_warnings():
 
 
 def test_a_budget_raise_answers_the_pending_budget_question_and_only_that():
-    s = Stream()
+    s = RunStream()
     s.add(c.RunRequested(story="x", repo="/r", budget_usd=1, budget_tokens=100))
     s.add(c.EscalationRequested(escalation_id="b1", kind="budget", reason="top up"))
     s.add(c.EscalationRequested(escalation_id="m1", kind="merge_review", reason="review"))
@@ -97,7 +98,7 @@ def test_outcomes_set_the_status_and_reason():
         (c.RunCancelled(cancelled_by="ana", reason="obsolete"), "cancelled"),
         (c.PlanRejected(reason="not a code change"), "rejected"),
     ]:
-        s = Stream()
+        s = RunStream()
         s.add(c.RunRequested(story="x", repo="/r", budget_usd=1))
         s.add(payload)
         state = fold(s.events)
@@ -106,10 +107,10 @@ def test_outcomes_set_the_status_and_reason():
 
 def test_a_stale_attempt_does_not_move_the_current_one():
     stream = happy_run(tasks=1, fail_first=True)
-    s = Stream()
+    s = RunStream()
     for e in stream.events[:-4]:
         s.add(e.payload)
     late = s.add(c.ChangeProposed(task_id="t1", attempt=1, diff="late duplicate", base_commit=sha(1)))
     state = fold(s.events)
-    assert state.tasks["t1"].attempt == 2 and state.tasks["t1"].proposal_event_id != str(late.event_id)
+    assert state.tasks["t1"].attempt == 2 and state.tasks["t1"].proposal_event_id != str(late.event.event_id)
     assert uuid.UUID(state.tasks["t1"].proposal_event_id)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from notifier_runs import plan, propose, requested, score, sha
-from run_streams import RunStream, Step
+from notifier_runs import plan, propose, requested, score
+from run_streams import RunStream, Step, sha
 from wave_events import catalogue as c
 from wave_events.projections import GATES
 from wave_notifier import HANDLED_EVENT_TYPES, decide

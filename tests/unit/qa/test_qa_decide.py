@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from gitops_runs import plan, propose, requested, score
-from qa_runs import commit_task, committed_run, refix, sha
+from qa_runs import commit_task, committed_run, refix
+from run_streams import sha
 from wave_events import catalogue as c
 from wave_qa import RunTests, decide
 

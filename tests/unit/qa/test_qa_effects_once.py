@@ -3,52 +3,18 @@ run the tests again, and the repository's own `.wave-qa` entry cannot reach the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from qa_runs import committed_run, sha
+from qa_fakes import JUNIT_TWO_PASSED, FakeCheckout, FakeSandbox, result, service
+from qa_runs import committed_run
+from run_streams import sha
 from wave_events import catalogue as c
-from wave_qa import Limits, QAService, SandboxResult
-
-
-class FakeCheckout:
-    def __init__(self, files: Mapping[str, str] | None = None) -> None:
-        self.files = files or {"pytest.ini": "", "tests/test_a.py": ""}
-        self.calls: list[tuple[str, str]] = []
-
-    def __call__(self, location: str, commit: str, dest: Path) -> None:
-        self.calls.append((location, commit))
-        for name, content in self.files.items():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            (dest / name).write_text(content)
-
-
-class FakeSandbox:
-    name = "fake"
-
-    def __init__(self, outcome: SandboxResult, *, report: bool = True) -> None:
-        self.outcome, self.report = outcome, report
-        self.runs: list[Sequence[str]] = []
-
-    def run(self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str], *, stop=None) -> SandboxResult:
-        self.runs.append(command)
-        if self.report:  # the real sandboxes mount nothing of the host writable: a link out leads nowhere
-            (workdir / ".wave-qa" / "junit.xml").write_text('<testsuite tests="2"><testcase name="a"/><testcase name="b"/></testsuite>')
-        return self.outcome
-
-
-def result(stdout: str = "") -> SandboxResult:
-    return SandboxResult(exit_code=0, stdout=stdout, stderr="", timed_out=False, duration_s=1.5)
-
-
-def service(sandbox: FakeSandbox, checkout: FakeCheckout, scratch: Path) -> QAService:
-    return QAService(sandbox, checkout, scratch_root=scratch, limits=Limits(timeout_s=30))
 
 
 async def test_a_decision_made_again_after_a_conflict_does_not_run_the_tests_again(tmp_path: Path) -> None:
     # The notifier's NotificationSent for the same ChangeCommitted lands while the tests run: the runtime's
     # append conflicts and it asks QA again, on the state with the notification folded.
-    sandbox, checkout = FakeSandbox(result(stdout="2 passed in 0.1s")), FakeCheckout()
+    sandbox, checkout = FakeSandbox(result(stdout="2 passed in 0.1s"), junit=JUNIT_TWO_PASSED), FakeCheckout()
     stream, (committed,) = committed_run("/srv/shop", sha(1), {"t1": sha(2)})
     qa = service(sandbox, checkout, tmp_path)
     first = await qa.handle(committed.state, committed.event)
@@ -60,7 +26,7 @@ async def test_a_decision_made_again_after_a_conflict_does_not_run_the_tests_aga
 
 
 async def test_another_commit_is_tested_anew(tmp_path: Path) -> None:
-    sandbox = FakeSandbox(result(stdout="2 passed in 0.1s"))
+    sandbox = FakeSandbox(result(stdout="2 passed in 0.1s"), junit=JUNIT_TWO_PASSED)
     qa = service(sandbox, FakeCheckout(), tmp_path)
     for n in (2, 3):
         _, (committed,) = committed_run("/srv/shop", sha(1), {"t1": sha(n)})
@@ -85,7 +51,7 @@ async def test_the_repositorys_own_wave_qa_link_does_not_reach_the_host(tmp_path
     host_dir = tmp_path / "host"
     host_dir.mkdir()
     (host_dir / "junit.xml").write_text("the host's own file")
-    sandbox = FakeSandbox(result(stdout="2 passed in 0.1s"), report=False)
+    sandbox = FakeSandbox(result(stdout="2 passed in 0.1s"))  # no report: writing through the link is the escape tested
     qa = service(sandbox, LinkedReports(host_dir), tmp_path / "scratch")
     _, (committed,) = committed_run("/srv/shop", sha(1), {"t1": sha(2)})
     (outcome,) = await qa.handle(committed.state, committed.event)
@@ -95,7 +61,7 @@ async def test_the_repositorys_own_wave_qa_link_does_not_reach_the_host(tmp_path
 
 async def test_a_report_directory_that_is_a_file_in_the_repository_does_not_break_qa(tmp_path: Path) -> None:
     checkout = FakeCheckout({"pytest.ini": "", "tests/test_a.py": "", ".wave-qa": "a file of the repository"})
-    sandbox = FakeSandbox(result(stdout="2 passed in 0.1s"))
+    sandbox = FakeSandbox(result(stdout="2 passed in 0.1s"), junit=JUNIT_TWO_PASSED)
     _, (committed,) = committed_run("/srv/shop", sha(1), {"t1": sha(2)})
     (outcome,) = await service(sandbox, checkout, tmp_path).handle(committed.state, committed.event)
     assert isinstance(outcome, c.TestsPassed)

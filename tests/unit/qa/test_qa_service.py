@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
-from qa_runs import committed_run, sha
+from qa_fakes import FakeCheckout, FakeSandbox, result, service
+from qa_runs import committed_run
+from run_streams import sha
 from wave_events import catalogue as c
-from wave_qa import CheckoutError, Limits, QAService, SandboxError, SandboxResult
 from wave_runtime import Service, TransientError
 
 JUNIT_FAILED = (
@@ -17,45 +17,6 @@ JUNIT_FAILED = (
     '<testcase classname="tests.test_a" name="test_bad"><failure message="assert 1 == 2">E assert 1 == 2</failure>'
     "</testcase></testsuite>"
 )
-
-
-class FakeCheckout:
-    def __init__(self, files: Mapping[str, str] | None = None, fail: bool = False) -> None:
-        self.files = files or {"pytest.ini": "", "tests/test_a.py": ""}
-        self.fail = fail
-        self.calls: list[tuple[str, str]] = []
-
-    def __call__(self, location: str, commit: str, dest: Path) -> None:
-        self.calls.append((location, commit))
-        if self.fail:
-            raise CheckoutError("remote hung up")
-        for name, content in self.files.items():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            (dest / name).write_text(content)
-
-
-class FakeSandbox:
-    name = "fake"
-
-    def __init__(self, result: SandboxResult, junit: str | None = None, error: bool = False) -> None:
-        self.result, self.junit, self.error = result, junit, error
-        self.runs: list[Sequence[str]] = []
-
-    def run(self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str], *, stop=None) -> SandboxResult:
-        self.runs.append(command)
-        if self.error:
-            raise SandboxError("bwrap: cannot mount")
-        if self.junit is not None:
-            (workdir / ".wave-qa" / "junit.xml").write_text(self.junit)
-        return self.result
-
-
-def result(exit_code: int = 0, stdout: str = "", timed_out: bool = False) -> SandboxResult:
-    return SandboxResult(exit_code=exit_code, stdout=stdout, stderr="", timed_out=timed_out, duration_s=1.5)
-
-
-def service(sandbox: FakeSandbox, checkout: FakeCheckout, tmp_path: Path) -> QAService:
-    return QAService(sandbox, checkout, scratch_root=tmp_path, limits=Limits(timeout_s=30))
 
 
 async def test_is_a_runtime_service(tmp_path: Path) -> None:
@@ -111,7 +72,7 @@ async def test_a_report_planted_as_a_link_is_not_followed(tmp_path: Path) -> Non
             return result(exit_code=1, stdout="boom")
 
     _, (committed,) = committed_run("/srv/shop", sha(1), {"t1": sha(2)})
-    qa = QAService(LinkingSandbox(result()), FakeCheckout(), scratch_root=tmp_path / "scratch")
+    qa = service(LinkingSandbox(result()), FakeCheckout(), tmp_path / "scratch")
     (outcome,) = await qa.handle(committed.state, committed.event)
     assert isinstance(outcome, c.TestsFailed) and "host_only_secret" not in outcome.failure_excerpt
 

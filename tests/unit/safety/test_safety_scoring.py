@@ -16,17 +16,37 @@ from wave_safety import (
 POLICY = SafetyPolicy()
 
 
-def test_score_is_the_product_of_one_minus_severity_over_distinct_rules() -> None:
+@pytest.mark.parametrize(
+    ("rules", "score", "verdict"),
+    [
+        (["shell.network_egress"], 0.5, "escalate"),  # 1 - 0.5
+        (["shell.network_egress", "shell.network_egress"], 0.5, "escalate"),  # a rule counts once
+        (["shell.network_egress", "shell.stdin_to_shell"], 0.325, "escalate"),  # 0.5 · 0.65
+        (["shell.secret_read", "shell.inline_secret"], 0.1, "block"),  # 0.25 · 0.4
+        (["shell.stdin_to_shell", "shell.stdin_to_shell", "shell.secret_read"], 0.1625, "block"),  # 0.65 · 0.25
+        (["shell.rm_root"], 0.05, "block"),  # 1 - 0.95
+    ],
+)
+def test_score_is_the_product_of_one_minus_severity_over_distinct_rules(rules, score, verdict) -> None:
+    findings = [Finding(rule, f"finding {n}") for n, rule in enumerate(rules)]
+    result = combine(findings, POLICY)
+    assert (result.score, result.verdict) == (pytest.approx(score, abs=1e-4), verdict)
+    assert [v.detail for v in result.violations] == [f"finding {n}" for n in range(len(rules))]
+
+
+def test_every_violation_is_listed_with_its_principle_and_a_repeated_one_once() -> None:
     findings = [
         Finding("shell.network_egress", "to a.example"),
         Finding("shell.network_egress", "to b.example"),
+        Finding("shell.network_egress", "to a.example"),
         Finding("shell.stdin_to_shell", "pipe"),
     ]
     verdict = combine(findings, POLICY)
-    expected = (1 - RULES["shell.network_egress"].severity) * (1 - RULES["shell.stdin_to_shell"].severity)
-    assert verdict.score == pytest.approx(expected, abs=1e-4)
-    assert [v.detail for v in verdict.violations] == ["to a.example", "to b.example", "pipe"]
-    assert verdict.violations[0].principle == "never_expose_secrets"
+    assert [(v.principle, v.detail) for v in verdict.violations] == [
+        ("never_expose_secrets", "to a.example"),
+        ("never_expose_secrets", "to b.example"),
+        ("escalate_uncertainty", "pipe"),
+    ]
 
 
 def test_no_findings_is_a_clean_allow() -> None:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
+import threading
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
@@ -20,47 +24,74 @@ DEAD_LETTERS = Counter("wave_dead_letters_total", "Events sent to the dead-lette
 RELAY_PUBLISHED = Counter("wave_relay_published_total", "Events the outbox relay published")
 RELAY_POSITION = Gauge("wave_relay_position", "Last global position the relay confirmed")
 
+_log = logging.getLogger(__name__)
+
 
 class HealthServer:
-    """GET /healthz (the process is alive), /readyz (it is connected and consuming), /metrics."""
+    """GET /healthz (the process is alive), /readyz (it is connected and consuming), /metrics.
+
+    A stdlib HTTP server in a thread of its own, so a probe is answered even while the event loop is
+    busy, and a malformed request gets a 4xx from the HTTP parser instead of reaching our code.
+    """
 
     def __init__(self, port: int, ready: Callable[[], bool], host: str = "127.0.0.1") -> None:
         self.host, self.port, self.ready = host, port, ready
-        self._server: asyncio.AbstractServer | None = None
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
 
     async def start(self) -> int:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
+        server_class = _IPv6Server if ":" in self.host else ThreadingHTTPServer
+        self._server = server_class((self.host, self.port), _handler_for(self.ready))
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="wave-health", daemon=True)
+        self._thread.start()
         return self.port
 
     async def stop(self) -> None:
         if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+            await asyncio.to_thread(self._server.shutdown)
+            self._server.server_close()
+            self._server = None
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            request = await asyncio.wait_for(reader.readline(), 5)
-            while (await asyncio.wait_for(reader.readline(), 5)) not in (b"\r\n", b"\n", b""):
-                pass
-            path = request.split(b" ")[1].decode() if request.count(b" ") >= 2 else ""
-            if path == "/healthz":
-                status, body, kind = 200, b"ok\n", "text/plain"
-            elif path == "/readyz":
-                ready = self.ready()
-                status, body, kind = (200, b"ready\n", "text/plain") if ready else (503, b"not ready\n", "text/plain")
-            elif path == "/metrics":
-                status, body, kind = 200, generate_latest(), CONTENT_TYPE_LATEST
+
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
+def _handler_for(ready: Callable[[], bool]) -> type[BaseHTTPRequestHandler]:
+    class HealthHandler(BaseHTTPRequestHandler):
+        timeout = 5  # a client that opens a connection and sends nothing is dropped
+        server_version = "wave-health"
+        default_request_version = "HTTP/1.0"  # so even a garbled request line gets a status line
+
+        def do_GET(self) -> None:
+            if self.path == "/healthz":
+                self._answer(200, b"ok\n", "text/plain")
+            elif self.path == "/readyz":
+                if ready():
+                    self._answer(200, b"ready\n", "text/plain")
+                else:
+                    self._answer(503, b"not ready\n", "text/plain")
+            elif self.path == "/metrics":
+                self._answer(200, generate_latest(), CONTENT_TYPE_LATEST)
             else:
-                status, body, kind = 404, b"not found\n", "text/plain"
-            reason = {200: "OK", 404: "Not Found", 503: "Service Unavailable"}[status]
-            writer.write(
-                f"HTTP/1.1 {status} {reason}\r\nContent-Type: {kind}\r\nContent-Length: {len(body)}\r\n"
-                "Connection: close\r\n\r\n".encode()
-                + body
-            )
-            await writer.drain()
-        except (TimeoutError, ConnectionError, IndexError):
-            pass
-        finally:
-            writer.close()
+                self._answer(404, b"not found\n", "text/plain")
+
+        def do_POST(self) -> None:
+            self._answer(405, b"only GET\n", "text/plain")
+
+        do_PUT = do_DELETE = do_PATCH = do_POST
+
+        def _answer(self, status: int, body: bytes, kind: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            if status == 405:
+                self.send_header("Allow", "GET")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:  # the base class's signature
+            _log.debug("health %s: " + format, self.address_string(), *args)
+
+    return HealthHandler

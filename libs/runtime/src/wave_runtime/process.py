@@ -1,40 +1,71 @@
 """Process entry points: one service (or the relay) per process, stopped gracefully by SIGTERM.
 
-    python -m wave_runtime service --factory package.module:factory [--health-port N]
-    python -m wave_runtime relay [--health-port N]
+    python -m wave_runtime service --factory package.module:factory [--health-port N] [--health-host H]
+    python -m wave_runtime relay [--health-port N] [--health-host H]
 
 Both read WAVE_DATABASE_URL (PostgreSQL) and WAVE_KAFKA_BOOTSTRAP. `wave service NAME` calls the
 same code with a named factory.
+
+The health server listens on --health-host, else WAVE_HEALTH_HOST, else every interface (0.0.0.0)
+for these entry points — they run in containers, probed and scraped from outside — and on the
+loopback interface when `serve_service`/`serve_relay` are called without a host (`wave service` on a
+workstation).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
+import inspect
 import logging
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator, Callable
 
 from wave_store import open_store
 
 from .handler import Service
 from .kafka import KafkaServiceRunner, OutboxRelay, Topics, ensure_topics
 from .metrics import HealthServer
+from .settings import env_text
 from .tracing import configure_tracing
+
+LOOPBACK = "127.0.0.1"
+ALL_INTERFACES = "0.0.0.0"
 
 
 def load_factory(spec: str) -> Service:
-    """`module:attr` — a Service, or a callable returning one."""
+    """`module:attr` naming a service class (built with no arguments), a function returning a service,
+    or a service object."""
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise SystemExit(f"--factory must look like package.module:factory, got {spec!r}")
-    target = getattr(importlib.import_module(module_name), attr)
-    service = target() if callable(target) and not isinstance(target, Service) else target
-    if not isinstance(service, Service):
-        raise SystemExit(f"{spec} did not give a service (an object with name, handles and handle)")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SystemExit(f"--factory {spec}: cannot import {module_name} ({exc})") from None
+    target = getattr(module, attr, None)
+    if target is None:
+        raise SystemExit(f"--factory {spec}: {module_name} has no {attr!r}")
+    # A class is checked before the Service protocol: the class of a service matches the protocol too
+    # (its name, handles and handle are class attributes), but only an instance can handle events.
+    if inspect.isclass(target) or (callable(target) and not isinstance(target, Service)):
+        service = target()
+    else:
+        service = target
+    if inspect.isclass(service) or not isinstance(service, Service):
+        raise SystemExit(
+            f"--factory {spec} gave {service!r}, not a service (an object with name, handles and handle)"
+        )
     return service
+
+
+def resolve_health_host(given: str | None, default: str) -> str:
+    """The address the health server binds: the one given, else WAVE_HEALTH_HOST, else `default`."""
+    return given or env_text(os.environ, "WAVE_HEALTH_HOST") or default
 
 
 def _required_env(name: str) -> str:
@@ -50,7 +81,23 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
         loop.add_signal_handler(sig, stop.set)
 
 
-async def serve_service(service: Service, *, health_port: int | None = None) -> None:
+@contextlib.asynccontextmanager
+async def _health(port: int | None, host: str | None, ready: Callable[[], bool]) -> AsyncIterator[None]:
+    """Serves /healthz, /readyz and /metrics while the block runs, when a port is given."""
+    if port is None:
+        yield
+        return
+    server = HealthServer(port, ready, resolve_health_host(host, LOOPBACK))
+    await server.start()
+    try:
+        yield
+    finally:
+        await server.stop()
+
+
+async def serve_service(
+    service: Service, *, health_port: int | None = None, health_host: str | None = None
+) -> None:
     database_url = _required_env("WAVE_DATABASE_URL")
     bootstrap = _required_env("WAVE_KAFKA_BOOTSTRAP")
     configure_tracing(f"wave-{service.name}")
@@ -60,18 +107,14 @@ async def serve_service(service: Service, *, health_port: int | None = None) -> 
     runner = KafkaServiceRunner(service, store, bootstrap, topics)
     stop = asyncio.Event()
     _stop_on_signals(stop)
-    health = HealthServer(health_port, lambda: runner.ready) if health_port is not None else None
-    if health:
-        await health.start()
     try:
-        await runner.run(stop)
+        async with _health(health_port, health_host, lambda: runner.ready):
+            await runner.run(stop)
     finally:
-        if health:
-            await health.stop()
         await store.close()
 
 
-async def serve_relay(*, health_port: int | None = None) -> None:
+async def serve_relay(*, health_port: int | None = None, health_host: str | None = None) -> None:
     database_url = _required_env("WAVE_DATABASE_URL")
     bootstrap = _required_env("WAVE_KAFKA_BOOTSTRAP")
     store = await open_store(database_url)
@@ -80,14 +123,10 @@ async def serve_relay(*, health_port: int | None = None) -> None:
     relay = OutboxRelay(store, bootstrap, topics)
     stop = asyncio.Event()
     _stop_on_signals(stop)
-    health = HealthServer(health_port, lambda: relay.active) if health_port is not None else None
-    if health:
-        await health.start()
     try:
-        await relay.run(stop)
+        async with _health(health_port, health_host, lambda: relay.active):
+            await relay.run(stop)
     finally:
-        if health:
-            await health.stop()
         await store.close()
 
 
@@ -96,13 +135,19 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="role", required=True)
     service = sub.add_parser("service", help="run one service in its Kafka consumer group")
     service.add_argument("--factory", required=True, help="package.module:factory giving the service")
-    service.add_argument("--health-port", type=int, default=None)
     relay = sub.add_parser("relay", help="run the outbox relay (store -> Kafka)")
-    relay.add_argument("--health-port", type=int, default=None)
+    for role in (service, relay):
+        role.add_argument("--health-port", type=int, default=None, help="serve /healthz, /readyz and /metrics here")
+        role.add_argument(
+            "--health-host",
+            default=None,
+            help=f"the address to serve them on (default: WAVE_HEALTH_HOST, else {ALL_INTERFACES})",
+        )
     args = parser.parse_args(argv)
+    host = resolve_health_host(args.health_host, ALL_INTERFACES)
     logging.basicConfig(level=os.environ.get("WAVE_LOG_LEVEL", "INFO"), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.role == "service":
-        asyncio.run(serve_service(load_factory(args.factory), health_port=args.health_port))
+        asyncio.run(serve_service(load_factory(args.factory), health_port=args.health_port, health_host=host))
     else:
-        asyncio.run(serve_relay(health_port=args.health_port))
+        asyncio.run(serve_relay(health_port=args.health_port, health_host=host))

@@ -1,5 +1,5 @@
 """WAVE developer: for each task, and for each fix request, a model writes a unified diff against the run's
-commit in a bounded, sandboxed tool loop; the diff is validated and proposed as `ChangeProposed`."""
+commit in a bounded tool loop over a read-only view of the checkout; the diff is validated and proposed as `ChangeProposed`."""
 
 from .agent import GaveUp, LoopLimits, Outcome, OutOfBudget, Proposed, write_change
 from .answer import Answer, read_answer
@@ -9,7 +9,7 @@ from .config import ConfigError, DeveloperConfig
 from .decide import HANDLED_EVENT_TYPES, Cleanup, Decision, Work, decide
 from .diffs import DiffError, FilePatch, Hunk, UnifiedDiff, UnsafePathError, check_path, parse_diff, render
 from .prompts import SYSTEM, Context, TaskBrief, build_prompt, files_of_interest
-from .sandbox import Limits, RepoView, ToolError
+from .repository_view import RepositoryView, ToolError, ViewLimits
 from .service import DeveloperService, budget_escalation_id, no_diff_escalation_id
 from .tools import TOOLS, run_tool, tool_results
 from .validate import ValidChange, validate_answer
@@ -32,17 +32,17 @@ __all__ = [
     "GaveUp",
     "GitCheckouts",
     "Hunk",
-    "Limits",
     "LoopLimits",
     "OutOfBudget",
     "Outcome",
     "Proposed",
-    "RepoView",
+    "RepositoryView",
     "TaskBrief",
     "ToolError",
     "UnifiedDiff",
     "UnsafePathError",
     "ValidChange",
+    "ViewLimits",
     "Work",
     "budget_escalation_id",
     "build_prompt",

@@ -19,7 +19,7 @@ from wave_llm import BudgetExhausted, Message, ModelCallFailed, ModelClient, Run
 
 from .diffs import DiffError
 from .prompts import LAST_TOOLS_MESSAGE, SYSTEM, retry_message
-from .sandbox import RepoView
+from .repository_view import RepositoryView
 from .tools import TOOLS, tool_results
 from .validate import ValidChange, validate_answer
 
@@ -63,9 +63,9 @@ async def write_change(
     budget: RunBudget,
     limits: LoopLimits,
     *,
-    view: RepoView | None = None,
+    view: RepositoryView | None = None,
 ) -> Outcome:
-    view = view or RepoView(checkout)
+    view = view or RepositoryView(checkout)
     messages = [Message(role="user", content=prompt)]
     outcome = Outcome(result=GaveUp("not started"), budget=budget)
     rounds = answers = 0

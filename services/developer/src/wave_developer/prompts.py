@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .sandbox import RepoView, ToolError
+from .repository_view import RepositoryView, ToolError
 
 SYSTEM = """\
 You are the developer of WAVE, an automated software-delivery pipeline. You change a git repository to
@@ -71,7 +71,7 @@ class Context:
         return self.attempt > 1 or bool(self.failure_excerpt)
 
 
-def build_prompt(context: Context, view: RepoView) -> str:
+def build_prompt(context: Context, view: RepositoryView) -> str:
     task = context.task
     parts = [
         f"Story: {context.story.strip() or '(none given)'}",
@@ -97,7 +97,7 @@ def build_prompt(context: Context, view: RepoView) -> str:
     return "\n\n".join(parts)
 
 
-def files_of_interest(context: Context, view: RepoView) -> list[str]:
+def files_of_interest(context: Context, view: RepositoryView) -> list[str]:
     """The plan's files of interest, then files named in the task or the failure output, that exist."""
     named = [*context.task.files_of_interest]
     for text in (context.task.description, context.failure_excerpt, *context.task.acceptance_criteria):
@@ -120,7 +120,7 @@ def files_of_interest(context: Context, view: RepoView) -> list[str]:
     return chosen
 
 
-def _file_block(view: RepoView, path: str) -> str:
+def _file_block(view: RepositoryView, path: str) -> str:
     try:
         text = view.resolve(path).read_text(encoding="utf-8", errors="replace")
     except (ToolError, OSError) as exc:

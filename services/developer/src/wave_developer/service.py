@@ -29,7 +29,7 @@ from .config import OnNoDiff
 from .decide import HANDLED_EVENT_TYPES, Cleanup, Work, budget_escalation_id, decide, no_diff_escalation_id
 from .prompts import Context, TaskBrief, build_prompt
 from .proposal import build_proposal
-from .sandbox import RepoView
+from .repository_view import RepositoryView
 
 log = logging.getLogger("wave.developer")
 
@@ -98,7 +98,7 @@ class DeveloperService:
     async def _work(
         self, state: RunState, run_id: str, event: Envelope, work: Work, checkout: Path, budget: RunBudget
     ) -> tuple[list[DomainEvent], RunBudget, bool]:
-        view = RepoView(checkout)
+        view = RepositoryView(checkout)
         context = Context(
             story=state.story,
             task=self._brief(state, work.task_id),

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from wave_llm import ToolCall, ToolSpec
 
-from .sandbox import RepoView, ToolError
+from .repository_view import RepositoryView, ToolError
 
 TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
@@ -39,7 +39,7 @@ TOOLS: tuple[ToolSpec, ...] = (
 )
 
 
-def run_tool(view: RepoView, call: ToolCall) -> str:
+def run_tool(view: RepositoryView, call: ToolCall) -> str:
     """The answer to one tool call; a refused or failed call answers with `error: …`, never raises."""
     args = call.arguments
     try:
@@ -54,7 +54,7 @@ def run_tool(view: RepoView, call: ToolCall) -> str:
         return f"error: {exc}"
 
 
-def tool_results(view: RepoView, calls: Sequence[ToolCall]) -> str:
+def tool_results(view: RepositoryView, calls: Sequence[ToolCall]) -> str:
     """One user message answering every call of a model turn, in order, each under its call id."""
     parts = []
     for call in calls:

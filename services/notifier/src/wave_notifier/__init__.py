@@ -4,7 +4,7 @@ routed by severity to channels, at most once per event and channel."""
 from .blockkit import SlackMessage
 from .bootstrap import build_sender, create_service
 from .config import ROUTES, Channels, ConfigError, Route, SlackConfig
-from .decisions import HANDLED_EVENT_TYPES, Notice, decide
+from .decide import HANDLED_EVENT_TYPES, Notice, decide
 from .sender import Posted, SlackDeliveryError, SlackSender
 from .service import NotifierService, notification_key
 from .web_client import WebClientSender

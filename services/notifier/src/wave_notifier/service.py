@@ -13,7 +13,7 @@ from wave_runtime import Output
 from wave_runtime.memo import EffectResults
 
 from .config import Channels
-from .decisions import HANDLED_EVENT_TYPES, decide
+from .decide import HANDLED_EVENT_TYPES, decide
 from .sender import Posted, SlackSender
 
 log = logging.getLogger("wave.notifier")

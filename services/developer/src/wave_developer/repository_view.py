@@ -23,7 +23,7 @@ class ToolError(Exception):
 
 
 @dataclass(frozen=True)
-class Limits:
+class ViewLimits:
     read_chars: int = 24_000  # per read_file answer
     list_entries: int = 300  # per list_directory answer
     search_matches: int = 60  # per search answer
@@ -34,10 +34,10 @@ class Limits:
     search_seconds: float = 2.0  # a pattern that backtracks for longer is refused, not waited for
 
 
-class RepoView:
-    def __init__(self, root: str | os.PathLike[str], limits: Limits | None = None) -> None:
+class RepositoryView:
+    def __init__(self, root: str | os.PathLike[str], limits: ViewLimits | None = None) -> None:
         self.root = Path(root).resolve()
-        self.limits = limits or Limits()
+        self.limits = limits or ViewLimits()
 
     def resolve(self, path: str, *, allow_root: bool = False) -> Path:
         """The real path of `path` inside the checkout; raises ToolError when it is not a path in it."""
