@@ -198,3 +198,17 @@ async def cancel(store: EventStore, run_id: str, *, reason: str) -> tuple[RunSta
         return _payload(ev.RunCancelled, cancelled_by=who(), reason=reason)
 
     return await _append_decided(store, run_id, choose)
+
+
+async def record_redrive(store: EventStore, stream_id: str, service: str, event_id: str) -> None:
+    """Say on the run that a dead-lettered event goes back to its service (clearing its stall); a
+    letter of no known run (undecodable bytes) has nowhere to say it."""
+    if not stream_id.startswith("run-") or not event_id:
+        return
+    try:
+        await _append_decided(
+            store, stream_id.removeprefix("run-"),
+            lambda state: _payload(ev.DeadLetterRedriven, service=service, event_id=event_id, redriven_by=who()),
+        )
+    except UserError:
+        return

@@ -321,8 +321,8 @@ class HandlingAbandoned(DomainEvent):
     """
 
     service: str = NonEmpty
-    event_id: uuid.UUID
-    event_type: str = NonEmpty
+    event_id: uuid.UUID  # the event given up on
+    subject_type: str = NonEmpty  # its type
     reason: str = NonEmpty
     action: str = ""  # what a person does about it
     attempts: int = Field(ge=1)

@@ -13,7 +13,15 @@ from .budget import (
 )
 from .cassette import Cassette, Interaction, dump_cassette, load_cassette
 from .client import BudgetExhausted, CallResult, ModelCallFailed, ModelClient
-from .config import ModelsFile, ModelsSetup, describe_setup, load_models_setup, mask, offline_banner
+from .config import (
+    ModelsFile,
+    ModelsSetup,
+    describe_setup,
+    load_models_setup,
+    mask,
+    missing_model_sources,
+    offline_banner,
+)
 from .errors import (
     CassetteError,
     ConfigError,
@@ -91,6 +99,7 @@ __all__ = [
     "load_cassette",
     "load_models_setup",
     "mask",
+    "missing_model_sources",
     "newly_crossed",
     "offline_banner",
     "threshold_events",

@@ -154,7 +154,7 @@ class Dispatcher:
         return [
             *stop.events,
             ev.HandlingAbandoned(
-                service=name, event_id=subject.event_id, event_type=subject.type, reason=stop.reason,
+                service=name, event_id=subject.event_id, subject_type=subject.type, reason=stop.reason,
                 action=stop.action, attempts=1, dead_lettered=False, escalation_id=question,
             ),
             ev.EscalationRequested(
@@ -181,7 +181,7 @@ class Dispatcher:
             if known is not None and known.dead_lettered:
                 return
             abandoned = ev.HandlingAbandoned(
-                service=name, event_id=envelope.event_id, event_type=envelope.type,
+                service=name, event_id=envelope.event_id, subject_type=envelope.type,
                 reason=f"{failure.error_type}: {failure.message}"[:4000],
                 action=f"fix the cause, then re-drive it: wave dlq redrive --event {envelope.event_id}",
                 attempts=max(1, failure.attempts), dead_lettered=True,

@@ -15,7 +15,15 @@ from pathlib import Path
 
 from wave_events import DomainEvent
 from wave_events import catalogue as ev
-from wave_llm import BudgetExhausted, Message, ModelCallFailed, ModelClient, ModelSourceUnavailable, RunBudget, answer_refused
+from wave_llm import (
+    BudgetExhausted,
+    Message,
+    ModelCallFailed,
+    ModelClient,
+    ModelSourceUnavailable,
+    RunBudget,
+    answer_refused,
+)
 
 from .diffs import DiffError
 from .prompts import LAST_TOOLS_MESSAGE, SYSTEM, retry_message

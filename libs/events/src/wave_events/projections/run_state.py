@@ -349,7 +349,7 @@ def _budget_raised(state: RunState, e: Envelope, p: ev.BudgetRaised) -> RunState
 
 def _handling_abandoned(state: RunState, e: Envelope, p: ev.HandlingAbandoned) -> RunState:
     note = Abandoned(
-        p.service, str(p.event_id), p.event_type, p.reason, p.action, p.attempts, p.dead_lettered, p.escalation_id
+        p.service, str(p.event_id), p.subject_type, p.reason, p.action, p.attempts, p.dead_lettered, p.escalation_id
     )
     abandoned = {**state.abandoned, f"{p.service}/{p.event_id}": note}
     return replace(state, abandoned=abandoned, status=_open_status(state, state.pending_escalations, abandoned))
