@@ -486,7 +486,9 @@ def dlq_list(settings: Settings, service: str | None, as_json: bool) -> None:
 @click.pass_obj
 def dlq_redrive(settings: Settings, service: str | None, event_id: str | None) -> None:
     """Send dead letters back to their service (after the cause is fixed). Handling is idempotent:
-    an event handled meanwhile is a no-op."""
+    an event handled meanwhile is a no-op. Each re-drive is recorded on its run (clearing its stall);
+    embedded, the events are handled now, and an event that fails again is dead-lettered again and
+    reported (exit status 1)."""
 
     async def go() -> tuple[int, list]:
         letters = _dead_letters(settings)
