@@ -105,6 +105,8 @@ def run_command(settings: Settings, story: str, repo: str, target_branch: str | 
         _use_cassette(cassette, settings)
 
     services = _embedded_services(settings)  # a service that cannot start refuses before the run is stored
+    repo = runs.check_repo(repo)
+    target_branch = runs.target_branch_of(repo, target_branch)
     if services is not None:
         _check_model_source(cassette)  # distributed, the services' own environment decides
 
