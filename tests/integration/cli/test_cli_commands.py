@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from cli_process import WAVE, wave
+from gitops_repos import make_repo
 from wave_cli import runs
 from wave_events import catalogue as ev
 from wave_events.envelope import new_envelope
@@ -23,7 +24,8 @@ def _store_url(home: Path) -> str:
 async def _seed(home: Path, *payloads) -> str:
     """A run stored with the given events after its RunRequested."""
     repo = home / "repo"
-    (repo / ".git").mkdir(parents=True, exist_ok=True)
+    if not repo.exists():
+        make_repo(repo)
     store = await open_store(_store_url(home))
     try:
         run_id = await runs.submit(store, story="Add slugify", repo=str(repo), budget_usd=2.0)

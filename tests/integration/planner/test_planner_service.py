@@ -10,8 +10,8 @@ import pytest
 from planner_models import PLAN, answer, scripted_client
 from planner_runs import committed, passed, requested, sha
 from wave_events import catalogue as c
-from wave_llm import CassetteError
 from wave_planner import PlannerConfig, PlannerService, read_file_listing
+from wave_runtime import Unrecoverable
 
 
 def planner(tmp_path, *interactions, **config) -> PlannerService:
@@ -147,11 +147,14 @@ async def test_budget_thresholds_crossed_by_a_call_are_outputs_too(tmp_path) -> 
     assert outputs[2].percent == 75
 
 
-async def test_a_cassette_without_an_answer_fails_the_handling_for_the_runtime_to_retry(tmp_path) -> None:
+async def test_a_cassette_without_an_answer_stops_the_handling_with_what_to_fix(tmp_path) -> None:
     service = planner(tmp_path, answer("developer", "diff"))
     s = requested()
-    with pytest.raises(CassetteError):
+    with pytest.raises(Unrecoverable) as stopped:
         await service.handle(s.state, s.last.event)
+    assert "no scripted response for role 'planner'" in stopped.value.reason
+    assert stopped.value.action.startswith("add an answer for the planner role to the cassette")
+    assert stopped.value.events == ()
 
 
 async def test_the_model_reviewer_approves_a_tested_run(tmp_path) -> None:

@@ -15,6 +15,7 @@ import pytest
 from runtime_flow import Finisher, Stamper
 from wave_events import catalogue as c
 from wave_events import new_envelope, run_stream_id
+from wave_events.projections import fold
 from wave_runtime import EmbeddedRuntime, FileDeadLetters
 from wave_runtime.kafka import KafkaDeadLetters, KafkaServiceRunner, OutboxRelay, Topics, ensure_topics
 from wave_store.postgres import PostgresEventStore
@@ -86,13 +87,18 @@ class TransportContract:
             letters = await transport.dead_letters.list("stamper")
             assert [(d.event_type, d.error_type) for d in letters] == [("RunRequested", "ValueError")]
             assert "poisoned story" in letters[0].error and not letters[0].redriven
-            assert await types_of(store, poisoned) == ["RunRequested"]
+            # The run says it is stalled, and why.
+            await eventually(lambda: _has(store, poisoned, 2))
+            assert await types_of(store, poisoned) == ["RunRequested", "HandlingAbandoned"]
+            [stall] = fold(await store.read_stream(f"run-{poisoned}")).dead_letters
+            assert (stall.service, stall.event_type, stall.attempts) == ("stamper", "RunRequested", letters[0].attempts)
+            assert "poisoned story" in stall.reason
 
             poison_fix.touch()
             assert await transport.dead_letters.redrive("stamper") == 1
-            await eventually(lambda: _has(store, poisoned, 3))
+            await eventually(lambda: _has(store, poisoned, 4))
             await transport.settle()
-        assert await types_of(store, poisoned) == ["RunRequested", "WorkspaceReady", "RunCompleted"]
+        assert await types_of(store, poisoned) == ["RunRequested", "HandlingAbandoned", "WorkspaceReady", "RunCompleted"]
         assert all(d.redriven for d in await transport.dead_letters.list("stamper"))
         assert await transport.dead_letters.redrive("stamper") == 0
 

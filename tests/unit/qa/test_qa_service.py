@@ -10,7 +10,7 @@ from qa_fakes import FakeCheckout, FakeSandbox, result, service
 from qa_runs import committed_run
 from run_streams import sha
 from wave_events import catalogue as c
-from wave_runtime import Service, TransientError
+from wave_runtime import Service, TransientError, Unrecoverable
 
 JUNIT_FAILED = (
     '<testsuite tests="2" failures="1"><testcase classname="tests.test_a" name="test_ok"/>'
@@ -77,13 +77,19 @@ async def test_a_report_planted_as_a_link_is_not_followed(tmp_path: Path) -> Non
     assert isinstance(outcome, c.TestsFailed) and "host_only_secret" not in outcome.failure_excerpt
 
 
-@pytest.mark.parametrize("broken", ["checkout", "sandbox"])
-async def test_infrastructure_failures_are_transient(broken: str, tmp_path: Path) -> None:
-    sandbox = FakeSandbox(result(), error=broken == "sandbox")
-    checkout = FakeCheckout(fail=broken == "checkout")
+async def test_a_checkout_failure_is_transient(tmp_path: Path) -> None:
     _, (committed,) = committed_run("/srv/shop", sha(1), {"t1": sha(2)})
     with pytest.raises(TransientError):
-        await service(sandbox, checkout, tmp_path).handle(committed.state, committed.event)
+        await service(FakeSandbox(result()), FakeCheckout(fail=True), tmp_path).handle(committed.state, committed.event)
+    assert os.listdir(tmp_path) == []
+
+
+async def test_a_sandbox_that_cannot_run_is_not_retried_and_says_what_to_fix(tmp_path: Path) -> None:
+    _, (committed,) = committed_run("/srv/shop", sha(1), {"t1": sha(2)})
+    with pytest.raises(Unrecoverable) as stopped:
+        await service(FakeSandbox(result(), error=True), FakeCheckout(), tmp_path).handle(committed.state, committed.event)
+    assert stopped.value.reason == "the fake sandbox cannot run the tests: bwrap: cannot mount"
+    assert "WAVE_QA_SANDBOX" in stopped.value.action
     assert os.listdir(tmp_path) == []
 
 

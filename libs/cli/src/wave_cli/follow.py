@@ -32,6 +32,8 @@ class Outcome:
 def _settled(state: RunState) -> str | None:
     if state.finished:
         return "finished"
+    if state.status == "stalled":
+        return "stalled"  # a dead-lettered event: no service will move the run until it is re-driven
     if state.status == "awaiting_human" and not state.pending_timers:
         return "awaiting_human"
     return None

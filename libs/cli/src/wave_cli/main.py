@@ -95,7 +95,7 @@ def cli(ctx: click.Context) -> None:
 @cli.command("run")
 @click.argument("story")
 @click.option("--repo", required=True, help="the git repository to change (a local path)")
-@click.option("--target-branch", default="main", show_default=True, help="the branch the run merges into")
+@click.option("--target-branch", help="the branch the run merges into  [default: the repository's current branch]")
 @click.option("--cassette", type=click.Path(dir_okay=False), help="play model answers from this cassette")
 @click.option("--budget-usd", type=click.FloatRange(min=0), default=5.0, show_default=True)
 @click.option("--budget-tokens", type=click.IntRange(min=0), default=2_000_000, show_default=True)
@@ -114,7 +114,7 @@ def cli(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True,
               help="print one JSON object (run id, final status) on stdout; the live output goes to stderr")
 @click.pass_obj
-def run_command(settings: Settings, story: str, repo: str, target_branch: str, cassette: str | None,
+def run_command(settings: Settings, story: str, repo: str, target_branch: str | None, cassette: str | None,
                 budget_usd: float, budget_tokens: int, max_retries: int, merge_policy: str, merge_strategy: str,
                 wait: bool | None, timeout_s: float, as_json: bool) -> None:
     """Submit STORY (a coding task) against a repository and follow it through the gates.
@@ -127,6 +127,10 @@ def run_command(settings: Settings, story: str, repo: str, target_branch: str, c
     model_source = _use_cassette(cassette, settings) if cassette else _models_in_use()
 
     services = _embedded_services(settings, model_source)  # a service that cannot start refuses before the run is stored
+    repo = runs.check_repo(repo)
+    target_branch = runs.target_branch_of(repo, target_branch)
+    if services is not None:
+        _check_model_source(cassette, model_source)  # distributed, the services' own environment decides
 
     async def go() -> Outcome | str:
         async with _store(settings) as store:
@@ -227,6 +231,21 @@ def _models_setup(model_source: str):
         raise UserError(f"the run's models file cannot be read: {exc}") from None
 
 
+def _check_model_source(cassette: str | None, model_source: str) -> None:
+    """Refuse a run no model could plan before anything is stored: every role needs a key or a cassette."""
+    from wave_llm import load_models_setup, missing_model_sources
+    from wave_llm.errors import ConfigError
+
+    try:
+        missing = missing_model_sources(load_models_setup(model_source or None))
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    if missing:
+        why = "; ".join(dict.fromkeys(missing.values()))
+        hint = "fix the cassette path" if cassette else "set ANTHROPIC_API_KEY, OPENAI_API_KEY or XAI_API_KEY, or pass --cassette FILE"
+        raise UserError(f"no model source for {', '.join(missing)}: {why}; {hint}")
+
+
 def _embedded_services(settings: Settings, model_source: str = "") -> list | None:
     """Every service with the run's models, built now when this process will run them (embedded);
     None when distributed."""
@@ -283,6 +302,9 @@ def _report(outcome: Outcome) -> int:
         for escalation in state.pending_escalations.values():
             console.print(f"  {escalation.kind}: {escape(escalation.reason)}")
             console.print(f"  {approve_command(run_id, escalation.escalation_id, state)}")
+    elif outcome.reason == "stalled" and state.dead_letters:
+        console.print(f"run {run_id} stalled: a service gave up on an event after its retries", style="bold red")
+        _print_dead_letters(state)
     elif outcome.reason == "stalled":
         console.print(
             f"run {run_id} stalled: it is {state.status}, not waiting for a decision, and no service is "
@@ -385,6 +407,17 @@ def _print_status(state: RunState) -> None:
     for escalation in state.pending_escalations.values():
         console.print(f"waiting: {escalation.kind} — {escape(escalation.reason)}", style="yellow")
         console.print(f"  {approve_command(state.run_id, escalation.escalation_id, state)}")
+    _print_dead_letters(state)
+
+
+def _print_dead_letters(state: RunState) -> None:
+    for letter in state.dead_letters:
+        console.print(
+            f"stalled: {letter.service} gave up on {letter.event_type} {letter.event_id} after {letter.attempts} "
+            f"attempt(s): {escape(letter.reason)}",
+            style="bold red",
+        )
+        console.print(f"  fix the cause, then: wave dlq redrive --event {letter.event_id}")
 
 
 @cli.command("events")
@@ -599,17 +632,35 @@ def dlq_list(settings: Settings, service: str | None, as_json: bool) -> None:
 @click.pass_obj
 def dlq_redrive(settings: Settings, service: str | None, event_id: str | None) -> None:
     """Send dead letters back to their service (after the cause is fixed). Handling is idempotent:
-    an event handled meanwhile is a no-op."""
+    an event handled meanwhile is a no-op. Each re-drive is recorded on its run (clearing its stall);
+    embedded, the events are handled now, and an event that fails again is dead-lettered again and
+    reported (exit status 1)."""
 
-    async def go() -> int:
+    async def go() -> tuple[int, list]:
         letters = _dead_letters(settings)
+        chosen = [d for d in await letters.list(service) if not d.redriven and event_id in (None, d.event_id)]
+        if chosen:
+            async with _store(settings) as store:
+                for letter in chosen:
+                    await runs.record_redrive(store, letter.stream_id, letter.consumer, letter.event_id)
         count = await letters.redrive(service, event_id)
-        if count and not settings.distributed:
-            await _handle_redrives(settings, letters)
-        return count
+        if not count or settings.distributed:
+            return count, []
+        await _handle_redrives(settings, letters)
+        again = {(d.consumer, d.event_id): d for d in await letters.list(service) if not d.redriven}
+        return count, [again[key] for d in chosen if (key := (d.consumer, d.event_id)) in again]
 
-    count = _run(go())
-    console.print(f"re-drove {count} dead letter(s)" if count else "nothing to re-drive")
+    count, failed = _run(go())
+    if not count:
+        console.print("nothing to re-drive")
+        return
+    if not failed:
+        console.print(f"re-drove {count} dead letter(s)" + ("" if settings.distributed else "; handled"))
+        return
+    console.print(f"re-drove {count} dead letter(s); {len(failed)} failed again and were dead-lettered again:", style="bold red")
+    for d in failed:
+        console.print(f"  {d.consumer}: {d.event_type} {d.event_id}: {escape(f'{d.error_type}: {d.error}'[:300])}")
+    sys.exit(1)
 
 
 async def _handle_redrives(settings: Settings, letters) -> None:

@@ -43,6 +43,8 @@ def summarize(envelope: Envelope) -> str:
             )
         case ev.LLMCallRecorded():
             outcome = "" if p.outcome == "ok" else f" failed: {p.error}"
+            if p.rejected_reason:
+                outcome += f"; {p.rejected_reason}"
             return (
                 f"{p.role} via {p.provider}/{p.model}: {p.input_tokens}+{p.output_tokens} tokens, "
                 f"{_money(p.cost_usd)}, {p.latency_ms:.0f} ms{outcome}"
@@ -95,6 +97,13 @@ def summarize(envelope: Envelope) -> str:
             return f"by {p.cancelled_by}" + (f": {p.reason}" if p.reason else "")
         case ev.NotificationSent():
             return f"{p.channel}"
+        case ev.HandlingAbandoned():
+            gave_up = "dead-lettered" if p.dead_lettered else "stopped"
+            return f"{p.service} {gave_up} {p.subject_type} {p.event_id}: {p.reason}"
+        case ev.HandlingRetryRequested():
+            return f"{p.event_id} back to {p.service} ({p.escalation_id})"
+        case ev.DeadLetterRedriven():
+            return f"{p.event_id} back to {p.service}, by {p.redriven_by}"
     return ""
 
 
@@ -123,7 +132,10 @@ def progress_lines(before: RunState, after: RunState, envelope: Envelope) -> lis
     lines: list[Line] = []
     if isinstance(p, ev.LLMCallRecorded | ev.BudgetCharged | ev.NotificationSent):
         style = "dim"
-    elif isinstance(p, ev.TestsFailed | ev.RunFailed | ev.RunBlocked | ev.ChangeRejected | ev.PlanRejected | ev.MergeRejected):
+    elif isinstance(
+        p, ev.TestsFailed | ev.RunFailed | ev.RunBlocked | ev.ChangeRejected | ev.PlanRejected | ev.MergeRejected
+        | ev.HandlingAbandoned,
+    ):
         style = "red"
     elif isinstance(p, ev.EscalationRequested | ev.RetryScheduled | ev.BudgetThresholdCrossed | ev.BudgetExceeded):
         style = "yellow"
@@ -140,6 +152,8 @@ def progress_lines(before: RunState, after: RunState, envelope: Envelope) -> lis
         lines.append(Line(f"  waiting for a decision: {approve_command(after.run_id, p.escalation_id, after)}", "yellow"))
     if isinstance(p, ev.BudgetCharged):
         lines.append(Line(f"  cost so far {cost_line(after)}", "dim"))
+    if isinstance(p, ev.HandlingAbandoned) and p.dead_lettered:
+        lines.append(Line(f"  the run is stalled; {p.action}", "red"))
     return lines
 
 

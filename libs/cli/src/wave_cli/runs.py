@@ -40,6 +40,27 @@ def check_repo(repo: str) -> str:
     return str(path)
 
 
+def target_branch_of(repo: str, branch: str | None) -> str:
+    """The branch a run merges into: `branch`, which must exist in a local repository, or the
+    repository's current branch. A remote repository is not looked at (default `main`)."""
+    if "://" in repo or repo.startswith("git@"):
+        return branch or "main"
+    import pygit2
+
+    try:
+        repository = pygit2.Repository(repo)
+    except pygit2.GitError as exc:
+        raise UserError(f"--repo {repo}: cannot open the repository: {exc}") from None
+    if branch is None:
+        if repository.head_is_detached:
+            raise UserError(f"--repo {repo}: HEAD is detached, so there is no current branch; name one with --target-branch")
+        branch = repository.references["HEAD"].target.removeprefix("refs/heads/")
+    if repository.lookup_branch(branch) is None:
+        have = ", ".join(sorted(repository.branches.local)) or "none: the repository has no commits"
+        raise UserError(f"--target-branch {branch}: no such branch in {repo} (branches: {have})")
+    return branch
+
+
 def _payload(factory: type[DomainEvent], **fields: object) -> DomainEvent:
     try:
         return factory(**fields)
@@ -54,7 +75,7 @@ async def submit(
     *,
     story: str,
     repo: str,
-    target_branch: str = "main",
+    target_branch: str | None = None,
     budget_usd: float = 5.0,
     budget_tokens: int = 2_000_000,
     max_retries: int = 3,
@@ -62,14 +83,16 @@ async def submit(
     model_source: str = "",
     merge_strategy: str = "squash",
 ) -> str:
+    """Store a run's RunRequested; `target_branch` None means the repository's current branch."""
     check_amount("--budget-usd", budget_usd)
     if not story.strip():
         raise UserError("the story is empty: say what the run should change")
+    repo = check_repo(repo)
     request = _payload(
         ev.RunRequested,
         story=story,
-        repo=check_repo(repo),
-        target_branch=target_branch,
+        repo=repo,
+        target_branch=target_branch_of(repo, target_branch),
         budget_usd=budget_usd,
         budget_tokens=budget_tokens,
         max_retries=max_retries,
@@ -252,3 +275,17 @@ async def cancel(store: EventStore, run_id: str, *, reason: str) -> tuple[RunSta
         return _payload(ev.RunCancelled, cancelled_by=who(), reason=reason)
 
     return await _append_decided(store, run_id, choose)
+
+
+async def record_redrive(store: EventStore, stream_id: str, service: str, event_id: str) -> None:
+    """Say on the run that a dead-lettered event goes back to its service (clearing its stall); a
+    letter of no known run (undecodable bytes) has nowhere to say it."""
+    if not stream_id.startswith("run-") or not event_id:
+        return
+    try:
+        await _append_decided(
+            store, stream_id.removeprefix("run-"),
+            lambda state: _payload(ev.DeadLetterRedriven, service=service, event_id=event_id, redriven_by=who()),
+        )
+    except UserError:
+        return

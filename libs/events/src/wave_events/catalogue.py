@@ -18,7 +18,8 @@ Decision = Literal["approve", "reject"]
 MergePolicy = Literal["auto", "model", "human"]
 MergeStrategy = Literal["squash", "merge", "ff"]
 EscalationKind = Literal[
-    "unsafe_action", "retries_exhausted", "budget", "merge_review", "merge_conflict", "invalid_plan", "change_rejected"
+    "unsafe_action", "retries_exhausted", "budget", "merge_review", "merge_conflict", "invalid_plan", "change_rejected",
+    "environment",
 ]
 ApproverKind = Literal["policy", "model", "human"]
 
@@ -193,8 +194,10 @@ class ContentRef(Value):
     size: int = Field(ge=0)
 
 
-@registry.register("LLMCallRecorded")
-class LLMCallRecorded(DomainEvent):
+@registry.register("LLMCallRecorded", version=1)
+class LLMCallRecordedV1(DomainEvent):
+    """First shape of a call record: no word on whether the caller accepted the answer."""
+
     role: str = NonEmpty
     provider: str = NonEmpty
     model: str = NonEmpty
@@ -208,6 +211,33 @@ class LLMCallRecorded(DomainEvent):
     latency_ms: float = Field(ge=0)
     outcome: Literal["ok", "error"] = "ok"
     error: str | None = None
+
+
+@registry.register("LLMCallRecorded", version=2)
+class LLMCallRecorded(DomainEvent):
+    """One model call, paid for whatever came of it. `rejected_reason` says why the caller refused an
+    answer the model did give (not JSON, not a usable diff); the call is charged all the same."""
+
+    role: str = NonEmpty
+    provider: str = NonEmpty
+    model: str = NonEmpty
+    prompt: str | None = None
+    prompt_ref: ContentRef | None = None
+    response: str | None = None
+    response_ref: ContentRef | None = None
+    input_tokens: int = Field(ge=0)
+    output_tokens: int = Field(ge=0)
+    cost_usd: float = Field(ge=0)
+    latency_ms: float = Field(ge=0)
+    outcome: Literal["ok", "error"] = "ok"
+    error: str | None = None
+    rejected_reason: str | None = None
+
+
+@registry.upcaster("LLMCallRecorded", from_version=1)
+def _llm_call_recorded_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    # v1 records did not say whether an answer was refused; those refusals went unrecorded.
+    return {**payload, "rejected_reason": None}
 
 
 class Violation(Value):
@@ -345,6 +375,48 @@ class HumanDecisionRecorded(DomainEvent):
     decision: Decision
     decided_by: str = NonEmpty
     comment: str = ""
+
+
+# --- handling failures ---------------------------------------------------------------------------
+
+
+@registry.register("HandlingAbandoned")
+class HandlingAbandoned(DomainEvent):
+    """A service gave up on one of the run's events.
+
+    `dead_lettered`: its retries ran out and the event waits in the dead-letter store; the run is
+    stalled until `wave dlq redrive --event <event_id>` (after fixing `reason`). Otherwise the failure
+    was one no retry can fix (no model source, a cassette without the answer, a dirty target branch,
+    an unusable sandbox): an `environment` escalation with `escalation_id` asks a person to fix it.
+    """
+
+    service: str = NonEmpty
+    event_id: uuid.UUID  # the event given up on
+    subject_type: str = NonEmpty  # its type
+    reason: str = NonEmpty
+    action: str = ""  # what a person does about it
+    attempts: int = Field(ge=1)
+    dead_lettered: bool
+    escalation_id: str | None = None
+
+
+@registry.register("HandlingRetryRequested")
+class HandlingRetryRequested(DomainEvent):
+    """Hand `event_id` to `service` once more: a person fixed the cause of an `environment`
+    escalation and approved it. The service decides about that event again, on the run as it is now."""
+
+    service: str = NonEmpty
+    event_id: uuid.UUID
+    escalation_id: str = NonEmpty
+
+
+@registry.register("DeadLetterRedriven")
+class DeadLetterRedriven(DomainEvent):
+    """`wave dlq redrive` sent a dead-lettered event back to its service."""
+
+    service: str = NonEmpty
+    event_id: uuid.UUID
+    redriven_by: str = NonEmpty
 
 
 # --- budget ------------------------------------------------------------------------------------

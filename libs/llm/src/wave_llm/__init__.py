@@ -13,8 +13,23 @@ from .budget import (
 )
 from .cassette import Cassette, Interaction, dump_cassette, load_cassette
 from .client import BudgetExhausted, CallResult, ModelCallFailed, ModelClient
-from .config import ModelsFile, ModelsSetup, describe_setup, load_models_setup, mask, offline_banner
-from .errors import CassetteError, ConfigError, ModelError, PermanentModelError, TransientModelError
+from .config import (
+    ModelsFile,
+    ModelsSetup,
+    describe_setup,
+    load_models_setup,
+    mask,
+    missing_model_sources,
+    offline_banner,
+)
+from .errors import (
+    CassetteError,
+    ConfigError,
+    ModelError,
+    ModelSourceUnavailable,
+    PermanentModelError,
+    TransientModelError,
+)
 from .model import ROLES, AgentRole, Message, ModelRequest, ModelResponse, ToolCall, ToolSpec
 from .pricing import DEFAULT_PRICES, Price, PriceTable
 from .provider import ModelProvider
@@ -26,7 +41,7 @@ from .providers import (
     RecordingProvider,
     ScriptedProvider,
 )
-from .records import INLINE_LIMIT_BYTES, CallRecorder, budget_charged
+from .records import INLINE_LIMIT_BYTES, CallRecorder, answer_refused, budget_charged
 from .retry import RetryPolicy, call_with_retries
 from .routing import RouteEntry, Router
 
@@ -54,6 +69,7 @@ __all__ = [
     "ModelError",
     "ModelProvider",
     "ModelRequest",
+    "ModelSourceUnavailable",
     "ModelResponse",
     "ModelsFile",
     "ModelsSetup",
@@ -72,6 +88,7 @@ __all__ = [
     "ToolCall",
     "ToolSpec",
     "TransientModelError",
+    "answer_refused",
     "budget_charged",
     "call_with_retries",
     "check_call",
@@ -82,6 +99,7 @@ __all__ = [
     "load_cassette",
     "load_models_setup",
     "mask",
+    "missing_model_sources",
     "newly_crossed",
     "offline_banner",
     "threshold_events",

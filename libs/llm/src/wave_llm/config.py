@@ -302,6 +302,25 @@ def _resolve_provider(
     )
 
 
+def missing_model_sources(setup: ModelsSetup) -> dict[str, str]:
+    """The roles no entry of their route can answer for, each with why (a provider without its key,
+    a cassette that does not exist). Empty when every role has a model to call."""
+    missing: dict[str, str] = {}
+    for role, route in setup.routes.items():
+        reasons: list[str] = []
+        for entry in route:
+            provider = setup.providers[entry.provider]
+            if not provider.available:
+                reasons.append(f"provider {entry.provider} needs {provider.settings.key_variable()}, which is not set")
+            elif provider.cassette and not Path(provider.cassette).is_file():
+                reasons.append(f"the cassette {provider.cassette} does not exist")
+            else:
+                break
+        else:
+            missing[role] = "; ".join(dict.fromkeys(reasons))
+    return missing
+
+
 def mask(secret: str | None) -> str:
     """A secret as it may be shown: only whether it is set and its last four characters."""
     if not secret:

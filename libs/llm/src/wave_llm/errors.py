@@ -41,6 +41,15 @@ class CassetteError(LookupError):
     """A cassette is malformed, or holds no interaction for a request."""
 
 
+class ModelSourceUnavailable(CassetteError):
+    """No model can answer this call, and asking again will not change that: the role's cassette does
+    not exist, is malformed, or has no (more) answers for the role. `action` says what a person does."""
+
+    def __init__(self, message: str, *, action: str) -> None:
+        super().__init__(message)
+        self.action = action
+
+
 TRANSIENT_STATUSES = frozenset({408, 409, 425, 429})
 
 

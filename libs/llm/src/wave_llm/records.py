@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from wave_events.base import DomainEvent
 from wave_events.catalogue import BudgetCharged, ContentRef, LLMCallRecorded
 from wave_events.redaction import redact
 
@@ -68,3 +71,15 @@ class CallRecorder:
 
 def budget_charged(response: ModelResponse, cost_usd: float) -> BudgetCharged:
     return BudgetCharged(tokens=response.total_tokens, cost_usd=cost_usd)
+
+
+def answer_refused(events: Sequence[DomainEvent], reason: str) -> list[DomainEvent]:
+    """One call's events with its answer's record marked as refused by the caller: the model answered,
+    and the call is charged, but the answer could not be used — the record says why."""
+    marked = list(events)
+    for index in range(len(marked) - 1, -1, -1):
+        record = marked[index]
+        if isinstance(record, LLMCallRecorded) and record.outcome == "ok":
+            marked[index] = record.model_copy(update={"rejected_reason": reason[:4000]})
+            break
+    return marked

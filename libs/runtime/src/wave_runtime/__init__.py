@@ -5,7 +5,7 @@ timers, dead letters, tracing and metrics."""
 from .deadletters import DeadLetter, DeadLetters, FileDeadLetters
 from .embedded import EmbeddedRuntime, StoreSubscription
 from .engine import Dispatcher, HandlingFailed, RetryPolicy, TimerPoller
-from .handler import CancelTimer, Output, ScheduleTimer, Service, TransientError
+from .handler import CancelTimer, Output, ScheduleTimer, Service, TransientError, Unrecoverable
 
 __all__ = [
     "CancelTimer",
@@ -22,4 +22,5 @@ __all__ = [
     "StoreSubscription",
     "TimerPoller",
     "TransientError",
+    "Unrecoverable",
 ]

@@ -16,7 +16,7 @@ from wave_events import Envelope, UnreadableEvent, run_stream_id
 from wave_store import EventStore
 
 from .deadletters import FileDeadLetters
-from .engine import Dispatcher, HandlingFailed, RetryPolicy, TimerPoller
+from .engine import Dispatcher, Failure, HandlingFailed, RetryPolicy, TimerPoller
 from .handler import Service
 from .metrics import CONSUMER_LAG, DEAD_LETTERS
 
@@ -149,6 +149,7 @@ class EmbeddedRuntime:
             log.error("%s: %s %s dead-lettered: %s", name, envelope.type, envelope.event_id, failed)
             f = failed.failure
             await self.dead_letters.add(name, envelope, None, f.error_type, f.message, f.attempts)
+            await _record_on_run(dispatcher, envelope, f)
 
     async def _redrive(self, dispatcher: Dispatcher, event_id: str) -> None:
         for letter in await self.dead_letters.list(dispatcher.service.name):
@@ -157,3 +158,10 @@ class EmbeddedRuntime:
                     if str(envelope.event_id) == event_id:
                         await self._dispatch(dispatcher, envelope)
                 return
+
+
+async def _record_on_run(dispatcher: Dispatcher, envelope: Envelope, failure: Failure) -> None:
+    try:
+        await dispatcher.record_dead_letter(envelope, failure)
+    except Exception:  # noqa: BLE001 - the dead letter is stored; the run's note is what may be missing
+        log.exception("%s: recording the dead letter of %s on its run failed", dispatcher.service.name, envelope.event_id)

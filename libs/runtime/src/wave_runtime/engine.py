@@ -5,6 +5,12 @@ decide, wraps the outputs in envelopes with ids derived from (cause, service, in
 them together with the service's progress in one transaction. A concurrency conflict means another
 writer moved the run first: the state is reloaded and the decision made again. A redelivered event
 whose handling was stored is recognised and skipped.
+
+A handler that raises `Unrecoverable` is not retried: its events, a `HandlingAbandoned` and an
+`environment` escalation are stored as its outputs, so the run waits for a person with the reason.
+A `HandlingRetryRequested` naming this service (the escalation approved) hands the abandoned event to
+the service again, its outputs caused by the request. An event dead-lettered after its retries
+leaves a `HandlingAbandoned` on its run (`record_dead_letter`): the run shows as stalled.
 """
 
 from __future__ import annotations
@@ -21,11 +27,12 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from wave_events import DomainEvent, Envelope, derived_event_id, new_envelope
+from wave_events import catalogue as ev
 from wave_events.projections import RunState, fold
 from wave_store import ConcurrencyError, EventStore
 from wave_store.port import Handling, TimerRecord
 
-from .handler import CancelTimer, Output, ScheduleTimer, Service, TransientError
+from .handler import CancelTimer, Output, ScheduleTimer, Service, TransientError, Unrecoverable
 from .metrics import EVENTS_HANDLED, HANDLER_FAILURES, HANDLER_LATENCY
 from .tracing import current_traceparent, handling_span
 
@@ -34,6 +41,7 @@ log = logging.getLogger("wave.runtime")
 _STATE_CACHE_SIZE = 1024
 
 Outcome = Literal["handled", "duplicate", "ignored", "dead"]
+RETRY_REQUEST = "HandlingRetryRequested"  # handled by the dispatcher of the service it names
 
 
 @dataclass(frozen=True)
@@ -79,7 +87,13 @@ class Dispatcher:
         self._states: OrderedDict[str, RunState] = OrderedDict()
 
     def wants(self, envelope: Envelope) -> bool:
+        if envelope.type == RETRY_REQUEST:
+            return envelope.payload.service == self.service.name
         return envelope.type in self.service.handles
+
+    def wants_type(self, event_type: str) -> bool:
+        """Whether an event of this type may be for this service (before it is decoded)."""
+        return event_type in self.service.handles or event_type == RETRY_REQUEST
 
     async def dispatch(self, envelope: Envelope) -> Outcome:
         """Handle one event to completion. Raises HandlingFailed when it must be dead-lettered."""
@@ -96,7 +110,12 @@ class Dispatcher:
             try:
                 with handling_span(name, envelope):
                     state = await self._state(envelope.stream_id)
-                    outputs = await self.service.handle(state, envelope)
+                    subject = await self._subject(envelope)
+                    try:
+                        outputs = await self.service.handle(state, subject) if subject is not None else []
+                    except Unrecoverable as stop:
+                        log.warning("%s: %s %s cannot be handled: %s", name, subject.type, subject.event_id, stop)
+                        outputs = self._abandon(state, envelope, subject, stop)
                     handling = self._handling(envelope, state.version, outputs)
                     result = await self.store.record_handling(handling)
             except ConcurrencyError:
@@ -119,6 +138,62 @@ class Dispatcher:
             EVENTS_HANDLED.labels(name, envelope.type, outcome).inc()
             HANDLER_LATENCY.labels(name).observe(time.perf_counter() - started)
             return outcome
+
+    async def _subject(self, envelope: Envelope) -> Envelope | None:
+        """The event to hand the service: the envelope itself, or the one a retry request names."""
+        if envelope.type != RETRY_REQUEST:
+            return envelope
+        wanted = envelope.payload.event_id
+        return next((e for e in await self.store.read_stream(envelope.stream_id) if e.event_id == wanted), None)
+
+    def _abandon(self, state: RunState, cause: Envelope, subject: Envelope, stop: Unrecoverable) -> list[Output]:
+        if state.finished:
+            return list(stop.events)
+        name = self.service.name
+        question = f"{state.run_id or cause.run_id}-environment-{name}-{cause.event_id.hex[:12]}"
+        return [
+            *stop.events,
+            ev.HandlingAbandoned(
+                service=name, event_id=subject.event_id, subject_type=subject.type, reason=stop.reason,
+                action=stop.action, attempts=1, dead_lettered=False, escalation_id=question,
+            ),
+            ev.EscalationRequested(
+                escalation_id=question,
+                kind="environment",
+                reason=(
+                    f"{name} cannot handle {subject.type}: {stop.reason}. To fix: {stop.action}. "
+                    f"Then approve to try again, or reject to stop the run"
+                ),
+                subject_event_id=subject.event_id,
+            ),
+        ]
+
+    async def record_dead_letter(self, envelope: Envelope, failure: Failure) -> None:
+        """Say on the run's stream that this service dead-lettered `envelope`, so the run shows as
+        stalled with the reason and the fix. Recorded once per dead-lettering: a second call before a
+        re-drive finds it recorded; a dead-lettering after a re-drive gets a new event."""
+        if not envelope.stream_id.startswith("run-"):
+            return
+        name = self.service.name
+        for _ in range(self.retry.max_conflicts):
+            state = await self._state(envelope.stream_id)
+            known = state.abandoned.get(f"{name}/{envelope.event_id}")
+            if known is not None and known.dead_lettered:
+                return
+            abandoned = ev.HandlingAbandoned(
+                service=name, event_id=envelope.event_id, subject_type=envelope.type,
+                reason=f"{failure.error_type}: {failure.message}"[:4000],
+                action=f"fix the cause, then re-drive it: wave dlq redrive --event {envelope.event_id}",
+                attempts=max(1, failure.attempts), dead_lettered=True,
+            )
+            event_id = derived_event_id(envelope.event_id, f"{name}/dead-letter", state.version)
+            record = self._envelope(envelope, abandoned, event_id, envelope.traceparent)
+            try:
+                await self.store.append(envelope.stream_id, [record], state.version)
+                return
+            except ConcurrencyError:
+                continue
+        log.error("%s: could not record the dead letter of %s on its run: the run kept moving", name, envelope.event_id)
 
     async def _state(self, stream_id: str) -> RunState:
         cached = self._states.pop(stream_id, None) or RunState()

@@ -54,3 +54,17 @@ class Service(Protocol):
 class TransientError(Exception):
     """A failure worth retrying with backoff (a timeout, a 5xx, a lost connection).
     Any other exception is retried a few times too, then dead-lettered."""
+
+
+class Unrecoverable(Exception):
+    """A failure no retry can fix: a person must change something first (a model source, the target
+    branch's checkout, the sandbox). The runtime does not retry it: it stores `events` (the work
+    already done and paid for, e.g. model call records) with a `HandlingAbandoned` and an
+    `environment` escalation whose reason is `reason` and `action`. Approving the escalation hands
+    the event to the service again; rejecting it stops the run."""
+
+    def __init__(self, reason: str, action: str, events: Sequence[DomainEvent] = ()) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.action = action
+        self.events = tuple(events)

@@ -549,7 +549,7 @@ class KafkaServiceRunner:
     async def _handle(self, message, dead_letters: DeadLetters) -> None:
         headers = dict(message.headers or ())
         event_type = headers.get("event-type", b"").decode()
-        if event_type and event_type not in self.service.handles:
+        if event_type and not self.dispatcher.wants_type(event_type):
             return  # not ours: no need to decode
         try:
             envelope = decode_envelope(message.value)
@@ -567,6 +567,10 @@ class KafkaServiceRunner:
             f = failed.failure
             log.error("%s: %s %s dead-lettered: %s", self.service.name, envelope.type, envelope.event_id, failed)
             await dead_letters.add(self.service.name, envelope, None, f.error_type, f.message, f.attempts)
+            try:
+                await self.dispatcher.record_dead_letter(envelope, f)
+            except Exception:  # noqa: BLE001 - the dead letter is stored; the run's note is what may be missing
+                log.exception("%s: recording the dead letter of %s on its run failed", self.service.name, envelope.event_id)
 
 
 __all__ = [

@@ -15,7 +15,15 @@ from pathlib import Path
 
 from wave_events import DomainEvent
 from wave_events import catalogue as ev
-from wave_llm import BudgetExhausted, Message, ModelCallFailed, ModelClient, RunBudget
+from wave_llm import (
+    BudgetExhausted,
+    Message,
+    ModelCallFailed,
+    ModelClient,
+    ModelSourceUnavailable,
+    RunBudget,
+    answer_refused,
+)
 
 from .diffs import DiffError
 from .prompts import LAST_TOOLS_MESSAGE, SYSTEM, retry_message
@@ -43,13 +51,21 @@ class GaveUp:
 
 
 @dataclass(frozen=True)
+class NoModel:
+    """No model can answer (no model source, a cassette without the answer); `action` fixes it."""
+
+    reason: str
+    action: str
+
+
+@dataclass(frozen=True)
 class OutOfBudget:
     refusal: BudgetExhausted
 
 
 @dataclass
 class Outcome:
-    result: Proposed | GaveUp | OutOfBudget
+    result: Proposed | GaveUp | OutOfBudget | NoModel
     events: list[DomainEvent] = field(default_factory=list)
     budget: RunBudget | None = None
     calls: int = 0
@@ -84,6 +100,9 @@ async def write_change(
             outcome.events.extend(exc.events)
             outcome.result = GaveUp(f"no model answered: {exc}")
             return outcome
+        except ModelSourceUnavailable as exc:
+            outcome.result = NoModel(str(exc), exc.action)
+            return outcome
         outcome.calls += 1
         outcome.events.extend(result.events)
         outcome.budget = _spent(outcome.budget, result.events)
@@ -106,6 +125,8 @@ async def write_change(
             else:
                 outcome.result = Proposed(change, response.model)
                 return outcome
+        # The answer is paid for and kept; its record says why it was not used.
+        outcome.events[-len(result.events):] = answer_refused(result.events, f"the {role}'s answer was refused: {error}")
         answers += 1
         if answers >= limits.max_answer_attempts:
             outcome.result = GaveUp(f"no usable diff after {answers} answer(s); the last one: {error}")

@@ -19,10 +19,10 @@ from wave_events import DomainEvent, Envelope
 from wave_events import catalogue as ev
 from wave_events.projections import RunState
 from wave_llm import ModelClient, RunBudget
-from wave_runtime import Output, TransientError
+from wave_runtime import Output, TransientError, Unrecoverable
 from wave_runtime.memo import EffectResults
 
-from .agent import GaveUp, LoopLimits, OutOfBudget, Proposed, write_change
+from .agent import GaveUp, LoopLimits, NoModel, OutOfBudget, Proposed, write_change
 from .agent import _spent as spent
 from .checkouts import CheckoutError, Checkouts
 from .config import OnNoDiff
@@ -75,7 +75,11 @@ class DeveloperService:
                 events, stop = done
                 budget = spent(budget, events) or budget
             else:
-                events, budget, stop = await self._work(state, run_id, event, item, checkouts[item.commit], budget)
+                try:
+                    events, budget, stop = await self._work(state, run_id, event, item, checkouts[item.commit], budget)
+                except Unrecoverable as stopped:
+                    # The tasks already worked on are kept (and paid for) with the reason.
+                    raise Unrecoverable(stopped.reason, stopped.action, [*outputs, *stopped.events]) from stopped
                 self._done.put(key, (events, stop))
             outputs.extend(events)
             if stop:
@@ -129,6 +133,8 @@ class DeveloperService:
                 )
             )
             return events, budget, True
+        if isinstance(result, NoModel):
+            raise Unrecoverable(f"the {work.role} for task {work.task_id}: {result.reason}", result.action, events)
         assert isinstance(result, GaveUp)
         reason = f"developer: {result.reason}"
         log.info("run %s: %s attempt %s gave no change: %s", run_id, work.task_id, work.attempt, reason)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from wave_events import Envelope
 from wave_events import catalogue as ev
 from wave_events.projections import RunState
-from wave_runtime import Output, TransientError
+from wave_runtime import Output, TransientError, Unrecoverable
 
 from .decide import HANDLED_EVENT_TYPES, ApplyChange, Cleanup, Decision, Merge, Prepare, decide
 from .errors import (
@@ -20,6 +20,7 @@ from .errors import (
     PushError,
     RepositoryNotFoundError,
     TargetBranchNotFoundError,
+    TargetCheckoutBusyError,
     WorkspaceConflictError,
 )
 from .trailers import ChangeTrailers
@@ -68,6 +69,12 @@ class GitOpsService:
                 outputs.extend(await self._carry_out(workspaces, run_id, event, decision))
             except PushError as exc:
                 raise TransientError(str(exc)) from exc
+            except TargetCheckoutBusyError as exc:
+                raise Unrecoverable(
+                    str(exc), f"commit or stash the local changes on {state.target_branch} in {repo}", outputs
+                ) from exc
+            except TargetBranchNotFoundError as exc:
+                raise Unrecoverable(str(exc), f"create the branch {exc.branch} in {repo} again", outputs) from exc
         return outputs
 
     async def _carry_out(

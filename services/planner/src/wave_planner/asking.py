@@ -9,8 +9,16 @@ from typing import Generic, TypeVar
 
 from wave_events import DomainEvent
 from wave_events import catalogue as ev
-from wave_llm import BudgetExhausted, Message, ModelCallFailed, ModelClient, RunBudget
-from wave_runtime import TransientError
+from wave_llm import (
+    BudgetExhausted,
+    Message,
+    ModelCallFailed,
+    ModelClient,
+    ModelSourceUnavailable,
+    RunBudget,
+    answer_refused,
+)
+from wave_runtime import TransientError, Unrecoverable
 
 from .answers import InvalidAnswer
 from .prompts import RETRY_INSTRUCTION
@@ -51,8 +59,11 @@ async def ask(
     budget: RunBudget,
     answers: int,
 ) -> Answered[T] | Invalid | Refused:
-    """Raises TransientError when every model of the role's route failed (the runtime retries the event
-    with backoff, then dead-letters it)."""
+    """Every call is kept in the events, a refused answer's record with the reason it was refused.
+
+    Raises TransientError when every model of the role's route failed (the runtime retries the event
+    with backoff, then dead-letters it), and Unrecoverable, with the calls made so far, when no model
+    can answer (no model source, a cassette without the answer): a person must fix that first."""
     events: list[DomainEvent] = []
     messages = [Message(role="user", content=prompt)]
     problems: list[str] = []
@@ -63,16 +74,22 @@ async def ask(
             return Refused(str(exc), (*events, *exc.events, exc.exceeded_event))
         except ModelCallFailed as exc:
             raise TransientError(str(exc)) from exc
-        events.extend(result.events)
+        except ModelSourceUnavailable as exc:
+            before = f"the {role} model's answer was refused: {problems[-1]}; asking again failed: " if problems else ""
+            raise Unrecoverable(f"{before}{exc}", exc.action, events) from exc
         budget = spent(budget, result.events)
         try:
-            return Answered(read(result.response.text), result.response.model, tuple(events))
+            answer = read(result.response.text)
         except InvalidAnswer as exc:
+            events.extend(answer_refused(result.events, f"the {role} model's answer was refused: {exc}"))
             problems.append(str(exc))
             messages += [
                 Message(role="assistant", content=result.response.text or "(an empty answer)"),
                 Message(role="user", content=RETRY_INSTRUCTION.format(problem=exc)),
             ]
+            continue
+        events.extend(result.events)
+        return Answered(answer, result.response.model, tuple(events))
     return Invalid(tuple(problems), tuple(events))
 
 

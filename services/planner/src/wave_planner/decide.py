@@ -345,6 +345,15 @@ def _human_decision(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Ste
         case "invalid_plan":
             if not state.planned:
                 return (MakePlan(),)
+        case "environment":
+            # The person fixed what a service could not get past: hand that service its event again.
+            for stopped in state.abandoned.values():
+                if stopped.escalation_id == p.escalation_id:
+                    return (
+                        ev.HandlingRetryRequested(
+                            service=stopped.service, event_id=stopped.event_id, escalation_id=p.escalation_id
+                        ),
+                    )
         # budget: the approver raises the budget with BudgetRaised, which resumes the run.
         # unsafe_action: the projection marks the change human-approved and gitops applies it.
     return ()

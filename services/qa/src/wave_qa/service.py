@@ -16,7 +16,7 @@ from pathlib import Path
 from wave_events import Envelope
 from wave_events import catalogue as ev
 from wave_events.projections import RunState
-from wave_runtime import Output, TransientError
+from wave_runtime import Output, TransientError, Unrecoverable
 from wave_runtime.memo import EffectResults
 
 from .checkout import Checkout, CheckoutError
@@ -103,7 +103,12 @@ class QAService:
             try:
                 result = self.sandbox.run(command.argv, repo, self._limits, SANDBOX_ENV, stop=stop)
             except SandboxError as exc:
-                raise TransientError(f"run {run_id}: the {self.sandbox.name} sandbox failed: {exc}") from exc
+                # The sandbox cannot run at all (not a failing test): trying again on this host will not help.
+                raise Unrecoverable(
+                    f"the {self.sandbox.name} sandbox cannot run the tests: {exc}",
+                    f"make the {self.sandbox.name} sandbox work on the qa host, or choose another with "
+                    "WAVE_QA_SANDBOX (see services/qa/README.md)",
+                ) from exc
             return self._outcome(decision.commit, command, result, junit, files)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -40,6 +40,20 @@ class Escalation:
 
 
 @dataclass(frozen=True)
+class Abandoned:
+    """An event a service gave up on: dead-lettered (the run is stalled) or stopped by an error no retry fixes."""
+
+    service: str
+    event_id: str
+    event_type: str
+    reason: str
+    action: str
+    attempts: int
+    dead_lettered: bool
+    escalation_id: str | None
+
+
+@dataclass(frozen=True)
 class Timer:
     timer_id: str
     due_at: str
@@ -60,7 +74,7 @@ class SafetyVerdict:
 @dataclass(frozen=True)
 class RunState:
     run_id: str = ""
-    status: str = "unknown"  # unknown, running, awaiting_human, completed, failed, blocked, cancelled, rejected
+    status: str = "unknown"  # unknown, running, awaiting_human, stalled, completed, failed, blocked, cancelled, rejected
     story: str = ""
     repo: str = ""
     target_branch: str = "main"
@@ -92,6 +106,7 @@ class RunState:
     settled_escalations: dict[str, Escalation] = field(default_factory=dict)  # answered: their kind still matters
     decisions: tuple[tuple[str, str, str], ...] = ()  # (escalation id, decision, decided by)
     pending_timers: dict[str, Timer] = field(default_factory=dict)
+    abandoned: dict[str, Abandoned] = field(default_factory=dict)  # by "<service>/<event id>", until re-driven
     outcome_reason: str | None = None
     version: int = 0  # the last stream version folded
     llm_calls: int = 0
@@ -100,6 +115,11 @@ class RunState:
     @property
     def finished(self) -> bool:
         return self.status in ("completed", "failed", "blocked", "cancelled", "rejected")
+
+    @property
+    def dead_letters(self) -> list[Abandoned]:
+        """The events a service dead-lettered and nobody re-drove yet: why the run is stalled."""
+        return [a for a in self.abandoned.values() if a.dead_lettered]
 
     @property
     def gates(self) -> dict[str, bool]:
@@ -167,6 +187,16 @@ def _with_task(state: RunState, task_id: str, **changes: Any) -> RunState:
 def _is_current(state: RunState, task_id: str | None, attempt: int | None) -> bool:
     task = state.tasks.get(task_id or "")
     return task is not None and task.attempt == attempt
+
+
+def _open_status(state: RunState, pending: dict[str, Escalation], abandoned: dict[str, Abandoned]) -> str:
+    """The status of a run that has not finished: a dead-lettered event stalls it whatever else it
+    waits for (no decision moves an event a service cannot handle), then a pending question."""
+    if state.finished:
+        return state.status
+    if any(a.dead_lettered for a in abandoned.values()):
+        return "stalled"
+    return "awaiting_human" if pending else "running"
 
 
 def _run_requested(state: RunState, e: Envelope, p: ev.RunRequested) -> RunState:
@@ -271,11 +301,8 @@ def _escalation_requested(state: RunState, e: Envelope, p: ev.EscalationRequeste
         p.escalation_id, p.kind, p.reason, p.options,
         str(p.subject_event_id) if p.subject_event_id else None, e.occurred_at.isoformat(),
     )
-    return replace(
-        state,
-        status="awaiting_human" if not state.finished else state.status,
-        pending_escalations={**state.pending_escalations, p.escalation_id: escalation},
-    )
+    pending = {**state.pending_escalations, p.escalation_id: escalation}
+    return replace(state, status=_open_status(state, pending, state.abandoned), pending_escalations=pending)
 
 
 def _human_decision(state: RunState, e: Envelope, p: ev.HumanDecisionRecorded) -> RunState:
@@ -288,7 +315,7 @@ def _human_decision(state: RunState, e: Envelope, p: ev.HumanDecisionRecorded) -
         pending_escalations=pending,
         settled_escalations={**state.settled_escalations, p.escalation_id: escalation},
         decisions=(*state.decisions, (p.escalation_id, p.decision, p.decided_by)),
-        status=("awaiting_human" if pending else "running") if not state.finished else state.status,
+        status=_open_status(state, pending, state.abandoned),
     )
     if escalation.kind == "unsafe_action" and p.decision == "approve" and escalation.subject_event_id:
         for task in state.tasks.values():
@@ -320,8 +347,24 @@ def _budget_raised(state: RunState, e: Envelope, p: ev.BudgetRaised) -> RunState
         budget_warnings=(),
         pending_escalations=pending,
         settled_escalations={**state.settled_escalations, **answered},
-        status=("awaiting_human" if pending else "running") if state.status == "awaiting_human" else state.status,
+        status=_open_status(state, pending, state.abandoned),
     )
+
+
+def _handling_abandoned(state: RunState, e: Envelope, p: ev.HandlingAbandoned) -> RunState:
+    note = Abandoned(
+        p.service, str(p.event_id), p.subject_type, p.reason, p.action, p.attempts, p.dead_lettered, p.escalation_id
+    )
+    abandoned = {**state.abandoned, f"{p.service}/{p.event_id}": note}
+    return replace(state, abandoned=abandoned, status=_open_status(state, state.pending_escalations, abandoned))
+
+
+def _handed_back(state: RunState, e: Envelope, p: ev.HandlingRetryRequested | ev.DeadLetterRedriven) -> RunState:
+    key = f"{p.service}/{p.event_id}"
+    if key not in state.abandoned:
+        return state
+    abandoned = {k: v for k, v in state.abandoned.items() if k != key}
+    return replace(state, abandoned=abandoned, status=_open_status(state, state.pending_escalations, abandoned))
 
 
 def _merge_approved(state: RunState, e: Envelope, p: ev.MergeApproved) -> RunState:
@@ -367,6 +410,9 @@ _HANDLERS: dict[type, Callable[[RunState, Envelope, Any], RunState]] = {
     ev.FixRequested: _fix_requested,
     ev.EscalationRequested: _escalation_requested,
     ev.HumanDecisionRecorded: _human_decision,
+    ev.HandlingAbandoned: _handling_abandoned,
+    ev.HandlingRetryRequested: _handed_back,
+    ev.DeadLetterRedriven: _handed_back,
     ev.BudgetCharged: _budget_charged,
     ev.BudgetThresholdCrossed: _budget_threshold,
     ev.BudgetRaised: _budget_raised,

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from ..cassette import Cassette, Interaction, load_cassette
-from ..errors import CassetteError, PermanentModelError, TransientModelError
+from ..errors import CassetteError, ModelSourceUnavailable, PermanentModelError, TransientModelError
 from ..model import ModelRequest, ModelResponse
 
 
@@ -27,7 +27,18 @@ class ScriptedProvider:
 
     def _interactions(self) -> tuple[Interaction, ...]:
         if self._cassette is None:
-            self._cassette = load_cassette(self.cassette_path)
+            try:
+                self._cassette = load_cassette(self.cassette_path)
+            except CassetteError as exc:
+                if not self.cassette_path.exists():
+                    raise ModelSourceUnavailable(
+                        f"no model source: no model API key is set and the cassette {self.cassette_path} does not exist",
+                        action=(
+                            "set a model API key (ANTHROPIC_API_KEY, OPENAI_API_KEY, XAI_API_KEY) where the services "
+                            f"run, or put a cassette at {self.cassette_path}"
+                        ),
+                    ) from None
+                raise ModelSourceUnavailable(str(exc), action=f"repair the cassette {self.cassette_path}") from None
         return self._cassette.interactions
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
@@ -67,8 +78,9 @@ class ScriptedProvider:
         else:
             wanted = "; ".join(repr(list(x.match.contains)) for x in unused if x.match is not None)
             why = f"none of the {len(unused)} unused interactions for this role matches (they need {wanted})"
-        raise CassetteError(
-            f"no scripted response for role {request.role!r} in cassette {self.cassette_path}: {why}"
+        raise ModelSourceUnavailable(
+            f"no scripted response for role {request.role!r} in cassette {self.cassette_path}: {why}",
+            action=f"add an answer for the {request.role} role to the cassette {self.cassette_path}, or set a model API key",
         )
 
     async def aclose(self) -> None:
