@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from run_stories import Stream
+from run_streams import RunStream
 from wave_events import catalogue as c
 from wave_events import registry
 from wave_events.projections import fold
@@ -12,8 +12,8 @@ from wave_events.projections import fold
 FAILED = uuid.UUID(int=99)
 
 
-def _requested() -> Stream:
-    s = Stream()
+def _requested() -> RunStream:
+    s = RunStream()
     s.add(c.RunRequested(story="add /health", repo="/srv/app", budget_usd=2.0))
     return s
 
