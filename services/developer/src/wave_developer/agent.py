@@ -13,11 +13,11 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wave_diffs import DiffError
 from wave_events import DomainEvent
 from wave_events import catalogue as ev
 from wave_llm import BudgetExhausted, Message, ModelCallFailed, ModelClient, RunBudget
 
-from .diffs import DiffError
 from .prompts import LAST_TOOLS_MESSAGE, SYSTEM, retry_message
 from .repository_view import RepositoryView
 from .tools import TOOLS, tool_results
