@@ -169,6 +169,9 @@ def split(text: str) -> DiffText:
     if "\0" in text:
         raise DiffError("the diff contains a NUL byte")
     lines = text.splitlines(keepends=True)
+    if all(line.endswith("\r\n") for line in lines[:-1]) and lines[-1].rstrip("\n").endswith("\r"):
+        # a diff carried with CRLF line ends (a Windows editor, a mail client): the files have LF
+        lines = [line.removesuffix("\r\n").removesuffix("\n") + "\n" for line in lines]
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
     files: list[FileText] = []
@@ -233,6 +236,8 @@ def split(text: str) -> DiffText:
     if hunk is not None and (old_left > 0 or new_left > 0):
         raise DiffError(f"hunk {hunk[0].strip()!r} is cut short at the end of the diff")
     finish_hunk()
+    if header is not None and "GIT binary patch\n" in header and header[-1] != "\n":
+        header.append("\n")  # the blank line that closes binary data, lost when the text was trimmed
     finish_file()
     if not files:
         raise DiffError("no file change found in the diff (expected '--- a/…' and '+++ b/…' lines)")

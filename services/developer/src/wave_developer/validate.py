@@ -38,7 +38,11 @@ def validate_answer(text: str, checkout: Path) -> ValidChange:
         if f.old_path is not None and not (root / f.old_path).is_file():
             raise DiffError(f"{f.old_path} does not exist at this commit; a new file needs '--- /dev/null'")
     repo = pygit2.Repository(str(root))
-    return ValidChange(_as_git_writes_it(repo, _relocated(root, repo, diff)), answer.rationale, diff.paths)
+    return ValidChange(_as_git_writes_it(repo, _relocated(root, repo, diff)), answer.rationale, _paths(diff))
+
+
+def _paths(diff: wave_diffs.ReadDiff) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(p for f in diff.files for p in (f.old_path, f.new_path) if p))
 
 
 def _check_inside(root: Path, path: str) -> None:
