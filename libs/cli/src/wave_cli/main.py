@@ -122,8 +122,10 @@ def run_command(settings: Settings, story: str, repo: str, target_branch: str | 
     Exit status: 0 merged, 3 waiting for a decision (`wave approve`), 1 failed, blocked,
     rejected or cancelled.
     """
+    runs.check_amount("--budget-usd", budget_usd)  # what was typed is checked before anything is looked up
     if story.startswith("@"):
         story = _read_story(story[1:])
+    runs.check_story(story)
     model_source = _use_cassette(cassette, settings) if cassette else _models_in_use()
 
     services = _embedded_services(settings, model_source)  # a service that cannot start refuses before the run is stored

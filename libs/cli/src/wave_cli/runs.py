@@ -85,8 +85,7 @@ async def submit(
 ) -> str:
     """Store a run's RunRequested; `target_branch` None means the repository's current branch."""
     check_amount("--budget-usd", budget_usd)
-    if not story.strip():
-        raise UserError("the story is empty: say what the run should change")
+    check_story(story)
     repo = check_repo(repo)
     request = _payload(
         ev.RunRequested,
@@ -104,6 +103,12 @@ async def submit(
     run_id = new_run_id()
     await store.append(run_stream_id(run_id), [new_envelope(run_stream_id(run_id), request, producer=PRODUCER)], 0)
     return run_id
+
+
+def check_story(story: str) -> str:
+    if not story.strip():
+        raise UserError("the story is empty: say what the run should change")
+    return story
 
 
 def check_amount(option: str, value: float | None) -> float | None:
