@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from run_stories import Stream
+from run_streams import RunStream as Stream
 from wave_events import catalogue as c
 from wave_events import registry
 from wave_events.projections import fold

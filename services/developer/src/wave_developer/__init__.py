@@ -10,7 +10,7 @@ from .decide import HANDLED_EVENT_TYPES, Cleanup, Decision, Work, decide
 from .diffs import DiffError, FilePatch, Hunk, UnifiedDiff, UnsafePathError, check_path, parse_diff, render
 from .prompts import SYSTEM, Context, TaskBrief, build_prompt, files_of_interest
 from .repository_view import RepositoryView, ToolError, ViewLimits
-from .service import DeveloperService, budget_escalation_id, no_diff_escalation_id
+from .service import DeveloperService
 from .tools import TOOLS, run_tool, tool_results
 from .validate import ValidChange, validate_answer
 
@@ -44,13 +44,11 @@ __all__ = [
     "ValidChange",
     "ViewLimits",
     "Work",
-    "budget_escalation_id",
     "build_prompt",
     "check_path",
     "create_service",
     "decide",
     "files_of_interest",
-    "no_diff_escalation_id",
     "parse_diff",
     "read_answer",
     "render",
