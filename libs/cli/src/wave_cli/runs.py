@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from wave_events import DomainEvent, Envelope, UndecodableEventError
 from wave_events import catalogue as ev
 from wave_events.envelope import new_envelope, new_run_id, run_stream_id, validate_run_id
+from wave_events.escalations import Outcome, on_approve
 from wave_events.projections import RunState, fold
 from wave_store import ConcurrencyError, EventStore
 
@@ -222,7 +223,7 @@ async def decide(
                 f"run {run_id} waits for {len(pending)} decisions; name one with --escalation "
                 f"({', '.join(pending)})"
             )
-        if chosen.kind == "budget" and decision == "approve":
+        if decision == "approve" and on_approve(chosen.kind) is Outcome.RAISE_BUDGET:
             raise UserError(
                 f"escalation {chosen.escalation_id} asks for more budget: raise it with "
                 f"`wave budget {run_id} --usd NEW_LIMIT`, or reject it to stop the run"
