@@ -341,7 +341,10 @@ class _SessionLock(RelayLock):
 async def _give_back_locked(pool: asyncpg.Pool, connection: asyncpg.Connection) -> None:
     """Hand back a connection that may still hold the relay's lock. The pool does not reset sessions
     on release (`_keep_session`), so the connection is terminated first: its lock dies with it."""
-    connection.terminate()
+    try:
+        connection.terminate()
+    except asyncpg.InterfaceError:
+        return  # the session was lost already, and asyncpg gave the connection back to the pool itself
     try:
         await pool.release(connection)
     except Exception:  # noqa: BLE001 - it is gone either way
