@@ -70,7 +70,8 @@ async def test_a_poison_message_is_dead_lettered_and_redriven(deployment, store,
     assert (poison.event_type, poison.error_type, poison.stream_id) == ("RunRequested", "ValueError", run_stream_id(poisoned))
     assert "poisoned input" in poison.error and poison.attempts >= 1 and not poison.redriven
     assert by_kind["garbage"].error_type == "MalformedEventError" and "not valid JSON" in by_kind["garbage"].error
-    assert [e.type for e in await store.read_stream(run_stream_id(poisoned))] == ["RunRequested"]
+    # Nothing handled; the run only notes that its request was abandoned, and why.
+    assert [e.type for e in await store.read_stream(run_stream_id(poisoned))] == ["RunRequested", "HandlingAbandoned"]
     assert (await outcome(pool, healthy)).lost == 0  # the service kept handling the rest
     assert a.alive
 
@@ -87,7 +88,9 @@ async def test_a_poison_message_is_dead_lettered_and_redriven(deployment, store,
     await wait_for_count(pool, OUTPUT, len(healthy) + 1, timeout=60)
     recovery = time.monotonic() - redriven_at
 
-    assert [e.type for e in await store.read_stream(run_stream_id(poisoned))] == ["RunRequested", "WorkspaceReady", OUTPUT]
+    assert [e.type for e in await store.read_stream(run_stream_id(poisoned))] == [
+        "RunRequested", "HandlingAbandoned", "DeadLetterRedriven", "WorkspaceReady", OUTPUT
+    ]
     after_redrive = {("poison" if d.event_id else "garbage"): d for d in await dead_letters.list(SERVICE_A)}
     assert after_redrive["poison"].redriven and not after_redrive["garbage"].redriven
     again = await asyncio.to_thread(_wave_dlq, deployment, topics, kafka_bootstrap, "redrive", "--service", SERVICE_A)

@@ -68,7 +68,7 @@ def test_the_outbox_relay_publishes_an_undecodable_old_record_as_stored():
     from datetime import UTC, datetime
 
     from wave_events import MalformedEventError, decode_envelope
-    from wave_runtime.kafka import _message_of_stored
+    from wave_runtime.kafka import message_of_stored
 
     row = {
         "global_position": 7, "stream_id": "run-bad", "stream_version": 1, "event_id": uuid.uuid4(),
@@ -76,7 +76,7 @@ def test_the_outbox_relay_publishes_an_undecodable_old_record_as_stored():
         "correlation_id": "bad", "causation_id": None, "producer": "cli", "traceparent": None,
         "payload": '{"story": "s", "repo": "/r", "budget_usd": null}',
     }
-    key, value, headers = _message_of_stored(row, clean=False)
+    key, value, headers = message_of_stored(row, clean=False)
     assert key == b"bad" and b'"budget_usd": null' in value
     with pytest.raises(MalformedEventError, match="budget_usd"):  # the consumer refuses it and dead-letters it
         decode_envelope(value)

@@ -1,7 +1,7 @@
 """The dead-letter port: where an event goes when a service cannot handle it, and how it comes back.
 
-Distributed mode uses the Kafka topic wave.events.dlq.v1 (see kafka.py); embedded mode keeps dead
-letters in a JSON-lines file beside the embedded store. Re-driving puts an event in front of the
+Distributed mode uses the Kafka topic wave.events.dlq.v1 (see kafka/deadletters.py); embedded mode
+keeps dead letters in a JSON-lines file beside the embedded store. Re-driving puts an event in front of the
 service again; handling stays idempotent, so a re-driven event that was handled meanwhile is a no-op.
 """
 

@@ -18,7 +18,7 @@ from wave_store import EventStore
 from .deadletters import FileDeadLetters
 from .engine import Dispatcher, Failure, HandlingFailed, RetryPolicy, TimerPoller
 from .handler import Service
-from .metrics import CONSUMER_LAG, DEAD_LETTERS
+from .metrics import CONSUMER_LAG, DEAD_LETTERS, EMBEDDED_LAG_PARTITION, EMBEDDED_LAG_TOPIC
 
 log = logging.getLogger("wave.runtime.embedded")
 
@@ -138,7 +138,8 @@ class EmbeddedRuntime:
                 await self._dispatch(dispatcher, envelope)
                 await subscription.commit(envelope.global_position or 0)
             if events:
-                CONSUMER_LAG.labels(name).set(max(0, await self.store.last_position() - (subscription.position or 0)))
+                lag = max(0, await self.store.last_position() - (subscription.position or 0))
+                CONSUMER_LAG.labels(name, EMBEDDED_LAG_TOPIC, EMBEDDED_LAG_PARTITION).set(lag)
 
     async def _dispatch(self, dispatcher: Dispatcher, envelope: Envelope) -> None:
         try:

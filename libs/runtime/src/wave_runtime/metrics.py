@@ -19,7 +19,12 @@ HANDLER_LATENCY = Histogram(
     ["service"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-CONSUMER_LAG = Gauge("wave_consumer_lag", "Events (or messages) not yet handled", ["service"])
+# One series per partition, as Kafka exporters report consumer lag. The embedded transport follows
+# the store's global order, one sequence: topic "store", partition "all".
+CONSUMER_LAG = Gauge(
+    "wave_consumer_lag", "Events not yet handled, per partition of the topic consumed", ["service", "topic", "partition"]
+)
+EMBEDDED_LAG_TOPIC, EMBEDDED_LAG_PARTITION = "store", "all"
 DEAD_LETTERS = Counter("wave_dead_letters_total", "Events sent to the dead-letter queue", ["service"])
 RELAY_PUBLISHED = Counter("wave_relay_published_total", "Events the outbox relay published")
 RELAY_POSITION = Gauge("wave_relay_position", "Last global position the relay confirmed")

@@ -25,7 +25,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Callable
 
-from wave_store import open_store
+from wave_store import UnsupportedByStoreError, open_store
 
 from .handler import Service
 from .kafka import KafkaServiceRunner, OutboxRelay, Topics, ensure_topics
@@ -136,6 +136,8 @@ async def serve_relay(*, health_port: int | None = None, health_host: str | None
     try:
         async with _health(health_port, health_host, lambda: relay.active):
             await relay.run(stop)
+    except UnsupportedByStoreError as exc:
+        raise SystemExit(f"the relay cannot start: {exc}") from None
     finally:
         await store.close()
 

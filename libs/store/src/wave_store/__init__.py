@@ -1,8 +1,14 @@
 """WAVE's event store: the port and its adapters (SQLite embedded, PostgreSQL distributed)."""
 
 from .config import open_store
-from .errors import ConcurrencyError, EventIdConflictError, InvalidAppendError, StoreError
-from .port import AppendResult, EventStore
+from .errors import (
+    ConcurrencyError,
+    EventIdConflictError,
+    InvalidAppendError,
+    StoreError,
+    UnsupportedByStoreError,
+)
+from .port import AppendResult, EventStore, RelayLock
 
 __all__ = [
     "AppendResult",
@@ -10,6 +16,8 @@ __all__ = [
     "EventIdConflictError",
     "EventStore",
     "InvalidAppendError",
+    "RelayLock",
     "StoreError",
+    "UnsupportedByStoreError",
     "open_store",
 ]

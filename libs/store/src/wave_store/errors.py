@@ -25,3 +25,7 @@ class EventIdConflictError(StoreError):
 
 class InvalidAppendError(StoreError):
     """The append request itself is wrong (empty batch, negative version, envelope for another stream)."""
+
+
+class UnsupportedByStoreError(StoreError):
+    """The store cannot do what was asked: the embedded SQLite store cannot feed the outbox relay."""

@@ -6,7 +6,7 @@ import abc
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -190,6 +190,19 @@ class HandlingResult:
     timers_scheduled: tuple[str, ...] = field(default=())
 
 
+class RelayLock(abc.ABC):
+    """Held by the active outbox relay (see `EventStore.try_relay_lock`) until it releases it or the
+    store loses the session that holds it; a standby relay takes it over then."""
+
+    @abc.abstractmethod
+    async def confirm(self) -> None:
+        """Raise when the lock may be lost (the session holding it is gone): stop publishing then."""
+
+    @abc.abstractmethod
+    async def release(self) -> None:
+        """Give the lock up. Never raises: a lock whose session is gone was given up with it."""
+
+
 class EventStore(abc.ABC):
     """Contract (tested by tests/integration/store/test_store_contract.py against every adapter):
 
@@ -286,6 +299,20 @@ class EventStore(abc.ABC):
             if left <= 0:
                 return
             await asyncio.sleep(min(0.02, left))
+
+    # --- the outbox relay (distributed deployments: PostgreSQL only) ------------------------------
+
+    @abc.abstractmethod
+    async def read_publishable(self, from_position: int, limit: int) -> Sequence[Mapping[str, Any]]:
+        """The records after `from_position` in global order, at most `limit`, exactly as stored (neither
+        decoded nor upcast), for the outbox relay to publish: mappings of the `StoredEvent` fields with
+        the database's types (`occurred_at` a datetime, ids UUIDs) and `payload` the stored JSON text.
+        Raises UnsupportedByStoreError from a store that cannot feed the relay."""
+
+    @abc.abstractmethod
+    async def try_relay_lock(self) -> RelayLock | None:
+        """Take the lock that makes one outbox relay the active one, without waiting: None when another
+        relay holds it. Raises UnsupportedByStoreError from a store that cannot feed the relay."""
 
     async def __aenter__(self) -> EventStore:
         return self

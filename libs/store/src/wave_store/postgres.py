@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from importlib import resources
@@ -21,6 +21,7 @@ from .port import (
     Handling,
     HandlingResult,
     PreparedEvent,
+    RelayLock,
     StoredEvent,
     TimerRecord,
     check_handling,
@@ -29,6 +30,7 @@ from .port import (
 )
 
 _MIGRATION_LOCK = 7460
+_RELAY_LOCK = 7462  # a session lock: held as long as the active relay's connection lives
 _COLUMNS = (
     "global_position, stream_id, stream_version, event_id, event_type, event_version, occurred_at, "
     "correlation_id, causation_id, producer, traceparent, payload::text AS payload"
@@ -252,6 +254,27 @@ class PostgresEventStore(EventStore):
         async with self._appended:
             self._appended.notify_all()
 
+    # --- the outbox relay ------------------------------------------------------------------------
+
+    async def read_publishable(self, from_position: int, limit: int) -> Sequence[Mapping[str, Any]]:
+        return await self.pool.fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2",
+            from_position,
+            limit,
+        )
+
+    async def try_relay_lock(self) -> RelayLock | None:
+        connection = await self.pool.acquire()
+        try:
+            held = await connection.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK)
+        except BaseException:
+            await _give_back_locked(self.pool, connection)  # the lock may have been taken before the failure
+            raise
+        if held:
+            return _SessionLock(self.pool, connection)
+        await self.pool.release(connection)
+        return None
+
     async def close(self) -> None:
         if self._listener is not None and not self._listener.is_closed():
             await self._listener.remove_listener("wave_events", self._on_notify)
@@ -294,11 +317,45 @@ async def _append(
     return AppendResult(tuple(result), duplicate=duplicate)
 
 
+class _SessionLock(RelayLock):
+    """The relay's advisory lock on the pooled connection that took it, kept out of the pool meanwhile."""
+
+    def __init__(self, pool: asyncpg.Pool, connection: asyncpg.Connection) -> None:
+        self._pool, self._connection = pool, connection
+
+    async def confirm(self) -> None:
+        await self._connection.fetchval("SELECT 1")
+
+    async def release(self) -> None:
+        try:
+            await self._connection.execute("SELECT pg_advisory_unlock($1)", _RELAY_LOCK)
+        except Exception:  # noqa: BLE001 - the session is gone, and with it the lock
+            await _give_back_locked(self._pool, self._connection)
+            return
+        try:
+            await self._pool.release(self._connection)
+        except Exception:  # noqa: BLE001 - a connection that cannot go back is dropped by the pool
+            pass
+
+
+async def _give_back_locked(pool: asyncpg.Pool, connection: asyncpg.Connection) -> None:
+    """Hand back a connection that may still hold the relay's lock. The pool does not reset sessions
+    on release (`_keep_session`), so the connection is terminated first: its lock dies with it."""
+    try:
+        connection.terminate()
+    except asyncpg.InterfaceError:
+        return  # the session was lost already, and asyncpg gave the connection back to the pool itself
+    try:
+        await pool.release(connection)
+    except Exception:  # noqa: BLE001 - it is gone either way
+        pass
+
+
 async def _keep_session(connection: asyncpg.Connection) -> None:
     """The pool's reset on release. asyncpg's default sends `SELECT pg_advisory_unlock_all(); CLOSE ALL;
     UNLISTEN *; RESET ALL;` every time a connection goes back: a second round trip for every store call.
     The store sets no session state, declares no cursors and takes only transaction-scoped advisory
-    locks; whoever takes a session lock on a pooled connection (the outbox relay) unlocks it before
+    locks; whoever takes a session lock on a pooled connection (`_SessionLock`, the relay's) unlocks it before
     releasing, or terminates the connection. asyncpg still rolls back an open transaction and drops
     the connection's listeners on release."""
     return None

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -21,13 +21,14 @@ from typing import Any
 
 from wave_events import Envelope, decode_envelope, encode_envelope, envelope_from_columns, registry
 
-from .errors import ConcurrencyError, EventIdConflictError, StoreError
+from .errors import ConcurrencyError, EventIdConflictError, StoreError, UnsupportedByStoreError
 from .port import (
     AppendResult,
     EventStore,
     Handling,
     HandlingResult,
     PreparedEvent,
+    RelayLock,
     StoredEvent,
     TimerRecord,
     check_handling,
@@ -398,6 +399,15 @@ class SqliteEventStore(EventStore):
     def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         return self._reader.execute(sql, params).fetchall()
 
+    # The outbox relay publishes to Kafka for the distributed transport, which needs PostgreSQL; the
+    # embedded transport follows this store directly and has no relay.
+
+    async def read_publishable(self, from_position: int, limit: int) -> Sequence[Mapping[str, Any]]:
+        raise UnsupportedByStoreError(_NO_RELAY)
+
+    async def try_relay_lock(self) -> RelayLock | None:
+        raise UnsupportedByStoreError(_NO_RELAY)
+
     async def close(self) -> None:
         if self._closed.is_set():
             return
@@ -407,6 +417,12 @@ class SqliteEventStore(EventStore):
         await loop.run_in_executor(self._read_executor, self._reader.close)
         self._write_executor.shutdown(wait=True)
         self._read_executor.shutdown(wait=True)
+
+
+_NO_RELAY = (
+    "the outbox relay needs the PostgreSQL event store (WAVE_DATABASE_URL=postgresql://…); "
+    "the SQLite store serves the embedded transport only, which needs no relay"
+)
 
 
 def _writable(path: Path) -> bool:

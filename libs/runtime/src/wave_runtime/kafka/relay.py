@@ -1,0 +1,154 @@
+"""The outbox relay: the store's global order, published to the events topic.
+
+Every stored event is published to `wave.events.v1`, keyed by run id so a run's events stay in one
+partition and in stream order. The store feeds the relay (`EventStore.read_publishable`, its lock
+`try_relay_lock`, its append signal `wait_for_append`); only the PostgreSQL store does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
+from wave_events.redaction import may_hold_secret
+from wave_store import EventStore, RelayLock, UnsupportedByStoreError
+
+from ..metrics import RELAY_POSITION, RELAY_PUBLISHED
+from .records import message_of_stored
+from .topics import Topics, idempotent_producer
+
+log = logging.getLogger("wave.runtime.kafka")
+
+
+class OutboxRelay:
+    """Publishes the store's global order to Kafka. One relay is active (it holds the store's relay
+    lock, a PostgreSQL advisory lock held on a session); standbys wait for the lock and take over when
+    the active one goes away. The position is saved only after Kafka acknowledged every event up to
+    it: duplicates on a crash, never gaps. Requires the PostgreSQL store: `run` raises
+    UnsupportedByStoreError on any other."""
+
+    def __init__(self, store: EventStore, bootstrap: str, topics: Topics, *, batch: int = 2000) -> None:
+        self.store, self.bootstrap, self.topics, self.batch = store, bootstrap, topics, batch
+        self.name = f"relay:{topics.events}"
+        self.active = False
+        self.published = 0
+        self._partitions: list[int] = []
+        self._partition_of: dict[bytes, int] = {}  # key -> partition for the current partition list
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            lock = await self._take_lock(stop)
+            if lock is None:
+                return
+            try:
+                self.active = True
+                await self._publish_until(stop, lock)
+            except Exception:  # noqa: BLE001 - lost broker or database: give up the lock, start again
+                log.exception("relay: publishing failed; restarting")
+                await asyncio.sleep(0.5)
+            finally:
+                self.active = False
+                await lock.release()
+
+    async def _take_lock(self, stop: asyncio.Event) -> RelayLock | None:
+        while not stop.is_set():
+            try:
+                lock = await self.store.try_relay_lock()
+            except UnsupportedByStoreError:
+                raise
+            except Exception:  # noqa: BLE001 - the database is away: try again
+                await asyncio.sleep(0.5)
+                continue
+            if lock is not None:
+                log.info("relay: active")
+                return lock
+            try:
+                await asyncio.wait_for(stop.wait(), 0.5)
+            except TimeoutError:
+                pass
+        return None
+
+    async def _publish_until(self, stop: asyncio.Event, lock: RelayLock) -> None:
+        producer = idempotent_producer(self.bootstrap, linger_ms=2, max_batch_size=256 * 1024)
+        await producer.start()
+        try:
+            position = await self.store.load_position(self.name)
+            checked = asyncio.get_running_loop().time()
+            following: asyncio.Future | None = None  # the next page, read while the acks come back
+            try:
+                while not stop.is_set():
+                    rows = await (following or self._read(position))
+                    following = None
+                    if not rows:
+                        await self.store.wait_for_append(position, 0.5)
+                    else:
+                        acked = await self._send(producer, rows)
+                        if len(rows) == self.batch:
+                            following = asyncio.ensure_future(self._read(rows[-1]["global_position"]))
+                        await acked
+                        # Every record up to here is acknowledged by all in-sync replicas: only now move on.
+                        position = rows[-1]["global_position"]
+                        await self.store.save_position(self.name, position)
+                        self.published += len(rows)
+                        RELAY_PUBLISHED.inc(len(rows))
+                        RELAY_POSITION.set(position)
+                    now = asyncio.get_running_loop().time()
+                    if now - checked > 1.0:
+                        await lock.confirm()  # the lock lives on a session: make sure it still does
+                        checked = now
+            finally:
+                if following is not None:
+                    following.cancel()
+                    await asyncio.gather(following, return_exceptions=True)
+        finally:
+            await producer.stop()
+
+    async def _read(self, position: int) -> Sequence[Mapping]:
+        """The next page of the global order after `position`, as stored rows (see message_of_row)."""
+        return await self.store.read_publishable(position, self.batch)
+
+    async def _send(self, producer: AIOKafkaProducer, rows: Sequence[Mapping]) -> asyncio.Future:
+        """Hand rows to the producer in global order; returns the future of every acknowledgement.
+
+        Records go into one batch per partition (the producer's own key partitioner decides the
+        partition, so a run's events share one), in order, and each batch is handed to the producer
+        whole: per-record `send` costs more than encoding the record. The producer keeps one batch
+        per partition in flight and numbers them (idempotence), so a partition's order is the
+        global order."""
+        topic = self.topics.events
+        partitions = list(await producer.partitions_for(topic))
+        if self._partitions != partitions:
+            self._partitions, self._partition_of = partitions, {}
+        batches: dict[int, object] = {}
+        futures = []
+        # Redaction again on the way out (rules added since an event was stored apply to it too): one
+        # look for the rules' literals over the whole page instead of one per payload.
+        clean = not may_hold_secret("\n".join([row["payload"] for row in rows]))
+        for row in rows:
+            key, value, headers = message_of_stored(row, clean)
+            partition = self._partition_of.get(key)
+            if partition is None:
+                if len(self._partition_of) > 100_000:
+                    self._partition_of.clear()
+                partition = self._partition_of[key] = _PARTITIONER(key, partitions, partitions)
+            batch = batches.get(partition)
+            if batch is None:
+                batch = batches[partition] = producer.create_batch()
+            if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                # Full: send it, start the next one (a batch always takes its first record).
+                futures.append(await producer.send_batch(batch, topic, partition=partition))
+                batch = batches[partition] = producer.create_batch()
+                if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                    raise ValueError(f"event {row['event_id']} does not fit in a Kafka batch")
+        for partition, batch in batches.items():
+            futures.append(await producer.send_batch(batch, topic, partition=partition))
+        return asyncio.gather(*futures)
+
+
+_PARTITIONER = DefaultPartitioner()
+
+
+__all__ = ["OutboxRelay"]

@@ -1,0 +1,194 @@
+"""The consumer runner: one service instance in its consumer group on the events topic.
+
+An offset is committed only after the handling it covers is stored, so a crash means redelivery,
+never loss, and redelivery is a no-op because handling is recorded with the outputs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from wave_events import EventError, decode_envelope
+from wave_store import EventStore
+
+from ..deadletters import DeadLetters
+from ..engine import Dispatcher, HandlingFailed, RetryPolicy, TimerPoller
+from ..handler import Service
+from ..metrics import CONSUMER_LAG, DEAD_LETTERS
+from .deadletters import KafkaDeadLetters
+from .topics import Topics, idempotent_producer
+
+log = logging.getLogger("wave.runtime.kafka")
+
+
+class _OffsetCommitter:
+    """Commits handled offsets in the background, one commit at a time, the newest offset per
+    partition. A commit is a broker round trip (several ms under load); awaited after every batch it
+    sat on the path of every event behind it. Offsets are only marked once their handling is stored,
+    so a commit lost to a crash or a rebalance means redelivery, which the dispatcher recognises."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, service: str) -> None:
+        self._consumer = consumer
+        self._service = service
+        self._pending: dict[TopicPartition, int] = {}
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._task = asyncio.create_task(self._run(), name=f"wave:{service}:commits")
+
+    def mark(self, tp: TopicPartition, offset: int) -> None:
+        self._pending[tp] = offset
+        self._wake.set()
+
+    async def close(self) -> None:
+        self._closing = True
+        self._wake.set()
+        await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            offsets, self._pending = self._pending, {}
+            if offsets:
+                try:
+                    await self._consumer.commit(offsets)
+                except Exception as exc:  # noqa: BLE001 - e.g. partitions revoked meanwhile: redelivery is safe
+                    log.warning("%s: committing offsets %s failed: %s", self._service, offsets, exc)
+            if self._closing and not self._pending:
+                return
+
+
+class _PartitionLag:
+    """The consumer-lag gauge of the partitions this instance holds, one series per partition (as
+    Kafka exporters report it): records of the partition not yet handled, counted from the batch in
+    hand, so a partition stuck on a record shows its backlog while the others show theirs. A
+    partition that moved to another instance is no longer reported here."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+        self._gauges: dict[TopicPartition, object] = {}
+
+    def set(self, tp: TopicPartition, lag: int) -> None:
+        gauge = self._gauges.get(tp)
+        if gauge is None:
+            gauge = self._gauges[tp] = CONSUMER_LAG.labels(self._service, tp.topic, str(tp.partition))
+        gauge.set(max(0, lag))
+
+    def keep_only(self, assigned: set[TopicPartition]) -> None:
+        for tp in [tp for tp in self._gauges if tp not in assigned]:
+            del self._gauges[tp]
+            CONSUMER_LAG.remove(self._service, tp.topic, str(tp.partition))
+
+
+class KafkaServiceRunner:
+    """One service instance in its consumer group `wave.<service>`."""
+
+    def __init__(
+        self,
+        service: Service,
+        store: EventStore,
+        bootstrap: str,
+        topics: Topics,
+        *,
+        instance: str | None = None,
+        retry: RetryPolicy | None = None,
+        max_poll_records: int = 500,
+        timer_interval_s: float = 0.2,
+    ) -> None:
+        self.service = service
+        self.store = store
+        self.bootstrap = bootstrap
+        self.topics = topics
+        self.dispatcher = Dispatcher(service, store, instance=instance or uuid.uuid4().hex[:8], retry=retry)
+        self.max_poll_records = max_poll_records
+        # Durable timers fire from every service process (the store fires each one once), so a
+        # distributed deployment needs no extra role for them.
+        self.timers = TimerPoller(store, timer_interval_s)
+        self.ready = False
+        self.handled = 0
+        self._lag = _PartitionLag(service.name)
+
+    @property
+    def group_id(self) -> str:
+        return self.topics.group(self.service.name)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        consumer = AIOKafkaConsumer(
+            self.topics.events,
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.max_poll_records,
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=1000,
+        )
+        producer = idempotent_producer(self.bootstrap)
+        await producer.start()
+        dead_letters = KafkaDeadLetters(self.bootstrap, self.topics, producer)
+        await consumer.start()
+        committer = _OffsetCommitter(consumer, self.service.name)
+        timers_stop = asyncio.Event()
+        timers = asyncio.create_task(self.timers.run(timers_stop), name=f"wave:{self.service.name}:timers")
+        self.ready = True
+        try:
+            while not stop.is_set():
+                batch = await consumer.getmany(timeout_ms=200)
+                self._lag.keep_only(consumer.assignment())
+                # Partitions side by side (a run's events share one partition, so each run is still
+                # handled in order): one partition's database round trips no longer queue the others.
+                await asyncio.gather(
+                    *(self._handle_partition(consumer, committer, tp, messages, dead_letters) for tp, messages in batch.items())
+                )
+        finally:
+            self.ready = False
+            timers_stop.set()
+            await asyncio.gather(timers, return_exceptions=True)
+            await committer.close()  # commits everything handled so far
+            await consumer.stop()  # leaves the group: partitions move to other instances at once
+            self._lag.keep_only(set())
+            await producer.stop()
+
+    async def _handle_partition(self, consumer, committer: _OffsetCommitter, tp, messages, dead_letters) -> None:
+        highwater = consumer.highwater(tp)
+        if highwater is not None:
+            self._lag.set(tp, highwater - messages[0].offset)
+        for message in messages:
+            await self._handle(message, dead_letters)
+        # Only now is every message of the batch handled and stored: safe to commit.
+        committer.mark(tp, messages[-1].offset + 1)
+        highwater = consumer.highwater(tp)
+        if highwater is not None:
+            self._lag.set(tp, highwater - messages[-1].offset - 1)
+
+    async def _handle(self, message, dead_letters: DeadLetters) -> None:
+        headers = dict(message.headers or ())
+        event_type = headers.get("event-type", b"").decode()
+        if event_type and not self.dispatcher.wants_type(event_type):
+            return  # not ours: no need to decode
+        try:
+            envelope = decode_envelope(message.value)
+        except EventError as exc:
+            DEAD_LETTERS.labels(self.service.name).inc()
+            log.error("%s: undecodable message at %s/%s: %s", self.service.name, message.partition, message.offset, exc)
+            await dead_letters.add(self.service.name, None, message.value, type(exc).__name__, str(exc), 1)
+            return
+        try:
+            outcome = await self.dispatcher.dispatch(envelope)
+            if outcome == "handled":
+                self.handled += 1
+        except HandlingFailed as failed:
+            DEAD_LETTERS.labels(self.service.name).inc()
+            f = failed.failure
+            log.error("%s: %s %s dead-lettered: %s", self.service.name, envelope.type, envelope.event_id, failed)
+            await dead_letters.add(self.service.name, envelope, None, f.error_type, f.message, f.attempts)
+            try:
+                await self.dispatcher.record_dead_letter(envelope, f)
+            except Exception:  # noqa: BLE001 - the dead letter is stored; the run's note is what may be missing
+                log.exception("%s: recording the dead letter of %s on its run failed", self.service.name, envelope.event_id)
+
+
+__all__ = ["KafkaServiceRunner"]
