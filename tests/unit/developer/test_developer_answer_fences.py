@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from wave_developer import parse_diff, read_answer
 
-README_DIFF = """\
---- a/README.md
-+++ b/README.md
-@@ -1,6 +1,7 @@
- # Prices
- 
- ```python
- price(10)
-+price(10, tax=True)
- ```
- 
-"""
+README_DIFF = "\n".join([
+    "--- a/README.md",
+    "+++ b/README.md",
+    "@@ -1,6 +1,7 @@",
+    " # Prices",
+    " ",
+    " ```python",
+    " price(10)",
+    "+price(10, tax=True)",
+    " ```",
+    " ",
+]) + "\n"
 
 
 def test_a_three_backtick_fence_holds_a_diff_with_fenced_context_lines() -> None:
