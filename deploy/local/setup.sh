@@ -37,11 +37,17 @@ for p in "$ROOT"/libs/*/pyproject.toml "$ROOT"/services/*/pyproject.toml; do
   [ -f "$p" ] && pyprojects+=("$p")
 done
 digest="$(cat "${pyprojects[@]}" | sha256sum | cut -d' ' -f1)"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
+# A venv whose interpreter no longer runs (Python upgraded or removed) is rebuilt, whatever its stamp says.
+venv_runs=false
+"$VENV/bin/python" -c pass >/dev/null 2>&1 && venv_runs=true
+if $venv_runs && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
   log "virtualenv up to date ($VENV)"
   exit 0
 fi
-[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+if ! $venv_runs; then
+  [ -e "$VENV" ] && log "rebuilding the virtualenv: its interpreter $VENV/bin/python does not run"
+  "$PY" -m venv --clear "$VENV"
+fi
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
 editables=()
 for p in "$ROOT"/libs/* "$ROOT"/services/*; do

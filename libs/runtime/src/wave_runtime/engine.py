@@ -230,12 +230,20 @@ class Dispatcher:
 
 
 class TimerPoller:
-    """Fires due timers. Any number of pollers may run (one per process): the store fires each once."""
+    """Fires due timers. Any number of pollers may run (one per process): the store fires each once.
+
+    Between looks it sleeps until the earliest pending timer is due, but never longer than
+    `interval_s` (a timer another process stores is found within it); `nudge()` makes it look at once
+    (this process may just have scheduled a timer)."""
 
     def __init__(self, store: EventStore, interval_s: float = 0.2) -> None:
         self.store = store
         self.interval_s = interval_s
         self.fired = 0
+        self._nudged = asyncio.Event()
+
+    def nudge(self) -> None:
+        self._nudged.set()
 
     async def run_once(self) -> int:
         fired = 0
@@ -247,11 +255,30 @@ class TimerPoller:
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            self._nudged.clear()  # a nudge from here on (while looking) makes the next look immediate
             try:
                 await self.run_once()
+                sleep_s = self._sleep_until(await self.store.next_timer_due())
             except Exception:  # noqa: BLE001 - a store hiccup must not end timer delivery
                 log.exception("firing timers failed; retrying")
-            try:
-                await asyncio.wait_for(stop.wait(), self.interval_s)
-            except TimeoutError:
-                pass
+                sleep_s = self.interval_s
+            await _first_of(stop, self._nudged, timeout=sleep_s)
+
+    def _sleep_until(self, due: datetime | None) -> float:
+        if due is None:
+            return self.interval_s
+        # A floor, so a timer that stays due (fired elsewhere a moment ago) cannot spin the loop.
+        return min(self.interval_s, max(MIN_TIMER_SLEEP_S, (due - datetime.now(UTC)).total_seconds()))
+
+
+MIN_TIMER_SLEEP_S = 0.02
+
+
+async def _first_of(*events: asyncio.Event, timeout: float) -> None:  # noqa: ASYNC109 - a bounded sleep
+    """Return when any of `events` is set, or after `timeout` seconds."""
+    waits = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
