@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from wave_events import catalogue as c
+from wave_events import new_envelope, run_stream_id
 from wave_runtime import ScheduleTimer
 
 
@@ -48,3 +50,14 @@ def stamper() -> Stamper:
 
 def finisher() -> Finisher:
     return Finisher()
+
+
+async def request_run(store, story: str = "add a health endpoint") -> str:
+    run_id = uuid.uuid4().hex[:12]
+    event = new_envelope(run_stream_id(run_id), c.RunRequested(story=story, repo="/srv/r", budget_usd=1), producer="test")
+    await store.append(event.stream_id, [event], 0)
+    return run_id
+
+
+async def types_of(store, run_id: str) -> list[str]:
+    return [e.type for e in await store.read_stream(run_stream_id(run_id))]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import zlib
+
 
 def modified(path: str, old: str, new: str) -> str:
     old_lines, new_lines = old.splitlines(), new.splitlines()
@@ -22,7 +25,19 @@ def added(path: str, content: str, mode: str = "100644") -> str:
 
 
 def binary(path: str, size: int) -> str:
+    """A new binary file of `size` zero bytes, with its data, as `git diff --binary` writes it."""
     return (
         f"diff --git a/{path} b/{path}\nnew file mode 100644\nindex 0000000..4444444\nGIT binary patch\n"
-        f"literal {size}\nzcmV?d00001\n\nliteral 0\nHcmV?d00001\n\n"
+        f"literal {size}\n{_base85_lines(bytes(size))}\nliteral 0\n{_base85_lines(b'')}\n"
     )
+
+
+def _base85_lines(data: bytes) -> str:
+    """git's binary patch lines: deflated data, 52 bytes a line, each led by a letter giving its length."""
+    packed = zlib.compress(data)
+    lines = []
+    for at in range(0, len(packed), 52):
+        chunk = packed[at : at + 52]
+        length = chr(ord("A") + len(chunk) - 1) if len(chunk) <= 26 else chr(ord("a") + len(chunk) - 27)
+        lines.append(length + base64.b85encode(chunk, pad=True).decode())
+    return "\n".join(lines) + "\n"

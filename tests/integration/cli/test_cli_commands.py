@@ -193,5 +193,5 @@ def test_a_service_that_cannot_start_refuses_before_the_run_is_stored(tmp_path):
     (repo / ".git").mkdir(parents=True)
     refused = wave(tmp_path, "run", "a story", "--repo", str(repo), env={"WAVE_QA_TIMEOUT_S": "soon"})
     assert refused.returncode == 1
-    assert refused.stderr.strip() == "wave: error: service qa cannot start: WAVE_QA_TIMEOUT_S must be a number, got 'soon'"
+    assert refused.stderr.strip() == "wave: error: service qa cannot start: WAVE_QA_TIMEOUT_S: Input should be a valid number, got 'soon'"
     assert json.loads(wave(tmp_path, "runs", "--json").stdout) == []

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from cli_process import wave
+from gitops_repos import make_repo
 from wave_app import commands
 from wave_events import catalogue as ev
 from wave_events.envelope import new_envelope
@@ -26,7 +27,8 @@ OLD_INFINITE_BUDGET = {
 
 def _repo(home: Path) -> Path:
     repo = home / "repo"
-    (repo / ".git").mkdir(parents=True, exist_ok=True)
+    if not (repo / ".git").exists():
+        make_repo(repo)
     return repo
 
 

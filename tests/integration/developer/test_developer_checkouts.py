@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pygit2
 import pytest
+from checkouts_contract import CheckoutContract
 from developer_runs import (
     APP,
     answer,
@@ -67,3 +68,16 @@ async def test_a_commit_not_yet_pushed_is_retried_by_the_runtime(remote, tmp_pat
     step = stream.add(workspace_ready("e" * 40, location=str(bare)))
     with pytest.raises(TransientError, match="does not hold commit"):
         await service.handle(step.state, step.event)
+
+
+class TestDeveloperGitCheckouts(CheckoutContract):
+    """The checkout contract (tests/support/checkouts_contract.py) on the developer's pygit2 clones."""
+
+    @pytest.fixture
+    def check_out(self, tmp_path: Path):
+        checkouts = GitCheckouts(tmp_path / "scratch")
+        return lambda location, commit: checkouts.checkout("r1", location, commit)
+
+    @pytest.fixture
+    def checkout_error(self) -> type[Exception]:
+        return CheckoutError

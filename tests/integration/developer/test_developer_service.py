@@ -143,8 +143,8 @@ async def test_a_path_escaping_the_repository_is_refused_and_never_written(origi
     outputs = await service.handle(step.state, step.event)
 
     prompts = prompts_of(outputs)
-    assert "'..' are not allowed" in last_user_message(prompts[1])
-    assert "files under .git are not part" in last_user_message(prompts[2])
+    assert "'..' leads outside the worktree" in last_user_message(prompts[1])
+    assert ".git is not part of the worktree" in last_user_message(prompts[2])
     assert of_type(outputs, c.ChangeProposed) == []
     [rejected] = of_type(outputs, c.ChangeRejected)
     assert (rejected.task_id, rejected.attempt) == ("t1", 1)

@@ -3,24 +3,10 @@ handled in full when they are driven in turn."""
 
 from __future__ import annotations
 
-import uuid
-
-from runtime_flow import Finisher, Stamper
-from wave_events import catalogue as c
-from wave_events import new_envelope, run_stream_id
+from runtime_flow import Finisher, Stamper, request_run, types_of
+from wave_events import run_stream_id
 from wave_runtime import EmbeddedRuntime, FileDeadLetters
 from wave_store.sqlite import SqliteEventStore
-
-
-async def request_run(store, story: str = "add a health endpoint") -> str:
-    run_id = uuid.uuid4().hex[:12]
-    event = new_envelope(run_stream_id(run_id), c.RunRequested(story=story, repo="/srv/r", budget_usd=1), producer="test")
-    await store.append(event.stream_id, [event], 0)
-    return run_id
-
-
-async def types_of(store, run_id: str) -> list[str]:
-    return [e.type for e in await store.read_stream(run_stream_id(run_id))]
 
 
 async def test_driving_one_run_leaves_the_others_for_later(tmp_path):

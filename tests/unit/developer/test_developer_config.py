@@ -28,7 +28,7 @@ def test_settings_are_read_from_the_environment(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "value", "complaint"),
     [
-        ("WAVE_DEVELOPER_MAX_TOOL_ROUNDS", "many", "whole number"),
+        ("WAVE_DEVELOPER_MAX_TOOL_ROUNDS", "many", "Input should be a valid integer, got 'many'"),
         ("WAVE_DEVELOPER_MAX_TOOL_ROUNDS", "99", "from 0 to 50"),
         ("WAVE_DEVELOPER_MAX_ANSWER_ATTEMPTS", "0", "from 1 to 10"),
         ("WAVE_DEVELOPER_MAX_TOKENS", "-1", "from 1 to 1000000"),
@@ -39,6 +39,14 @@ def test_a_bad_value_is_an_error_naming_its_variable(name: str, value: str, comp
     with pytest.raises(ConfigError, match=complaint) as raised:
         DeveloperConfig.from_env({name: value})
     assert name in str(raised.value)
+
+
+def test_developer_settings_blank_bad_and_good_values() -> None:
+    assert DeveloperConfig.from_env({"WAVE_DEVELOPER_MAX_TOKENS": "", "WAVE_DEVELOPER_ON_NO_DIFF": " "}) == DeveloperConfig()
+    with pytest.raises(ConfigError) as refused:
+        DeveloperConfig.from_env({"WAVE_DEVELOPER_MAX_TOKENS": "lots"})
+    assert str(refused.value) == "WAVE_DEVELOPER_MAX_TOKENS: Input should be a valid integer, got 'lots'"
+    assert DeveloperConfig.from_env({"WAVE_DEVELOPER_MAX_TOKENS": " 4000 "}).max_tokens == 4000
 
 
 def test_a_scratch_root_that_is_a_file_is_refused(tmp_path: Path) -> None:

@@ -54,7 +54,7 @@ def test_configuration_comes_from_the_environment() -> None:
 
 
 def test_empty_variables_count_as_unset() -> None:
-    assert GitOpsConfig.from_env({"WAVE_GITOPS_REPO": "", "WAVE_WORKTREE_ROOT": ""}) == GitOpsConfig()
+    assert GitOpsConfig.from_env({"WAVE_GITOPS_REPO": "", "WAVE_WORKTREE_ROOT": "  "}) == GitOpsConfig()
 
 
 def test_a_remote_name_can_serve_every_repository() -> None:

@@ -62,10 +62,20 @@ def test_a_malformed_webhook_url_is_refused_without_echoing_it() -> None:
 
 
 def test_max_attempts_must_be_a_small_whole_number() -> None:
-    with pytest.raises(ConfigError, match="WAVE_SLACK_MAX_ATTEMPTS must be a whole number"):
+    with pytest.raises(ConfigError, match="WAVE_SLACK_MAX_ATTEMPTS: Input should be a valid integer, got 'many'"):
         SlackConfig.from_env({"WAVE_SLACK_MAX_ATTEMPTS": "many"})
     with pytest.raises(ConfigError, match="between 1 and 10"):
         SlackConfig.from_env({"WAVE_SLACK_MAX_ATTEMPTS": "0"})
+
+
+def test_slack_settings_blank_bad_and_good_values() -> None:
+    blank = SlackConfig.from_env({"WAVE_SLACK_BOT_TOKEN": "", "WAVE_SLACK_CHANNEL_ALERTS": " ", "WAVE_SLACK_API_URL": ""})
+    assert blank == SlackConfig() and not blank.enabled
+    with pytest.raises(ConfigError) as refused:
+        SlackConfig.from_env({"WAVE_SLACK_CHANNEL_UPDATES": "wave updates"})
+    assert "WAVE_SLACK_CHANNEL_UPDATES must be a channel name" in str(refused.value)
+    good = SlackConfig.from_env({"WAVE_SLACK_BOT_TOKEN": f" {TOKEN} ", "WAVE_SLACK_MAX_ATTEMPTS": "5"})
+    assert (good.bot_token, good.max_attempts) == (TOKEN, 5)
 
 
 def test_without_slack_configuration_the_service_is_disabled_and_says_so(

@@ -22,13 +22,13 @@ def test_settings_are_read_from_the_environment() -> None:
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"WAVE_RETRY_BASE_S": "soon"}, "WAVE_RETRY_BASE_S must be a number of seconds, got 'soon'"),
+        ({"WAVE_RETRY_BASE_S": "soon"}, "WAVE_RETRY_BASE_S: Input should be a valid number, got 'soon'"),
         ({"WAVE_RETRY_BASE_S": "-1"}, "WAVE_RETRY_BASE_S must be at least 0 seconds"),
         ({"WAVE_RETRY_BASE_S": "nan"}, "WAVE_RETRY_BASE_S must be a number of seconds"),
         ({"WAVE_RETRY_CAP_S": "0"}, "WAVE_RETRY_CAP_S must be greater than 0 seconds"),
         ({"WAVE_RETRY_BASE_S": "90"}, "WAVE_RETRY_BASE_S (90.0) must not exceed WAVE_RETRY_CAP_S (60.0)"),
         ({"WAVE_PLANNER_MAX_ANSWERS": "0"}, "WAVE_PLANNER_MAX_ANSWERS must be a whole number from 1 to 20"),
-        ({"WAVE_PLANNER_MAX_ANSWERS": "two"}, "WAVE_PLANNER_MAX_ANSWERS must be a whole number, got 'two'"),
+        ({"WAVE_PLANNER_MAX_ANSWERS": "two"}, "WAVE_PLANNER_MAX_ANSWERS: Input should be a valid integer, got 'two'"),
         ({"WAVE_PLANNER_LISTING_LIMIT": "-5"}, "WAVE_PLANNER_LISTING_LIMIT must be a whole number from 0 to 10000"),
     ],
 )
@@ -36,6 +36,14 @@ def test_a_bad_setting_is_refused_naming_its_variable(env: dict[str, str], messa
     with pytest.raises(ConfigError) as refused:
         PlannerConfig.from_env(env)
     assert message in str(refused.value)
+
+
+def test_planner_settings_blank_bad_and_good_values() -> None:
+    assert PlannerConfig.from_env({"WAVE_RETRY_CAP_S": " ", "WAVE_PLANNER_MAX_ANSWERS": ""}) == PlannerConfig()
+    with pytest.raises(ConfigError) as refused:
+        PlannerConfig.from_env({"WAVE_PLANNER_LISTING_LIMIT": "1.5"})
+    assert str(refused.value) == "WAVE_PLANNER_LISTING_LIMIT: Input should be a valid integer, got '1.5'"
+    assert PlannerConfig.from_env({"WAVE_PLANNER_LISTING_LIMIT": " 40 "}).listing_limit == 40
 
 
 def test_the_factory_refuses_a_bad_setting_before_building_anything(tmp_path) -> None:

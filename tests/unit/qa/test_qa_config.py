@@ -43,3 +43,14 @@ def test_empty_values_count_as_unset() -> None:
 def test_a_bad_value_names_its_variable(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         QAConfig.from_env({name: value})
+
+
+def test_qa_settings_blank_bad_and_good_values() -> None:
+    assert QAConfig.from_env({"WAVE_QA_MEMORY_MB": "", "WAVE_QA_ALLOW_BARE": "  "}) == QAConfig.from_env({})
+    with pytest.raises(ConfigError) as refused:
+        QAConfig.from_env({"WAVE_QA_TIMEOUT_S": "abc"})
+    assert str(refused.value) == "WAVE_QA_TIMEOUT_S: Input should be a valid number, got 'abc'"
+    with pytest.raises(ConfigError) as refused:
+        QAConfig.from_env({"WAVE_QA_SANDBOX": "chroot"})
+    assert str(refused.value).startswith("WAVE_QA_SANDBOX: must be auto or one of ")
+    assert QAConfig.from_env({"WAVE_QA_SANDBOX": " Auto ", "WAVE_QA_MEMORY_MB": " 512 "}).limits.memory_mb == 512

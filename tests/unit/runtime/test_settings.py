@@ -1,24 +1,34 @@
-"""Every service reads its numbers from the environment the same way."""
+"""Every settings class reads the environment the same way."""
 
 import pytest
-from wave_runtime.settings import SettingError, env_number, env_text
+from pydantic import Field
+from wave_runtime.settings import EnvSettings, SettingError, read_settings
 
 
 class ServiceConfigError(SettingError):
     pass
 
 
+class ExampleSettings(EnvSettings):
+    model_config = {"env_prefix": "WAVE_X_"}
+
+    count: int = 3
+    seconds: float = Field(1.0, validation_alias="WAVE_Y")
+
+
 def test_blank_means_unset_and_values_are_stripped():
-    env = {"A": "  ", "B": " 7 ", "C": " x "}
-    assert env_text(env, "A") is None and env_text(env, "MISSING") is None
-    assert env_text(env, "C") == "x"
-    assert env_number(env, "A", 3) == 3
-    assert env_number(env, "B", 3) == 7
-    assert env_number({"F": "0.25"}, "F", 1.0, kind=float) == 0.25
+    assert read_settings(ExampleSettings, {"WAVE_X_COUNT": "  ", "WAVE_Y": ""}) == ExampleSettings(count=3)
+    assert read_settings(ExampleSettings, {"wave_x_count": " 7 ", "WAVE_Y": "0.25"}).count == 7
+    assert read_settings(ExampleSettings, {"WAVE_Y": "0.25"}).seconds == 0.25
 
 
-def test_a_bad_number_names_the_variable_in_the_services_own_error():
-    with pytest.raises(ServiceConfigError, match=r"^WAVE_X must be a whole number, got '1.5'$"):
-        env_number({"WAVE_X": "1.5"}, "WAVE_X", 1, error=ServiceConfigError)
-    with pytest.raises(SettingError, match=r"^WAVE_Y must be a number of seconds, got 'soon'$"):
-        env_number({"WAVE_Y": "soon"}, "WAVE_Y", 1.0, kind=float, what="a number of seconds")
+def test_a_bad_value_is_one_line_naming_the_variable_in_the_services_own_error():
+    with pytest.raises(ServiceConfigError, match=r"^WAVE_X_COUNT: Input should be a valid integer, got '1.5'$"):
+        read_settings(ExampleSettings, {"WAVE_X_COUNT": "1.5"}, error=ServiceConfigError)
+    with pytest.raises(SettingError, match=r"^WAVE_Y: Input should be a valid number, got 'soon'$"):
+        read_settings(ExampleSettings, {"WAVE_Y": "soon"})
+
+
+def test_the_process_environment_is_read_when_no_mapping_is_given(monkeypatch):
+    monkeypatch.setenv("WAVE_X_COUNT", "9")
+    assert read_settings(ExampleSettings).count == 9

@@ -79,7 +79,7 @@ def test_thresholds_come_from_the_environment() -> None:
 def test_a_bad_policy_setting_is_a_usage_error() -> None:
     result = run("", {"WAVE_SAFETY_BLOCK_THRESHOLD": "nope"})
     assert result.exit_code == 2
-    assert "WAVE_SAFETY_BLOCK_THRESHOLD must be a number between 0 and 1, got 'nope'" in result.output
+    assert "WAVE_SAFETY_BLOCK_THRESHOLD: Input should be a valid number, got 'nope'" in result.output
 
 
 def test_unreadable_stdin_exits_non_zero() -> None:

@@ -58,7 +58,7 @@ def judged(diff: str, policy: SafetyPolicy = POLICY) -> tuple[set[str], str]:
         ),
         (binary("model.bin", 5_000_000), {"diff.binary_blob"}, "escalate"),
         (
-            "diff --git a/x.so b/x.so\nnew file mode 100644\nBinary files /dev/null and b/x.so differ\n",
+            "diff --git a/x.so b/x.so\nnew file mode 100644\nindex 0000000..5555555\nBinary files /dev/null and b/x.so differ\n",
             {"diff.binary_blob"},
             "escalate",
         ),

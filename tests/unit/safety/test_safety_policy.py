@@ -48,11 +48,11 @@ def test_unset_or_blank_variables_keep_the_defaults() -> None:
     [
         (
             {"WAVE_SAFETY_ALLOW_THRESHOLD": "high"},
-            "WAVE_SAFETY_ALLOW_THRESHOLD must be a number between 0 and 1, got 'high'",
+            "WAVE_SAFETY_ALLOW_THRESHOLD: Input should be a valid number, got 'high'",
         ),
         (
             {"WAVE_SAFETY_BLOCK_THRESHOLD": "1.5"},
-            "WAVE_SAFETY_BLOCK_THRESHOLD must be a number between 0 and 1, got '1.5'",
+            "WAVE_SAFETY_BLOCK_THRESHOLD: Input should be less than or equal to 1, got '1.5'",
         ),
         (
             {"WAVE_SAFETY_ALLOW_THRESHOLD": "0.2", "WAVE_SAFETY_BLOCK_THRESHOLD": "0.5"},
@@ -69,6 +69,14 @@ def test_bad_settings_are_refused_with_a_message_naming_them(env: dict[str, str]
     with pytest.raises(PolicyError) as error:
         SafetyPolicy.from_env(env)
     assert message in str(error.value)
+
+
+def test_safety_settings_blank_bad_and_good_values() -> None:
+    assert SafetyPolicy.from_env({"WAVE_SAFETY_BLOCK_THRESHOLD": "", "WAVE_SAFETY_EGRESS_ALLOWLIST": "  "}) == SafetyPolicy()
+    with pytest.raises(PolicyError) as refused:
+        SafetyPolicy.from_env({"WAVE_SAFETY_ALLOW_THRESHOLD": "-0.1"})
+    assert str(refused.value) == "WAVE_SAFETY_ALLOW_THRESHOLD: Input should be greater than or equal to 0, got '-0.1'"
+    assert SafetyPolicy.from_env({"WAVE_SAFETY_ALLOW_THRESHOLD": " 0.8 "}).allow_threshold == 0.8
 
 
 def test_direct_construction_is_validated_too() -> None:

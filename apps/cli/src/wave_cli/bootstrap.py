@@ -83,7 +83,7 @@ class Composition:
         if self.settings.distributed:
             from wave_runtime.kafka import KafkaDeadLetters, Topics
 
-            return KafkaDeadLetters(self.settings.kafka_bootstrap, Topics.from_env())
+            return KafkaDeadLetters(self.settings.kafka_bootstrap, Topics.from_env(self.env))
         from wave_runtime import FileDeadLetters
 
         return FileDeadLetters(self.settings.dead_letters_path)

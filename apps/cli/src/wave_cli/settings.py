@@ -7,11 +7,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from wave_runtime.settings import wave_home
+from wave_runtime.settings import EnvSettings, read_settings, wave_home
 from wave_store import StoreError
 from wave_store.config import check_store_url
 
 from .errors import UserError
+
+
+class CliSettings(EnvSettings):
+    """WAVE_DATABASE_URL and WAVE_KAFKA_BOOTSTRAP as given; Settings.from_env checks them."""
+
+    model_config = {"env_prefix": "WAVE_"}
+
+    database_url: str = ""
+    kafka_bootstrap: str = ""
 
 
 @dataclass(frozen=True)
@@ -44,8 +53,8 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         home = wave_home(env)
-        database_url = env.get("WAVE_DATABASE_URL", "").strip()
-        bootstrap = env.get("WAVE_KAFKA_BOOTSTRAP", "").strip()
+        variables = read_settings(CliSettings, env)
+        database_url, bootstrap = variables.database_url, variables.kafka_bootstrap
         try:
             check_store_url(database_url)
         except StoreError as exc:

@@ -73,15 +73,6 @@ def check_story(story: str) -> str:
     return story
 
 
-def check_submission(*, story: str, repo: str, target_branch: str | None, budget_usd: float) -> tuple[str, str]:
-    """Everything a submission is refused for before anything is stored, the cheap checks first;
-    returns the repository (absolute when local) and the branch the run merges into."""
-    check_amount("--budget-usd", budget_usd)
-    check_story(story)
-    repo = check_repo(repo)
-    return repo, target_branch_of(repo, target_branch)
-
-
 def _payload(factory: type[DomainEvent], **fields: object) -> DomainEvent:
     try:
         return factory(**fields)
@@ -107,12 +98,14 @@ async def submit_run(
 ) -> str:
     """Store a run's RunRequested and return its id; `target_branch` None means the repository's
     current branch."""
-    repo, target_branch = check_submission(story=story, repo=repo, target_branch=target_branch, budget_usd=budget_usd)
+    check_amount("--budget-usd", budget_usd)
+    check_story(story)
+    repo = check_repo(repo)
     request = _payload(
         ev.RunRequested,
         story=story,
         repo=repo,
-        target_branch=target_branch,
+        target_branch=target_branch_of(repo, target_branch),
         budget_usd=budget_usd,
         budget_tokens=budget_tokens,
         max_retries=max_retries,

@@ -77,7 +77,8 @@ class FileDeadLetters(DeadLetters):
             chosen = 0
             updated = []
             for d in letters:
-                if not d.redriven and (consumer in (None, d.consumer)) and (event_id in (None, d.event_id)):
+                # A record that never decoded into an event (no id) is listed, but has nothing to re-drive.
+                if d.event_id and not d.redriven and consumer in (None, d.consumer) and event_id in (None, d.event_id):
                     d = DeadLetter(**{**asdict(d), "redriven": True})
                     chosen += 1
                     self._request(d)

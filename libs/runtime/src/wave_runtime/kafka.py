@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -22,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.partitioner import DefaultPartitioner
+from pydantic import Field
 from wave_events import (
     Envelope,
     EventError,
@@ -38,11 +38,23 @@ from .deadletters import DeadLetter, DeadLetters
 from .engine import Dispatcher, HandlingFailed, RetryPolicy, TimerPoller
 from .handler import Service
 from .metrics import CONSUMER_LAG, DEAD_LETTERS, RELAY_POSITION, RELAY_PUBLISHED
+from .settings import EnvSettings, read_settings
 
 log = logging.getLogger("wave.runtime.kafka")
 
 CONTENT_TYPE = "application/vnd.wave.envelope+json"
 RELAY_LOCK = 7462
+
+
+TOPIC_PREFIX = r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}"
+
+
+class TopicSettings(EnvSettings):
+    """WAVE_TOPIC_PREFIX."""
+
+    model_config = {"env_prefix": "WAVE_TOPIC_"}
+
+    prefix: str = Field("wave", pattern=f"^{TOPIC_PREFIX}$")
 
 
 @dataclass(frozen=True)
@@ -53,11 +65,12 @@ class Topics:
     prefix: str = "wave"
 
     @classmethod
-    def from_env(cls) -> Topics:
-        return cls(os.environ.get("WAVE_TOPIC_PREFIX", "wave"))
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Topics:
+        """The prefix from WAVE_TOPIC_PREFIX; a SettingError naming it when it cannot be a topic name."""
+        return cls(read_settings(TopicSettings, env).prefix)
 
     def __post_init__(self) -> None:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}", self.prefix):
+        if not re.fullmatch(TOPIC_PREFIX, self.prefix):
             raise ValueError(f"topic prefix {self.prefix!r} must be letters, digits, '.', '_' or '-'")
 
     @property

@@ -30,7 +30,7 @@ from wave_store import open_store
 from .handler import Service
 from .kafka import KafkaServiceRunner, OutboxRelay, Topics, ensure_topics
 from .metrics import HealthServer
-from .settings import env_text
+from .settings import EnvSettings, read_settings
 from .tracing import configure_tracing
 
 LOOPBACK = "127.0.0.1"
@@ -63,16 +63,28 @@ def load_factory(spec: str, **arguments: object) -> Service:
     return service
 
 
+class ProcessSettings(EnvSettings):
+    """What a service or relay process reads from the environment (variables WAVE_<FIELD>)."""
+
+    model_config = {"env_prefix": "WAVE_"}
+
+    health_host: str | None = None
+    database_url: str | None = None
+    kafka_bootstrap: str | None = None
+
+
 def resolve_health_host(given: str | None, default: str) -> str:
     """The address the health server binds: the one given, else WAVE_HEALTH_HOST, else `default`."""
-    return given or env_text(os.environ, "WAVE_HEALTH_HOST") or default
+    return given or read_settings(ProcessSettings).health_host or default
 
 
-def _required_env(name: str) -> str:
-    value = os.environ.get(name, "")
-    if not value:
-        raise SystemExit(f"{name} is not set; a distributed service needs it (see README: configuration)")
-    return value
+def _distributed_settings() -> tuple[str, str]:
+    """WAVE_DATABASE_URL and WAVE_KAFKA_BOOTSTRAP; leaving the process when either is unset."""
+    settings = read_settings(ProcessSettings)
+    for variable, value in (("WAVE_DATABASE_URL", settings.database_url), ("WAVE_KAFKA_BOOTSTRAP", settings.kafka_bootstrap)):
+        if not value:
+            raise SystemExit(f"{variable} is not set; a distributed service needs it (see README: configuration)")
+    return settings.database_url, settings.kafka_bootstrap  # type: ignore[return-value]
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -98,8 +110,7 @@ async def _health(port: int | None, host: str | None, ready: Callable[[], bool])
 async def serve_service(
     service: Service, *, health_port: int | None = None, health_host: str | None = None
 ) -> None:
-    database_url = _required_env("WAVE_DATABASE_URL")
-    bootstrap = _required_env("WAVE_KAFKA_BOOTSTRAP")
+    database_url, bootstrap = _distributed_settings()
     configure_tracing(f"wave-{service.name}")
     store = await open_store(database_url)
     topics = Topics.from_env()
@@ -115,8 +126,7 @@ async def serve_service(
 
 
 async def serve_relay(*, health_port: int | None = None, health_host: str | None = None) -> None:
-    database_url = _required_env("WAVE_DATABASE_URL")
-    bootstrap = _required_env("WAVE_KAFKA_BOOTSTRAP")
+    database_url, bootstrap = _distributed_settings()
     store = await open_store(database_url)
     topics = Topics.from_env()
     await ensure_topics(bootstrap, topics)

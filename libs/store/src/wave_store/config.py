@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import StoreError
 from .port import EventStore
 
 SUPPORTED_PREFIXES = ("postgresql://", "postgres://", "sqlite:///")
+
+
+class StoreSettings(BaseSettings):
+    """WAVE_DATABASE_URL and WAVE_HOME, by the rule of wave_runtime.settings (which builds on this
+    package, so it cannot be used here): a blank variable is unset."""
+
+    model_config = SettingsConfigDict(env_prefix="WAVE_", env_ignore_empty=True, str_strip_whitespace=True, extra="ignore")
+
+    database_url: str = ""
+    home: str | None = None  # blank after stripping counts as unset too: open_store then uses .wave
 
 
 def check_store_url(url: str) -> str:
@@ -22,7 +33,8 @@ def check_store_url(url: str) -> str:
 
 async def open_store(url: str | None = None) -> EventStore:
     """Open the configured store. `url` overrides WAVE_DATABASE_URL: `postgresql://…` or `sqlite:///path`."""
-    url = check_store_url(url if url is not None else os.environ.get("WAVE_DATABASE_URL", ""))
+    settings = StoreSettings()
+    url = check_store_url(url if url is not None else settings.database_url)
     if url.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresEventStore
 
@@ -31,4 +43,4 @@ async def open_store(url: str | None = None) -> EventStore:
 
     if url:
         return SqliteEventStore(url.removeprefix("sqlite:///"))
-    return SqliteEventStore(Path(os.environ.get("WAVE_HOME", ".wave")) / "wave.db", create_parent=True)
+    return SqliteEventStore(Path(settings.home or ".wave") / "wave.db", create_parent=True)

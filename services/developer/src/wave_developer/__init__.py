@@ -1,13 +1,14 @@
 """WAVE developer: for each task, and for each fix request, a model writes a unified diff against the run's
 commit in a bounded tool loop over a read-only view of the checkout; the diff is validated and proposed as `ChangeProposed`."""
 
+from wave_diffs import DiffError, UnsafePathError, check_path
+
 from .agent import GaveUp, LoopLimits, Outcome, OutOfBudget, Proposed, write_change
 from .answer import Answer, read_answer
 from .bootstrap import create_service
 from .checkouts import CheckoutError, Checkouts, GitCheckouts
 from .config import ConfigError, DeveloperConfig
 from .decide import HANDLED_EVENT_TYPES, Cleanup, Decision, Work, decide
-from .diffs import DiffError, FilePatch, Hunk, UnifiedDiff, UnsafePathError, check_path, parse_diff, render
 from .prompts import SYSTEM, Context, TaskBrief, build_prompt, files_of_interest
 from .repository_view import RepositoryView, ToolError, ViewLimits
 from .service import DeveloperService, budget_escalation_id, no_diff_escalation_id
@@ -28,10 +29,8 @@ __all__ = [
     "DeveloperConfig",
     "DeveloperService",
     "DiffError",
-    "FilePatch",
     "GaveUp",
     "GitCheckouts",
-    "Hunk",
     "LoopLimits",
     "OutOfBudget",
     "Outcome",
@@ -39,7 +38,6 @@ __all__ = [
     "RepositoryView",
     "TaskBrief",
     "ToolError",
-    "UnifiedDiff",
     "UnsafePathError",
     "ValidChange",
     "ViewLimits",
@@ -51,9 +49,7 @@ __all__ = [
     "decide",
     "files_of_interest",
     "no_diff_escalation_id",
-    "parse_diff",
     "read_answer",
-    "render",
     "run_tool",
     "tool_results",
     "validate_answer",

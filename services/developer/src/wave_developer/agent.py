@@ -13,6 +13,7 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wave_diffs import DiffError
 from wave_events import DomainEvent
 from wave_events import catalogue as ev
 from wave_llm import (
@@ -25,7 +26,6 @@ from wave_llm import (
     answer_refused,
 )
 
-from .diffs import DiffError
 from .prompts import LAST_TOOLS_MESSAGE, SYSTEM, retry_message
 from .repository_view import RepositoryView
 from .tools import TOOLS, tool_results

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .diffs import DiffError
+from wave_diffs import DiffError
 
 _OPEN = re.compile(r"^\s*```+\s*(diff|patch|udiff)\s*$", re.IGNORECASE)
 _CLOSE = re.compile(r"^\s*```+\s*$")

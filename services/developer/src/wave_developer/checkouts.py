@@ -63,7 +63,7 @@ class GitCheckouts:
 
 def _clone_at(location: str, path: Path, commit: str) -> None:
     try:
-        repo = pygit2.clone_repository(location, str(path))
+        repo = pygit2.clone_repository(_as_url(location), str(path))
     except (pygit2.GitError, ValueError, KeyError) as exc:
         raise CheckoutError(f"cannot clone {location}: {exc}") from None
     try:
@@ -72,6 +72,14 @@ def _clone_at(location: str, path: Path, commit: str) -> None:
         raise CheckoutError(f"{location} does not hold commit {commit}") from None
     repo.checkout_tree(target, strategy=CheckoutStrategy.FORCE)
     repo.set_head(target.id)
+
+
+def _as_url(location: str) -> str:
+    """A local path as a file:// URL: libgit2 clones a plain path by hard-linking the source's object
+    files, so a write into the checkout would change the source repository too; over a URL it copies."""
+    if "://" in location or not Path(location).exists():
+        return location
+    return Path(location).resolve().as_uri()
 
 
 def _holds(path: Path, commit: str) -> bool:

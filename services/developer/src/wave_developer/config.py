@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
-from wave_runtime.settings import SettingError, env_number
+from wave_runtime.settings import EnvSettings, SettingError, read_settings
 
 SCRATCH_ROOT_VAR = "WAVE_DEVELOPER_SCRATCH_ROOT"
 MAX_TOOL_ROUNDS_VAR = "WAVE_DEVELOPER_MAX_TOOL_ROUNDS"
@@ -22,6 +21,18 @@ OnNoDiff = Literal["reject", "escalate"]
 
 class ConfigError(SettingError):
     """A setting that cannot be used; the message names the variable."""
+
+
+class DeveloperSettings(EnvSettings):
+    """The WAVE_DEVELOPER_* variables, parsed; DeveloperConfig checks the ranges."""
+
+    model_config = {"env_prefix": "WAVE_DEVELOPER_"}
+
+    scratch_root: Path | None = None
+    max_tool_rounds: int = 8
+    max_answer_attempts: int = 3
+    max_tokens: int | None = None
+    on_no_diff: str = "reject"
 
 
 @dataclass(frozen=True)
@@ -42,21 +53,16 @@ class DeveloperConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DeveloperConfig:
-        env = os.environ if env is None else env
-        defaults = cls()
-        scratch = env.get(SCRATCH_ROOT_VAR, "").strip()
-        if scratch and "\0" in scratch:
-            raise ConfigError(f"{SCRATCH_ROOT_VAR} must be a directory path, got {scratch!r}")
-        root = Path(scratch).expanduser() if scratch else defaults.scratch_root
+        settings = read_settings(DeveloperSettings, env, error=ConfigError)
+        root = settings.scratch_root.expanduser() if settings.scratch_root else cls.scratch_root
         if root.exists() and not root.is_dir():
-            raise ConfigError(f"{SCRATCH_ROOT_VAR}={scratch!r} exists and is not a directory")
-        max_tokens = env_number(env, MAX_TOKENS_VAR, None, error=ConfigError)
+            raise ConfigError(f"{SCRATCH_ROOT_VAR}={str(settings.scratch_root)!r} exists and is not a directory")
         return cls(
             scratch_root=root,
-            max_tool_rounds=env_number(env, MAX_TOOL_ROUNDS_VAR, defaults.max_tool_rounds, error=ConfigError),
-            max_answer_attempts=env_number(env, MAX_ANSWER_ATTEMPTS_VAR, defaults.max_answer_attempts, error=ConfigError),
-            max_tokens=max_tokens,
-            on_no_diff=(env.get(ON_NO_DIFF_VAR, "").strip().lower() or defaults.on_no_diff),
+            max_tool_rounds=settings.max_tool_rounds,
+            max_answer_attempts=settings.max_answer_attempts,
+            max_tokens=settings.max_tokens,
+            on_no_diff=cast(OnNoDiff, settings.on_no_diff.lower()),
         )
 
 

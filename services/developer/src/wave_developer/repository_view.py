@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import regex
-
-from .diffs import UnsafePathError, check_path
+from wave_diffs import UnsafePathError, check_path
 
 
 class ToolError(Exception):

@@ -7,14 +7,15 @@ the model is asked again.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
+import wave_diffs
 from pygit2.enums import ApplyLocation
+from wave_diffs import DiffError, UnsafePathError
 
 from .answer import read_answer
-from .diffs import DiffError, UnifiedDiff, UnsafePathError, parse_diff, render, with_old_modes
 
 
 @dataclass(frozen=True)
@@ -26,18 +27,22 @@ class ValidChange:
 
 def validate_answer(text: str, checkout: Path) -> ValidChange:
     answer = read_answer(text)
-    diff = parse_diff(answer.diff_text)
+    diff = wave_diffs.read(answer.diff_text)  # the reading safety scores and gitops applies
+    wave_diffs.check(diff)
     root = checkout.resolve()
     for f in diff.files:
-        _check_inside(root, f.path)
-        exists = (root / f.path).is_file()
-        if f.kind == "add" and exists:
-            raise DiffError(f"{f.path} already exists; change it with '--- a/{f.path}' instead of /dev/null")
-        if f.kind != "add" and not exists:
-            raise DiffError(f"{f.path} does not exist at this commit; a new file needs '--- /dev/null'")
+        for path in dict.fromkeys(p for p in (f.old_path, f.new_path) if p):
+            _check_inside(root, path)
+        if f.new_path is not None and f.status != "modified" and (root / f.new_path).is_file():
+            raise DiffError(f"{f.new_path} already exists; change it with '--- a/{f.new_path}' instead of /dev/null")
+        if f.old_path is not None and not (root / f.old_path).is_file():
+            raise DiffError(f"{f.old_path} does not exist at this commit; a new file needs '--- /dev/null'")
     repo = pygit2.Repository(str(root))
-    diff = _relocated(root, with_old_modes(diff, _modes(repo, diff)))
-    return ValidChange(_as_git_writes_it(repo, render(diff)), answer.rationale, diff.paths)
+    return ValidChange(_as_git_writes_it(repo, _relocated(root, repo, diff)), answer.rationale, _paths(diff))
+
+
+def _paths(diff: wave_diffs.ReadDiff) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(p for f in diff.files for p in (f.old_path, f.new_path) if p))
 
 
 def _check_inside(root: Path, path: str) -> None:
@@ -51,43 +56,41 @@ def _check_inside(root: Path, path: str) -> None:
         raise UnsafePathError(f"{path!r} is a symbolic link; change the file it points to instead")
 
 
-def _modes(repo: pygit2.Repository, diff: UnifiedDiff) -> dict[str, str]:
-    modes: dict[str, str] = {}
+def _relocated(root: Path, repo: pygit2.Repository, diff: wave_diffs.ReadDiff) -> str:
+    """The diff's text with each hunk placed where its old lines are in the file (nearest to where it
+    says), so wrong line numbers are forgiven but wrong content is not; a deleted file gets its mode."""
     tree = repo.head.peel(pygit2.Commit).tree
-    for f in diff.files:
-        if f.kind == "delete" and f.path in tree:
-            modes[f.path] = f"{tree[f.path].filemode:o}"
-    return modes
-
-
-def _relocated(root: Path, diff: UnifiedDiff) -> UnifiedDiff:
-    """Each hunk placed where its old lines are in the file (nearest to where it says), so wrong line
-    numbers are forgiven but wrong content is not."""
-    files = []
-    for f in diff.files:
-        if f.kind == "add":
-            files.append(f)
+    out: list[str] = []
+    for piece, f in zip(diff.pieces.files, diff.files, strict=True):
+        header = list(piece.header)
+        if f.status == "deleted" and f.old_path in tree:
+            mode = f"{tree[f.old_path].filemode:o}"
+            header = [f"deleted file mode {mode}\n" if h.startswith("deleted file mode ") else h for h in header]
+        out.extend(header)
+        if f.old_path is None:
+            out.extend(line for hunk in piece.hunks for line in hunk.lines)
             continue
-        current = (root / f.path).read_text(encoding="utf-8", errors="replace").splitlines()
-        hunks, floor, shift = [], 0, 0
-        for hunk in f.hunks:
+        current = (root / f.old_path).read_text(encoding="utf-8", errors="replace").splitlines()
+        floor, shift = 0, 0
+        for text, hunk in zip(piece.hunks, f.hunks, strict=True):
             old = list(hunk.old_lines)
             if not old:
-                hunks.append(hunk)
+                out.extend(text.lines)
                 continue
             starts = [n for n in range(floor, len(current) - len(old) + 1) if current[n : n + len(old)] == old]
             if not starts:
                 raise DiffError(
-                    f"{f.path}: hunk '{hunk.header}' does not match the file: its context and '-' lines are not "
-                    f"in {f.path} as written{' after the previous hunk' if floor else ''} "
+                    f"{f.old_path}: hunk '{text.header}' does not match the file: its context and '-' lines are not "
+                    f"in {f.old_path} as written{' after the previous hunk' if floor else ''} "
                     "(read the file again and copy the lines exactly)"
                 )
             start = min(starts, key=lambda n: abs(n - (hunk.old_start - 1)))
-            hunks.append(replace(hunk, old_start=start + 1, new_start=start + 1 + shift))
+            section = text.header.split("@@", 2)[2]
+            out.append(f"@@ -{start + 1},{hunk.old_count} +{start + 1 + shift},{hunk.new_count} @@{section}\n")
+            out.extend(text.lines[1:])
             floor = start + len(old)
             shift += hunk.new_count - hunk.old_count
-        files.append(replace(f, hunks=tuple(hunks)))
-    return UnifiedDiff(tuple(files))
+    return "".join(out)
 
 
 _INDEX_LOCK = threading.Lock()  # the checkout's index is borrowed to let libgit2 apply the diff

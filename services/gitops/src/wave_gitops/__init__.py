@@ -4,7 +4,6 @@ make them idempotent, conflict checks, merges and cleanup — through pygit2, ne
 from .bootstrap import create_service
 from .config import ConfigError, GitOpsConfig
 from .decide import HANDLED_EVENT_TYPES, ApplyChange, Cleanup, Decision, Merge, Prepare, decide
-from .diffs import ProposedDiff, read_diff
 from .errors import (
     ChangeRefusedError,
     DiffDoesNotApplyError,
@@ -46,7 +45,6 @@ __all__ = [
     "MergeConflictError",
     "MergeResult",
     "Prepare",
-    "ProposedDiff",
     "PushError",
     "RepositoryNotFoundError",
     "TargetBranchNotFoundError",
@@ -59,5 +57,4 @@ __all__ = [
     "create_service",
     "decide",
     "merge_conflict_escalation_id",
-    "read_diff",
 ]

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from wave_runtime.settings import wave_home
+from pydantic import Field
+from wave_runtime.settings import EnvSettings, SettingError, read_settings, wave_home
 
 from .errors import InvalidInputError
 
@@ -17,8 +18,16 @@ WORKTREE_ROOT_VAR = "WAVE_WORKTREE_ROOT"
 REMOTE_VAR = "WAVE_GITOPS_REMOTE"
 
 
-class ConfigError(InvalidInputError):
+class ConfigError(InvalidInputError, SettingError):
     """A setting that cannot be used; the message names the variable."""
+
+
+class GitOpsSettings(EnvSettings):
+    """The gitops variables, parsed; GitOpsConfig checks them."""
+
+    repo: str | None = Field(None, validation_alias=REPO_VAR)
+    worktree_root: str | None = Field(None, validation_alias=WORKTREE_ROOT_VAR)
+    remote: str | None = Field(None, validation_alias=REMOTE_VAR)
 
 
 @dataclass(frozen=True)
@@ -40,13 +49,8 @@ class GitOpsConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GitOpsConfig:
-        env = os.environ if env is None else env
-
-        def setting(name: str) -> str | None:
-            value = env.get(name)
-            return value if value is not None and value != "" else None
-
-        return cls(repo=setting(REPO_VAR), worktree_root=setting(WORKTREE_ROOT_VAR), remote=setting(REMOTE_VAR))
+        settings = read_settings(GitOpsSettings, env, error=ConfigError)
+        return cls(repo=settings.repo, worktree_root=settings.worktree_root, remote=settings.remote)
 
 
 def default_worktree_root(repo_path: Path, env: Mapping[str, str] | None = None) -> Path:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pygit2
+import wave_diffs
 from pygit2.enums import (
     ApplyLocation,
     CheckoutStrategy,
@@ -25,7 +26,7 @@ from pygit2.enums import (
 
 from . import names
 from .config import default_worktree_root
-from .diffs import ProposedDiff, check_paths, parse, read_diff
+from .diffs import read_change
 from .errors import (
     DiffDoesNotApplyError,
     InvalidInputError,
@@ -117,15 +118,13 @@ class GitWorkspaces(Workspaces):
             if done is not None:
                 self._push(repo, [_head_ref(branch)])
                 return Committed(str(done.id), str(done.parent_ids[0]), branch, reused=True)
-            proposed = read_diff(diff)
-            parsed = parse(proposed)
-            check_paths(parsed)
+            proposed, parsed = read_change(diff)
             at = f"{branch} at {_short(head.id)}"
             _check_files(parsed, head.tree, at)
             worktree = pygit2.Repository(str(self._ensure_worktree(repo, run, branch)))
             try:
                 message = change_message(run, author, trailers)
-                commit = _commit_in(worktree, _head_ref(branch), head, parsed, proposed, at, signature(author), message)
+                commit = _commit_in(worktree, _head_ref(branch), head, parsed, proposed.pieces, at, signature(author), message)
             finally:
                 worktree.free()
             self._push(repo, [_head_ref(branch)])
@@ -350,7 +349,7 @@ def _commit_in(
     branch_ref: str,
     head: pygit2.Commit,
     diff: pygit2.Diff,
-    proposed: ProposedDiff,
+    proposed: wave_diffs.DiffText,
     at: str,
     sig: pygit2.Signature,
     message: str,
@@ -385,7 +384,7 @@ def _check_files(diff: pygit2.Diff, tree: pygit2.Tree, at: str) -> None:
             )
 
 
-def _why_not(worktree: pygit2.Repository, proposed: ProposedDiff, at: str) -> DiffDoesNotApplyError:
+def _why_not(worktree: pygit2.Repository, proposed: wave_diffs.DiffText, at: str) -> DiffDoesNotApplyError:
     """Find the first file, and in it the first hunk, that does not fit."""
     for file in proposed.files:
         try:

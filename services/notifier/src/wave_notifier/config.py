@@ -5,14 +5,14 @@ Secrets (the bot token, webhook URLs) are never part of an error message or a lo
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
-from wave_runtime.settings import SettingError, env_number
+from pydantic import SecretStr
+from wave_runtime.settings import EnvSettings, SettingError, read_settings
 
 Route = Literal["updates", "alerts", "budget"]
 ROUTES: tuple[Route, ...] = ("updates", "alerts", "budget")
@@ -67,14 +67,9 @@ class Channels:
         return getattr(self, route)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Channels:
-        defaults = cls()
-        values = {
-            route: env.get(f"WAVE_SLACK_CHANNEL_{route.upper()}") or defaults.of(route) for route in ROUTES
-        }
-        for route, value in values.items():
-            validate_channel(value, f"WAVE_SLACK_CHANNEL_{route.upper()}")
-        return cls(**values)
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Channels:
+        settings = read_settings(SlackSettings, env, error=ConfigError)
+        return settings.channels()
 
 
 @dataclass(frozen=True)
@@ -123,15 +118,44 @@ class SlackConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SlackConfig:
-        env = os.environ if env is None else env
+        settings = read_settings(SlackSettings, env, error=ConfigError)
         routes = {
-            route: url for route in ROUTES if (url := env.get(f"WAVE_SLACK_WEBHOOK_URL_{route.upper()}"))
+            route: url.get_secret_value()
+            for route in ROUTES
+            if (url := getattr(settings, f"webhook_url_{route}")) is not None
         }
         return cls(
-            channels=Channels.from_env(env),
-            bot_token=env.get("WAVE_SLACK_BOT_TOKEN") or None,
-            webhook_url=env.get("WAVE_SLACK_WEBHOOK_URL") or None,
+            channels=settings.channels(),
+            bot_token=_secret(settings.bot_token),
+            webhook_url=_secret(settings.webhook_url),
             route_webhook_urls=routes,
-            api_url=env.get("WAVE_SLACK_API_URL") or DEFAULT_API_URL,
-            max_attempts=env_number(env, "WAVE_SLACK_MAX_ATTEMPTS", 3, error=ConfigError),
+            api_url=settings.api_url,
+            max_attempts=settings.max_attempts,
         )
+
+
+class SlackSettings(EnvSettings):
+    """The WAVE_SLACK_* variables, parsed; SlackConfig and Channels check them. Tokens and webhook URLs
+    are secrets: an error about them never repeats the value."""
+
+    model_config = {"env_prefix": "WAVE_SLACK_"}
+
+    channel_updates: str = Channels.updates
+    channel_alerts: str = Channels.alerts
+    channel_budget: str = Channels.budget
+    bot_token: SecretStr | None = None
+    webhook_url: SecretStr | None = None
+    webhook_url_updates: SecretStr | None = None
+    webhook_url_alerts: SecretStr | None = None
+    webhook_url_budget: SecretStr | None = None
+    api_url: str = DEFAULT_API_URL
+    max_attempts: int = 3
+
+    def channels(self) -> Channels:
+        for route in ROUTES:
+            validate_channel(getattr(self, f"channel_{route}"), f"WAVE_SLACK_CHANNEL_{route.upper()}")
+        return Channels(self.channel_updates, self.channel_alerts, self.channel_budget)
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return None if value is None else value.get_secret_value()

@@ -4,11 +4,11 @@ how many repository paths go into a planning prompt."""
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from wave_runtime.settings import SettingError, env_number
+from pydantic import Field
+from wave_runtime.settings import EnvSettings, SettingError, read_settings
 
 from .backoff import Backoff
 
@@ -18,11 +18,17 @@ MAX_ANSWERS_VAR = "WAVE_PLANNER_MAX_ANSWERS"
 LISTING_LIMIT_VAR = "WAVE_PLANNER_LISTING_LIMIT"
 
 
-SECONDS = "a number of seconds"
-
-
 class ConfigError(SettingError):
     """A setting that cannot be used; the message names the variable."""
+
+
+class PlannerSettings(EnvSettings):
+    """The planner's variables, parsed; PlannerConfig checks the ranges."""
+
+    retry_base_s: float = Field(1.0, validation_alias=RETRY_BASE_VAR)
+    retry_cap_s: float = Field(60.0, validation_alias=RETRY_CAP_VAR)
+    max_answers: int = Field(3, validation_alias=MAX_ANSWERS_VAR)
+    listing_limit: int = Field(300, validation_alias=LISTING_LIMIT_VAR)
 
 
 @dataclass(frozen=True)
@@ -54,15 +60,9 @@ class PlannerConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> PlannerConfig:
-        """Unset or empty variables keep their defaults."""
-        env = os.environ if env is None else env
-        defaults = cls()
-        return cls(
-            retry_base_s=env_number(env, RETRY_BASE_VAR, defaults.retry_base_s, kind=float, error=ConfigError, what=SECONDS),
-            retry_cap_s=env_number(env, RETRY_CAP_VAR, defaults.retry_cap_s, kind=float, error=ConfigError, what=SECONDS),
-            max_answers=env_number(env, MAX_ANSWERS_VAR, defaults.max_answers, error=ConfigError),
-            listing_limit=env_number(env, LISTING_LIMIT_VAR, defaults.listing_limit, error=ConfigError),
-        )
+        """Unset or blank variables keep their defaults."""
+        settings = read_settings(PlannerSettings, env, error=ConfigError)
+        return cls(**settings.model_dump())
 
 
 def _check(variable: str, value: float, *, minimum: float, exclusive: bool = False) -> None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
-from wave_runtime.settings import SettingError, env_number, env_text
+from pydantic import Field, PositiveInt, field_validator
+from wave_runtime.settings import EnvSettings, SettingError, read_settings
 
 from .sandbox import Limits
 from .sandboxes.docker import DEFAULT_IMAGE
@@ -28,17 +28,55 @@ DOCKER_IMAGE_VAR = "WAVE_QA_DOCKER_IMAGE"
 RO_PATHS_VAR = "WAVE_QA_RO_PATHS"
 SANDBOX_UID_VAR = "WAVE_QA_SANDBOX_UID"
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-
 class ConfigError(SettingError):
     """A setting that cannot be used; the message names the variable."""
 
 
 def default_scratch_root() -> str:
     return str(Path(tempfile.gettempdir()) / "wave-qa")
+
+
+class QASettings(EnvSettings):
+    """The WAVE_QA_* variables, parsed; QAConfig.from_env turns them into a QAConfig."""
+
+    model_config = {"env_prefix": "WAVE_QA_"}
+
+    scratch_root: str | None = None
+    test_command: str | None = None
+    allow_bare: bool = False
+    sandbox: str | None = None  # auto (None) or a sandbox kind
+    timeout_s: float = Field(600.0, gt=0, allow_inf_nan=False)
+    memory_mb: PositiveInt = 2048
+    cpu_s: PositiveInt | None = None
+    max_procs: PositiveInt = 256
+    docker_image: str = DEFAULT_IMAGE
+    ro_paths: str = ""  # host paths separated by os.pathsep
+    sandbox_uid: PositiveInt = 65534
+
+    @field_validator("sandbox")
+    @classmethod
+    def _known_sandbox(cls, value: str | None) -> str | None:
+        if value is not None and value.lower() != "auto" and value.lower() not in STRENGTH:
+            raise ValueError(f"must be auto or one of {', '.join(STRENGTH)}")
+        return value
+
+    @field_validator("scratch_root")
+    @classmethod
+    def _absolute_scratch_root(cls, value: str | None) -> str | None:
+        if value is not None and ("\0" in value or not os.path.isabs(os.path.expanduser(value))):
+            raise ValueError("must be an absolute path")
+        return value
+
+    @field_validator("ro_paths")
+    @classmethod
+    def _absolute_ro_paths(cls, value: str) -> str:
+        if any(not os.path.isabs(path) for path in value.split(os.pathsep) if path):
+            raise ValueError("must list absolute paths")
+        return value
+
+    @property
+    def ro_path_list(self) -> tuple[str, ...]:
+        return tuple(path for path in self.ro_paths.split(os.pathsep) if path)
 
 
 @dataclass(frozen=True)
@@ -54,50 +92,20 @@ class QAConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> QAConfig:
-        env = os.environ if env is None else env
-
-        def setting(name: str) -> str | None:
-            return env_text(env, name)
-
-        timeout = _positive(TIMEOUT_VAR, env_number(env, TIMEOUT_VAR, 600.0, kind=float, error=ConfigError))
-        memory = _positive(MEMORY_VAR, env_number(env, MEMORY_VAR, 2048, kind=int, error=ConfigError))
-        cpu = _positive(CPU_VAR, env_number(env, CPU_VAR, None, kind=int, error=ConfigError))
-        procs = _positive(MAX_PROCS_VAR, env_number(env, MAX_PROCS_VAR, 256, kind=int, error=ConfigError))
-        uid = _positive(SANDBOX_UID_VAR, env_number(env, SANDBOX_UID_VAR, 65534, kind=int, error=ConfigError))
-        limits = Limits(timeout_s=timeout, memory_mb=memory, cpu_s=cpu, max_procs=procs)
-
-        sandbox = setting(SANDBOX_VAR)
-        if sandbox is not None and sandbox.lower() == "auto":
-            sandbox = None
-        if sandbox is not None and sandbox.lower() not in STRENGTH:
-            raise ConfigError(f"{SANDBOX_VAR} must be auto or one of {', '.join(STRENGTH)}, got {sandbox!r}")
-
-        allow = setting(ALLOW_BARE_VAR)
-        if allow is not None and allow.lower() not in _TRUE | _FALSE:
-            raise ConfigError(f"{ALLOW_BARE_VAR} must be 1 or 0 (true/false), got {allow!r}")
-
-        scratch = setting(SCRATCH_ROOT_VAR) or default_scratch_root()
-        if "\0" in scratch or not os.path.isabs(os.path.expanduser(scratch)):
-            raise ConfigError(f"{SCRATCH_ROOT_VAR} must be an absolute path, got {scratch!r}")
-
-        ro_paths = tuple(p for p in (setting(RO_PATHS_VAR) or "").split(os.pathsep) if p)
-        for path in ro_paths:
-            if not os.path.isabs(path):
-                raise ConfigError(f"{RO_PATHS_VAR} must list absolute paths, got {path!r}")
-
+        settings = read_settings(QASettings, env, error=ConfigError)
+        sandbox = settings.sandbox.lower() if settings.sandbox else None
         return cls(
-            scratch_root=os.path.expanduser(scratch),
-            test_command=setting(TEST_COMMAND_VAR),
-            allow_bare=allow is not None and allow.lower() in _TRUE,
-            sandbox=cast(SandboxKind | None, sandbox.lower() if sandbox else None),
-            limits=limits,
-            docker_image=setting(DOCKER_IMAGE_VAR) or DEFAULT_IMAGE,
-            ro_paths=ro_paths,
-            sandbox_uid=uid,
+            scratch_root=os.path.expanduser(settings.scratch_root or default_scratch_root()),
+            test_command=settings.test_command,
+            allow_bare=settings.allow_bare,
+            sandbox=cast(SandboxKind | None, None if sandbox == "auto" else sandbox),
+            limits=Limits(
+                timeout_s=settings.timeout_s,
+                memory_mb=settings.memory_mb,
+                cpu_s=settings.cpu_s,
+                max_procs=settings.max_procs,
+            ),
+            docker_image=settings.docker_image,
+            ro_paths=settings.ro_path_list,
+            sandbox_uid=settings.sandbox_uid,
         )
-
-
-def _positive(name: str, value: Any) -> Any:
-    if value is not None and not (math.isfinite(value) and value > 0):
-        raise ConfigError(f"{name} must be greater than 0, got {value!r}")
-    return value

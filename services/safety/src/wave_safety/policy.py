@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+
+from pydantic import Field
+from wave_runtime.settings import EnvSettings, SettingError, read_settings
 
 RULESET_VERSION = "1"
 
@@ -56,8 +58,18 @@ _HOST = re.compile(
 )
 
 
-class PolicyError(ValueError):
+class PolicyError(SettingError):
     """A policy setting is missing, malformed or inconsistent; the message names the setting."""
+
+
+class SafetySettings(EnvSettings):
+    """The WAVE_SAFETY_* variables, parsed; SafetyPolicy.from_env turns them into a policy."""
+
+    model_config = {"env_prefix": "WAVE_SAFETY_"}
+
+    allow_threshold: float | None = Field(None, ge=0.0, le=1.0)
+    block_threshold: float | None = Field(None, ge=0.0, le=1.0)
+    egress_allowlist: str | None = None  # comma-separated hosts; a leading '+' extends the default list
 
 
 @dataclass(frozen=True)
@@ -113,28 +125,20 @@ class SafetyPolicy:
         WAVE_SAFETY_EGRESS_ALLOWLIST is a comma-separated host list that replaces the default one;
         starting it with '+' adds the hosts to the default list instead.
         """
-        env = os.environ if environ is None else environ
+        settings = read_settings(SafetySettings, environ, error=PolicyError)
         kwargs: dict[str, object] = {}
-        for var, name in ((ENV_ALLOW_THRESHOLD, "allow_threshold"), (ENV_BLOCK_THRESHOLD, "block_threshold")):
-            raw = env.get(var)
-            if raw is None or not raw.strip():
-                continue
-            try:
-                value = float(raw)
-            except ValueError:
-                raise PolicyError(f"{var} must be a number between 0 and 1, got {raw!r}") from None
-            if not 0.0 <= value <= 1.0:
-                raise PolicyError(f"{var} must be a number between 0 and 1, got {raw!r}")
-            kwargs[name] = value
+        if settings.allow_threshold is not None:
+            kwargs["allow_threshold"] = settings.allow_threshold
+        if settings.block_threshold is not None:
+            kwargs["block_threshold"] = settings.block_threshold
         allow = float(kwargs.get("allow_threshold", cls.allow_threshold))  # type: ignore[arg-type]
         block = float(kwargs.get("block_threshold", cls.block_threshold))  # type: ignore[arg-type]
         if block > allow:
             raise PolicyError(
                 f"{ENV_BLOCK_THRESHOLD} ({block}) must not be above {ENV_ALLOW_THRESHOLD} ({allow})"
             )
-        raw_list = env.get(ENV_EGRESS_ALLOWLIST)
-        if raw_list is not None and raw_list.strip():
-            kwargs["egress_allowlist"] = _parse_allowlist(raw_list)
+        if settings.egress_allowlist is not None:
+            kwargs["egress_allowlist"] = _parse_allowlist(settings.egress_allowlist)
         return cls(**kwargs)  # type: ignore[arg-type]
 
     def host_allowed(self, host: str) -> bool:

@@ -47,13 +47,15 @@ def run_command(parts: Composition, story: str, repo: str, target_branch: str | 
     Exit status: 0 merged, 3 waiting for a decision (`wave approve`), 1 failed, blocked,
     rejected or cancelled.
     """
+    commands.check_amount("--budget-usd", budget_usd)  # what was typed is checked before anything is looked up
     if story.startswith("@"):
         story = _read_story(story[1:])
+    commands.check_story(story)
     model_source = parts.use_cassette(cassette) if cassette else parts.models_in_use()
 
     services = parts.embedded_services(model_source)  # a service that cannot start refuses before the run is stored
-    repo, target_branch = commands.check_submission(story=story, repo=repo, target_branch=target_branch,
-                                                    budget_usd=budget_usd)
+    repo = commands.check_repo(repo)
+    target_branch = commands.target_branch_of(repo, target_branch)
     if services is not None:
         parts.check_model_source(cassette, model_source)  # distributed, the services' own environment decides
 

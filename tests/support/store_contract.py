@@ -1,0 +1,314 @@
+"""The EventStore port's contract: every adapter passes it.
+
+`EventStoreContract` is not collected on its own (its name does not start with Test); each adapter
+subclasses it once (tests/integration/store/test_store_contract.py) and provides `store`,
+`second_store`, `reopen` and `raw_sql` fixtures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from wave_events import (
+    MAX_PAYLOAD_BYTES,
+    EventTooLargeError,
+    InvalidStreamIdError,
+    UndecodableEventError,
+    UnreadableEvent,
+    new_envelope,
+)
+from wave_events import (
+    catalogue as c,
+)
+from wave_store import ConcurrencyError, EventIdConflictError, InvalidAppendError
+from wave_store.port import Handling, TimerRecord
+
+
+def requested(stream: str = "run-one", story: str = "add a health endpoint"):
+    return new_envelope(stream, c.RunRequested(story=story, repo="/srv/repo", budget_usd=5), producer="test")
+
+
+def failed(stream: str = "run-one", reason: str = "boom"):
+    return new_envelope(stream, c.RunFailed(reason=reason), producer="test")
+
+
+class EventStoreContract:
+    async def test_append_assigns_versions_and_global_positions_in_order(self, store):
+        first = await store.append("run-one", [requested(), failed()], expected_version=0)
+        second = await store.append("run-two", [requested("run-two")], expected_version=0)
+
+        assert first.versions == [1, 2] and not first.duplicate
+        assert second.versions == [1]
+        assert second.positions[0] > first.positions[-1] > first.positions[0]
+        stream = await store.read_stream("run-one")
+        assert [e.type for e in stream] == ["RunRequested", "RunFailed"]
+        assert [e.stream_version for e in stream] == [1, 2]
+        everything = await store.read_all(0)
+        assert [e.event_id for e in everything] == [*[e.event_id for e in first.events], second.events[0].event_id]
+        assert await store.stream_version("run-one") == 2
+        assert await store.stream_version("run-none") == 0
+        assert await store.last_position() == second.positions[0]
+        assert await store.stream_ids() == ["run-one", "run-two"]
+
+    async def test_read_stream_from_a_version_and_read_all_in_pages(self, store):
+        await store.append("run-one", [requested(), *[failed(reason=f"r{i}") for i in range(9)]], 0)
+        assert [e.stream_version for e in await store.read_stream("run-one", from_version=8)] == [8, 9, 10]
+        seen, position = [], 0
+        while page := await store.read_all(position, limit=3):
+            assert len(page) <= 3
+            seen.extend(page)
+            position = page[-1].global_position
+        assert [e.stream_version for e in seen] == list(range(1, 11))
+
+    async def test_wrong_expected_version_raises_and_stores_nothing(self, store):
+        await store.append("run-one", [requested()], 0)
+        with pytest.raises(ConcurrencyError, match=r"stream 'run-one' is at version 1, not the expected 0") as info:
+            await store.append("run-one", [failed()], expected_version=0)
+        assert (info.value.expected_version, info.value.actual_version) == (0, 1)
+        with pytest.raises(ConcurrencyError):
+            await store.append("run-one", [failed()], expected_version=5)
+        assert len(await store.read_all(0)) == 1
+
+    async def test_concurrent_writers_exactly_one_wins_each_version(self, store, second_store):
+        stores = [store, second_store]
+        await store.append("run-race", [requested("run-race")], 0)
+        for version in range(1, 6):
+            attempts = [
+                stores[i % 2].append("run-race", [failed("run-race", f"writer {i}")], expected_version=version)
+                for i in range(16)
+            ]
+            outcomes = await asyncio.gather(*attempts, return_exceptions=True)
+            winners = [o for o in outcomes if not isinstance(o, BaseException)]
+            losers = [o for o in outcomes if isinstance(o, BaseException)]
+            assert len(winners) == 1, outcomes
+            assert all(isinstance(o, ConcurrencyError) for o in losers), losers
+            assert winners[0].versions == [version + 1]
+        assert [e.stream_version for e in await store.read_stream("run-race")] == list(range(1, 7))
+
+    async def test_read_all_never_skips_an_event_that_commits_late(self, store, second_store):
+        """Two overlapping transactions: the first to take a position commits last.
+
+        With a bare sequence, the second would commit position 2 while position 1 is still in flight; a
+        follower would read 2, move its position past 1 and never see it. Here, nothing may be skipped.
+        """
+        late, early = requested("run-late"), requested("run-early")
+        follower_seen: list = []
+        async with store.hold_append_open("run-late", [late], 0):
+            other = asyncio.create_task(second_store.append("run-early", [early], 0))
+            await asyncio.sleep(0.3)  # let the other append run as far as it can
+            follower_seen.extend(await second_store.read_all(0))
+        await other
+        position = follower_seen[-1].global_position if follower_seen else 0
+        follower_seen.extend(await second_store.read_all(position))
+        assert sorted(e.event_id for e in follower_seen) == sorted([late.event_id, early.event_id])
+        positions = [e.global_position for e in follower_seen]
+        assert positions == sorted(positions) and len(set(positions)) == 2
+
+    async def test_reappending_stored_events_is_idempotent_and_reports_the_duplicate(self, store):
+        batch = [requested(), failed()]
+        first = await store.append("run-one", batch, 0)
+        again = await store.append("run-one", batch, 0)
+        assert again.duplicate
+        assert again.positions == first.positions and again.versions == first.versions
+        assert len(await store.read_all(0)) == 2
+
+    async def test_partly_stored_batch_or_other_stream_is_a_conflict(self, store):
+        stored = requested()
+        await store.append("run-one", [stored], 0)
+        with pytest.raises(EventIdConflictError, match="1 of 2 event ids are stored already"):
+            await store.append("run-one", [stored, failed()], 1)
+        moved = stored.model_copy(update={"stream_id": "run-other"})
+        with pytest.raises(EventIdConflictError, match="on another stream"):
+            await store.append("run-other", [moved], 0)
+        assert len(await store.read_all(0)) == 1
+
+    async def test_unicode_and_one_megabyte_payloads_round_trip(self, store):
+        story = "Ünïcödé 🚀 — 日本語 — emoji 👩‍💻 and a NUL-free \u2028 separator"
+        big = "x" * (1024 * 1024)
+        await store.append("run-one", [requested(story=story), failed(reason=big)], 0)
+        events = await store.read_stream("run-one")
+        assert events[0].payload.story == story
+        assert events[1].payload.reason == big
+
+    async def test_payload_above_the_limit_is_refused_and_nothing_stored(self, store):
+        with pytest.raises(EventTooLargeError, match=f"above the limit of {MAX_PAYLOAD_BYTES} bytes"):
+            await store.append("run-one", [requested(), failed(reason="y" * (MAX_PAYLOAD_BYTES + 1))], 0)
+        assert await store.read_all(0) == []
+
+    async def test_bad_append_requests_name_the_problem_and_store_nothing(self, store):
+        with pytest.raises(InvalidStreamIdError, match="invalid stream id 'Run One!'"):
+            await store.append("Run One!", [requested()], 0)
+        with pytest.raises(InvalidAppendError, match="the batch is empty"):
+            await store.append("run-one", [], 0)
+        with pytest.raises(InvalidAppendError, match="expected_version must be an integer >= 0"):
+            await store.append("run-one", [requested()], -1)
+        with pytest.raises(InvalidAppendError, match="belongs to stream 'run-two'"):
+            await store.append("run-one", [requested("run-two")], 0)
+        twice = requested()
+        with pytest.raises(InvalidAppendError, match="appears twice"):
+            await store.append("run-one", [twice, twice], 0)
+        assert await store.read_all(0) == []
+
+    async def test_secrets_are_stored_redacted(self, store):
+        leaky = "deploy with postgresql://admin:s3cr3t-pass@db:5432/app and key sk-ant-api03-AbCdEfGhIjKlMnOpQrStUv"
+        result = await store.append("run-one", [requested(story=leaky)], 0)
+        (stored,) = await store.read_stream("run-one")
+        assert "s3cr3t-pass" not in stored.payload.story and "AbCdEfGhIjKlMnOpQrStUv" not in stored.payload.story
+        assert "[REDACTED:url-password]" in stored.payload.story
+        assert result.events[0].payload == stored.payload  # what append hands back is what a replay sees
+
+    async def test_a_stored_old_version_reads_as_the_newest(self, store):
+        old = new_envelope("run-one", c.RunRequestedV1(task="fix the bug", repo="/r", budget=2.5), producer="v1")
+        await store.append("run-one", [old], 0)
+        (event,) = await store.read_stream("run-one")
+        assert event.version == 3 and isinstance(event.payload, c.RunRequested)
+        assert (event.payload.story, event.payload.budget_usd, event.payload.target_branch) == ("fix the bug", 2.5, "main")
+
+    async def test_the_database_refuses_update_and_delete(self, store, raw_sql):
+        await store.append("run-one", [requested()], 0)
+        with pytest.raises(Exception, match="append-only"):
+            await raw_sql("UPDATE events SET producer = 'mallory'")
+        with pytest.raises(Exception, match="append-only"):
+            await raw_sql("DELETE FROM events")
+        (event,) = await store.read_stream("run-one")
+        assert event.producer == "test"
+
+    async def test_an_undecodable_record_is_named_and_never_hides_the_other_runs(self, store, raw_sql):
+        """A record an older version stored (`--budget-usd inf` became null) cannot be decoded. Its run's
+        stream names it; the global order goes on past it; its stored form stays readable."""
+        await store.append("run-one", [requested()], 0)
+        bad_id = uuid.uuid4()
+        await raw_sql(
+            "INSERT INTO events (global_position, stream_id, stream_version, event_id, event_type, event_version, "
+            "occurred_at, correlation_id, producer, payload) "
+            f"SELECT max(global_position) + 1, 'run-bad', 1, '{bad_id}', 'RunRequested', 2, "
+            "'2024-05-01T10:00:00+00:00', 'bad', 'cli', "
+            """'{"story": "s", "repo": "/r", "budget_usd": null}' FROM events"""
+        )
+        await store.append("run-two", [requested("run-two")], 0)
+
+        with pytest.raises(UndecodableEventError) as raised:
+            await store.read_stream("run-bad")
+        assert raised.value.event_id == str(bad_id) and raised.value.stream_version == 1
+        assert str(bad_id) in str(raised.value) and "budget_usd" in str(raised.value)
+        everything = await store.read_all(0)
+        assert [e.stream_id for e in everything] == ["run-one", "run-bad", "run-two"]
+        placeholder = everything[1]
+        assert isinstance(placeholder.payload, UnreadableEvent) and placeholder.event_id == bad_id
+        assert "budget_usd" in placeholder.payload.error and placeholder.global_position == 2
+        assert [e.type for e in await store.read_stream("run-two")] == ["RunRequested"]
+        assert await store.stream_ids() == ["run-one", "run-bad", "run-two"]
+        (stored,) = await store.read_stream_raw("run-bad")
+        assert stored.document()["payload"] == {"story": "s", "repo": "/r", "budget_usd": None}
+        assert (stored.event_id, stored.event_type, stored.event_version) == (str(bad_id), "RunRequested", 2)
+        with pytest.raises(InvalidAppendError, match="unreadable"):
+            await store.append("run-bad", [placeholder.model_copy(update={"event_id": uuid.uuid4()})], 1)
+
+    async def test_a_non_finite_number_is_refused_before_anything_is_stored(self, store):
+        with pytest.raises(ValueError, match="finite"):
+            new_envelope("run-one", c.RunRequested(story="s", repo="/r", budget_usd=float("inf")), producer="t")
+        with pytest.raises(ValueError, match="finite"):
+            c.BudgetCharged(tokens=1, cost_usd=float("nan"))
+        assert await store.last_position() == 0
+
+    async def test_events_survive_reopening(self, store, reopen):
+        appended = await store.append("run-one", [requested(), failed()], 0)
+        await store.close()
+        fresh = await reopen()
+        try:
+            assert [e.event_id for e in await fresh.read_all(0)] == [e.event_id for e in appended.events]
+        finally:
+            await fresh.close()
+
+
+    # --- runtime bookkeeping ------------------------------------------------------------------
+
+    async def test_handling_stores_outputs_and_progress_together_and_a_redelivery_is_a_no_op(self, store):
+        cause = (await store.append("run-one", [requested()], 0)).events[0]
+        output = new_envelope("run-one", c.RunFailed(reason="from a handler"), producer="svc", causation=cause)
+        handling = Handling("svc", cause.event_id, "run-one", (output,), expected_version=1)
+
+        first = await store.record_handling(handling)
+        again = await store.record_handling(handling)
+
+        assert not first.duplicate and first.appended.versions == [2]
+        assert again.duplicate and again.appended is None
+        assert await store.was_handled("svc", cause.event_id)
+        assert not await store.was_handled("other", cause.event_id)
+        assert [e.type for e in await store.read_stream("run-one")] == ["RunRequested", "RunFailed"]
+
+    async def test_a_conflicting_handling_stores_neither_output_nor_progress(self, store):
+        cause = (await store.append("run-one", [requested()], 0)).events[0]
+        await store.append("run-one", [failed()], 1)
+        output = new_envelope("run-one", c.RunFailed(reason="late"), producer="svc", causation=cause)
+        with pytest.raises(ConcurrencyError):
+            await store.record_handling(Handling("svc", cause.event_id, "run-one", (output,), expected_version=1))
+        assert not await store.was_handled("svc", cause.event_id)
+        assert await store.stream_version("run-one") == 2
+
+    async def test_handling_with_no_output_marks_progress(self, store):
+        cause = (await store.append("run-one", [requested()], 0)).events[0]
+        result = await store.record_handling(Handling("svc", cause.event_id, "run-one"))
+        assert not result.duplicate and result.appended is None
+        assert await store.was_handled("svc", cause.event_id)
+
+    async def test_positions_are_saved_per_follower(self, store):
+        assert await store.load_position("relay") == 0
+        await store.save_position("relay", 41)
+        await store.save_position("relay", 42)
+        await store.save_position("planner", 7)
+        assert (await store.load_position("relay"), await store.load_position("planner")) == (42, 7)
+
+    async def test_a_timer_fires_once_at_the_stream_s_current_version(self, store, second_store):
+        cause = (await store.append("run-one", [requested()], 0)).events[0]
+        due = datetime.now(UTC) - timedelta(seconds=1)
+        later = datetime.now(UTC) + timedelta(hours=1)
+        timer = _timer("t-due", due, cause)
+        handling = Handling("svc", cause.event_id, "run-one", schedule=(timer, _timer("t-later", later, cause)))
+        assert (await store.record_handling(handling)).timers_scheduled == ("t-due", "t-later")
+        await store.append("run-one", [failed()], 1)  # the stream moves on before the timer fires
+
+        assert [t.timer_id for t in await store.due_timers(datetime.now(UTC))] == ["t-due"]
+        fired = await asyncio.gather(store.fire_timer(timer), second_store.fire_timer(timer))
+        assert sum(result is not None for result in fired) == 1
+        stream = await store.read_stream("run-one")
+        assert [e.type for e in stream] == ["RunRequested", "RunFailed", "RunCancelled"]
+        assert stream[-1].event_id == timer.envelope.event_id
+        assert await store.timer_status("t-due") == "fired"
+        assert await store.due_timers(datetime.now(UTC)) == []
+        assert await store.timer_status("t-later") == "pending"
+
+    async def test_a_cancelled_timer_never_fires(self, store):
+        cause = (await store.append("run-one", [requested()], 0)).events[0]
+        timer = _timer("t1", datetime.now(UTC) - timedelta(seconds=1), cause)
+        await store.record_handling(Handling("svc", cause.event_id, "run-one", schedule=(timer,)))
+        second = (await store.append("run-one", [failed()], 1)).events[0]
+        await store.record_handling(Handling("svc", second.event_id, "run-one", cancel=("t1",)))
+        assert await store.due_timers(datetime.now(UTC)) == []
+        assert await store.fire_timer(timer) is None
+        assert await store.timer_status("t1") == "cancelled"
+        assert await store.stream_version("run-one") == 2
+
+    async def test_wait_for_append_wakes_on_a_commit(self, store, second_store):
+        position = await store.last_position()
+        waiter = asyncio.create_task(store.wait_for_append(position, timeout=10))
+        await asyncio.sleep(0.1)
+        started = asyncio.get_running_loop().time()
+        await second_store.append("run-one", [requested()], 0)
+        await asyncio.wait_for(waiter, 5)
+        assert asyncio.get_running_loop().time() - started < 1.0
+        # Nothing new: returns after the timeout.
+        started = asyncio.get_running_loop().time()
+        await store.wait_for_append(await store.last_position(), timeout=0.2)
+        assert asyncio.get_running_loop().time() - started >= 0.15
+
+
+def _timer(timer_id: str, due: datetime, cause) -> TimerRecord:
+    event = new_envelope(
+        "run-one", c.RunCancelled(cancelled_by="timer"), producer="svc", causation=cause,
+        event_id=uuid.uuid5(uuid.NAMESPACE_URL, timer_id),
+    )
+    return TimerRecord(timer_id, "run-one", due, event)
