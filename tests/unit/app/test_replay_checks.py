@@ -5,30 +5,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from run_streams import RunStream
+from run_stories import happy_run
 from wave_app.queries import differences, replay_checks, state_document
-from wave_events import catalogue as ev
 from wave_events.projections import fold
 
 
-def _events(*payloads):
-    stream = RunStream("r1")
-    for payload in payloads:
-        stream.add(payload)
-    return stream.events
-
-
-def _request():
-    return ev.RunRequested(story="Add slugify", repo="/tmp/repo", budget_usd=1.0)
-
-
-def _plan():
-    task = ev.PlanTask(task_id="t1", domain="code", description="add it", acceptance_criteria=("works",))
-    return ev.PlanCreated(tasks=(task,))
-
-
 def test_replay_reports_each_differing_field():
-    events = _events(_request(), _plan())
+    events = happy_run().events[:2]  # requested, planned
     live = state_document(fold(events))
     drifted = state_document(replace(fold(events), status="completed", retries=2))
     found = differences(live, drifted)
@@ -37,7 +20,7 @@ def test_replay_reports_each_differing_field():
 
 
 def test_replay_checks_the_whole_stream_even_when_the_live_projection_covers_part_of_it():
-    events = _events(_request(), _plan(), ev.RunFailed(reason="no workspace"))
+    events = happy_run().events[:3]  # requested, planned, workspace ready
     live = state_document(fold(events[:1]))
     mixed_up = [events[0], events[2], events[1]]  # a global order that would fold to another state
     checks = replay_checks(events, mixed_up, live)

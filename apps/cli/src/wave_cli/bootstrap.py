@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from wave_runtime import Service
 from wave_store import EventStore, StoreError, open_store
@@ -150,6 +150,16 @@ class Composition:
             return offline_banner(load_models_setup(model_source or None, env=self.env))
         except Exception:  # noqa: BLE001 - the services already refused a bad configuration
             return None
+
+    def describe_models(self) -> dict[str, Any]:
+        """The models this process would use: source, banner, routes (keys masked)."""
+        from wave_llm import describe_setup, load_models_setup
+        from wave_llm.errors import ConfigError
+
+        try:
+            return describe_setup(load_models_setup(env=self.env))
+        except ConfigError as exc:
+            raise UserError(str(exc)) from None
 
     # --- services -------------------------------------------------------------------------------
 

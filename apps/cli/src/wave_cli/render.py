@@ -237,6 +237,16 @@ def print_redrive(count: int, failed: Sequence[Any], *, handled: bool) -> int:
     return 1
 
 
+def masked_url(url: str) -> str:
+    """postgresql://user:secret@host/db → postgresql://user:****@host/db"""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:****@{host}"
+
+
 def print_config(document: dict[str, Any]) -> None:
     models = document["models"]
     console.print(f"mode:   {document['mode']}")

@@ -12,7 +12,6 @@ from wave_events.envelope import run_stream_id
 
 from .. import render
 from ..bootstrap import FACTORIES, Composition, local_user
-from ..errors import UserError
 
 HEALTH_PORT = click.option("--health-port", type=click.IntRange(1, 65535), help="serve /healthz, /readyz and /metrics here")
 HEALTH_HOST = click.option(
@@ -91,35 +90,18 @@ async def _handle_redrives(parts: Composition, letters: Any) -> None:
 @click.pass_obj
 def config_command(parts: Composition, as_json: bool) -> None:
     """Show the effective configuration: mode, store, broker, model routes (secrets masked)."""
-    from wave_llm import describe_setup, load_models_setup
-    from wave_llm.errors import ConfigError
-
     settings = parts.settings
-    try:
-        models = describe_setup(load_models_setup(env=parts.env))
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
     document = {
         "mode": settings.mode,
         "home": str(settings.home),
-        "store": _mask_url(settings.store_url),
+        "store": render.masked_url(settings.store_url),
         "kafka_bootstrap": settings.kafka_bootstrap or None,
-        "models": models,
+        "models": parts.describe_models(),
     }
     if as_json:
         render.print_json(document)
         return
     render.print_config(document)
-
-
-def _mask_url(url: str) -> str:
-    """postgresql://user:secret@host/db → postgresql://user:****@host/db"""
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not at or ":" not in credentials:
-        return url
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}{sep}{user}:****@{host}"
 
 
 @click.command("service")
