@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from wave_qa import CheckoutError, Limits, QAService, SandboxError, SandboxResult
+from wave_qa import Checkout, CheckoutError, Limits, QAService, Sandbox, SandboxError, SandboxResult
 
 JUNIT_TWO_PASSED = '<testsuite tests="2"><testcase name="a"/><testcase name="b"/></testsuite>'
 
 
-class FakeCheckout:
+class FakeCheckout(Checkout):
     """Writes `files` into the checkout directory; `fail` makes it raise as an unreachable remote would."""
 
     def __init__(self, files: Mapping[str, str] | None = None, fail: bool = False) -> None:
@@ -27,7 +27,7 @@ class FakeCheckout:
             (dest / name).write_text(content)
 
 
-class FakeSandbox:
+class FakeSandbox(Sandbox):
     """Answers every run with `result`, after writing `junit` as the run's report when given; `error`
     makes it fail to start, as a sandbox that cannot mount would."""
 

@@ -24,7 +24,8 @@ from planner_runs import (
 )
 from run_streams import RunStream
 from wave_events import catalogue as c
-from wave_planner import Backoff, MakePlan, ReviewMerge, decide, escalation_id, escalation_kind
+from wave_events.escalations import escalation_id
+from wave_planner import Backoff, MakePlan, ReviewMerge, decide, escalation_kind
 from wave_runtime import CancelTimer, ScheduleTimer
 
 BACKOFF = Backoff(base_s=1.0, cap_s=60.0)
@@ -297,6 +298,7 @@ CASES: dict[str, Case] = {
                     f"3 passed); approve for one more fix attempt, reject to stop the run"
                 ),
                 subject_event_id=s.last.event.event_id,
+                head=s.state.head_commit,
             ),
         ),
     ),
@@ -384,6 +386,8 @@ CASES: dict[str, Case] = {
                     "approve to ask for a new attempt, reject to stop the run"
                 ),
                 subject_event_id=s.last.event.event_id,
+                task_id="t1",
+                attempt=1,
             ),
         ),
     ),
@@ -429,7 +433,7 @@ CASES: dict[str, Case] = {
         lambda s: (
             c.EscalationRequested(
                 escalation_id=f"r1-merge-review-{sha(1)[:12]}", kind="merge_review",
-                reason=f"tests passed on {sha(1)[:12]}; may wave/r1 be merged into main?",
+                reason=f"tests passed on {sha(1)[:12]}; may wave/r1 be merged into main?", head=sha(1),
             ),
         ),
     ),
@@ -477,6 +481,7 @@ def test_exhausted_retries_ask_a_human_once_with_the_failure() -> None:
                 "approve for one more fix attempt, reject to stop the run"
             ),
             subject_event_id=failure.event.event_id,
+            head=sha(7),
         ),
     )
     s.add_all(question)

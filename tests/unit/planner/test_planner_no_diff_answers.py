@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from planner_runs import AT, decided, plan, ready, requested
-from wave_developer import Work, no_diff_escalation_id
 from wave_events import catalogue as c
+from wave_events.escalations import developer_no_diff_id
 from wave_planner import Backoff, decide
 
 BACKOFF = Backoff(base_s=1.0, cap_s=60.0)
@@ -16,8 +16,11 @@ def _developer_gave_up():
     s = requested()
     plan(s, "t1", "t2")
     ready(s)
-    question = no_diff_escalation_id("r1", Work("t1", 1, "develop", "b" * 40))
-    s.add(c.EscalationRequested(escalation_id=question, kind="change_rejected", reason=NO_DIFF), producer="developer@x")
+    question = developer_no_diff_id("r1", "t1", 1)
+    s.add(
+        c.EscalationRequested(escalation_id=question, kind="change_rejected", reason=NO_DIFF, task_id="t1", attempt=1),
+        producer="developer@x",
+    )
     return s, question
 
 

@@ -5,6 +5,7 @@ from wave_safety import (
     RULES,
     Action,
     Finding,
+    Judge,
     JudgeRuling,
     SafetyPolicy,
     SafetyVerdict,
@@ -64,7 +65,7 @@ def test_every_rule_has_a_principle_and_a_severity_in_range() -> None:
         assert rule.id.split(".")[0] in {"shell", "git", "diff", "sql", "file"}, rule.id
 
 
-class RecordingJudge:
+class RecordingJudge(Judge):
     def __init__(self, ruling: JudgeRuling | Exception) -> None:
         self.ruling = ruling
         self.seen: list[tuple[Action, SafetyVerdict]] = []

@@ -4,7 +4,7 @@ from safety_diffs import added, modified
 from wave_events import new_envelope, run_stream_id
 from wave_events.catalogue import ActionScored, ChangeProposed, RunRequested
 from wave_events.projections import RunState
-from wave_safety import JudgeRuling, SafetyPolicy, SafetyService
+from wave_safety import Judge, JudgeRuling, SafetyPolicy, SafetyService
 
 STREAM = run_stream_id("r1")
 
@@ -42,7 +42,7 @@ async def test_the_policy_version_of_the_service_is_recorded() -> None:
 
 
 async def test_a_configured_judge_settles_an_escalated_change_and_says_why() -> None:
-    class Approving:
+    class Approving(Judge):
         async def review(self, action, preliminary):
             return JudgeRuling("allow", "CI change only adds a cache step")
 

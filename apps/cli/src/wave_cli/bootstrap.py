@@ -107,8 +107,8 @@ class Composition:
     def models_in_use(self) -> str:
         """The models file this process would read (WAVE_MODELS_CONFIG, `.wave/models.yml`), absolute,
         for the run to remember; "" for the built-in defaults (then whoever drives the run uses its own)."""
-        from wave_llm.config import find_config_file
         from wave_llm.errors import ConfigError
+        from wave_llm.setup import find_config_file
 
         try:
             found = find_config_file(self.env, Path.cwd())

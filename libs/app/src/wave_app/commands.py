@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from wave_events import DomainEvent, Envelope
 from wave_events import catalogue as ev
 from wave_events.envelope import new_envelope, new_run_id, run_stream_id
+from wave_events.escalations import Outcome, on_approve
 from wave_events.projections import RunState
 from wave_store import ConcurrencyError, EventStore
 
@@ -163,7 +164,7 @@ async def record_decision(
                 f"run {run_id} waits for {len(pending)} decisions; name one with --escalation "
                 f"({', '.join(pending)})"
             )
-        if chosen.kind == "budget" and decision == "approve":
+        if decision == "approve" and on_approve(chosen.kind) is Outcome.RAISE_BUDGET:
             raise InvalidRequest(
                 f"escalation {chosen.escalation_id} asks for more budget: raise it with "
                 f"`wave budget {run_id} --usd NEW_LIMIT`, or reject it to stop the run"

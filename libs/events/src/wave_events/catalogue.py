@@ -12,12 +12,19 @@ from typing import Any, ClassVar, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from .base import DomainEvent, registry
+from .escalations import fields_of_v1_id
 
 Verdict = Literal["allow", "escalate", "block"]
 Decision = Literal["approve", "reject"]
 MergePolicy = Literal["auto", "model", "human"]
 MergeStrategy = Literal["squash", "merge", "ff"]
 EscalationKind = Literal[
+    "unsafe_action", "retries_exhausted", "budget", "merge_review", "merge_conflict", "invalid_plan", "change_rejected",
+    "environment",
+]
+# EscalationRequested v1's kinds, frozen: the first seven, and `environment`, which runs stored as v1
+# before v2 existed. A new kind goes into `EscalationKind` (v2) only.
+EscalationKindV1 = Literal[
     "unsafe_action", "retries_exhausted", "budget", "merge_review", "merge_conflict", "invalid_plan", "change_rejected",
     "environment",
 ]
@@ -360,13 +367,41 @@ class FixRequested(DomainEvent):
 # --- escalations and decisions -----------------------------------------------------------------
 
 
-@registry.register("EscalationRequested")
+@registry.register("EscalationRequested", version=1)
+class EscalationRequestedV1(DomainEvent):
+    """First shape: what the question is about was spelled only in its id."""
+
+    escalation_id: str = NonEmpty
+    kind: EscalationKindV1
+    reason: str = NonEmpty
+    options: tuple[Decision, ...] = ("approve", "reject")
+    subject_event_id: uuid.UUID | None = None
+
+
+@registry.register("EscalationRequested", version=2)
 class EscalationRequested(DomainEvent):
+    """A question to a person; the run waits for the answer. `wave_events.escalations.RULES` says what
+    approving and rejecting each kind does.
+
+    What it is about, where its kind has it (None otherwise): `task_id` and `attempt` (a rejected or
+    missing change, a developer's budget stop), `head` (the run head whose tests failed, to be reviewed,
+    or that conflicts). `escalation_id` only names the question; services match on these fields.
+    """
+
     escalation_id: str = NonEmpty
     kind: EscalationKind
     reason: str = NonEmpty
     options: tuple[Decision, ...] = ("approve", "reject")
     subject_event_id: uuid.UUID | None = None
+    task_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    attempt: int | None = Field(default=None, ge=1)
+    head: str | None = Field(default=None, min_length=7, max_length=64, pattern=r"^[0-9a-f]+$")
+
+
+@registry.upcaster("EscalationRequested", from_version=1)
+def _escalation_requested_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    # v1 ids spelled the task attempt or the head for the kinds that have one; other ids give nothing.
+    return {**payload, **fields_of_v1_id(str(payload["escalation_id"]), str(payload["kind"]))}
 
 
 @registry.register("HumanDecisionRecorded")

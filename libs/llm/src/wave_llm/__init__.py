@@ -13,15 +13,6 @@ from .budget import (
 )
 from .cassette import Cassette, Interaction, dump_cassette, load_cassette
 from .client import BudgetExhausted, CallResult, ModelCallFailed, ModelClient
-from .config import (
-    ModelsFile,
-    ModelsSetup,
-    describe_setup,
-    load_models_setup,
-    mask,
-    missing_model_sources,
-    offline_banner,
-)
 from .errors import (
     CassetteError,
     ConfigError,
@@ -44,6 +35,15 @@ from .providers import (
 from .records import INLINE_LIMIT_BYTES, CallRecorder, answer_refused, budget_charged
 from .retry import RetryPolicy, call_with_retries
 from .routing import RouteEntry, Router
+from .setup import (
+    ModelsFile,
+    ModelsSetup,
+    describe_setup,
+    load_models_setup,
+    mask,
+    missing_model_sources,
+    offline_banner,
+)
 
 __all__ = [
     "DEFAULT_PRICES",

@@ -7,8 +7,8 @@ import hashlib
 import os
 import re
 import tempfile
+from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Protocol
 
 from wave_events.catalogue import ContentRef
 
@@ -19,23 +19,27 @@ class BlobNotFound(LookupError):
     pass
 
 
-class BlobStore(Protocol):
+class BlobStore(ABC):
     """Write-once storage keyed by the SHA-256 of the content.
 
     Contract: `put` returns `ContentRef("sha256:<hex>", size)` for the bytes it stored; putting the same bytes
     again returns the same ref and changes nothing; `get` returns exactly those bytes, or raises `BlobNotFound`.
     """
 
-    async def put(self, data: bytes) -> ContentRef: ...
+    @abstractmethod
+    async def put(self, data: bytes) -> ContentRef:
+        """Store `data` (once) and return its ref."""
 
-    async def get(self, ref: ContentRef | str) -> bytes: ...
+    @abstractmethod
+    async def get(self, ref: ContentRef | str) -> bytes:
+        """The bytes stored under `ref`; `BlobNotFound` when there are none."""
 
 
 def content_ref(data: bytes) -> ContentRef:
     return ContentRef(ref="sha256:" + hashlib.sha256(data).hexdigest(), size=len(data))
 
 
-class FileBlobStore:
+class FileBlobStore(BlobStore):
     """Blobs as read-only files `<root>/sha256/<first two hex digits>/<hex>`."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:

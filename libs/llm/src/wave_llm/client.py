@@ -14,12 +14,12 @@ from wave_events.base import DomainEvent
 
 from .blobs import BlobStore, FileBlobStore
 from .budget import Refusal, RunBudget, check_call, estimate_call, threshold_events
-from .config import ModelsSetup
 from .errors import ModelError, PermanentModelError, TransientModelError
 from .model import ROLES, Message, ModelRequest, ModelResponse, ToolSpec
 from .records import CallRecorder, budget_charged
 from .retry import RetryPolicy, Sleep, call_with_retries
 from .routing import RouteEntry, Router
+from .setup import ModelsSetup
 
 
 class CallResult(NamedTuple):

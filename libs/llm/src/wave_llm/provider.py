@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from abc import ABC, abstractmethod
 
 from .model import ModelRequest, ModelResponse
 
 
-@runtime_checkable
-class ModelProvider(Protocol):
+class ModelProvider(ABC):
     """Sends one request to one model and returns its answer.
 
     Contract:
@@ -22,6 +21,10 @@ class ModelProvider(Protocol):
 
     name: str
 
-    async def complete(self, request: ModelRequest) -> ModelResponse: ...
+    @abstractmethod
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        """One attempt at `request`: the model's answer, or `TransientModelError` / `PermanentModelError`."""
 
-    async def aclose(self) -> None: ...
+    @abstractmethod
+    async def aclose(self) -> None:
+        """Release the adapter's connections; it is not called again afterwards."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .config import ModelsSetup, ResolvedProvider, offline_banner
 from .errors import ConfigError
 from .model import ROLES
 from .pricing import Price
@@ -17,6 +16,7 @@ from .providers import (
     RecordingProvider,
     ScriptedProvider,
 )
+from .setup import ModelsSetup, ResolvedProvider, offline_banner
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from wave_events import DomainEvent, Envelope, derived_event_id, new_envelope
+from wave_events import DomainEvent, Envelope, derived_event_id, escalations, new_envelope
 from wave_events import catalogue as ev
 from wave_events.projections import RunState, fold
 from wave_store import ConcurrencyError, EventStore
@@ -150,7 +150,7 @@ class Dispatcher:
         if state.finished:
             return list(stop.events)
         name = self.service.name
-        question = f"{state.run_id or cause.run_id}-environment-{name}-{cause.event_id.hex[:12]}"
+        question = escalations.environment_id(state.run_id or cause.run_id, name, cause.event_id)
         return [
             *stop.events,
             ev.HandlingAbandoned(

@@ -43,7 +43,11 @@ Output = DomainEvent | ScheduleTimer | CancelTimer
 @runtime_checkable
 class Service(Protocol):
     """One agent role. `handle` must be safe to call again for the same event:
-    effects carry idempotency keys (a commit trailer, a notification key)."""
+    effects carry idempotency keys (a commit trailer, a notification key).
+
+    Unlike the ports, which are abstract classes their adapters subclass, this is a Protocol: any object
+    with `name`, `handles` and `handle` is a service, so a service needs no base class and `isinstance`
+    checks its shape."""
 
     name: str
     handles: frozenset[str]

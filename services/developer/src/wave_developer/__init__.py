@@ -11,7 +11,7 @@ from .config import ConfigError, DeveloperConfig
 from .decide import HANDLED_EVENT_TYPES, Cleanup, Decision, Work, decide
 from .prompts import SYSTEM, Context, TaskBrief, build_prompt, files_of_interest
 from .repository_view import RepositoryView, ToolError, ViewLimits
-from .service import DeveloperService, budget_escalation_id, no_diff_escalation_id
+from .service import DeveloperService
 from .tools import TOOLS, run_tool, tool_results
 from .validate import ValidChange, validate_answer
 
@@ -42,13 +42,11 @@ __all__ = [
     "ValidChange",
     "ViewLimits",
     "Work",
-    "budget_escalation_id",
     "build_prompt",
     "check_path",
     "create_service",
     "decide",
     "files_of_interest",
-    "no_diff_escalation_id",
     "read_answer",
     "run_tool",
     "tool_results",

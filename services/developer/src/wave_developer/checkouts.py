@@ -11,8 +11,8 @@ import re
 import shutil
 import tempfile
 import threading
+from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Protocol
 
 import pygit2
 from pygit2.enums import CheckoutStrategy
@@ -22,16 +22,24 @@ class CheckoutError(Exception):
     """The commit cannot be checked out (the repository is unreachable or does not hold it)."""
 
 
-class Checkouts(Protocol):
-    """Where a run's code can be read. `checkout` returns a directory holding exactly `commit`'s files
-    (a git working copy whose HEAD is `commit`); `release` forgets every checkout of the run."""
+class Checkouts(ABC):
+    """Where a run's code can be read.
 
-    def checkout(self, run_id: str, location: str, commit: str) -> Path: ...
+    Contract: `checkout` returns a directory holding exactly `commit`'s files (a git working copy whose
+    HEAD is `commit`), the same one while the run lasts, or raises `CheckoutError`; the caller only reads
+    it. `release` forgets every checkout of the run; releasing a run without any does nothing.
+    """
 
-    def release(self, run_id: str) -> None: ...
+    @abstractmethod
+    def checkout(self, run_id: str, location: str, commit: str) -> Path:
+        """A directory holding `commit` of the repository at `location` (a path or a URL)."""
+
+    @abstractmethod
+    def release(self, run_id: str) -> None:
+        """Remove every checkout of `run_id`."""
 
 
-class GitCheckouts:
+class GitCheckouts(Checkouts):
     """Checkouts under `root`/<run id>/<commit>, cloned with pygit2."""
 
     def __init__(self, root: str | Path) -> None:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from wave_events import Envelope
 from wave_events import catalogue as ev
+from wave_events.escalations import about_task
 from wave_events.projections import RunState, TaskState
 
 Mode = Literal["develop", "fix"]
@@ -45,19 +46,6 @@ class Cleanup:
 Decision = Work | Cleanup
 
 
-def budget_escalation_id(run_id: str, work: Work, version: int) -> str:
-    """One escalation per refusal: a retry of the same event on the same state asks the same question."""
-    return f"{_asked_prefix(run_id, 'budget', work.task_id, work.attempt)}-v{version}"
-
-
-def no_diff_escalation_id(run_id: str, work: Work) -> str:
-    return _asked_prefix(run_id, "no-diff", work.task_id, work.attempt)
-
-
-def _asked_prefix(run_id: str, kind: str, task_id: str, attempt: int) -> str:
-    return f"{run_id}-developer-{kind}-{task_id}-a{attempt}"
-
-
 def decide(state: RunState, event: Envelope) -> tuple[Decision, ...]:
     rule = _RULES.get(event.type)
     return rule(state, event.payload) if rule is not None else ()
@@ -72,10 +60,9 @@ def _waits(state: RunState, task: TaskState, *, for_budget: bool) -> bool:
     budget stop, `BudgetRaised`) resumes it, not whichever event the developer handles next. Without
     this, an event handled with the stop already folded (WorkspaceReady after PlanCreated) would make
     the same model calls again and ask the same question twice."""
-    kinds = ("no-diff", "budget") if for_budget else ("no-diff",)
-    prefixes = tuple(_asked_prefix(state.run_id, kind, task.task_id, task.attempt) for kind in kinds)
-    asked = (*state.pending_escalations, *state.settled_escalations)
-    return any(question == prefix or question.startswith(prefix + "-v") for question in asked for prefix in prefixes)
+    kinds = ("change_rejected", "budget") if for_budget else ("change_rejected",)
+    asked = (*state.pending_escalations.values(), *state.settled_escalations.values())
+    return any(q.kind in kinds and about_task(q, task.task_id, task.attempt) for q in asked)
 
 
 def _ready(state: RunState) -> bool:

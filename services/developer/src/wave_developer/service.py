@@ -15,7 +15,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from wave_events import DomainEvent, Envelope
+from wave_events import DomainEvent, Envelope, escalations
 from wave_events import catalogue as ev
 from wave_events.projections import RunState
 from wave_llm import ModelClient, RunBudget
@@ -26,7 +26,7 @@ from .agent import GaveUp, LoopLimits, NoModel, OutOfBudget, Proposed, write_cha
 from .agent import _spent as spent
 from .checkouts import CheckoutError, Checkouts
 from .config import OnNoDiff
-from .decide import HANDLED_EVENT_TYPES, Cleanup, Work, budget_escalation_id, decide, no_diff_escalation_id
+from .decide import HANDLED_EVENT_TYPES, Cleanup, Work, decide
 from .prompts import Context, TaskBrief, build_prompt
 from .proposal import build_proposal
 from .repository_view import RepositoryView
@@ -126,10 +126,12 @@ class DeveloperService:
             events.append(result.refusal.exceeded_event)
             events.append(
                 ev.EscalationRequested(
-                    escalation_id=budget_escalation_id(run_id, work, state.version),
+                    escalation_id=escalations.developer_budget_id(run_id, work.task_id, work.attempt, state.version),
                     kind="budget",
                     reason=f"the {work.role} for task {work.task_id} (attempt {work.attempt}) was stopped: {result.refusal}",
                     subject_event_id=event.event_id,
+                    task_id=work.task_id,
+                    attempt=work.attempt,
                 )
             )
             return events, budget, True
@@ -141,8 +143,10 @@ class DeveloperService:
         if self._on_no_diff == "escalate":
             events.append(
                 ev.EscalationRequested(
-                    escalation_id=no_diff_escalation_id(run_id, work), kind="change_rejected",
+                    escalation_id=escalations.developer_no_diff_id(run_id, work.task_id, work.attempt),
+                    kind="change_rejected",
                     reason=f"task {work.task_id} attempt {work.attempt}: {reason}", subject_event_id=event.event_id,
+                    task_id=work.task_id, attempt=work.attempt,
                 )
             )
         else:

@@ -20,7 +20,7 @@ from .errors import (
     WorkspaceNotPreparedError,
 )
 from .git_workspaces import GitWorkspaces
-from .service import GitOpsService, merge_conflict_escalation_id
+from .service import GitOpsService
 from .trailers import ChangeTrailers
 from .workspaces import Committed, MergeCheck, MergeResult, Workspace, Workspaces
 
@@ -56,5 +56,4 @@ __all__ = [
     "Workspaces",
     "create_service",
     "decide",
-    "merge_conflict_escalation_id",
 ]

@@ -13,6 +13,7 @@ from typing import Any
 
 from wave_events import Envelope
 from wave_events import catalogue as ev
+from wave_events.escalations import Outcome, on_approve
 from wave_events.projections import RunState, TaskState
 
 from .trailers import story_subject
@@ -75,7 +76,8 @@ def _human_decision(state: RunState, p: ev.HumanDecisionRecorded) -> tuple[Decis
     # Folded with the decision, the escalation is settled and the approved proposal is marked on its
     # task; folded before it, the escalation is still pending and names its subject.
     pending = state.pending_escalations.get(p.escalation_id)
-    subject = pending.subject_event_id if pending is not None and pending.kind == "unsafe_action" else None
+    applies = pending is not None and on_approve(pending.kind) is Outcome.APPLY_CHANGE
+    subject = pending.subject_event_id if pending is not None and applies else None
     approved = [
         task
         for task in state.tasks.values()

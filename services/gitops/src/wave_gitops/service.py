@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
-from wave_events import Envelope
+from wave_events import Envelope, escalations
 from wave_events import catalogue as ev
 from wave_events.projections import RunState
 from wave_runtime import Output, TransientError, Unrecoverable
@@ -32,11 +32,6 @@ OpenWorkspaces = Callable[[str], Workspaces]  # repository path -> its workspace
 
 # Failures no retry can fix: the run cannot have a workspace, so it fails with the reason.
 _UNPREPARABLE = (RepositoryNotFoundError, TargetBranchNotFoundError, InvalidInputError, WorkspaceConflictError)
-
-
-def merge_conflict_escalation_id(run_id: str, head: str) -> str:
-    """One escalation per run head: the same conflict asked twice is the same question."""
-    return f"{run_id}-merge-conflict-{head[:12]}"
 
 
 class GitOpsService:
@@ -128,11 +123,12 @@ class GitOpsService:
                     target_branch=merged.target_branch, merge_commit=merged.merge_commit, fast_forward=merged.fast_forward
                 )
         return ev.EscalationRequested(
-            escalation_id=merge_conflict_escalation_id(run_id, check.head),
+            escalation_id=escalations.merge_conflict_id(run_id, check.head),
             kind="merge_conflict",
             reason=(
                 f"the run branch (head {check.head[:12]}) conflicts with {target} (head {check.target_head[:12]}) "
                 f"in {len(conflicts)} file(s): {', '.join(conflicts)}"
             ),
             subject_event_id=event.event_id,
+            head=check.head,
         )

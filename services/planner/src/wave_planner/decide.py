@@ -16,9 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from wave_events import Envelope
+from wave_events import Envelope, escalations
 from wave_events import catalogue as ev
-from wave_events.projections import RunState, TaskState
+from wave_events.escalations import Outcome, about_head, about_task, rule_of
+from wave_events.projections import Escalation, RunState, TaskState
 from wave_runtime import CancelTimer, Output, ScheduleTimer
 
 from .backoff import Backoff
@@ -42,16 +43,14 @@ class ReviewMerge:
 Step = Output | MakePlan | ReviewMerge
 
 
-def escalation_id(run_id: str, kind: str, key: str) -> str:
-    """`<run>-<kind with dashes>-<key>`: one id per question, so asking the same question twice is
-    recognised, and the kind can be read back once the escalation is settled (see `escalation_kind`)."""
-    return f"{run_id}-{kind.replace('_', '-')}-{key}"
-
-
 def escalation_kind(state: RunState, escalation: str) -> str | None:
     """The kind of an escalation of this run, pending or already answered."""
-    known = state.pending_escalations.get(escalation) or state.settled_escalations.get(escalation)
+    known = _escalation(state, escalation)
     return known.kind if known is not None else None
+
+
+def _escalation(state: RunState, escalation: str) -> Escalation | None:
+    return state.pending_escalations.get(escalation) or state.settled_escalations.get(escalation)
 
 
 def retry_timer_id(run_id: str, retry: int) -> str:
@@ -93,7 +92,7 @@ def _budget_exceeded(state: RunState, e: Envelope, backoff: Backoff) -> tuple[St
 
 def budget_escalation(run_id: str, exceeded: ev.BudgetExceeded, cause: Envelope) -> ev.EscalationRequested:
     return ev.EscalationRequested(
-        escalation_id=escalation_id(run_id, "budget", cause.event_id.hex[:12]),
+        escalation_id=escalations.budget_id(run_id, cause.event_id),
         kind="budget",
         reason=(
             f"the {exceeded.role} call was not made: it needs up to {exceeded.needed_tokens} tokens / "
@@ -112,7 +111,7 @@ def _tests_failed(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step,
     if not _awaits_fix(state, p.commit):
         return ()
     if state.retries >= state.max_retries:
-        question = escalation_id(state.run_id, "retries_exhausted", p.commit[:12])
+        question = escalations.retries_exhausted_id(state.run_id, p.commit)
         if _asked(state, question):
             return ()
         return (
@@ -124,6 +123,7 @@ def _tests_failed(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step,
                     f"({_counts(p.counts)}); approve for one more fix attempt, reject to stop the run"
                 ),
                 subject_event_id=e.event_id,
+                head=p.commit,
             ),
         )
     task = _task_of_commit(state, p.commit)
@@ -205,7 +205,7 @@ def _action_scored(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step
     if p.verdict == "block":
         # A block is final: the constitution forbids the action outright, so no human overrides it.
         return (ev.RunBlocked(reason=f"safety blocked {what} (score {p.score:.2f}; {rules}; policy {p.policy_version})"),)
-    question = escalation_id(state.run_id, "unsafe_action", str(p.target_event_id))
+    question = escalations.unsafe_action_id(state.run_id, p.target_event_id)
     if _asked(state, question):
         return ()
     return (
@@ -218,23 +218,12 @@ def _action_scored(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step
     )
 
 
-def change_rejected_escalation_id(run_id: str, task_id: str, attempt: int) -> str:
-    return escalation_id(run_id, "change_rejected", f"{task_id}-{attempt}")
-
-
-def developer_no_diff_escalation_id(run_id: str, task_id: str, attempt: int) -> str:
-    """The id of the `change_rejected` escalation the developer asks itself when it found no usable diff
-    (WAVE_DEVELOPER_ON_NO_DIFF=escalate; `wave_developer.no_diff_escalation_id`). Approving it asks for a
-    new attempt like approving a rejected change does."""
-    return f"{run_id}-developer-no-diff-{task_id}-a{attempt}"
-
-
 def _change_rejected(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step, ...]:
     p: ev.ChangeRejected = e.payload
     task = state.tasks.get(p.task_id)
     if task is None or task.attempt != p.attempt or task.commit is not None or not task.rejected_reason:
         return ()
-    question = change_rejected_escalation_id(state.run_id, p.task_id, p.attempt)
+    question = escalations.change_rejected_id(state.run_id, p.task_id, p.attempt)
     if _asked(state, question):
         return ()
     return (
@@ -246,6 +235,8 @@ def _change_rejected(state: RunState, e: Envelope, backoff: Backoff) -> tuple[St
                 f"approve to ask for a new attempt, reject to stop the run"
             ),
             subject_event_id=e.event_id,
+            task_id=p.task_id,
+            attempt=p.attempt,
         ),
     )
 
@@ -272,10 +263,10 @@ def _tests_passed(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step,
 
 
 def merge_review_escalation(state: RunState, head: str, reason: str) -> tuple[Step, ...]:
-    question = escalation_id(state.run_id, "merge_review", head[:12])
+    question = escalations.merge_review_id(state.run_id, head)
     if _asked(state, question):
         return ()
-    return (ev.EscalationRequested(escalation_id=question, kind="merge_review", reason=reason),)
+    return (ev.EscalationRequested(escalation_id=question, kind="merge_review", reason=reason, head=head),)
 
 
 def _review_due(state: RunState, commit: str) -> bool:
@@ -296,56 +287,56 @@ def _merged(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step, ...]:
 
 
 def _human_decision(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step, ...]:
+    """Carry out what `escalations.RULES` says an answer to the escalation's kind does, where the
+    planner is the one to act."""
     p: ev.HumanDecisionRecorded = e.payload
     if (p.escalation_id, p.decision, p.decided_by) not in state.decisions:
         return ()  # an answer to an escalation already settled, which the projection ignored
-    kind = escalation_kind(state, p.escalation_id)
+    asked = _escalation(state, p.escalation_id)
+    rule = rule_of(asked.kind if asked else None)
     said = f": {p.comment}" if p.comment else ""
     if p.decision == "reject":
         blocked = ev.RunBlocked(
-            reason=f"{p.decided_by} rejected the {kind or 'escalation'} {p.escalation_id}{said}",
+            reason=f"{p.decided_by} rejected the {rule.kind if rule else 'escalation'} {p.escalation_id}{said}",
             escalation_id=p.escalation_id,
         )
-        if kind == "merge_review" and state.merge_commit is None:
+        if rule is not None and rule.on_reject is Outcome.REJECT_MERGE and state.merge_commit is None:
             rejected = ev.MergeRejected(approver="human", reviewer=p.decided_by, reason=p.comment or "rejected by a human")
             return (rejected, blocked)
         return (blocked,)
-    match kind:
-        case "retries_exhausted":
+    if asked is None or rule is None or SERVICE_NAME not in rule.acts:
+        return ()
+    match rule.on_approve:
+        case Outcome.FIX_AGAIN:
             head = state.head_commit
-            if head and p.escalation_id == escalation_id(state.run_id, kind, head[:12]) and _awaits_fix(state, head):
+            if head and about_head(asked, head) and _awaits_fix(state, head):
                 task = _task_of_commit(state, head)
                 reason = f"{p.decided_by} granted one more fix attempt for task {task.task_id}{said}"
                 return _fix_now(state, e, task, state.last_failure_excerpt or "", head, reason)
-        case "change_rejected":
+        case Outcome.NEW_ATTEMPT:
             for task in state.tasks.values():
-                if task.commit is not None:
+                if task.commit is not None or not about_task(asked, task.task_id, task.attempt):
                     continue
-                if p.escalation_id == change_rejected_escalation_id(state.run_id, task.task_id, task.attempt):
-                    if not task.rejected_reason:
-                        continue
+                if task.rejected_reason:
                     excerpt = f"the previous change could not be applied: {task.rejected_reason}"
-                elif p.escalation_id == developer_no_diff_escalation_id(state.run_id, task.task_id, task.attempt):
+                elif task.proposal_event_id is None:
                     # The developer gave no change at all; the attempt is still open until a new one is asked.
-                    if task.proposal_event_id is not None or task.rejected_reason:
-                        continue
-                    asked = state.settled_escalations.get(p.escalation_id)
-                    excerpt = f"the previous attempt gave no usable change: {asked.reason if asked else 'no diff'}"
+                    excerpt = f"the previous attempt gave no usable change: {asked.reason}"
                 else:
                     continue
                 reason = f"{p.decided_by} asked for a new attempt at task {task.task_id}{said}"
                 return _fix_now(state, e, task, excerpt, None, reason)
-        case "merge_review":
+        case Outcome.MERGE:
             if state.merge_review != "approved" and state.merge_commit is None:
                 return (ev.MergeApproved(approver="human", reviewer=p.decided_by, comment=p.comment),)
-        case "merge_conflict":
+        case Outcome.MERGE_AGAIN:
             # The human resolved the conflict on the target branch: approving asks gitops to merge again.
             if state.merge_commit is None:
                 return (ev.MergeApproved(approver="human", reviewer=p.decided_by, comment=p.comment or "merge again"),)
-        case "invalid_plan":
+        case Outcome.PLAN_AGAIN:
             if not state.planned:
                 return (MakePlan(),)
-        case "environment":
+        case Outcome.HAND_BACK:
             # The person fixed what a service could not get past: hand that service its event again.
             for stopped in state.abandoned.values():
                 if stopped.escalation_id == p.escalation_id:
@@ -354,8 +345,8 @@ def _human_decision(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Ste
                             service=stopped.service, event_id=stopped.event_id, escalation_id=p.escalation_id
                         ),
                     )
-        # budget: the approver raises the budget with BudgetRaised, which resumes the run.
-        # unsafe_action: the projection marks the change human-approved and gitops applies it.
+        # RAISE_BUDGET: the approver raises the budget with BudgetRaised, which resumes the run.
+        # APPLY_CHANGE: the projection marks the change human-approved and gitops applies it.
     return ()
 
 

@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from wave_events import DomainEvent, Envelope
+from wave_events import DomainEvent, Envelope, escalations
 from wave_events import catalogue as ev
 from wave_events.projections import RunState
 from wave_llm import ModelClient, RunBudget
@@ -24,7 +24,6 @@ from .decide import (
     ReviewMerge,
     budget_escalation,
     decide,
-    escalation_id,
     merge_review_escalation,
 )
 from .listing import FileListing, ReadListing, read_file_listing
@@ -84,7 +83,7 @@ class PlannerService:
                 return [
                     *asked.events,
                     ev.EscalationRequested(
-                        escalation_id=escalation_id(run_id, "invalid_plan", event.event_id.hex[:12]),
+                        escalation_id=escalations.invalid_plan_id(run_id, event.event_id),
                         kind="invalid_plan",
                         reason=(
                             f"the planner model gave {len(problems)} invalid plan(s); the last: {problems[-1]}. "

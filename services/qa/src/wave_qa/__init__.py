@@ -4,9 +4,9 @@ offers, and says TestsPassed or TestsFailed."""
 from .bootstrap import create_service
 from .checkout import Checkout, CheckoutError, GitCheckout
 from .config import ConfigError, QAConfig
-from .decide import HANDLED_EVENT_TYPES, RunTests, decide
+from .decide import HANDLED_EVENT_TYPES, RunTests, decide, run_outcome, sandbox_unusable, untested
 from .detect import RepoConfigError, TestCommand, detect_test_command, read_repo_files, resolve_test_command
-from .reports import Failure, TestReport, failure_excerpt, parse_junit, parse_output
+from .reports import Failure, TestReport, failure_excerpt, parse_junit, parse_output, read_report
 from .sandbox import Limits, Sandbox, SandboxError, SandboxResult, SandboxUnavailableError, scrub_env
 from .sandboxes import (
     BubblewrapSandbox,
@@ -53,6 +53,10 @@ __all__ = [
     "parse_junit",
     "parse_output",
     "read_repo_files",
+    "read_report",
     "resolve_test_command",
+    "sandbox_unusable",
     "scrub_env",
+    "untested",
+    "run_outcome",
 ]

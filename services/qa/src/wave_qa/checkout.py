@@ -8,21 +8,27 @@ from __future__ import annotations
 
 import os
 import subprocess
+from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Protocol
 
 
 class CheckoutError(Exception):
     """The commit could not be checked out (the remote does not answer, the commit is not there yet)."""
 
 
-class Checkout(Protocol):
+class Checkout(ABC):
+    """Gets one commit into a directory of QA's own.
+
+    Contract: a call makes `dest` (which does not exist yet) a working copy of `location` (a path or a
+    URL) at `commit`, detached, sharing no files with `location`; or raises `CheckoutError`.
+    """
+
+    @abstractmethod
     def __call__(self, location: str, commit: str, dest: Path) -> None:
-        """Make `dest` (which does not exist yet) a working copy of `location` at `commit`, detached."""
-        ...
+        """Make `dest` a working copy of `location` at `commit`."""
 
 
-class GitCheckout:
+class GitCheckout(Checkout):
     def __init__(self, *, git: str = "git", timeout_s: float = 300.0) -> None:
         self._git = git
         self._timeout_s = timeout_s

@@ -130,6 +130,20 @@ def parse_output(exit_code: int, output: str) -> TestReport:
     return TestReport(counts, (), "exit code")
 
 
+def read_report(junit_text: str | None, *, exit_code: int, output: str, known_files: Collection[str] = ()) -> TestReport:
+    """The best account of a run: the JUnit report the tests wrote (`junit_text`), unless there is none,
+    it is not JUnit, or it counts no test although the run failed; then what the output says."""
+    if junit_text is not None:
+        try:
+            report = parse_junit(junit_text, known_files)
+        except ReportError:
+            pass
+        else:
+            if sum(report.counts.model_dump().values()) or exit_code == 0:
+                return report
+    return parse_output(exit_code, output)
+
+
 def failing_test_names(report: TestReport) -> tuple[str, ...]:
     """The failing tests' ids, each once, at most as many as the excerpt lists."""
     return tuple(dict.fromkeys(failure.name for failure in report.failures))[:_MAX_LISTED]

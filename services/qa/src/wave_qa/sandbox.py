@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import fnmatch
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 
 class SandboxError(Exception):
@@ -42,12 +42,16 @@ class SandboxResult:
     timed_out: bool
     duration_s: float
 
+    @property
+    def output(self) -> str:
+        """What the command printed: stdout, then stderr when there is any."""
+        return f"{self.stdout}\n{self.stderr}" if self.stderr else self.stdout
+
 
 OUTPUT_TAIL_BYTES = 256 * 1024
 
 
-@runtime_checkable
-class Sandbox(Protocol):
+class Sandbox(ABC):
     """Runs `command` (an argv) with `workdir` as its current directory.
 
     Contract, for every adapter:
@@ -66,10 +70,12 @@ class Sandbox(Protocol):
 
     name: str
 
+    @abstractmethod
     def run(
         self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str], *,
         stop: threading.Event | None = None,
-    ) -> SandboxResult: ...
+    ) -> SandboxResult:
+        """Run `command` in `workdir` under the contract above."""
 
 
 _SECRET_PATTERNS = (

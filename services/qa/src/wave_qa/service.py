@@ -10,20 +10,20 @@ import shutil
 import stat
 import tempfile
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from wave_events import Envelope
 from wave_events import catalogue as ev
 from wave_events.projections import RunState
-from wave_runtime import Output, TransientError, Unrecoverable
+from wave_runtime import Output, TransientError
 from wave_runtime.memo import EffectResults
 
 from .checkout import Checkout, CheckoutError
-from .decide import HANDLED_EVENT_TYPES, RunTests, decide
-from .detect import RepoConfigError, TestCommand, read_repo_files, resolve_test_command
-from .reports import ReportError, TestReport, failing_test_names, failure_excerpt, parse_junit, parse_output
-from .sandbox import Limits, Sandbox, SandboxError, SandboxResult
+from .decide import HANDLED_EVENT_TYPES, RunTests, decide, run_outcome, sandbox_unusable, untested
+from .detect import RepoConfigError, read_repo_files, resolve_test_command
+from .reports import read_report
+from .sandbox import Limits, Sandbox, SandboxError
 
 log = logging.getLogger("wave.qa")
 
@@ -96,65 +96,27 @@ class QAService:
             try:
                 command = resolve_test_command(files, junit_path=JUNIT_REPORT, configured=self._test_command)
             except RepoConfigError as exc:
-                return self._not_run(decision.commit, str(exc))
+                return untested(decision.commit, reason=str(exc), sandbox=self.sandbox.name)
             if command is None:
-                return self._not_run(decision.commit, _NO_COMMAND)
+                return untested(decision.commit, reason=_NO_COMMAND, sandbox=self.sandbox.name)
             log.info("run %s: testing %s with %s in %s", run_id, decision.commit[:12], command.display, self.sandbox.name)
             try:
                 result = self.sandbox.run(command.argv, repo, self._limits, SANDBOX_ENV, stop=stop)
             except SandboxError as exc:
-                # The sandbox cannot run at all (not a failing test): trying again on this host will not help.
-                raise Unrecoverable(
-                    f"the {self.sandbox.name} sandbox cannot run the tests: {exc}",
-                    f"make the {self.sandbox.name} sandbox work on the qa host, or choose another with "
-                    "WAVE_QA_SANDBOX (see services/qa/README.md)",
-                ) from exc
-            return self._outcome(decision.commit, command, result, junit, files)
+                raise sandbox_unusable(self.sandbox.name, str(exc)) from exc
+            junit_text = _read_report(junit) if command.junit_path is not None else None
+            report = read_report(junit_text, exit_code=result.exit_code, output=result.output, known_files=files)
+            outcome = run_outcome(
+                decision.commit, command=command.display, sandbox=self.sandbox.name, result=result, report=report,
+                timeout_s=self._limits.timeout_s,
+            )
+            log.info(
+                "tests %s on %s: %s%s", "passed" if isinstance(outcome, ev.TestsPassed) else "failed",
+                decision.commit[:12], outcome.counts, " (timed out)" if result.timed_out else "",
+            )
+            return outcome
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-
-    def _outcome(
-        self, commit: str, command: TestCommand, result: SandboxResult, junit: Path, files: Collection[str]
-    ) -> Output:
-        output = f"{result.stdout}\n{result.stderr}" if result.stderr else result.stdout
-        report = _report(command, result, output, junit, files)
-        counts = report.counts
-        passed = result.exit_code == 0 and not result.timed_out and counts.failed == 0 and counts.errors == 0
-        common = dict(
-            commit=commit, counts=counts, duration_s=max(0.0, result.duration_s), sandbox=self.sandbox.name,
-            command=command.display,
-        )
-        if passed:
-            log.info("tests passed on %s: %s", commit[:12], counts)
-            return ev.TestsPassed(**common)
-        excerpt = failure_excerpt(
-            report, exit_code=result.exit_code, output=output, timed_out=result.timed_out,
-            timeout_s=self._limits.timeout_s,
-        )
-        log.info("tests failed on %s: %s%s", commit[:12], counts, " (timed out)" if result.timed_out else "")
-        return ev.TestsFailed(
-            **common, failing_tests=failing_test_names(report), failure_excerpt=excerpt, timed_out=result.timed_out
-        )
-
-    def _not_run(self, commit: str, reason: str) -> Output:
-        return ev.TestsFailed(
-            commit=commit, counts=ev.TestCounts(), failure_excerpt=reason, duration_s=0.0, sandbox=self.sandbox.name
-        )
-
-
-def _report(
-    command: TestCommand, result: SandboxResult, output: str, junit: Path, files: Collection[str]
-) -> TestReport:
-    text = _read_report(junit) if command.junit_path is not None else None
-    if text is not None:
-        try:
-            report = parse_junit(text, files)
-        except ReportError:
-            pass
-        else:
-            if sum(report.counts.model_dump().values()) or result.exit_code == 0:
-                return report
-    return parse_output(result.exit_code, output)
 
 
 def _remove(path: Path) -> None:

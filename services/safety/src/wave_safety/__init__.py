@@ -13,12 +13,14 @@ from .actions import (
     Sql,
     action_from_mapping,
 )
+from .bootstrap import create_service
+from .decide import ScoreChange, action_scored, decide
 from .judge import Judge, JudgeRuling
 from .policy import DEFAULT_EGRESS_ALLOWLIST, PolicyError, SafetyPolicy
 from .rules import PRINCIPLE_TEXT, RULES, Finding, Principle, Rule
 from .scorer import assess, findings_for, score
 from .scoring import SafetyVerdict, Violation, combine
-from .service import SafetyService, create_service
+from .service import SafetyService
 
 __all__ = [
     "ACTION_KINDS",
@@ -39,13 +41,16 @@ __all__ = [
     "SafetyPolicy",
     "SafetyService",
     "SafetyVerdict",
+    "ScoreChange",
     "ShellCommand",
     "Sql",
     "Violation",
     "action_from_mapping",
+    "action_scored",
     "assess",
     "combine",
     "create_service",
+    "decide",
     "findings_for",
     "score",
 ]

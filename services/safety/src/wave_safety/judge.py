@@ -6,8 +6,8 @@ decides is recorded with its reason next to the rule-based score.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
 
 from .actions import Action
 from .scoring import VERDICTS, SafetyVerdict, VerdictName
@@ -25,11 +25,14 @@ class JudgeRuling:
             raise ValueError("a judge ruling needs a reason")
 
 
-@runtime_checkable
-class Judge(Protocol):
-    """Reviews an action the rules escalated. Returns the verdict it settles on and why.
+class Judge(ABC):
+    """Reviews an action the rules escalated.
 
-    May raise: a failing judge leaves the verdict at `escalate`, so a human decides.
+    Contract: `review` is called only for an `escalate` verdict and returns a `JudgeRuling`, the verdict
+    it settles on and why. It may raise: a failing judge leaves the verdict at `escalate`, so a human
+    decides.
     """
 
-    async def review(self, action: Action, preliminary: SafetyVerdict) -> JudgeRuling: ...
+    @abstractmethod
+    async def review(self, action: Action, preliminary: SafetyVerdict) -> JudgeRuling:
+        """The verdict on `action`, which the rules scored `preliminary`, with the reason."""

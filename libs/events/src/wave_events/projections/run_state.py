@@ -8,6 +8,7 @@ from typing import Any
 
 from .. import catalogue as ev
 from ..envelope import Envelope
+from ..escalations import Outcome, on_approve
 
 GATES = ("G0 planned", "G1 workspace", "G2 implemented", "G3 safe", "G4 committed", "G5 tested", "G6 approved", "G7 merged")
 
@@ -37,6 +38,9 @@ class Escalation:
     options: tuple[str, ...]
     subject_event_id: str | None
     requested_at: str
+    task_id: str | None = None  # what it is about, where its kind has it (EscalationRequested v2)
+    attempt: int | None = None
+    head: str | None = None
 
 
 @dataclass(frozen=True)
@@ -300,6 +304,7 @@ def _escalation_requested(state: RunState, e: Envelope, p: ev.EscalationRequeste
     escalation = Escalation(
         p.escalation_id, p.kind, p.reason, p.options,
         str(p.subject_event_id) if p.subject_event_id else None, e.occurred_at.isoformat(),
+        p.task_id, p.attempt, p.head,
     )
     pending = {**state.pending_escalations, p.escalation_id: escalation}
     return replace(state, status=_open_status(state, pending, state.abandoned), pending_escalations=pending)
@@ -317,7 +322,8 @@ def _human_decision(state: RunState, e: Envelope, p: ev.HumanDecisionRecorded) -
         decisions=(*state.decisions, (p.escalation_id, p.decision, p.decided_by)),
         status=_open_status(state, pending, state.abandoned),
     )
-    if escalation.kind == "unsafe_action" and p.decision == "approve" and escalation.subject_event_id:
+    applies = on_approve(escalation.kind) is Outcome.APPLY_CHANGE
+    if applies and p.decision == "approve" and escalation.subject_event_id:
         for task in state.tasks.values():
             if task.proposal_event_id == escalation.subject_event_id:
                 state = _with_task(state, task.task_id, human_approved=True)

@@ -9,9 +9,10 @@ import anthropic
 
 from ..errors import PermanentModelError, TransientModelError, from_http_status
 from ..model import ModelRequest, ModelResponse, ToolCall
+from ..provider import ModelProvider
 
 
-class AnthropicProvider:
+class AnthropicProvider(ModelProvider):
     def __init__(
         self,
         *,

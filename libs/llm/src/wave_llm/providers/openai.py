@@ -11,6 +11,7 @@ import openai
 
 from ..errors import PermanentModelError, TransientModelError, from_http_status
 from ..model import ModelRequest, ModelResponse, ToolCall
+from ..provider import ModelProvider
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ OPENAI_COMPATIBLE_PRESETS: dict[str, Preset] = {
 _PLACEHOLDER_KEY = "not-needed"
 
 
-class OpenAIProvider:
+class OpenAIProvider(ModelProvider):
     # OpenAI's current models take `max_completion_tokens`; compatible servers still expect `max_tokens`.
     _max_tokens_parameter = "max_completion_tokens"
 

@@ -12,7 +12,7 @@ from ..model import ModelRequest, ModelResponse
 from ..provider import ModelProvider
 
 
-class RecordingProvider:
+class RecordingProvider(ModelProvider):
     """Wraps a real provider; every successful answer becomes the next interaction of its role.
 
     Interactions carry no `match`, so the scripted provider plays them back in the order they were recorded,

@@ -9,9 +9,10 @@ from pathlib import Path
 from ..cassette import Cassette, Interaction, load_cassette
 from ..errors import CassetteError, ModelSourceUnavailable, PermanentModelError, TransientModelError
 from ..model import ModelRequest, ModelResponse
+from ..provider import ModelProvider
 
 
-class ScriptedProvider:
+class ScriptedProvider(ModelProvider):
     """Answers each request with the first unused interaction of its role whose `match` accepts it.
 
     Answers are consumed in cassette order per role, so the same sequence of requests always gets the same

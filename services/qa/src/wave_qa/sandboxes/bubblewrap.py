@@ -17,7 +17,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
-from ..sandbox import Limits, SandboxError, SandboxResult, scrub_env
+from ..sandbox import Limits, Sandbox, SandboxError, SandboxResult, scrub_env
 from ._spawn import prlimit_prefix, run_contained
 from .environment import interpreter_bin_dirs, interpreter_dirs, sandbox_env
 
@@ -44,7 +44,7 @@ def bubblewrap_works(bwrap: str = "bwrap") -> bool:
         return False
 
 
-class BubblewrapSandbox:
+class BubblewrapSandbox(Sandbox):
     name = "bubblewrap"
 
     def __init__(

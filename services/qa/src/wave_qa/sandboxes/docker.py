@@ -15,7 +15,15 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..sandbox import OUTPUT_TAIL_BYTES, Limits, SandboxError, SandboxResult, SandboxStopped, scrub_env
+from ..sandbox import (
+    OUTPUT_TAIL_BYTES,
+    Limits,
+    Sandbox,
+    SandboxError,
+    SandboxResult,
+    SandboxStopped,
+    scrub_env,
+)
 from ._spawn import STOP_POLL_S
 from .bubblewrap import NOBODY, _hand_over
 from .environment import sandbox_env
@@ -41,7 +49,7 @@ def docker_runtimes(client_factory: ClientFactory = _default_client) -> frozense
     return frozenset((info.get("Runtimes") or {}).keys())
 
 
-class DockerSandbox:
+class DockerSandbox(Sandbox):
     def __init__(
         self,
         *,

@@ -11,12 +11,12 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ..sandbox import Limits, SandboxResult, scrub_env
+from ..sandbox import Limits, Sandbox, SandboxResult, scrub_env
 from ._spawn import prlimit_prefix, run_contained
 from .environment import interpreter_bin_dirs, sandbox_env
 
 
-class ProcessSandbox:
+class ProcessSandbox(Sandbox):
     name = "process"
 
     def __init__(self, *, tool_dirs: Sequence[str] | None = None) -> None:

@@ -1,0 +1,54 @@
+"""What safety decides about a proposed change. Pure: no I/O, no judge.
+
+`decide(state, event)` names the change to score (a ChangeProposed's diff, with the lines the
+developer withheld) or None. `action_scored(event, change, verdict)` turns the verdict — the rules'
+score, settled by the judge in the grey zone (`scorer.assess`) — into the one ActionScored every
+proposed change gets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wave_events import Envelope
+from wave_events.catalogue import ActionScored, ChangeProposed, Violation
+from wave_events.projections import RunState
+
+from .actions import Diff
+from .scoring import SafetyVerdict
+
+HANDLED_EVENT_TYPES: frozenset[str] = frozenset({"ChangeProposed"})
+
+
+@dataclass(frozen=True)
+class ScoreChange:
+    proposal: ChangeProposed
+    action: Diff  # what the analyzers and the judge see
+
+
+def decide(state: RunState, event: Envelope) -> ScoreChange | None:
+    """The change `event` asks safety to score, or None. Every proposal is scored, whatever the
+    state of its run."""
+    payload = event.payload
+    if not isinstance(payload, ChangeProposed):
+        return None
+    withheld = tuple((w.path, w.line, w.kind) for w in payload.withheld)
+    return ScoreChange(payload, Diff(payload.diff, withheld))
+
+
+def action_scored(event: Envelope, change: ScoreChange, verdict: SafetyVerdict) -> ActionScored:
+    """The ActionScored answering `event` (which proposed `change`) under `verdict`; a judge's reason
+    is kept as a risk."""
+    return ActionScored(
+        target_event_id=event.event_id,
+        action_kind="diff",
+        task_id=change.proposal.task_id,
+        attempt=change.proposal.attempt,
+        score=verdict.score,
+        verdict=verdict.verdict,
+        violations=tuple(
+            Violation(principle=v.principle, rule=v.rule, detail=v.detail or "") for v in verdict.violations
+        ),
+        risks=(f"judge: {verdict.judge_reason}",) if verdict.judge_reason else (),
+        policy_version=verdict.policy_version,
+    )
