@@ -33,10 +33,11 @@ PY="${WAVE_PYTHON:-python3}"
 # Reinstall only when a pyproject changed since the last successful install.
 stamp="$VENV/.wave-installed"
 pyprojects=("$ROOT/pyproject.toml")
-for p in "$ROOT"/libs/*/pyproject.toml "$ROOT"/services/*/pyproject.toml; do
+for p in "$ROOT"/libs/*/pyproject.toml "$ROOT"/services/*/pyproject.toml "$ROOT"/apps/*/pyproject.toml; do
   [ -f "$p" ] && pyprojects+=("$p")
 done
-digest="$(cat "${pyprojects[@]}" | sha256sum | cut -d' ' -f1)"
+# The paths count too: a package that moves needs its editable install redone.
+digest="$( (printf '%s\n' "${pyprojects[@]}"; cat "${pyprojects[@]}") | sha256sum | cut -d' ' -f1)"
 # A venv whose interpreter no longer runs (Python upgraded or removed) is rebuilt, whatever its stamp says.
 venv_runs=false
 "$VENV/bin/python" -c pass >/dev/null 2>&1 && venv_runs=true
@@ -50,7 +51,7 @@ if ! $venv_runs; then
 fi
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
 editables=()
-for p in "$ROOT"/libs/* "$ROOT"/services/*; do
+for p in "$ROOT"/libs/* "$ROOT"/services/* "$ROOT"/apps/*; do
   [ -f "$p/pyproject.toml" ] && editables+=(-e "$p")
 done
 log "installing $(( ${#editables[@]} / 2 )) packages and the workspace into $VENV"

@@ -11,14 +11,15 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from wave_app.queries import list_runs
 from wave_events import Envelope
 from wave_events.envelope import run_stream_id
 from wave_events.projections import RunState, evolve
-from wave_runtime import EmbeddedRuntime, FileDeadLetters, Service
+from wave_runtime import DeadLetters, EmbeddedRuntime, Service
 from wave_store import EventStore
 
 from .progress import Line, progress_lines
-from .replay import Snapshots
+from .snapshots import Snapshots
 
 Print = Callable[[Line], None]
 LOOK_AGAIN_S = 1.0  # the longest a followed embedded run goes unlooked at
@@ -64,7 +65,7 @@ class RunFollower:
 async def drive_embedded(
     store: EventStore,
     services: Sequence[Service],
-    dead_letters: FileDeadLetters,
+    dead_letters: DeadLetters,
     follower: RunFollower,
     *,
     timeout_s: float,
@@ -133,8 +134,6 @@ def _terminate_cancels() -> Iterator[None]:
 async def other_unfinished_runs(store: EventStore, run_id: str) -> list[str]:
     """Runs other than `run_id` that are neither finished nor waiting for a decision: only `wave
     resume` moves them on (oldest activity first)."""
-    from .runs import list_runs
-
     # An unreadable run cannot be resumed: `wave runs` names it, and it is left out here.
     found = [listing.run_id for listing in await list_runs(store)
              if listing.state is not None and listing.run_id != run_id
