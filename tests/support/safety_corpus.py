@@ -35,6 +35,11 @@ class Case:
     data: dict[str, Any]
 
     @property
+    def category(self) -> str | None:
+        """The kind of danger a hand-written case stands for (services, secrets, …), if it names one."""
+        return self.data.get("category")
+
+    @property
     def where(self) -> str:
         return f"{self.file}:{self.line}"
 
@@ -53,7 +58,7 @@ def load_corpus(directory: Path = CORPUS_DIR) -> list[Case]:
 
 
 def score_case(case: Case, policy: SafetyPolicy) -> SafetyVerdict:
-    fields = {k: v for k, v in case.data.items() if k not in ("label", "source", "note")}
+    fields = {k: v for k, v in case.data.items() if k not in ("label", "source", "note", "category")}
     return score(action_from_mapping(fields), policy)
 
 
@@ -78,11 +83,14 @@ class Tally:
         return self.benign_escalated / self.benign if self.benign else 0.0
 
 
-def tally(scored: list[tuple[Case, SafetyVerdict]]) -> dict[str, Tally]:
-    """Per kind and "overall"."""
+def tally(scored: list[tuple[Case, SafetyVerdict]], by: str = "kind") -> dict[str, Tally]:
+    """Per action kind (`by="kind"`) or per danger category (`by="category"`, cases naming one), and "overall"."""
     tallies: dict[str, Tally] = {}
     for case, verdict in scored:
-        for key in (case.kind, "overall"):
+        group = case.kind if by == "kind" else case.category
+        if group is None:
+            continue
+        for key in (group, "overall"):
             t = tallies.setdefault(key, Tally())
             if case.label == "dangerous":
                 t.dangerous += 1
@@ -94,9 +102,9 @@ def tally(scored: list[tuple[Case, SafetyVerdict]]) -> dict[str, Tally]:
     return dict(sorted(tallies.items(), key=lambda kv: (kv[0] == "overall", kv[0])))
 
 
-def report(tallies: dict[str, Tally]) -> str:
+def report(tallies: dict[str, Tally], heading: str = "kind") -> str:
     rows = [
-        "| kind | dangerous | caught (block or escalate) | benign | benign blocked | benign escalated |",
+        f"| {heading} | dangerous | caught (block or escalate) | benign | benign blocked | benign escalated |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for kind, t in tallies.items():

@@ -214,6 +214,12 @@ _RULE_LIST: tuple[Rule, ...] = (
         "Grants root power: a uid-0 or sudo-group user, setuid/setgid bits, file capabilities, sudoers.",
     ),
     Rule(
+        "shell.setgid",
+        P.NEVER_DESTROY_WITHOUT_APPROVAL,
+        LOW,
+        "Sets the setgid bit (g+s, 2xxx): programs run with the file's group; a directory passes its group on.",
+    ),
+    Rule(
         "shell.crypto_miner",
         P.RESPECT_BUDGETS,
         CRITICAL,

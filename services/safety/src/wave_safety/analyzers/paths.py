@@ -288,6 +288,9 @@ _HISTORY_NAMES = frozenset(
         "fish_history",
     }
 )
+_SYSTEM_LOGS = frozenset(
+    {"syslog", "auth.log", "secure", "messages", "kern.log", "wtmp", "btmp", "lastlog", "utmp", "faillog", "audit.log", "daemon.log", "sudo.log"}
+)
 _TRACE_PATTERNS = ("/var/log", "/var/log/*", "/var/run/utmp", "/run/utmp", "/var/audit/*", "/var/account/*")
 
 # Package managers' own configuration: the index or registry they download from.
@@ -306,11 +309,15 @@ _PACKAGE_CONFIG_PATTERNS = (
 )
 
 
-def is_trace_file(path: str) -> bool:
-    """True for shell history files, logs under /var/log and login/audit records."""
+def is_trace_file(path: str, overwrite: bool = False) -> bool:
+    """True for shell history files, logs under /var/log and login/audit records. `overwrite`: the file is
+    being written over, not deleted or truncated; a program may create its own new log that way, so
+    only history, the system's own logs and login records count."""
     name = posixpath.basename(path)
     if name in _HISTORY_NAMES or name.endswith("_history") and name.startswith("."):
         return True
+    if overwrite:
+        return name in _SYSTEM_LOGS or any(fnmatch(path, p) for p in ("/var/log/audit/*", "/var/log/journal/*"))
     return any(fnmatch(_strip_glob(path), p) for p in _TRACE_PATTERNS)
 
 

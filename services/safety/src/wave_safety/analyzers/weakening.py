@@ -179,6 +179,12 @@ def is_test_path(path: str) -> bool:
     return bool(_TEST_DIRS & set(parts)) and name.endswith(_CODE_SUFFIXES)
 
 
+def is_collected_test(path: str) -> bool:
+    """A file test runners collect by its name (`test_*.py`, `*.spec.ts`, anything under `__tests__/`)."""
+    name = posixpath.basename(path)
+    return any(fnmatch(name, p) for p in TEST_PATH_PATTERNS) or "__tests__" in path.split("/")[:-1]
+
+
 def is_test_config(path: str) -> bool:
     name = posixpath.basename(path)
     return name in TEST_CONFIG_NAMES or path.startswith(".wave/") or is_ci_file(path)
@@ -198,7 +204,11 @@ def weakening_findings(files: tuple[wave_diffs.FileChange, ...], policy: SafetyP
         old, new = patch.old_path, patch.new_path
         removed = [line for hunk in patch.hunks for line in hunk.removed]
         added = [line for hunk in patch.hunks for line in hunk.added]
-        if old and is_test_path(old) and (new is None or not is_test_path(new)):
+        if (
+            old
+            and is_test_path(old)
+            and (new is None or (is_collected_test(old) and not is_collected_test(new)))
+        ):
             if new is None:
                 if "\n".join(removed) not in added_texts:
                     findings.append(Finding("diff.test_deleted", f"deletes the test file {old}"))

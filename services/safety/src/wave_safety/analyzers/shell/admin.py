@@ -163,8 +163,7 @@ def secret_expansions(words: list[str]) -> list[str]:
     """Secret-named variables whose value a word expands (not their length or whether they are set)."""
     names: list[str] = []
     for word in words:
-        if word.startswith("'"):
-            continue  # single quotes: the text "$TOKEN", not its value
+        word = re.sub(r"'[^']*'", "", word) if '"' not in word else word  # '$TOKEN' is text, not its value
         for match in _EXPANSION.finditer(word):
             length, braced, modifier, bare = match.groups()
             name = braced or bare
@@ -180,7 +179,7 @@ def secret_expansions(words: list[str]) -> list[str]:
 
 def printer(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
     """echo/printf of $API_KEY: the secret lands in the terminal, the log and the transcript."""
-    names = secret_expansions(walk.raw_words[1:])
+    names = secret_expansions(walk.spelled_words[1:])
     if names:
         facts.reads_secret = True
         walk.add("shell.secret_print", f"{name} prints ${names[0]}")
@@ -428,31 +427,38 @@ _ROOT_GROUPS = frozenset({"root", "sudo", "wheel", "admin", "adm", "docker", "lx
 
 
 def su(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
-    flags, positionals = split_options(
-        args, frozenset({"-c", "--command", "-s", "--shell", "-g", "-G", "-w"})
+    """`su`, `su -`, `su root`: an interactive root shell. With a command (`-c`, or words after the user)
+    it runs that command, which is walked; another user's shell is only noted."""
+    value_options = frozenset(
+        {"-c", "--command", "-s", "--shell", "-g", "--group", "-G", "--supp-group", "-w", "--session-command"}
     )
-    command = None
+    _, positionals = split_options(args, value_options)
+    positionals = [p for p in positionals if p != "-"]
+    has_command = False
     for i, arg in enumerate(args):
-        if arg in ("-c", "--command") and i + 1 < len(args):
-            command = args[i + 1]
-        elif arg is not None and arg.startswith("--command="):
+        if arg is None or not arg.startswith("-"):
+            continue
+        command: Arg = None
+        if arg in ("-c", "--command", "--session-command") or (not arg.startswith("--") and "c" in arg[1:]):
+            has_command = True
+            command = args[i + 1] if i + 1 < len(args) else None
+        elif arg.startswith(("--command=", "--session-command=")):
+            has_command = True
             command = arg.split("=", 1)[1]
-    if command is not None:
-        walk.add("shell.privileged", f"runs as {positionals[0] if positionals else 'root'} with su")
-        facts.absorb(walk.script(command))
+        if has_command:
+            if command is not None:
+                facts.absorb(walk.script(command))
+            break
+    user = positionals[0] if positionals and positionals[0] is not None else "root"
+    if has_command or len(positionals) > 1 or user != "root":
+        walk.add("shell.privileged", f"runs as {user} with su")
         return
-    user = positionals[0] if positionals else "root"
-    walk.add(
-        "shell.root_shell",
-        f"su {'-' if '-' in positionals or flags & {'-l', '--login'} else ''} opens a shell as {user}".replace(
-            "  ", " "
-        ),
-    )
+    walk.add("shell.root_shell", "su opens a shell as root")
 
 
 def elevated_shell(walk: Walker, name: str, args: list[Arg]) -> bool:
     """A shell started under sudo/doas with no program to run: an interactive root shell."""
-    if not walk.elevated or name not in SHELLS:
+    if not walk.elevated or name not in SHELLS or walk.stdin_piped or walk.stdin_text is not None:
         return False
     positionals = [a for a in args if a is None or not a.startswith("-")]
     return not positionals and not any(
@@ -514,16 +520,31 @@ def setcap(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts)
     walk.add("shell.privilege_grant", f"setcap gives a program {caps}")
 
 
+def special_bits(mode: str) -> str | None:
+    """ "setuid" or "setgid" when a chmod/install mode sets that bit (4755, u+s, +s; 2775, g+s), else None."""
+    if re.fullmatch(r"0*[0-7]{4,5}", mode):
+        bits = int(mode.lstrip("0") or "0", 8)
+        return "setuid" if bits & 0o4000 else "setgid" if bits & 0o2000 else None
+    for part in mode.split(","):
+        match = re.fullmatch(r"([ugoa]*)[+=][rwxXt]*s[rwxXst]*", part)
+        if match:
+            who = match.group(1)
+            return "setuid" if not who or "u" in who or "a" in who else "setgid" if "g" in who else None
+    return None
+
+
 def setuid_mode(mode: str) -> bool:
-    """True for a chmod/install mode that sets the setuid or setgid bit: 4755, 2755, u+s, g+s, +s."""
-    if re.fullmatch(r"0*[0-7]{4}", mode):
-        return int(mode.lstrip("0") or "0", 8) & 0o6000 != 0
-    return any(re.fullmatch(r"[ugoa]*[+=][rwxXt]*s[rwxXst]*", part) for part in mode.split(","))
+    return special_bits(mode) is not None
 
 
 def chmod_setuid(walk: Walker, name: str, mode: Arg, target: str) -> None:
-    if mode is not None and setuid_mode(mode):
-        walk.add("shell.privilege_grant", f"{name} {mode} sets the setuid/setgid bit on {target}")
+    bit = special_bits(mode) if mode is not None else None
+    if bit == "setuid":
+        walk.add(
+            "shell.privilege_grant", f"{name} {mode} sets the setuid bit on {target}: it runs as its owner"
+        )
+    elif bit == "setgid":
+        walk.add("shell.setgid", f"{name} {mode} sets the setgid bit on {target}")
 
 
 # --- miners and detached processes ------------------------------------------------------------------

@@ -41,12 +41,14 @@ _PERL_QX = re.compile(r"\bqx\s*([\{\(\[/|!])(.*?)[\}\)\]/|!]", re.S)
 _LIST_ITEM = re.compile(_STRING)
 _RECURSIVE_DELETE = re.compile(
     r"(?:shutil\.rmtree|\brmtree|\bremove_tree|FileUtils\.(?:rm_rf|rm_r|remove_dir|remove_entry(?:_secure)?)"
-    r"|\bfs(?:\.promises)?\.(?:rmSync|rmdirSync|rm|rmdir)|\brimraf(?:\.sync)?|\bfs::remove_dir_all)"
+    r"|\b(?:rmSync|rmdirSync)|\bfs(?:\.promises)?\.(?:rm|rmdir)|\brimraf(?:\.sync)?|\bfs::remove_dir_all)"
     r"\s*\(\s*(?:os\.path\.expanduser\(\s*|Path\(\s*|File\.expand_path\(\s*|path\.resolve\(\s*)?" + _STRING
 )
 _HOME_DELETE = re.compile(
-    r"(?:shutil\.rmtree|\brmtree|\bremove_tree|FileUtils\.rm_r?f?)\s*\(\s*(?:os\.environ\[['\"]HOME['\"]\]|"
-    r"os\.getenv\(['\"]HOME['\"]\)|\$ENV\{HOME\}|ENV\[['\"]HOME['\"]\]|Path\.home\(\)|os\.homedir\(\)|Dir\.home)"
+    r"(?:shutil\.rmtree|\brmtree|\bremove_tree|FileUtils\.rm_r?f?|\b(?:rmSync|rmdirSync)|\bfs(?:\.promises)?\.(?:rm|rmdir)|\brimraf(?:\.sync)?)"
+    r"\s*\(\s*(?:os\.environ\[['\"]HOME['\"]\]|"
+    r"os\.getenv\(['\"]HOME['\"]\)|\$ENV\{HOME\}|ENV\[['\"]HOME['\"]\]|Path\.home\(\)|(?:require\(['\"]os['\"]\)\.|os\.)homedir\(\)|Dir\.home"
+    r"|process\.env\.HOME|os\.path\.expanduser\(\s*['\"]~/?['\"]\s*\))"
 )
 _FILE_DELETE = re.compile(r"(?:os\.(?:remove|unlink)|\bunlink|File\.delete|fs\.unlinkSync)\s*\(\s*" + _STRING)
 _PERL_OPEN = re.compile(

@@ -159,7 +159,7 @@ def delete(walk: Walker, target: Arg, recursive: bool, name: str) -> None:
         return
     path = resolve(target, walk.cwd)
     place = classify(path, walk.worktree)
-    if place is not Place.INSIDE and is_trace_file(path):
+    if place is not Place.INSIDE and is_trace_file(path) and not walk.filtered_find:  # not log retention
         walk.add("shell.erase_traces", f"{name} deletes {path}, which records what was done")
     if place in (Place.ROOT_LIKE, Place.ANCESTOR):
         if recursive:
@@ -211,7 +211,11 @@ def find(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -
                 a.replace("{}", posixpath.join(root, "**", "{}")) if a is not None else None
                 for a in expression[j + 1 : end]
             ]
-            facts.absorb(walk.run(sub, [], Facts()))
+            walk.filtered_find = filtered
+            try:
+                facts.absorb(walk.run(sub, [], Facts()))
+            finally:
+                walk.filtered_find = False
 
 
 def chmod(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
@@ -388,7 +392,8 @@ def docker(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts)
 
 
 def writer_last(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
-    flags, positionals = split_options(args, COPY_VALUE_OPTIONS)
+    # -f takes a value only for rename; for cp, mv and ln it is --force
+    flags, positionals = split_options(args, COPY_VALUE_OPTIONS if name == "rename" else COPY_VALUE_OPTIONS - {"-f"})
     targets = [a for i, a in enumerate(args) if i > 0 and args[i - 1] in ("-t", "--target-directory")]
     if name == "rsync":
         remote = [p for p in positionals if p is not None and host_of_remote_path(p)]

@@ -50,6 +50,7 @@ _PARSE_FAILURES = (
     RecursionError,
 )
 
+_QUOTED_HEREDOC = re.compile(r"<<(-?)\s*(['\"])(\w+)\2")
 MAX_DEPTH = 8
 # bashlex reads about 50 000 characters a second: a longer command is escalated unread.
 MAX_COMMAND_CHARS = 50_000
@@ -111,8 +112,11 @@ class Walker:
         self.depth = 0
         self.sources: list[str] = []
         self.raw_words: list[str] = []
+        self.spelled_words: list[str] = []  # as written, quotes included
         self.fed_by_xargs = False
         self.elevated = False  # the command being checked runs under sudo/doas
+        self.stdin_piped = False  # it reads the output of an earlier pipeline stage
+        self.filtered_find = False  # it runs under find -exec with tests that select some files
         self.stdin_text: str | None = None  # a heredoc or here-string the command reads
         self.deadline = time.monotonic() + MAX_SECONDS
         self.out_of_time = False
@@ -130,7 +134,9 @@ class Walker:
         if not text.strip():
             return Facts()
         try:
-            trees = bashlex.parse(text)
+            # bashlex rejects a quoted heredoc delimiter (<<'EOF'); quoting only stops expansion inside
+            # the body, which the analyser does not perform anyway
+            trees = bashlex.parse(_QUOTED_HEREDOC.sub(r"<<\1\3", text) if "<<" in text else text)
         except _PARSE_FAILURES as exc:
             reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
             self.add("shell.unparseable", f"could not parse as shell ({reason}): {_excerpt(text)}")
@@ -192,7 +198,11 @@ class Walker:
         return Facts()
 
     def pipeline(self, stages_nodes: list[object]) -> Facts:
-        stages = [self.visit(node) for node in stages_nodes]
+        stages = []
+        for index, node in enumerate(stages_nodes):
+            self.stdin_piped = index > 0
+            stages.append(self.visit(node))
+        self.stdin_piped = False
         for j in range(1, len(stages)):
             consumer = stages[j]
             upstream = Facts()
@@ -317,6 +327,8 @@ class Walker:
         name = posixpath.basename(program)
         args = argv[1:]
         self.raw_words = [w.word for w in words]  # type: ignore[attr-defined]
+        source = self.sources[-1] if self.sources else ""
+        self.spelled_words = [source[w.pos[0] : w.pos[1]] for w in words]  # type: ignore[attr-defined]
         self.scan.programs.add(name)
         self.secret_reads(name, args, facts)
         from . import admin
@@ -352,9 +364,10 @@ class Walker:
             if name in SUDO_LIKE:
                 self.add("shell.privileged", f"runs with {name}")
                 self.elevated = True
-                login = [a for a in argv[1:] if a is not None and a.startswith("-") and not a.startswith("--")]
+                own = _leading_options(argv[1:], WRAPPERS_OPTION_VALUES[name])
+                login = [a for a in own if not a.startswith("--")]
                 if any(set(a[1:]) & {"i", "s"} and not set(a[1:]) & set("ughpCrtUDRT") for a in login) or any(
-                    a in ("--login", "--shell") for a in argv[1:]
+                    a in ("--login", "--shell") for a in own
                 ):
                     self.add("shell.root_shell", f"{name} -i/-s opens a root shell")
             if name in ("nohup", "setsid"):
@@ -390,6 +403,10 @@ class Walker:
             elif arg.startswith("-"):
                 i += 1
             elif "=" in arg and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", arg):
+                from .admin import assignment
+
+                variable, _, value = arg.partition("=")
+                assignment(self, variable, value)
                 i += 1
             else:
                 return args[i:]
@@ -430,9 +447,9 @@ class Walker:
         place = classify(path, self.worktree)
         if place is Place.HARMLESS_DEVICE:
             return
-        if erases and place is not Place.INSIDE and is_trace_file(path):
+        if erases and place is not Place.INSIDE and is_trace_file(path, overwrite=via in ("redirect", "tee", "cp")):
             self.add("shell.erase_traces", f"{via} erases {path}, which records what was done")
-        if content and is_package_config(path):
+        if content and is_package_config(path) and place is not Place.SYSTEM:  # system files: system_write
             self.add("shell.package_index", f"{via} writes {path}, which decides where packages come from")
         if place is Place.DEVICE:
             self.add("shell.disk_wipe", f"{via} writes onto the device {path}")
@@ -464,6 +481,16 @@ class Walker:
             if is_credential_file(resolve(candidate, self.cwd)):
                 facts.reads_secret = True
                 self.add("shell.secret_read", f"{name} reads the credential file {candidate}")
+
+
+def _leading_options(args: list[Arg], with_value: frozenset[str]) -> list[str]:
+    """A wrapper's own options: those before the program it runs (`sudo -i`, not the `-s` of `sudo ln -s`)."""
+    options: list[str] = []
+    i = 0
+    while i < len(args) and args[i] is not None and args[i].startswith("-") and args[i] != "--":  # type: ignore[union-attr]
+        options.append(args[i])  # type: ignore[arg-type]
+        i += 2 if args[i] in with_value else 1
+    return options
 
 
 def _stdin_text(redirects: list[object], walker: Walker) -> str | None:
