@@ -379,6 +379,12 @@ _RULE_LIST: tuple[Rule, ...] = (
         "Changes which tests run or the test command (addopts -k 'not …', --deselect, scripts.test, QA config).",
     ),
     Rule(
+        "diff.assertions_removed",
+        P.VALIDATE_INPUTS,
+        MEDIUM,
+        "Removes assertions from tests, or makes them always pass (assert True, expect(true)).",
+    ),
+    Rule(
         "diff.install_hook",
         P.VALIDATE_INPUTS,
         MEDIUM,

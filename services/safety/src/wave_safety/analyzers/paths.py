@@ -159,6 +159,14 @@ _CREDENTIAL_PATTERNS = (
     "*.config/gcloud/*credentials*",
     "*.azure/*token*",
     "*.terraform.d/credentials.tfrc.json",
+    "*/.vault-token",
+    "*.config/gh/hosts.yml",
+    "*.config/hub",
+    "*.password-store/*",
+    "*.local/share/keyrings/*",
+    "*Library/Keychains/*",
+    "*/.mozilla/firefox/*/logins.json",
+    "*/.config/op/config",
 )
 
 CI_PATTERNS = (

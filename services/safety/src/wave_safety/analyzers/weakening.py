@@ -81,7 +81,7 @@ _TEST_DEFINITION = re.compile(
     r"|^\s*@Test\b()"  # junit 4/5
 )
 _SKIP_MARKERS = re.compile(
-    r"@pytest\.mark\.(?:skip|skipif|xfail)\b|\bpytest\.skip\s*\(|\bpytest\.importorskip\s*\("
+    r"\bpytest\.mark\.(?:skip|skipif|xfail)\b|\bpytest\.skip\s*\(|\bpytest\.importorskip\s*\("
     r"|@unittest\.(?:skip|skipIf|skipUnless|expectedFailure)\b|\bself\.skipTest\s*\(|raise\s+(?:unittest\.)?SkipTest\b"
     r"|\b(?:it|test|describe|context|suite)\.(?:skip|todo|only)\s*\(|\bx(?:it|describe|test|context|specify)\s*\("
     r"|\bf(?:it|describe)\s*\(|\bt\.Skip(?:Now|f)?\s*\(|\bskip\s*\(\s*['\"]|^\s*pending\b|^\s*skip\b"
@@ -119,6 +119,15 @@ TEST_CONFIG_NAMES = frozenset(
         "qa.toml",
         ".coveragerc",
     }
+)
+_ASSERTION = re.compile(
+    r"^\s*(?:assert\b|self\.assert\w*\s*\(|self\.fail\w*\s*\(|expect\s*\(|assert\.\w+\s*\(|assert_\w+!?\s*\(|"
+    r"t\.(?:Error|Errorf|Fatal|Fatalf|Fail|FailNow)\s*\(|require\.\w+\s*\(|(?:Assert|Assertions)\.\w+\s*\(|"
+    r"assert(?:Equals|True|False|That|Null|NotNull|Throws)\s*\(|should\b|\w+\.should\b|with\s+pytest\.raises\b)"
+)
+_VACUOUS_ASSERTION = re.compile(
+    r"^\s*(?:assert\s+(?:True|1|not\s+False)\s*(?:,.*)?$|self\.assertTrue\(\s*True\s*\)|expect\(\s*true\s*\)\.toBe\(\s*true\s*\)"
+    r"|assert\.ok\(\s*true\s*\)|assertTrue\(\s*true\s*\))"
 )
 _DESELECTION = re.compile(
     r"""(?:^|[\s'"=\[,])(?:-k\s*['"]?\s*not\b|-k\s*['"][^'"]*\bnot\b|--deselect\b|--ignore(?:-glob)?\b|-p\s*no:|--co\b|--collect-only\b|--lf\b|--last-failed\b|--exitfirst\b|--maxfail)"""
@@ -199,6 +208,8 @@ def weakening_findings(files: tuple[wave_diffs.FileChange, ...], policy: SafetyP
     removed_markers: Counter[str] = Counter()
     added_markers: dict[str, list[str]] = {}
     removed_compare: Counter[str] = Counter()
+    assertions_lost: list[str] = []
+    vacuous: list[str] = []
     added_compare: Counter[str] = Counter()
     for patch in files:
         old, new = patch.old_path, patch.new_path
@@ -260,6 +271,11 @@ def weakening_findings(files: tuple[wave_diffs.FileChange, ...], policy: SafetyP
             and any(line.lstrip().startswith("import ") for line in added)
         ):
             findings.append(Finding("diff.install_hook", f"{new} runs code every time Python starts"))
+        if test_file and new is not None:
+            kept = sum(bool(_ASSERTION.match(line)) and not _VACUOUS_ASSERTION.match(line) for line in added)
+            if sum(bool(_ASSERTION.match(line)) for line in removed) > kept:
+                assertions_lost.append(new)
+            vacuous.extend(new for line in added if _VACUOUS_ASSERTION.match(line))
         for line in removed:
             removed_compare.update(m.group(0) for m in _CONSTANT_TIME.finditer(line))
         for line in added:
@@ -272,6 +288,12 @@ def weakening_findings(files: tuple[wave_diffs.FileChange, ...], policy: SafetyP
     for marker, paths in added_markers.items():
         if len(paths) > removed_markers.get(marker, 0):
             findings.append(Finding("diff.test_skipped", f"{paths[0]} gains {marker.strip()}"))
+    if vacuous:
+        findings.append(
+            Finding("diff.assertions_removed", f"{vacuous[0]} gains an assertion that always passes")
+        )
+    elif assertions_lost:
+        findings.append(Finding("diff.assertions_removed", f"{assertions_lost[0]} loses assertions"))
     lost = sum(removed_compare.values()) - sum(added_compare.values())
     if lost > 0:
         name = next(iter(removed_compare))
@@ -348,6 +370,10 @@ def _test_config(path: str, removed: list[str], added: list[str], status: str) -
                     "diff.test_selection", f"{path} changes which tests are collected: {_excerpt(stripped)}"
                 )
             )
+    ran = {m.group(0).split()[0] for line in removed for m in _RUNNER.finditer(line)}
+    runs = {m.group(0).split()[0] for line in added for m in _RUNNER.finditer(line)}
+    if ran - runs and not qa_config and not findings:
+        findings.append(Finding("diff.test_selection", f"{path} no longer runs {sorted(ran - runs)[0]}"))
     if qa_config and removed and not findings:
         findings.append(Finding("diff.test_selection", f"{path} changes the QA configuration"))
     return findings

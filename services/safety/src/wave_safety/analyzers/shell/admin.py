@@ -10,14 +10,14 @@ from __future__ import annotations
 import posixpath
 import re
 
-from ..paths import Place, classify, is_trace_file
 from .options import SHELLS, Arg, split_options
 from .walker import Facts, Walker
 
 # A variable named like a credential: API_KEY, GITHUB_TOKEN, DB_PASSWORD, AWS_SECRET_ACCESS_KEY, …
 SECRET_NAME = re.compile(
     r"(?i)(?:^|_)(?:secret|token|passw(?:or)?d|passwd|pass|api_?key|apikey|access_?key|credentials?|"
-    r"private_?key|auth|session_?key|signing_?key|client_?secret)(?:_|$)"
+    r"private_?key|auth|session_?key|signing_?key|client_?secret|webhook(?:_url)?|dsn|"
+    r"(?:database|db|redis|mongo(?:db)?|amqp|rabbitmq|postgres(?:ql)?|mysql)_ur[li])(?:_|$)"
 )
 # $NAME or ${NAME…} as it is read, not as it is tested: ${#NAME} (its length) and ${NAME:+…} (whether it
 # is set) show nothing of the value.
@@ -51,6 +51,17 @@ MINERS = frozenset(
         "claymore",
         "xmr-node-proxy",
     }
+)
+_POOL_HOST = re.compile(
+    r"(?i)\b(?:minexmr|supportxmr|nanopool|2miners|f2pool|nicehash|moneroocean|hashvault|herominers|unmineable"
+    r"|minergate|c3pool|ethermine|xmrpool|antpool|slushpool|miningpoolhub|viabtc|poolin|dwarfpool)\.(?:com|org|net|pro|io|me)\b"
+)
+_CONTAINER_RUNNERS = frozenset(
+    {"docker", "podman", "nerdctl", "kubectl", "ctr", "crictl", "singularity", "apptainer"}
+)
+# Programs that only search for, show or stop a miner: naming one is not running it.
+_LOOKERS = frozenset(
+    {"grep", "egrep", "fgrep", "rg", "ps", "pgrep", "pkill", "killall", "kill", "echo", "printf", "man"}
 )
 _STRATUM = re.compile(r"(?i)\bstratum\d?\+(?:tcp|ssl|tls|udp)://")
 _MINER_OPTIONS = frozenset(
@@ -185,6 +196,20 @@ def printer(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts
         walk.add("shell.secret_print", f"{name} prints ${names[0]}")
 
 
+def reader(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
+    """cat/head/base64 of "$GOOGLE_APPLICATION_CREDENTIALS": a file named by a secret variable, or the value."""
+    names = secret_expansions(walk.spelled_words[1:])
+    if names:
+        facts.reads_secret = True
+        walk.add("shell.secret_print", f"{name} prints what ${names[0]} holds or names")
+
+
+def set_variables(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
+    """`set`, `declare -p`, `export -p`, `compgen -v`: every variable, secrets included."""
+    if not args or args in (["-p"], ["-x"], ["-px"], ["-v"]):
+        facts.dumps_env = True
+
+
 def printenv(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
     positionals = [a for a in args if a is not None and not a.startswith("-")]
     secrets = [a for a in positionals if SECRET_NAME.search(a)]
@@ -195,6 +220,7 @@ def printenv(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Fact
 
 def export(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
     """export/declare/typeset/readonly/local NAME=value: the same checks as a bare assignment."""
+    set_variables(walk, name, args, facts, inner)
     for arg in args:
         if arg is None or arg.startswith("-") or "=" not in arg:
             continue
@@ -220,6 +246,7 @@ def history(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts
 
 
 def set_(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
+    set_variables(walk, name, args, facts, inner)
     for i, arg in enumerate(args):
         if arg == "+o" and i + 1 < len(args) and args[i + 1] == "history":
             walk.add("shell.erase_traces", "set +o history stops the shell recording its history")
@@ -333,6 +360,30 @@ def service(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts
         walk.add(
             rule, f"{name} {unit} {verb}" if name not in ("sv", "rc-update") else f"{name} {verb} {unit}"
         )
+
+
+_DAEMONS = frozenset(
+    {
+        "sshd", "nginx", "apache2", "httpd", "mysqld", "mariadbd", "postgres", "postmaster", "mongod", "redis-server",
+        "dockerd", "containerd", "kubelet", "cron", "crond", "rsyslogd", "auditd", "systemd-journald", "firewalld",
+        "sssd", "named", "haproxy", "etcd", "elasticsearch", "memcached", "php-fpm", "fail2ban-server", "falcon-sensor",
+    }
+)  # fmt: skip
+
+
+def kill_daemon(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
+    """pkill/killall of a system daemon stops a service the same way `systemctl stop` does."""
+    positionals = [a for a in args if a is not None and not a.startswith("-")]
+    for target in positionals:
+        if target in _DAEMONS:
+            rule = (
+                "shell.firewall_off"
+                if _security_unit(target.rstrip("d"))
+                or target in ("auditd", "rsyslogd", "firewalld", "falcon-sensor", "fail2ban-server")
+                else "shell.service_stop"
+            )
+            walk.add(rule, f"{name} {target} stops a system service")
+            return
 
 
 def launchctl(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
@@ -500,7 +551,12 @@ def user_admin(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Fa
 
 def passwd(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
     flags, positionals = split_options(args)
-    if name == "chpasswd" or "-d" in flags or "--delete" in flags or "root" in positionals:
+    if (
+        name == "chpasswd"
+        or flags & {"-d", "--delete"}
+        or "root" in positionals
+        or (walk.elevated and not positionals and not flags)
+    ):
         walk.add(
             "shell.privilege_grant",
             f"{name} changes {'root' if 'root' in positionals else 'an account'}'s password",
@@ -555,6 +611,14 @@ def miner_arguments(walk: Walker, name: str, args: list[Arg]) -> None:
         walk.add("shell.crypto_miner", f"{name} is a cryptocurrency miner")
         return
     for arg in args:
+        if arg is None:
+            continue
+        image = posixpath.basename(arg.split("@")[0].split(":")[0]).lower()  # metal3d/xmrig:latest
+        if (image in MINERS and name in _CONTAINER_RUNNERS) or (
+            _POOL_HOST.search(arg) and name not in _LOOKERS
+        ):
+            walk.add("shell.crypto_miner", f"{name} runs or reaches a cryptocurrency miner ({arg[:60]})")
+            return
         if arg is not None and (
             _STRATUM.search(arg) or arg.split("=")[0] in _MINER_OPTIONS and "--coin" != arg
         ):
@@ -735,10 +799,6 @@ def grep(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -
         if (
             arg is not None
             and not arg.startswith("--")
-            and re.search(r"(?i)(secret|token|passw|api_?key|access_?key|credential|private)", arg)
+            and re.search(r"(?i)(secret|token|pass|key|credential|private|auth|aws_|dsn|_url)", arg)
         ):
             facts.selects_secrets = True
-
-
-def trace_path(path: str, worktree: str) -> bool:
-    return is_trace_file(path) and classify(path, worktree) is not Place.INSIDE

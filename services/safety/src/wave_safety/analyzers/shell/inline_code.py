@@ -84,6 +84,17 @@ _ENV_DUMP = re.compile(
 _HTTP_DELETE = re.compile(
     r"requests\.delete\s*\(|method\s*[:=]\s*['\"]DELETE['\"]|Net::HTTP::Delete|->delete\s*\(|\.delete\s*\(\s*['\"]https?:"
 )
+_DECODED_EXEC = re.compile(
+    r"\b(?:exec|eval|compile|Function|instance_eval|system|assert)\s*\([^;]*?(?:b64decode|base64|decode\s*\(|fromhex|unhexlify|decompress"
+    r"|atob|Buffer\.from|pack\s*\(|rot13|reverse|chr\s*\(|fromCharCode|str_rot13|gzinflate|gzuncompress|unpack)",
+    re.S,
+)
+_DELETE_CALL = re.compile(
+    r"\b(?:remove|unlink|rmtree|rmdir|rm_rf|rm_r|rmSync|rmdirSync|remove_tree|delete|removedirs)\b"
+)
+_ROOT_LIKE_LITERALS = frozenset(
+    {"/", "/*", "~", "~/", "/home", "/etc", "/usr", "/var", "/root", "/boot", "/bin", "/lib"}
+)
 _URL = re.compile(r"""https?://[^\s'"`)\]}>]+""")
 
 
@@ -147,6 +158,16 @@ def analyze_code(walk: Walker, name: str, code: str, facts: Facts) -> None:
         path = _string_value(match)
         if path is not None:
             walk.write(path, f"{name} code writes")
+    if _DECODED_EXEC.search(code):
+        walk.add(
+            "shell.dynamic_command", f"{name} code runs text it decodes at run time (base64, hex, zlib, …)"
+        )
+    if _DELETE_CALL.search(code):
+        from .programs import delete
+
+        for literal in string_literals(code):
+            if literal in _ROOT_LIKE_LITERALS:
+                delete(walk, literal, True, f"{name} code")
     downloads = bool(_DOWNLOAD.search(code))
     if downloads and _EXECUTE.search(code):
         walk.add("shell.pipe_to_shell", f"{name} code downloads content and runs it")

@@ -109,6 +109,21 @@ def detach_builtin(walk: Walker, name: str, args: list[Arg], facts: Facts, inner
     admin.detached(walk, "background jobs", name)
 
 
+def awk(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
+    """awk's program (its first operand, or -f's file) can call system() and write files with print >."""
+    _, positionals = split_options(args, frozenset({"-F", "-v", "-f", "--field-separator", "--assign", "--file"}))
+    if "-f" in args or not positionals or positionals[0] is None:
+        return
+    analyze_code(walk, name, positionals[0], facts)
+
+
+def osascript(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
+    for i, arg in enumerate(args):
+        if arg == "-e" and i + 1 < len(args) and args[i + 1] is not None:
+            for command in re.findall(r'do shell script\s+"((?:[^"\\]|\\.)*)"', args[i + 1] or ""):
+                facts.absorb(walk.script(command.replace('\\"', '"')))
+
+
 def eval_(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
     if any(a is None for a in args):
         if inner.downloads:
@@ -133,7 +148,7 @@ def rm(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> 
         f in ("--recursive",) or (not f.startswith("--") and ("r" in f or "R" in f)) for f in flags
     )
     no_preserve = "--no-preserve-root" in flags
-    if not targets and walk.fed_by_xargs and recursive:
+    if not targets and walk.fed_by_xargs and recursive and not walk.upstream_paths_inside:
         walk.add("shell.rm_outside_worktree", f"{name} -r of paths read from input by xargs")
     for target in targets:
         delete(walk, target, recursive or no_preserve, name)
@@ -187,6 +202,9 @@ def find(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -
         roots = ["."]
     expression = args[i:]
     filtered = any(a in FIND_TESTS for a in expression)
+    facts.paths_inside = filtered and all(  # unfiltered, `find .` lists the worktree itself
+        r is not None and classify(resolve(r, walk.cwd), walk.worktree) is Place.INSIDE for r in roots
+    )
     if "-delete" in expression:
         for root in roots:
             if root is None:
@@ -721,6 +739,18 @@ CHECKERS: dict[str, Checker] = {
     # secrets printed
     **dict.fromkeys(admin.PRINTERS, admin.printer),
     "printenv": admin.printenv,
+    **dict.fromkeys(("cat", "head", "tail", "less", "more", "base64", "xxd", "od", "strings", "tac"), admin.reader),
+    **dict.fromkeys(("compgen",), admin.set_variables),
+    **dict.fromkeys(("pkill", "killall"), admin.kill_daemon),
+    "systemd-run": lambda walk, name, args, facts, inner: admin.detached(walk, "a transient service", name),
+    "mysqladmin": tools.mysqladmin,
+    "dropuser": dropdb,
+    "mc": tools.minio,
+    **dict.fromkeys(("awk", "gawk", "mawk", "nawk"), awk),
+    "osascript": osascript,
+    "pipenv": tools.pip,
+    "composer": tools.composer,
+    **dict.fromkeys(("nuget", "dotnet"), tools.nuget),
     **dict.fromkeys(("security", "secret-tool", "gpg", "gpg2", "pass", "op", "vault", "keyring"), admin.keyring),
     **dict.fromkeys(("grep", "egrep", "rg", "ag"), admin.grep),
     # users and privileges

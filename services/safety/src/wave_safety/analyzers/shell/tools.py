@@ -64,8 +64,16 @@ def pip(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) ->
             if key.endswith("trusted-host") or value is None or url_off_allowlist(walk, value) is not None:
                 walk.add("shell.package_index", f"{name} config set {key} changes where packages come from")
         return
-    for option, value in _option_values(args, _PIP_INDEX_OPTIONS):
+    for option, value in _option_values(args, _PIP_INDEX_OPTIONS | {"--pypi-mirror"}):
         _index_option(walk, name, option, value)
+    if args[:1] in (["install"], ["download"], ["add"]):
+        for value in args[1:]:
+            if value is not None and not value.startswith("-") and "://" in value:
+                host = url_off_allowlist(
+                    walk, value.split("+", 1)[-1] if value.startswith(("git+", "hg+")) else value
+                )
+                if host is not None:
+                    walk.add("shell.package_index", f"{name} installs a package straight from {host}")
 
 
 def poetry(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
@@ -79,6 +87,12 @@ def poetry(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts)
 
 def npm(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
     words = [a for a in args if a is not None]
+    if words[:1] and words[0] in ("install", "i", "add", "ci"):
+        for value in words[1:]:
+            if "://" in value and not value.startswith("-"):
+                host = url_off_allowlist(walk, value.split("+", 1)[-1])
+                if host is not None:
+                    walk.add("shell.package_index", f"{name} installs a package straight from {host}")
     for option, value in _option_values(args, frozenset({"--registry", "--@*:registry"})):
         _index_option(walk, name, option, value)
     for i, word in enumerate(words):
@@ -144,6 +158,24 @@ def apt_repository(walk: Walker, name: str, args: list[Arg], facts: Facts, inner
         walk.add("shell.package_index", f"{name} adds a package repository or skips signature checks")
     elif name == "rpm" and "--import" in words:
         walk.add("shell.package_index", "rpm --import trusts a new signing key for system packages")
+
+
+def composer(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
+    words = [a for a in args if a is not None]
+    if "config" in words[:2] and any(w.startswith(("repo.", "repositories.")) for w in words):
+        url = next((w for w in words if "://" in w), None)
+        if url is None or url_off_allowlist(walk, url) is not None:
+            walk.add("shell.package_index", "composer config adds a package repository")
+
+
+def nuget(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
+    words = [a for a in args if a is not None]
+    if (name == "dotnet" and words[:3] == ["nuget", "add", "source"]) or (
+        name == "nuget" and words[:2] == ["sources", "add"]
+    ):
+        url = next((w for w in words if "://" in w), None)
+        if url is None or url_off_allowlist(walk, url) is not None:
+            walk.add("shell.package_index", f"{name} adds a NuGet source")
 
 
 # --- database clients -------------------------------------------------------------------------------
@@ -214,6 +246,18 @@ def redis_cli(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Fac
         facts.stdin_database = name
 
 
+def mysqladmin(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
+    words = [a.lower() for a in args if a is not None and not a.startswith("-")]
+    if words[:1] in (["drop"], ["shutdown"]):
+        walk.add("shell.remote_destroy", f"mysqladmin {words[0]} deletes a database or stops the server")
+
+
+def minio(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
+    words = [a for a in args if a is not None]
+    if words[:1] == ["rb"] or (words[:1] == ["rm"] and {"--recursive", "-r"} & set(words)):
+        walk.add("shell.remote_destroy", f"mc {words[0]} deletes a bucket's contents")
+
+
 def nosql(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
     """etcdctl del, influx … delete, kafka-topics --delete, consul kv delete, zkCli deleteall."""
     words = [a.lower() for a in args if a is not None]
@@ -269,10 +313,19 @@ def host_cli(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Fact
         method = _http_method(words)
         if method == "DELETE":
             walk.add("shell.remote_destroy", f"{name} api -X DELETE deletes {_first_path(words[1:])}")
+        elif any(re.search(r"mutation[\s\S]*\b(?:delete|remove|archive)\w*\s*\(", w, re.I) for w in words):
+            walk.add("shell.remote_destroy", f"{name} api graphql runs a delete mutation")
         return
     positionals = [w for w in words if not w.startswith("-")]
     verbs = positionals[:4] if name in ("gcloud", "az", "oci", "ibmcloud", "linode-cli") else positionals[:2]
-    hit = next((v for v in verbs if v.lower() in _DELETE_VERBS or v.lower().endswith(":destroy")), None)
+    hit = next(
+        (
+            v
+            for v in verbs
+            if v.lower() in _DELETE_VERBS or v.lower().endswith(":destroy") or v.lower().startswith("delete-")
+        ),
+        None,
+    )
     if hit is not None and not (name == "pulumi" and hit != "destroy"):
         walk.add(
             "shell.remote_destroy",
@@ -299,7 +352,8 @@ def http_delete(walk: Walker, name: str, args: list[Arg]) -> None:
     """curl -X DELETE, wget --method=DELETE, `http DELETE url`: an HTTP DELETE removes what the URL names."""
     words = [a for a in args if a is not None]
     method = _http_method(words)
-    if name in ("http", "https", "xh") and words and words[0].upper() == "DELETE":
+    operands = [w for w in words if not w.startswith("-")]
+    if name in ("http", "https", "xh") and operands and operands[0].upper() == "DELETE":
         method = "DELETE"
     if method == "DELETE":
         url = next((w for w in words if "://" in w or re.match(r"^[\w.-]+(:\d+)?/", w)), "a URL")

@@ -50,6 +50,8 @@ _PARSE_FAILURES = (
     RecursionError,
 )
 
+# Programs that pass on (some of) the lines they read without rewriting them.
+_LINE_FILTERS = frozenset({"grep", "egrep", "fgrep", "sort", "uniq", "head", "tail", "shuf"})
 _QUOTED_HEREDOC = re.compile(r"<<(-?)\s*(['\"])(\w+)\2")
 MAX_DEPTH = 8
 # bashlex reads about 50 000 characters a second: a longer command is escalated unread.
@@ -71,6 +73,7 @@ class Facts:
     posix_stdin_shell: bool = False
     literal_output: str | None = None  # echo/printf of literal text
     selects_secrets: bool = False  # grep for secret-named lines
+    paths_inside: bool = False  # prints only paths inside the worktree (find . …, then grep/sort/head)
     stdin_database: str | None = None  # a database client that runs the statements it reads on stdin
 
     def absorb(self, other: Facts) -> None:
@@ -116,6 +119,7 @@ class Walker:
         self.fed_by_xargs = False
         self.elevated = False  # the command being checked runs under sudo/doas
         self.stdin_piped = False  # it reads the output of an earlier pipeline stage
+        self.upstream_paths_inside = False  # and that output is paths inside the worktree
         self.filtered_find = False  # it runs under find -exec with tests that select some files
         self.stdin_text: str | None = None  # a heredoc or here-string the command reads
         self.deadline = time.monotonic() + MAX_SECONDS
@@ -201,8 +205,10 @@ class Walker:
         stages = []
         for index, node in enumerate(stages_nodes):
             self.stdin_piped = index > 0
+            self.upstream_paths_inside = index > 0 and stages[index - 1].paths_inside
             stages.append(self.visit(node))
         self.stdin_piped = False
+        self.upstream_paths_inside = False
         for j in range(1, len(stages)):
             consumer = stages[j]
             upstream = Facts()
@@ -342,6 +348,8 @@ class Walker:
             check(self, name, args, facts, inner)
         if name in ENV_DUMPERS and not any(a is not None and not a.startswith("-") for a in args):
             facts.dumps_env = True
+        if name in _LINE_FILTERS and self.upstream_paths_inside:
+            facts.paths_inside = True
         if name in ("echo", "printf") and all(a is not None for a in args):
             facts.literal_output = _echo_text(name, args)  # type: ignore[arg-type]
         return facts
