@@ -2,6 +2,8 @@
 
 `python tests/support/safety_corpus.py sample-nl2bash` rewrites corpus/command_nl2bash.jsonl from the
 NL2Bash command list: every STEP-th line, keeping its line number, so the sample is reproducible.
+`python tests/support/safety_corpus.py nl2bash-rates` scores the whole list and prints the share of
+commands allowed, escalated and blocked (the figures docs/safety.md quotes).
 """
 
 from __future__ import annotations
@@ -136,9 +138,22 @@ def sample_nl2bash(source: Path = NL2BASH_FILE, step: int = NL2BASH_STEP) -> lis
     return rows
 
 
+def nl2bash_rates(source: Path = NL2BASH_FILE, policy: SafetyPolicy | None = None) -> tuple[int, Counter[str]]:
+    """How many NL2Bash commands there are, and how many of them each verdict got."""
+    from wave_safety import ShellCommand
+
+    policy = policy or SafetyPolicy()
+    commands = [line for line in source.read_text().splitlines() if line.strip()]
+    return len(commands), Counter(score(ShellCommand(c), policy).verdict for c in commands)
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["nl2bash-rates"]:
+        total, verdicts = nl2bash_rates()
+        print(f"{total} commands: " + ", ".join(f"{v} {verdicts[v] / total:.2%}" for v in ("allow", "escalate", "block")))
+        sys.exit(0)
     if sys.argv[1:] != ["sample-nl2bash"]:
-        sys.exit("usage: safety_corpus.py sample-nl2bash")
+        sys.exit("usage: safety_corpus.py sample-nl2bash | nl2bash-rates")
     out = CORPUS_DIR / "command_nl2bash.jsonl"
     out.write_text("".join(json.dumps(row) + "\n" for row in sample_nl2bash()))
     print(f"wrote {out}")
