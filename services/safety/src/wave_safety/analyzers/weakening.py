@@ -88,6 +88,10 @@ _SKIP_MARKERS = re.compile(
     r"|@(?:Ignore|Disabled)\b|#\[ignore\]|\[Ignore\]|\[Fact\s*\(\s*Skip\s*="
     r"|\bmarkTestSkipped\s*\(|@skip\b|\bSkip\(\s*['\"]"
 )
+# Markers that mean "skip this test" in any source file (Rust and Java tests live beside the code).
+_SKIP_IN_SOURCE = re.compile(
+    r"\bpytest\.mark\.(?:skip|skipif|xfail)\b|@unittest\.skip|#\[ignore\]|@(?:Ignore|Disabled)\b|\bt\.Skip(?:Now|f)?\s*\("
+)
 # Configuration that decides which tests run, or how.
 TEST_CONFIG_NAMES = frozenset(
     {
@@ -238,11 +242,13 @@ def weakening_findings(files: tuple[wave_diffs.FileChange, ...], policy: SafetyP
                 added_tests.update(_test_names(line, new))
         elif test_file and new is None:
             pass  # the file's deletion is already named
-        if test_file or posixpath.basename(new or old or "") == "conftest.py":
+        source = (new or old or "").endswith(_CODE_SUFFIXES)
+        if test_file or posixpath.basename(new or old or "") == "conftest.py" or source:
+            markers = _SKIP_MARKERS if test_file or not source else _SKIP_IN_SOURCE
             for line in removed:
-                removed_markers.update(m.group(0) for m in _SKIP_MARKERS.finditer(line))
+                removed_markers.update(m.group(0) for m in markers.finditer(line))
             for line in added:
-                for match in _SKIP_MARKERS.finditer(line):
+                for match in markers.finditer(line):
                     added_markers.setdefault(match.group(0), []).append(new or "?")
         path = new or old or ""
         if is_test_config(path) and new is not None:

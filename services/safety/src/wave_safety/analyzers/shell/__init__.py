@@ -30,7 +30,6 @@ def analyze_shell(command: str, policy: SafetyPolicy, worktree: str = ".") -> Sh
         )
         return walker.scan
     for hit in secret_kinds(command):
-        if not hit.generic:
-            walker.add("shell.inline_secret", f"the command line contains a {hit.kind}")
+        walker.add("shell.inline_secret", f"the command line contains a {hit.kind}")
     walker.script(command)
     return walker.scan

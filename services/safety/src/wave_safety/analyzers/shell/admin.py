@@ -168,6 +168,24 @@ def assignment(walk: Walker, name: str, value: str | None) -> None:
     """Every assignment the walker sees, bare or before a command or after export/declare/typeset."""
     index_variable(walk, name, value)
     history_variable(walk, name, value)
+    if value is not None and SECRET_NAME.search(name) and looks_like_a_key(value):
+        walk.add("shell.inline_secret", f"{name} is assigned a literal that looks like a real credential")
+
+
+def looks_like_a_key(value: str) -> bool:
+    """A literal random enough to be a real key: 16+ characters of letters and digits, no stand-in words."""
+    from wave_events.redaction import is_placeholder, shannon_entropy
+
+    token = value.strip("'\"")
+    return (
+        len(token) >= 16
+        and " " not in token
+        and "$" not in token
+        and any(c.isdigit() for c in token)
+        and any(c.isalpha() for c in token)
+        and not is_placeholder(token)
+        and shannon_entropy(token) >= 3.5
+    )
 
 
 def secret_expansions(words: list[str]) -> list[str]:
@@ -784,6 +802,8 @@ def keyring(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts
         shown = "heroku prints a token or a config secret"
     elif name == "keyring" and lowered[:1] == ["get"]:
         shown = "keyring get prints a stored password"
+    elif name == "keyctl" and lowered[:1] in (["print"], ["pipe"], ["read"]):
+        shown = f"keyctl {lowered[0]} prints a kernel keyring secret"
     elif name == "git" and lowered[:2] == ["credential", "fill"]:
         shown = "git credential fill prints stored credentials"
     elif name == "docker" and lowered[:2] == ["secret", "inspect"]:
@@ -799,6 +819,9 @@ def grep(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -
         if (
             arg is not None
             and not arg.startswith("--")
-            and re.search(r"(?i)(secret|token|pass|key|credential|private|auth|aws_|dsn|_url)", arg)
+            and re.search(
+                r"(?i)(secret|token|pass|key|credential|private|auth|aws|azure|gcp|google|github|gh_|openai|anthropic|stripe|npm_|slack|dsn|_url)",
+                arg,
+            )
         ):
             facts.selects_secrets = True

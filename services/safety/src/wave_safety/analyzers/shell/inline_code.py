@@ -36,6 +36,11 @@ _SHELL_CALL = re.compile(
     r"|\bos\.execute|\bio\.popen|\bKernel\.(?:system|exec|spawn)|\bOpen3\.\w+|\bIO\.popen|%x)"
     r"\s*[\(\{\[]?\s*(\[[^\]]*\]|" + _STRING + r")"
 )
+_EXEC_WITH_ARGV = re.compile(
+    r"\b(?:exec[lv]p?e?|spawn[lv]p?e?|spawn|spawnSync|execFile|execFileSync)\s*\(\s*"
+    + _STRING
+    + r"\s*,\s*(\[[^\]]*\])"
+)
 _BACKTICK = re.compile(r"`([^`]+)`")
 _PERL_QX = re.compile(r"\bqx\s*([\{\(\[/|!])(.*?)[\}\)\]/|!]", re.S)
 _LIST_ITEM = re.compile(_STRING)
@@ -208,6 +213,12 @@ def shell_strings(code: str) -> list[str]:
     """The commands `code` hands to a shell or runs as a program: string arguments of system-like calls,
     argument lists joined into a command line, backticks and qx{}."""
     commands: list[str] = []
+    for match in _EXEC_WITH_ARGV.finditer(code):  # os.execvp("rm", ["rm", "-rf", "/"]): the list is argv
+        program = _string_value(match) or ""
+        items = [i for m in _LIST_ITEM.finditer(match.group(4)) if (i := _string_value(m)) is not None]
+        if not items or items[0].rsplit("/", 1)[-1] != program.rsplit("/", 1)[-1]:
+            items = [program, *items]  # spawn("bash", ["-c", …]): the list holds only the arguments
+        commands.append(" ".join(_quote(i) for i in items))
     for match in _SHELL_CALL.finditer(code):
         argument = match.group(1)
         if argument.startswith("["):

@@ -751,7 +751,7 @@ CHECKERS: dict[str, Checker] = {
     "pipenv": tools.pip,
     "composer": tools.composer,
     **dict.fromkeys(("nuget", "dotnet"), tools.nuget),
-    **dict.fromkeys(("security", "secret-tool", "gpg", "gpg2", "pass", "op", "vault", "keyring"), admin.keyring),
+    **dict.fromkeys(("security", "secret-tool", "gpg", "gpg2", "pass", "op", "vault", "keyring", "keyctl"), admin.keyring),
     **dict.fromkeys(("grep", "egrep", "rg", "ag"), admin.grep),
     # users and privileges
     "su": admin.su,
