@@ -64,9 +64,8 @@ _LOOKERS = frozenset(
     {"grep", "egrep", "fgrep", "rg", "ps", "pgrep", "pkill", "killall", "kill", "echo", "printf", "man"}
 )
 _STRATUM = re.compile(r"(?i)\bstratum\d?\+(?:tcp|ssl|tls|udp)://")
-_MINER_OPTIONS = frozenset(
-    {"--donate-level", "--coin", "--algo=rx/0", "--randomx-mode", "--cpu-max-threads-hint"}
-)
+# Options only miners take (xmrig's), whatever the binary is renamed to.
+_MINER_OPTIONS = frozenset({"--donate-level", "--randomx-mode", "--cpu-max-threads-hint", "--nicehash"})
 
 # Variables whose value decides where a package manager downloads from, or whether it checks what it gets.
 INDEX_VARIABLES = frozenset(
@@ -255,12 +254,13 @@ def unset(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) 
 
 
 def history(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
-    flags, _ = split_options(args)
-    if flags & {"-c", "-d", "-w", "-r", "-cw", "-wc"} or any(f.startswith("-") and "c" in f for f in flags):
-        if flags & {"-c", "-d"} or any("c" in f for f in flags):
-            walk.add("shell.erase_traces", f"history {' '.join(sorted(flags))} erases the shell's history")
-        elif "-w" in flags and any(a is not None and a.startswith("/dev/") for a in args):
-            walk.add("shell.erase_traces", "history -w onto a device discards the shell's history")
+    """`history -c` clears the list, `-d N` deletes entries, `-w /dev/null` writes it nowhere."""
+    flags, positionals = split_options(args)
+    letters = "".join(f.lstrip("-") for f in flags if not f.startswith("--"))
+    if "c" in letters or "d" in letters:
+        walk.add("shell.erase_traces", f"history {' '.join(sorted(flags))} erases the shell's history")
+    elif "w" in letters and any(p is not None and p.startswith("/dev/") for p in positionals):
+        walk.add("shell.erase_traces", "history -w onto a device discards the shell's history")
 
 
 def set_(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
@@ -637,18 +637,23 @@ def miner_arguments(walk: Walker, name: str, args: list[Arg]) -> None:
         ):
             walk.add("shell.crypto_miner", f"{name} runs or reaches a cryptocurrency miner ({arg[:60]})")
             return
-        if arg is not None and (
-            _STRATUM.search(arg) or arg.split("=")[0] in _MINER_OPTIONS and "--coin" != arg
-        ):
-            walk.add(
-                "shell.crypto_miner",
-                f"{name} connects to a mining pool ({_STRATUM.search(arg).group(0) if _STRATUM.search(arg) else arg})",
+        stratum = _STRATUM.search(arg)
+        if stratum or arg.split("=")[0] in _MINER_OPTIONS:
+            what = (
+                f"connects to a mining pool ({stratum.group(0)})"
+                if stratum
+                else f"takes the miner option {arg}"
             )
+            walk.add("shell.crypto_miner", f"{name} {what}")
             return
 
 
 def detached(walk: Walker, name: str, how: str) -> None:
     walk.add("shell.detached_process", f"{how} keeps {name} running after the action ends")
+
+
+def systemd_run(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
+    detached(walk, "a transient service", name)
 
 
 def screen(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:

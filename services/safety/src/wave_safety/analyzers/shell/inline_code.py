@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 
+from ..network import host_of_url, is_loopback
 from ..paths import is_credential_file, resolve
-from .admin import SECRET_NAME
+from .admin import SECRET_NAME, miner_arguments
 from .walker import Facts, Walker
 
 # Which short option takes the program text, per interpreter family (perl's `-pe`, `-lne` bundles end in it).
@@ -132,23 +133,19 @@ def code_argument(name: str, args: list[str | None]) -> tuple[bool, str | None, 
 
 def analyze_code(walk: Walker, name: str, code: str, facts: Facts) -> None:
     """Score `code` (run by the interpreter `name`) as what it would do as shell."""
+    from .programs import delete  # programs registers this module's caller: imported late to avoid a cycle
+
     for command in shell_strings(code):
         facts.absorb(walk.script(command))
     for match in _RECURSIVE_DELETE.finditer(code):
         target = _string_value(match)
         if target is not None:
-            from .programs import delete
-
             delete(walk, target, True, f"{name} code ({_callee(match.group(0))})")
     if _HOME_DELETE.search(code):
-        from .programs import delete
-
         delete(walk, "~", True, f"{name} code")
     for match in _FILE_DELETE.finditer(code):
         target = _string_value(match)
         if target is not None:
-            from .programs import delete
-
             delete(walk, target, False, f"{name} code")
     for match in _PERL_OPEN.finditer(code):
         mode = match.group(1) or match.group(3)
@@ -168,8 +165,6 @@ def analyze_code(walk: Walker, name: str, code: str, facts: Facts) -> None:
             "shell.dynamic_command", f"{name} code runs text it decodes at run time (base64, hex, zlib, …)"
         )
     if _DELETE_CALL.search(code):
-        from .programs import delete
-
         for literal in string_literals(code):
             if literal in _ROOT_LIKE_LITERALS:
                 delete(walk, literal, True, f"{name} code")
@@ -194,8 +189,6 @@ def analyze_code(walk: Walker, name: str, code: str, facts: Facts) -> None:
         walk.add("shell.secret_print", f"{name} code prints the whole environment")
     hosts = []
     for url in _URL.findall(code):
-        from ..network import host_of_url, is_loopback
-
         host = host_of_url(url)
         if host and not is_loopback(host) and not walk.policy.host_allowed(host):
             hosts.append(host)
@@ -203,10 +196,7 @@ def analyze_code(walk: Walker, name: str, code: str, facts: Facts) -> None:
         walk.add("shell.network_egress", f"{name} code talks to {host}, which is not on the egress allowlist")
         if secret_vars or _ENV_DUMP.search(code) or "environ" in code and downloads:
             walk.add("shell.secret_exfiltration", f"{name} code sends secrets to {host}")
-    if walk.policy is not None:
-        from .admin import miner_arguments
-
-        miner_arguments(walk, name, list(string_literals(code)))
+    miner_arguments(walk, name, list(string_literals(code)))
 
 
 def shell_strings(code: str) -> list[str]:

@@ -239,15 +239,11 @@ def find(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -
 def chmod(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
     flags, positionals = split_options(args, frozenset({"--reference", "--from"}))
     if name == "chmod" and positionals and not any(f.startswith("--reference") for f in flags):
-        positionals = positionals[1:]
+        mode, positionals = positionals[0], positionals[1:]
+        admin.chmod_setuid(walk, name, mode, " ".join(p for p in positionals if p) or "a file")
     elif name in ("chown", "chgrp") and positionals and not any(f.startswith("--reference") for f in flags):
         positionals = positionals[1:]
     recursive = any(f == "--recursive" or (not f.startswith("--") and "R" in f) for f in flags)
-    if name == "chmod" and not any(f.startswith("--reference") for f in flags):
-        modes = [a for a in args if a is not None and not a.startswith("--")]
-        mode = next((m for m in modes if admin.setuid_mode(m.lstrip("-") if m.startswith("-") and "s" in m else m)), None)
-        if mode is not None:
-            admin.chmod_setuid(walk, name, mode, " ".join(p for p in positionals if p) or "a file")
     for target in positionals:
         if target is None:
             continue
@@ -742,7 +738,7 @@ CHECKERS: dict[str, Checker] = {
     **dict.fromkeys(("cat", "head", "tail", "less", "more", "base64", "xxd", "od", "strings", "tac"), admin.reader),
     **dict.fromkeys(("compgen",), admin.set_variables),
     **dict.fromkeys(("pkill", "killall"), admin.kill_daemon),
-    "systemd-run": lambda walk, name, args, facts, inner: admin.detached(walk, "a transient service", name),
+    "systemd-run": admin.systemd_run,
     "mysqladmin": tools.mysqladmin,
     "dropuser": dropdb,
     "mc": tools.minio,
