@@ -18,6 +18,7 @@ from wave_events import catalogue as ev
 from wave_events.projections import RunState
 from wave_runtime import Output, TransientError
 from wave_runtime.memo import EffectResults
+from wave_runtime.metrics import SANDBOX_SECONDS
 
 from .checkout import Checkout, CheckoutError
 from .decide import HANDLED_EVENT_TYPES, RunTests, decide, run_outcome, sandbox_unusable, untested
@@ -104,6 +105,7 @@ class QAService:
                 result = self.sandbox.run(command.argv, repo, self._limits, SANDBOX_ENV, stop=stop)
             except SandboxError as exc:
                 raise sandbox_unusable(self.sandbox.name, str(exc)) from exc
+            SANDBOX_SECONDS.labels(self.sandbox.name, "timed_out" if result.timed_out else "exited").observe(result.duration_s)
             junit_text = _read_report(junit) if command.junit_path is not None else None
             report = read_report(junit_text, exit_code=result.exit_code, output=result.output, known_files=files)
             outcome = run_outcome(
