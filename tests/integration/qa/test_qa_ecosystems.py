@@ -106,3 +106,68 @@ async def test_without_the_go_toolchain_the_run_escalates_instead_of_asking_a_fi
 
     assert "a program the test command needs is not in the sandbox (go)" in escalation.value.reason
     assert "toolchains on the qa host's PATH" in escalation.value.action
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="needs Node and npm")
+@pytest.mark.timeout(300)
+async def test_an_npm_package_is_tested_with_node_test_and_counted(tmp_path: Path) -> None:
+    files = {"package.json": PACKAGE_JSON, "greet.js": NODE_CODE, ".wave/qa.toml": 'setup = ["node"]\n'}
+
+    outcome = await qa_outcome(tmp_path, files, {"test/greet.test.js": NODE_TESTS}, service(tmp_path))
+
+    assert isinstance(outcome, c.TestsPassed), getattr(outcome, "failure_excerpt", outcome)
+    assert outcome.counts == c.TestCounts(passed=2)
+    assert outcome.command == "npm test"
+    assert outcome.environment.startswith("node: npm install (.wave/qa.toml on main at ")
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="needs Node and npm")
+async def test_an_npm_package_needing_an_uninstalled_package_escalates(tmp_path: Path) -> None:
+    files = {"package.json": PACKAGE_JSON, "greet.js": "const pad = require('left-pad');\n" + NODE_CODE}
+
+    with pytest.raises(Unrecoverable) as escalation:
+        await qa_outcome(tmp_path, files, {"test/greet.test.js": NODE_TESTS}, service(tmp_path))
+
+    assert "the Node package 'left-pad' is not installed" in escalation.value.reason
+    assert "no setup configured; detected node: npm install" in escalation.value.reason
+
+
+async def test_a_python_project_whose_dependency_is_not_installed_escalates_with_the_setup_to_add(
+    tmp_path: Path,
+) -> None:
+    files = {"pyproject.toml": PY_PROJECT, "titles.py": PY_CODE}
+
+    with pytest.raises(Unrecoverable) as escalation:
+        await qa_outcome(tmp_path, files, {"tests/test_titles.py": PY_TESTS}, service(tmp_path))
+
+    reason = escalation.value.reason
+    assert "the Python module 'inflection' is not installed" in reason
+    assert 'python: pip install inflection==0.5.1: add setup = ["python"] to .wave/qa.toml' in reason
+    assert not (tmp_path / "qa-env").exists() or not any((tmp_path / "qa-env").glob("*/venv"))  # nothing installed
+
+
+@pytest.mark.network
+@pytest.mark.timeout(300)
+async def test_a_python_project_with_a_pypi_dependency_is_set_up_once_and_tested_offline(tmp_path: Path) -> None:
+    qa = service(tmp_path)
+    repo = make_repo(tmp_path / "repo", {"pyproject.toml": PY_PROJECT, "titles.py": PY_CODE,
+                                         ".wave/qa.toml": 'setup = ["python"]\n'})
+    base = str(repo.head.target)
+    first = add_files(repo, {"tests/test_titles.py": PY_TESTS}, "tests")
+    stream, (committed,) = committed_run(str(tmp_path / "repo"), base, {"t1": first})
+
+    (passed,) = await qa.handle(committed.state, committed.event)
+
+    assert isinstance(passed, c.TestsPassed), getattr(passed, "failure_excerpt", passed)
+    assert passed.counts == c.TestCounts(passed=2)
+    assert passed.environment.startswith("python: pip install inflection==0.5.1 (.wave/qa.toml on main at ")
+    assert "installed" in passed.environment
+
+    stream.add(passed)
+    broken = add_files(repo, {"titles.py": PY_CODE.replace("titleize", "camelize")}, "camel case")
+    retried = refix(stream, "t1", broken, first)
+    (failed,) = await qa.handle(retried.state, retried.event)
+
+    assert isinstance(failed, c.TestsFailed)
+    assert failed.counts == c.TestCounts(passed=1, failed=1)  # camelize("wave") is still "Wave"
+    assert "reused" in failed.environment  # the same dependencies: no second install

@@ -78,7 +78,7 @@ class BubblewrapSandbox(Sandbox):
         else:
             args += ["--unshare-all"]  # includes the network: only a loopback that is down
         args += ["--die-with-parent", "--new-session"]
-        made: set[str] = {"/", "/tmp", "/usr", "/proc", "/dev"}
+        made: set[str] = {"/", "/tmp", "/usr", "/proc", "/dev", "/etc"}
         covered: list[str] = []
         for d in SYSTEM_DIRS:
             args += ["--ro-bind", d, d]
@@ -89,12 +89,14 @@ class BubblewrapSandbox(Sandbox):
             elif os.path.isdir(entry):
                 args += ["--ro-bind", entry, entry]
                 covered.append(entry)
+        # /etc as bwrap would make it is 0700: the sandbox user (nobody) could not reach /etc/ssl (node
+        # reads its OpenSSL configuration at start) nor /etc/passwd
+        args += ["--perms", "0755", "--dir", "/etc"]
         for entry in ETC_ENTRIES:
             args += ["--ro-bind-try", entry, entry]
         args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
-        covered.append("/tmp")
         for path in dict.fromkeys([*self._ro_paths, *mounts.read_only]):
-            if _under_any(path, covered[:-1]) or not os.path.exists(path):
+            if _under_any(path, covered) or not os.path.exists(path):  # /tmp is a tmpfs: a path under it is bound
                 continue
             args += _parents(path, made) + ["--ro-bind", path, path]
             covered.append(path)
