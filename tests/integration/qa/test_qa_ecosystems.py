@@ -123,7 +123,8 @@ async def test_an_npm_package_is_tested_with_node_test_and_counted(tmp_path: Pat
 
 @pytest.mark.skipif(shutil.which("npm") is None, reason="needs Node and npm")
 async def test_an_npm_package_needing_an_uninstalled_package_escalates(tmp_path: Path) -> None:
-    files = {"package.json": PACKAGE_JSON, "greet.js": "const pad = require('left-pad');\n" + NODE_CODE}
+    declared = json.dumps({**json.loads(PACKAGE_JSON), "dependencies": {"left-pad": "1.3.0"}})
+    files = {"package.json": declared, "greet.js": "const pad = require('left-pad');\n" + NODE_CODE}
 
     with pytest.raises(Unrecoverable) as escalation:
         await qa_outcome(tmp_path, files, {"test/greet.test.js": NODE_TESTS}, service(tmp_path))
@@ -171,3 +172,46 @@ async def test_a_python_project_with_a_pypi_dependency_is_set_up_once_and_tested
     assert isinstance(failed, c.TestsFailed)
     assert failed.counts == c.TestCounts(passed=1, failed=1)  # camelize("wave") is still "Wave"
     assert "reused" in failed.environment  # the same dependencies: no second install
+
+
+GO_MOD_WITH_ERRORS = GO_MOD + "\nrequire github.com/pkg/errors v0.9.1\n"
+GO_SUM_WITH_ERRORS = (
+    "github.com/pkg/errors v0.9.1 h1:FEBLx1zS214owpjy7qsBeixbURkuhQAwrK5UwLGTwt4=\n"
+    "github.com/pkg/errors v0.9.1/go.mod h1:bwawxfHBFNV+L2hUp1rHADufV3IMtnDRdf1r5NINEl0=\n"
+)
+GO_CHECK = (
+    'package shapes\n\nimport "github.com/pkg/errors"\n\n'
+    'func Check(w int) error {\n\tif w < 0 {\n\t\treturn errors.New("negative width")\n\t}\n\treturn nil\n}\n'
+)
+GO_CHECK_TEST = (
+    'package shapes\n\nimport "testing"\n\n'
+    'func TestCheck(t *testing.T) {\n\tif Check(-1) == nil || Check(1) != nil {\n\t\tt.Fatal("check")\n\t}\n}\n'
+)
+
+
+@pytest.mark.network
+@pytest.mark.skipif(shutil.which("go") is None, reason="needs the Go toolchain")
+@pytest.mark.timeout(400)
+async def test_a_go_module_with_an_external_module_is_downloaded_from_the_proxy_then_tested_offline(
+    tmp_path: Path,
+) -> None:
+    files = {"go.mod": GO_MOD_WITH_ERRORS, "go.sum": GO_SUM_WITH_ERRORS, "shapes.go": GO_CODE, "check.go": GO_CHECK,
+             ".wave/qa.toml": 'setup = ["go"]\n'}
+
+    outcome = await qa_outcome(tmp_path, files, {"check_test.go": GO_CHECK_TEST}, service(tmp_path))
+
+    assert isinstance(outcome, c.TestsPassed), getattr(outcome, "failure_excerpt", outcome)
+    assert outcome.counts == c.TestCounts(passed=1)
+    assert any((tmp_path / "qa-env").glob("*/gomodcache/github.com/pkg/errors@v0.9.1"))
+
+
+@pytest.mark.skipif(shutil.which("go") is None, reason="needs the Go toolchain")
+@pytest.mark.timeout(300)
+async def test_a_go_module_whose_external_module_was_not_set_up_escalates(tmp_path: Path) -> None:
+    files = {"go.mod": GO_MOD_WITH_ERRORS, "go.sum": GO_SUM_WITH_ERRORS, "shapes.go": GO_CODE, "check.go": GO_CHECK}
+
+    with pytest.raises(Unrecoverable) as escalation:
+        await qa_outcome(tmp_path, files, {"check_test.go": GO_CHECK_TEST}, service(tmp_path))
+
+    assert "a Go module the tests need is not available offline" in escalation.value.reason
+    assert 'detected go: go mod download: add setup = ["go"]' in escalation.value.reason

@@ -55,6 +55,10 @@ def test_nothing_configured_installs_nothing_but_proposes_what_it_detected() -> 
     assert proposed.skipped == ("-e .", "git+https://x/y.git")  # no paths, URLs or pip options
     assert proposal(proposed).endswith('add setup = ["python"] to .wave/qa.toml on the target branch')
 
+    no_dependencies = plan_setup({"pyproject.toml": '[project]\nname = "t"\n', "go.mod": "module x\n"}, config, propose=True)
+    assert no_dependencies is not None and no_dependencies.ecosystems == ("python", "go")
+    assert proposal(no_dependencies) == ""  # nothing worth proposing
+
 
 @pytest.mark.parametrize(
     ("text", "ecosystems"),
@@ -168,6 +172,13 @@ def test_a_go_module_missing_offline_is_the_environment_a_missing_package_of_the
         "a Go module the tests need is not available offline (no required module provides package github.com/x/y)"
     )
     assert environment_problem(failed(own), report(errors=1), (), "example.com/shapes") is None
+
+
+def test_a_missing_shared_library_is_the_environment() -> None:
+    output = "E   ImportError: libgeos_c.so.1: cannot open shared object file: No such file or directory\n"
+    assert environment_problem(failed(output, 2), report(errors=1), ()) == (
+        "the shared library libgeos_c.so.1 is not installed on the qa host"
+    )
 
 
 def test_an_ordinary_failure_or_a_timeout_is_not_the_environment() -> None:

@@ -95,6 +95,7 @@ _CONFIGURE = (
     "dependencies, toolchains on the qa host's PATH are found (see services/qa/README.md); then approve to test again"
 )
 _PY_MISSING = re.compile(r"ModuleNotFoundError: No module named '([\w.]+)'")
+_SHARED_LIBRARY_MISSING = re.compile(r"ImportError: (lib[\w.+-]+\.so[\w.]*): cannot open shared object file")
 _NODE_MISSING = re.compile(r"Cannot find (?:module|package) '([^']+)'")
 _GO_MISSING = re.compile(
     r"no required module provides package (\S+?);|cannot find package \"?([^\s\"]+)|"
@@ -124,6 +125,9 @@ def environment_problem(
         top = match.group(1).split(".")[0]
         if not _is_repo_python_module(top, known_files):
             return f"the Python module {top!r} is not installed (ModuleNotFoundError while collecting the tests)"
+    library = _SHARED_LIBRARY_MISSING.search(output)
+    if library:
+        return f"the shared library {library.group(1)} is not installed on the qa host"
     for match in _NODE_MISSING.finditer(output):
         name = match.group(1)
         if not name.startswith((".", "/", "node:")):

@@ -50,6 +50,7 @@ class SetupPlan:
     ecosystems: tuple[str, ...]
     python_requirements: tuple[str, ...] = ()
     node_lockfile: str | None = None  # `npm ci` with it, `npm install` without
+    declares_dependencies: bool = False  # any requirement, npm dependency or go `require` at all
     inputs: tuple[str, ...] = ()  # repository files whose contents decide what gets installed
     skipped: tuple[str, ...] = ()  # requirement lines not installed (URLs, paths, pip options)
     source: str = "detected"
@@ -148,7 +149,17 @@ def plan_setup(files: Mapping[str, str], config: SetupConfig, *, propose: bool =
     if "go" in ecosystems:
         inputs += [name for name in ("go.mod", "go.sum") if name in files]
     source = config.source if config.configured else "detected"
-    return SetupPlan(tuple(ecosystems), requirements, lockfile, tuple(dict.fromkeys(inputs)), skipped, source)
+    declares = bool(requirements) or ("node" in ecosystems and _npm_dependencies(files.get("package.json"))) or (
+        "go" in ecosystems and re.search(r"^\s*require\b", files.get("go.mod", ""), re.MULTILINE) is not None)
+    return SetupPlan(tuple(ecosystems), requirements, lockfile, declares, tuple(dict.fromkeys(inputs)), skipped, source)
+
+
+def _npm_dependencies(text: str | None) -> bool:
+    try:
+        document = json.loads(text or "{}")
+    except ValueError:
+        return False
+    return isinstance(document, dict) and any(document.get(k) for k in ("dependencies", "devDependencies"))
 
 
 def is_requirements_file(path: str) -> bool:
@@ -206,7 +217,10 @@ def _string_items(value: object) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
-def proposal(plan: SetupPlan) -> str:
-    """What QA says when nothing is configured: the setup it would use, and how to turn it on."""
+def proposal(plan: SetupPlan | None) -> str:
+    """What QA says when nothing is configured: the setup it would use, and how to turn it on; nothing
+    for a project that declares no dependency."""
+    if plan is None or not plan.declares_dependencies:
+        return ""
     names = ", ".join(f'"{e}"' for e in plan.ecosystems)
     return f"no setup configured; detected {plan.describe()}: add setup = [{names}] to .wave/qa.toml on the target branch"

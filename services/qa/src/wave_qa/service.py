@@ -128,7 +128,7 @@ class QAService:
             plan = plan_setup(files, setup)
             proposed = None if setup.configured else plan_setup(files, setup, propose=True)
             prepared = self._prepare(plan, repo, files, decision.location)
-            environment = prepared.description or (proposal(proposed) if proposed else "")
+            environment = prepared.description or proposal(proposed)
             log.info("run %s: testing %s with %s in %s", run_id, decision.commit[:12], command.display, self.sandbox.name)
             try:
                 result = self.sandbox.run(
