@@ -105,7 +105,7 @@ async def test_without_the_go_toolchain_the_run_escalates_instead_of_asking_a_fi
         await qa_outcome(tmp_path, {"go.mod": GO_MOD, "shapes.go": GO_CODE}, {"shapes_test.go": GO_TESTS}, qa)
 
     assert "a program the test command needs is not in the sandbox (go)" in escalation.value.reason
-    assert "toolchains on the qa host's PATH" in escalation.value.action
+    assert "install the toolchain on the qa host's PATH" in escalation.value.action
 
 
 @pytest.mark.skipif(shutil.which("npm") is None, reason="needs Node and npm")

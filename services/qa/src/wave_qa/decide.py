@@ -91,8 +91,9 @@ def sandbox_unusable(sandbox: str, problem: str) -> Unrecoverable:
 
 
 _CONFIGURE = (
-    "configure it for QA: `setup` in .wave/qa.toml on the target branch (or WAVE_QA_SETUP) installs the "
-    "dependencies, toolchains on the qa host's PATH are found (see services/qa/README.md); then approve to test again"
+    "install the toolchain on the qa host's PATH, or set WAVE_QA_SETUP (e.g. python) for the qa service, "
+    "then approve to test again; or add `setup` to .wave/qa.toml on the target branch, which runs started "
+    "after it use (see services/qa/README.md)"
 )
 _PY_MISSING = re.compile(r"ModuleNotFoundError: No module named '([\w.]+)'")
 _SHARED_LIBRARY_MISSING = re.compile(r"ImportError: (lib[\w.+-]+\.so[\w.]*): cannot open shared object file")
@@ -171,6 +172,6 @@ def setup_failed(problem: str, source: str) -> Unrecoverable:
     """Installing the dependencies failed (a registry that does not answer, a package with no wheel)."""
     return Unrecoverable(
         f"preparing the test environment ({source}) failed: {problem}",
-        "fix the setup in .wave/qa.toml on the target branch or WAVE_QA_SETUP, or the dependency, "
-        "then approve to try again",
+        "fix the dependency or WAVE_QA_SETUP, or make the package registry reachable, then approve to try "
+        "again; a run reads .wave/qa.toml at its base commit, so a fix there is for runs started after it",
     )
