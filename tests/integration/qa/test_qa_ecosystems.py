@@ -3,13 +3,13 @@ module, an npm package — tested in the real bubblewrap sandbox, offline, with 
 branch's .wave/qa.toml says to set up. A missing dependency or toolchain is an environment escalation,
 never a test failure for a fixer.
 
-Tests marked `network` install from a package registry (PyPI, the Go module proxy); each install is
-bounded by the environment's setup timeout and the test's own timeout."""
+They need Go, Node and npm on the host (the project's machines have them). Tests marked `network`
+install from a package registry (PyPI, the Go module proxy); each install is bounded by the
+environment's setup timeout and the test's own timeout."""
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -67,7 +67,6 @@ async def qa_outcome(tmp_path: Path, base_files: dict[str, str], change: dict[st
     return outcome
 
 
-@pytest.mark.skipif(shutil.which("go") is None, reason="needs the Go toolchain")
 @pytest.mark.timeout(400)
 async def test_a_go_module_is_tested_offline_each_test_counted_and_the_build_cache_kept(tmp_path: Path) -> None:
     qa = service(tmp_path)
@@ -97,7 +96,6 @@ async def test_a_go_module_is_tested_offline_each_test_counted_and_the_build_cac
     assert failed.duration_s < passed.duration_s / 2
 
 
-@pytest.mark.skipif(shutil.which("go") is None, reason="needs the Go toolchain")
 async def test_without_the_go_toolchain_the_run_escalates_instead_of_asking_a_fixer(tmp_path: Path) -> None:
     qa = service(tmp_path, toolchains=Toolchains())  # as on a host where go is not installed
 
@@ -108,7 +106,6 @@ async def test_without_the_go_toolchain_the_run_escalates_instead_of_asking_a_fi
     assert "install the toolchain on the qa host's PATH" in escalation.value.action
 
 
-@pytest.mark.skipif(shutil.which("npm") is None, reason="needs Node and npm")
 @pytest.mark.timeout(300)
 async def test_an_npm_package_is_tested_with_node_test_and_counted(tmp_path: Path) -> None:
     files = {"package.json": PACKAGE_JSON, "greet.js": NODE_CODE, ".wave/qa.toml": 'setup = ["node"]\n'}
@@ -121,7 +118,6 @@ async def test_an_npm_package_is_tested_with_node_test_and_counted(tmp_path: Pat
     assert outcome.environment.startswith("node: npm install (.wave/qa.toml on main at ")
 
 
-@pytest.mark.skipif(shutil.which("npm") is None, reason="needs Node and npm")
 async def test_an_npm_package_needing_an_uninstalled_package_escalates(tmp_path: Path) -> None:
     declared = json.dumps({**json.loads(PACKAGE_JSON), "dependencies": {"left-pad": "1.3.0"}})
     files = {"package.json": declared, "greet.js": "const pad = require('left-pad');\n" + NODE_CODE}
@@ -190,7 +186,6 @@ GO_CHECK_TEST = (
 
 
 @pytest.mark.network
-@pytest.mark.skipif(shutil.which("go") is None, reason="needs the Go toolchain")
 @pytest.mark.timeout(400)
 async def test_a_go_module_with_an_external_module_is_downloaded_from_the_proxy_then_tested_offline(
     tmp_path: Path,
@@ -205,7 +200,6 @@ async def test_a_go_module_with_an_external_module_is_downloaded_from_the_proxy_
     assert any((tmp_path / "qa-env").glob("*/gomodcache/github.com/pkg/errors@v0.9.1"))
 
 
-@pytest.mark.skipif(shutil.which("go") is None, reason="needs the Go toolchain")
 @pytest.mark.timeout(300)
 async def test_a_go_module_whose_external_module_was_not_set_up_escalates(tmp_path: Path) -> None:
     files = {"go.mod": GO_MOD_WITH_ERRORS, "go.sum": GO_SUM_WITH_ERRORS, "shapes.go": GO_CODE, "check.go": GO_CHECK}
