@@ -154,7 +154,6 @@ class QAService:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
-
     def _setup_config(self, repo: Path, base_commit: str | None, target_branch: str) -> SetupConfig:
         """The operator's setup, else the target branch's .wave/qa.toml at the run's base commit —
         never the commit under test's."""
