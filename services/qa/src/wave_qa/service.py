@@ -19,6 +19,7 @@ from wave_events.projections import RunState
 from wave_runtime import Output, TransientError
 from wave_runtime.memo import EffectResults
 from wave_runtime.metrics import SANDBOX_SECONDS
+from wave_safety import SafetyPolicy, ShellCommand, score
 
 from .checkout import Checkout, CheckoutError, file_at
 from .decide import (
@@ -31,6 +32,7 @@ from .decide import (
     sandbox_unusable,
     setup_failed,
     test_environment_missing,
+    unsafe_test_command,
     untested,
 )
 from .detect import REPO_CONFIG, RepoConfigError, go_module_path, read_repo_files, resolve_test_command
@@ -65,6 +67,7 @@ class QAService:
         test_command: str | None = None,
         setup: SetupConfig | None = None,
         environments: TestEnvironments | None = None,
+        safety_policy: SafetyPolicy | None = None,
     ) -> None:
         """`setup`: the operator's setup (WAVE_QA_SETUP), which overrides the target branch's
         .wave/qa.toml; `environments`: where prepared environments and caches live (default: beside
@@ -76,6 +79,7 @@ class QAService:
         self._test_command = test_command
         self._setup = setup
         self._environments = environments or TestEnvironments(self._scratch_root / "qa-env")
+        self._safety_policy = safety_policy or SafetyPolicy()
         # Outcomes by (cause event, commit). The runtime decides again after a concurrency conflict —
         # the notifier's NotificationSent for the same ChangeCommitted usually lands while the tests
         # run — and the suite already run for that decision is not run a second time.
@@ -128,6 +132,7 @@ class QAService:
                 return untested(decision.commit, reason=str(exc), sandbox=self.sandbox.name)
             if command is None:
                 raise no_test_command(_NO_COMMAND)
+            self._refuse_unless_safe(command.display)
             setup = self._setup_config(trusted_config, *trusted)
             plan = plan_setup(files, setup)
             proposed = None if setup.configured else plan_setup(files, setup, propose=True)
@@ -158,6 +163,14 @@ class QAService:
             return outcome
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+
+    def _refuse_unless_safe(self, command: str) -> None:
+        """Score the test command with the safety rules before it runs: trusted sources can still name
+        something no test needs (a download piped into a shell, a recursive delete)."""
+        verdict = score(ShellCommand(command), self._safety_policy)
+        if verdict.verdict != "allow":
+            rules = ", ".join(v.rule for v in verdict.violations) or "no rule named"
+            raise unsafe_test_command(command, verdict.verdict, verdict.score, rules, verdict.policy_version)
 
     def _trusted_config(self, repo: Path, base_commit: str | None, target_branch: str) -> str | None:
         """The text of the target branch's .wave/qa.toml at the run's base commit — never the commit
