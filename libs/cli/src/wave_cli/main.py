@@ -141,6 +141,7 @@ def run_command(settings: Settings, story: str, repo: str, target_branch: str | 
                 budget_tokens=budget_tokens, max_retries=max_retries, merge_policy=merge_policy,
                 model_source=model_source,
                 merge_strategy=merge_strategy,
+                cassette=_cassette_document(cassette) if cassette else "",
             )
             console.print(f"run [bold]{run_id}[/] submitted ({settings.mode})")
             if settings.distributed and not wait:
@@ -205,6 +206,13 @@ def _use_cassette(path: str, settings: Settings) -> str:
     except CassetteError as exc:
         raise UserError(f"--cassette: {exc}") from None
     return str(scripted_models_file(Path(path), settings.home))
+
+
+def _cassette_document(path: str) -> str:
+    """The cassette's content, for the run to carry: every service plays it, distributed too."""
+    from wave_llm import cassette_document, load_cassette
+
+    return cassette_document(load_cassette(path))  # _use_cassette checked it already
 
 
 def _models_in_use() -> str:
@@ -886,4 +894,12 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("WAVE_DEBUG"):
             raise
         errors.print(f"wave: error: {escape(str(exc))} (WAVE_DEBUG=1 shows the traceback)")
+        sys.exit(1)
+    except Exception as exc:
+        from wave_runtime.outages import is_outage
+
+        if not is_outage(exc) or os.environ.get("WAVE_DEBUG"):
+            raise
+        errors.print(f"wave: error: the database or the broker went away ({type(exc).__name__}: {escape(str(exc))}); "
+                     "try again once it is back (WAVE_DEBUG=1 shows the traceback)")
         sys.exit(1)

@@ -83,8 +83,10 @@ async def submit(
     merge_policy: str = "auto",
     model_source: str = "",
     merge_strategy: str = "squash",
+    cassette: str = "",
 ) -> str:
-    """Store a run's RunRequested; `target_branch` None means the repository's current branch."""
+    """Store a run's RunRequested; `target_branch` None means the repository's current branch;
+    `cassette` is the content of the cassette the run plays (JSON, `wave_llm.cassette_document`)."""
     check_amount("--budget-usd", budget_usd)
     check_story(story)
     repo = check_repo(repo)
@@ -99,6 +101,7 @@ async def submit(
         merge_policy=merge_policy,
         model_source=model_source,
         merge_strategy=merge_strategy,
+        cassette=cassette,
         requested_by=who(),
     )
     run_id = new_run_id()

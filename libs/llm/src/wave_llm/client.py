@@ -6,6 +6,7 @@ import asyncio
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -14,11 +15,15 @@ from wave_events.base import DomainEvent
 
 from .blobs import BlobStore, FileBlobStore
 from .budget import Refusal, RunBudget, check_call, estimate_call, threshold_events
+from .cassette import Cassette
 from .errors import ModelError, PermanentModelError, TransientModelError
 from .model import ROLES, Message, ModelRequest, ModelResponse, ToolSpec
+from .pricing import Price
+from .providers import ScriptedProvider
 from .records import CallRecorder, budget_charged
 from .retry import RetryPolicy, Sleep, call_with_retries
 from .routing import RouteEntry, Router
+from .runplay import current_run_play
 from .setup import ModelsSetup
 
 
@@ -155,6 +160,10 @@ class ModelClient:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
         route = self.router.route(role)
+        play = current_run_play()
+        if play is not None and play.cassette is not None:
+            # The run carries its own cassette: it plays that, whatever models this service has.
+            route = (RouteEntry(_run_provider(play.cassette), "scripted", 1, Price(0.0, 0.0)),)
         try:
             template = ModelRequest(
                 role=role,  # type: ignore[arg-type]
@@ -226,6 +235,11 @@ class ModelClient:
 
     async def aclose(self) -> None:
         await self.router.aclose()
+
+
+@lru_cache(maxsize=64)
+def _run_provider(cassette: Cassette) -> ScriptedProvider:
+    return ScriptedProvider.playing(cassette, name="scripted")
 
 
 def _messages(messages: MessagesInput) -> tuple[Message | dict[str, Any], ...]:
