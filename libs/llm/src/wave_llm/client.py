@@ -6,7 +6,6 @@ import asyncio
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -237,9 +236,17 @@ class ModelClient:
         await self.router.aclose()
 
 
-@lru_cache(maxsize=64)
+_RUN_PROVIDERS: dict[int, tuple[Cassette, ScriptedProvider]] = {}
+
+
 def _run_provider(cassette: Cassette) -> ScriptedProvider:
-    return ScriptedProvider.playing(cassette, name="scripted")
+    """One provider per run cassette (parsed once per text by `runplay.run_cassette`, so one object)."""
+    known = _RUN_PROVIDERS.get(id(cassette))
+    if known is None or known[0] is not cassette:
+        if len(_RUN_PROVIDERS) >= 64:
+            _RUN_PROVIDERS.clear()
+        known = _RUN_PROVIDERS[id(cassette)] = (cassette, ScriptedProvider.playing(cassette, name="scripted"))
+    return known[1]
 
 
 def _messages(messages: MessagesInput) -> tuple[Message | dict[str, Any], ...]:
