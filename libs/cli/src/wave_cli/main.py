@@ -772,8 +772,11 @@ def relay_command(health_port: int | None) -> None:
 def _logging() -> None:
     import logging
 
+    from wave_runtime.outages import quiet_broker_client_logs
+
     logging.basicConfig(level=os.environ.get("WAVE_LOG_LEVEL", "INFO"), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    quiet_broker_client_logs()
 
 
 @cli.group("safety")

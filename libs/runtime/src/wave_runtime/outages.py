@@ -130,4 +130,44 @@ def _which(exc: BaseException) -> str:
     return "the database or the broker"
 
 
-__all__ = ["OutageWatch", "is_outage"]
+class OncePerInterval(logging.Filter):
+    """Lets each message template of a logger through once per `interval_s`, then says how many it
+    held back. aiokafka logs every failed reconnect to a broker that is down (tens of thousands of
+    lines in a 10 s outage); one line per kind and interval tells the operator as much."""
+
+    def __init__(self, interval_s: float = 30.0) -> None:
+        super().__init__()
+        self.interval_s = interval_s
+        self._last: dict[tuple[str, object], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.msg)
+        now = time.monotonic()
+        last = self._last.get(key)
+        if last is not None and now - last[0] < self.interval_s:
+            self._last[key] = (last[0], last[1] + 1)
+            return False
+        if last is not None and last[1]:
+            record.msg = f"{record.msg} (and {last[1]} more like it in the last {now - last[0]:.0f} s)"
+        self._last[key] = (now, 0)
+        record.exc_info = None  # the first line says it; a traceback per reconnect says nothing more
+        return True
+
+
+def quiet_broker_client_logs(interval_s: float = 30.0) -> None:
+    """Rate-limit aiokafka's own logging (see OncePerInterval) on every handler of the root logger."""
+    once = OncePerInterval(interval_s)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_OnlyFor("aiokafka", once))
+
+
+class _OnlyFor(logging.Filter):
+    def __init__(self, prefix: str, inner: logging.Filter) -> None:
+        super().__init__()
+        self.prefix, self.inner = prefix, inner
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.name.startswith(self.prefix) or self.inner.filter(record)
+
+
+__all__ = ["OncePerInterval", "OutageWatch", "is_outage", "quiet_broker_client_logs"]

@@ -30,7 +30,7 @@ from wave_store import UnsupportedByStoreError, open_store
 from .handler import Service
 from .kafka import KafkaServiceRunner, OutboxRelay, Topics, ensure_topics
 from .metrics import HealthServer
-from .outages import OutageWatch, is_outage
+from .outages import OutageWatch, is_outage, quiet_broker_client_logs
 from .settings import EnvSettings, read_settings
 from .tracing import configure_tracing
 
@@ -175,6 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     host = resolve_health_host(args.health_host, ALL_INTERFACES)
     logging.basicConfig(level=os.environ.get("WAVE_LOG_LEVEL", "INFO"), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    quiet_broker_client_logs()
     if args.role == "service":
         asyncio.run(serve_service(load_factory(args.factory), health_port=args.health_port, health_host=host))
     else:
