@@ -46,7 +46,7 @@ bench: setup ## benchmarks; results in bench/results/latest.json
 	@bash $(LOCAL)/with-servers.sh $(PY) bench/run.py
 
 lint: setup
-	@$(VENV)/bin/ruff check libs services tests bench
+	@$(VENV)/bin/ruff check apps libs services tests bench
 	@$(PY) -m wave_events.schemas --check libs/events/schemas
 
 schemas: setup ## rewrite the checked-in JSON Schemas from the models

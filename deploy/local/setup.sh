@@ -33,18 +33,25 @@ PY="${WAVE_PYTHON:-python3}"
 # Reinstall only when a pyproject changed since the last successful install.
 stamp="$VENV/.wave-installed"
 pyprojects=("$ROOT/pyproject.toml")
-for p in "$ROOT"/libs/*/pyproject.toml "$ROOT"/services/*/pyproject.toml; do
+for p in "$ROOT"/libs/*/pyproject.toml "$ROOT"/services/*/pyproject.toml "$ROOT"/apps/*/pyproject.toml; do
   [ -f "$p" ] && pyprojects+=("$p")
 done
-digest="$(cat "${pyprojects[@]}" | sha256sum | cut -d' ' -f1)"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
+# The paths count too: a package that moves needs its editable install redone.
+digest="$( (printf '%s\n' "${pyprojects[@]}"; cat "${pyprojects[@]}") | sha256sum | cut -d' ' -f1)"
+# A venv whose interpreter no longer runs (Python upgraded or removed) is rebuilt, whatever its stamp says.
+venv_runs=false
+"$VENV/bin/python" -c pass >/dev/null 2>&1 && venv_runs=true
+if $venv_runs && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
   log "virtualenv up to date ($VENV)"
   exit 0
 fi
-[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+if ! $venv_runs; then
+  [ -e "$VENV" ] && log "rebuilding the virtualenv: its interpreter $VENV/bin/python does not run"
+  "$PY" -m venv --clear "$VENV"
+fi
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
 editables=()
-for p in "$ROOT"/libs/* "$ROOT"/services/*; do
+for p in "$ROOT"/libs/* "$ROOT"/services/* "$ROOT"/apps/*; do
   [ -f "$p/pyproject.toml" ] && editables+=(-e "$p")
 done
 log "installing $(( ${#editables[@]} / 2 )) packages and the workspace into $VENV"

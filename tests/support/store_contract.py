@@ -290,6 +290,18 @@ class EventStoreContract:
         assert await store.due_timers(datetime.now(UTC)) == []
         assert await store.timer_status("t-later") == "pending"
 
+    async def test_the_next_timer_due_is_the_earliest_pending_one(self, store):
+        assert await store.next_timer_due() is None
+        cause = (await store.append("run-one", [requested()], 0)).events[0]
+        soon = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
+        later = soon + timedelta(hours=1)
+        timers = (_timer("t-later", later, cause), _timer("t-soon", soon, cause))
+        await store.record_handling(Handling("svc", cause.event_id, "run-one", schedule=timers))
+        assert await store.next_timer_due() == soon
+        second = (await store.append("run-one", [failed()], 1)).events[0]
+        await store.record_handling(Handling("svc", second.event_id, "run-one", cancel=("t-soon",)))
+        assert await store.next_timer_due() == later
+
     async def test_a_cancelled_timer_never_fires(self, store):
         cause = (await store.append("run-one", [requested()], 0)).events[0]
         timer = _timer("t1", datetime.now(UTC) - timedelta(seconds=1), cause)

@@ -21,7 +21,7 @@ import pytest
 from fault_broker import PrivateBroker
 from fault_postgres import PrivatePostgres
 from fault_procs import Deployment
-from wave_cli import runs
+from wave_app import commands
 from wave_cli.demo import demo_files, fresh_repository
 from wave_events import run_stream_id
 from wave_events.projections import fold
@@ -92,7 +92,7 @@ async def test_twenty_demo_runs_merge_through_database_and_broker_outages(server
         repos = [fresh_repository(files.repo, tmp_path / "repos" / f"sample-{i}") for i in range(RUNS)]
         started = time.monotonic()
         run_ids = await asyncio.gather(*(
-            runs.submit(store, story=story, repo=str(repo), budget_usd=1.0, cassette=cassette) for repo in repos
+            commands.submit_run(store, actor="fault-test", story=story, repo=str(repo), budget_usd=1.0, cassette=cassette) for repo in repos
         ))  # fmt: skip
 
         recoveries: dict[str, float] = {}

@@ -5,7 +5,18 @@ pygit2), so what is scored is what is committed.
 """
 
 from .paths import DiffError, PathProblem, UnsafePathError, check_path, link_escapes, path_problem
-from .reading import DiffText, FileChange, FileText, HunkChange, HunkText, ReadDiff, read, split, unquote
+from .reading import (
+    HUNK_HEADER,
+    DiffText,
+    FileChange,
+    FileText,
+    HunkChange,
+    HunkText,
+    ReadDiff,
+    read,
+    split,
+    unquote,
+)
 
 LINK_MODE = 0o120000
 
@@ -22,6 +33,7 @@ def check(diff: ReadDiff) -> None:
 
 
 __all__ = [
+    "HUNK_HEADER",
     "LINK_MODE",
     "DiffError",
     "DiffText",

@@ -17,7 +17,7 @@ from pygit2.enums import DeltaStatus
 
 from .paths import DiffError
 
-_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _BINARY_SIZE = re.compile(r"^(?:literal|delta) (\d+)\r?$")
 _NULL = "/dev/null"
 _ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
@@ -224,7 +224,7 @@ def split(text: str) -> DiffText:
             header += [f"--- {old}\n", f"+++ {new}\n"]
             has_git_line = False
             i += 1
-        elif (match := _HUNK.match(line)) and header is not None:
+        elif (match := HUNK_HEADER.match(line)) and header is not None:
             finish_hunk()
             old_left = int(match.group(2) or "1")
             new_left = int(match.group(4) or "1")

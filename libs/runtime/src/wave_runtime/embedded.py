@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from wave_events import Envelope, UnreadableEvent, run_stream_id
 from wave_store import EventStore
@@ -21,6 +22,11 @@ from .handler import Service
 from .metrics import CONSUMER_LAG, DEAD_LETTERS, EMBEDDED_LAG_PARTITION, EMBEDDED_LAG_TOPIC
 
 log = logging.getLogger("wave.runtime.embedded")
+
+# How long a follower waits for an append before looking for re-drive requests (`wave dlq redrive`).
+FOLLOW_WAIT_S = 1.0
+# drain() looks again at least this often, whatever it was told.
+DRAIN_LOOK_S = 1.0
 
 
 class StoreSubscription:
@@ -35,9 +41,12 @@ class StoreSubscription:
     def position_name(self) -> str:
         return f"subscription:{self.consumer}"
 
-    async def next_batch(self, wait_s: float) -> list[Envelope]:
+    async def resume(self) -> None:
         if self.position is None:
             self.position = await self.store.load_position(self.position_name)
+
+    async def next_batch(self, wait_s: float) -> list[Envelope]:
+        await self.resume()
         events = await self.store.read_all(self.position, self.batch)
         if not events:
             await self.store.wait_for_append(self.position, wait_s)
@@ -61,7 +70,10 @@ class EmbeddedRuntime:
     """Runs services and the timer poller until `stop()`; `drain()` waits until every service has
     handled everything stored so far (tests and the demo use it). With `only_run`, the services handle
     that run's events only; timers of every run still fire (firing appends an event, which then waits
-    for its own run to be driven)."""
+    for its own run to be driven).
+
+    Waiting costs nothing: followers sleep until the store signals an append, the timer poller until
+    the next timer is due (at most `timer_interval_s`), and `drain()` until a follower moves."""
 
     def __init__(
         self,
@@ -70,7 +82,7 @@ class EmbeddedRuntime:
         dead_letters: FileDeadLetters,
         *,
         retry: RetryPolicy | None = None,
-        timer_interval_s: float = 0.1,
+        timer_interval_s: float = 1.0,
         only_run: str | None = None,
     ) -> None:
         self.store = store
@@ -82,11 +94,23 @@ class EmbeddedRuntime:
         self.timers = TimerPoller(store, timer_interval_s)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._progress = asyncio.Event()  # set (and replaced) at every step a follower takes
+
+    def progress(self) -> asyncio.Event:
+        """Set at the next step any follower takes (an event handled or skipped, a follower ended):
+        take it before looking at the runtime, then wait on it."""
+        return self._progress
+
+    def _moved(self) -> None:
+        self._progress.set()
+        self._progress = asyncio.Event()
 
     async def start(self) -> None:
         self._stop.clear()
         self._tasks = [asyncio.create_task(self._follow(d), name=f"wave:{d.service.name}") for d in self.dispatchers]
         self._tasks.append(asyncio.create_task(self.timers.run(self._stop), name="wave:timers"))
+        for task in self._tasks:
+            task.add_done_callback(lambda _: self._moved())
 
     async def stop(self, *, abort: bool = False) -> None:
         """Let each service finish the event in hand; `abort` cancels them instead (nothing of an
@@ -106,29 +130,44 @@ class EmbeddedRuntime:
         await self.stop(abort=exc_type is not None)
 
     async def drain(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109 - a deadline for the whole drain
-        """Wait until every service's position has reached the end of the log (and stays there)."""
+        """Wait until every service's position has reached the end of the log."""
         async with asyncio.timeout(timeout):
             while True:
-                for task in self._tasks:
-                    if task.done() and task.exception():
-                        raise task.exception()  # type: ignore[misc]
-                last = await self.store.last_position()
-                if all((s.position or 0) >= last for s in self.subscriptions.values()):
+                moved = self.progress()
+                if await self.drained():
                     return
-                await asyncio.sleep(0.01)
+                await self.wait_for_progress(moved, DRAIN_LOOK_S)
+
+    async def drained(self) -> bool:
+        """Whether every service has handled everything stored so far; a follower that failed raises."""
+        for task in self._tasks:
+            if task.done() and not task.cancelled() and task.exception():
+                raise task.exception()  # type: ignore[misc]
+        last = await self.store.last_position()
+        return all((s.position or 0) >= last for s in self.subscriptions.values())
+
+    async def wait_for_progress(self, moved: asyncio.Event, timeout: float) -> None:  # noqa: ASYNC109 - a bounded wait
+        """Return once `moved` (from `progress()`) is set, or after `timeout` seconds."""
+        try:
+            await asyncio.wait_for(moved.wait(), timeout)
+        except TimeoutError:
+            pass
 
     async def _follow(self, dispatcher: Dispatcher) -> None:
         name = dispatcher.service.name
         subscription = self.subscriptions[name]
+        await subscription.resume()
+        self._moved()
         while not self._stop.is_set():
             for event_id in self.dead_letters.take_redrives(name, self.only_stream):
                 await self._redrive(dispatcher, event_id)
-            events = await subscription.next_batch(wait_s=0.2)
+            events = await self._unless_stopped(subscription.next_batch(wait_s=FOLLOW_WAIT_S))
             for envelope in events:
                 if self._stop.is_set():
                     return
                 if self.only_stream is not None and envelope.stream_id != self.only_stream:
                     await subscription.skip(envelope.global_position or 0)
+                    self._moved()
                     continue
                 if isinstance(envelope.payload, UnreadableEvent):
                     # No service can act on it; its run shows as unreadable, every other run goes on.
@@ -137,9 +176,23 @@ class EmbeddedRuntime:
                               envelope.payload.error)
                 await self._dispatch(dispatcher, envelope)
                 await subscription.commit(envelope.global_position or 0)
+                self.timers.nudge()  # the handling may have scheduled a timer
+                self._moved()
             if events:
                 lag = max(0, await self.store.last_position() - (subscription.position or 0))
                 CONSUMER_LAG.labels(name, EMBEDDED_LAG_TOPIC, EMBEDDED_LAG_PARTITION).set(lag)
+
+    async def _unless_stopped(self, batch: Coroutine[Any, Any, list[Envelope]]) -> list[Envelope]:
+        """The next batch, or nothing once `stop()` is called: a follower waiting for events stops at once."""
+        reading = asyncio.ensure_future(batch)
+        stopping = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait((reading, stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (reading, stopping):
+                if not task.done():
+                    task.cancel()
+        return reading.result() if reading.done() and not reading.cancelled() else []
 
     async def _dispatch(self, dispatcher: Dispatcher, envelope: Envelope) -> None:
         try:

@@ -250,13 +250,21 @@ class Dispatcher:
 
 
 class TimerPoller:
-    """Fires due timers. Any number of pollers may run (one per process): the store fires each once."""
+    """Fires due timers. Any number of pollers may run (one per process): the store fires each once.
+
+    Between looks it sleeps until the earliest pending timer is due, but never longer than
+    `interval_s` (a timer another process stores is found within it); `nudge()` makes it look at once
+    (this process may just have scheduled a timer)."""
 
     def __init__(self, store: EventStore, interval_s: float = 0.2) -> None:
         self.store = store
         self.interval_s = interval_s
         self.fired = 0
         self.outage = OutageWatch("timers", log)
+        self._nudged = asyncio.Event()
+
+    def nudge(self) -> None:
+        self._nudged.set()
 
     async def run_once(self) -> int:
         fired = 0
@@ -269,20 +277,37 @@ class TimerPoller:
     async def run(self, stop: asyncio.Event) -> None:
         failures = 0
         while not stop.is_set():
-            wait = self.interval_s
+            self._nudged.clear()  # a nudge from here on (while looking) makes the next look immediate
             try:
                 await self.run_once()
+                sleep_s = self._sleep_until(await self.store.next_timer_due())
                 self.outage.recovered()
                 failures = 0
             except Exception as exc:  # noqa: BLE001 - a store hiccup must not end timer delivery
                 if is_outage(exc):
-                    wait = self.outage.failed(exc)  # logged once, when it starts, and once when it ends
+                    sleep_s = self.outage.failed(exc)  # logged once, when it starts, and once when it ends
                 else:
                     failures += 1
                     if failures == 1:
                         log.exception("firing timers failed; retrying")
-                    wait = min(5.0, self.interval_s * 2 ** min(failures, 5))
-            try:
-                await asyncio.wait_for(stop.wait(), wait)
-            except TimeoutError:
-                pass
+                    sleep_s = min(5.0, self.interval_s * 2 ** min(failures, 5))
+            await _first_of(stop, self._nudged, timeout=sleep_s)
+
+    def _sleep_until(self, due: datetime | None) -> float:
+        if due is None:
+            return self.interval_s
+        # A floor, so a timer that stays due (fired elsewhere a moment ago) cannot spin the loop.
+        return min(self.interval_s, max(MIN_TIMER_SLEEP_S, (due - datetime.now(UTC)).total_seconds()))
+
+
+MIN_TIMER_SLEEP_S = 0.02
+
+
+async def _first_of(*events: asyncio.Event, timeout: float) -> None:  # noqa: ASYNC109 - a bounded sleep
+    """Return when any of `events` is set, or after `timeout` seconds."""
+    waits = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()

@@ -281,6 +281,11 @@ class EventStore(abc.ABC):
     async def due_timers(self, now: datetime, limit: int = 100) -> list[TimerRecord]:
         """Pending timers due at or before `now`, earliest first."""
 
+    async def next_timer_due(self) -> datetime | None:
+        """When the earliest pending timer is due; None when none is pending (or the adapter cannot
+        tell: a timer poller then looks at its usual interval)."""
+        return None
+
     @abc.abstractmethod
     async def fire_timer(self, timer: TimerRecord) -> AppendResult | None:
         """Append the timer's event at the stream's current version and mark the timer fired, in one

@@ -208,6 +208,9 @@ class PostgresEventStore(EventStore):
         )
         return [TimerRecord(r["timer_id"], r["stream_id"], r["due_at"], decode_envelope(r["envelope"])) for r in rows]
 
+    async def next_timer_due(self) -> datetime | None:
+        return await self.pool.fetchval("SELECT min(due_at) FROM wave_timers WHERE status = 'pending'")
+
     async def fire_timer(self, timer: TimerRecord) -> AppendResult | None:
         prepared = prepare_append(timer.stream_id, [timer.envelope], 0)
         async with self.pool.acquire() as connection, connection.transaction():

@@ -118,8 +118,10 @@ class SqliteEventStore(EventStore):
             raise self._fault(exc) from None
         self._write_lock = asyncio.Lock()
         self._closed = threading.Event()
-        # Set by this process's commits (from the writer thread), so in-process followers wake at once.
-        self._appended = threading.Event()
+        # Fired by this process's commits (from the writer thread), so in-process followers wake at once;
+        # one watch per event loop looks for other processes' commits, and only while someone waits.
+        self._appended = _AppendSignal()
+        self._watches: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
 
     def _connect(self) -> sqlite3.Connection:
         if self.read_only:
@@ -181,7 +183,7 @@ class SqliteEventStore(EventStore):
                 yield result
             finally:
                 await self._write(self._writer.execute, "COMMIT")
-                self._appended.set()
+                self._appended.fire()
 
     def _append_sync(
         self, stream_id: str, prepared: list[PreparedEvent], expected_version: int, commit: bool
@@ -192,7 +194,7 @@ class SqliteEventStore(EventStore):
             result = self._append_in_transaction(stream_id, prepared, expected_version)
             if result.duplicate or commit:
                 db.execute("COMMIT")
-                self._appended.set()
+                self._appended.fire()
             return result
         except BaseException:
             if db.in_transaction:
@@ -270,7 +272,7 @@ class SqliteEventStore(EventStore):
                 [(_utc_text(datetime.now(UTC)), timer_id) for timer_id in handling.cancel],
             )
             db.execute("COMMIT")
-            self._appended.set()
+            self._appended.fire()
             return HandlingResult(False, appended, tuple(t.timer_id for t in handling.schedule))
         except BaseException:
             if db.in_transaction:
@@ -305,6 +307,10 @@ class SqliteEventStore(EventStore):
         )
         return [TimerRecord(r[0], r[1], datetime.fromisoformat(r[2]), decode_envelope(r[3])) for r in rows]
 
+    async def next_timer_due(self) -> datetime | None:
+        rows = await self._read(self._query, "SELECT min(due_at) FROM wave_timers WHERE status = 'pending'", ())
+        return datetime.fromisoformat(rows[0][0]) if rows[0][0] is not None else None
+
     async def fire_timer(self, timer: TimerRecord) -> AppendResult | None:
         prepared = prepare_append(timer.stream_id, [timer.envelope], 0)
         async with self._write_lock:
@@ -324,7 +330,7 @@ class SqliteEventStore(EventStore):
                 (_utc_text(datetime.now(UTC)), timer.timer_id),
             )
             db.execute("COMMIT")
-            self._appended.set()
+            self._appended.fire()
             return result
         except BaseException:
             if db.in_transaction:
@@ -336,22 +342,49 @@ class SqliteEventStore(EventStore):
         return rows[0][0] if rows else None
 
     async def wait_for_append(self, after_position: int, timeout: float) -> None:  # noqa: ASYNC109 - the port's API
-        """Appends from this process wake followers at once; other processes' appends are seen by polling."""
+        """Appends from this process wake followers at once; other processes' appends are noticed by a
+        watch on SQLite's data_version, at most WATCH_INTERVAL_S later. Nothing polls in between."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while await self.last_position() <= after_position:
-            left = deadline - loop.time()
-            if left <= 0:
-                return
-            self._appended.clear()
+        while True:
+            woken = self._appended.waiter()  # registered before the look, so no commit slips between
             try:
-                await asyncio.wait_for(asyncio.shield(self._appended_wait()), min(0.05, left))
-            except TimeoutError:
-                pass
+                if await self.last_position() > after_position:
+                    return
+                left = deadline - loop.time()
+                if left <= 0:
+                    return
+                self._ensure_watch(loop)
+                try:
+                    await asyncio.wait_for(woken, left)
+                except TimeoutError:
+                    return
+            finally:
+                self._appended.discard(woken)
 
-    async def _appended_wait(self) -> None:
-        while not self._appended.is_set():  # noqa: ASYNC110 - a polled flag, set from another thread
-            await asyncio.sleep(0.002)
+    def _ensure_watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        watch = self._watches.get(loop)
+        if watch is None or watch.done():
+            self._watches = {other: task for other, task in self._watches.items() if not task.done()}
+            self._watches[loop] = loop.create_task(self._watch_other_processes(), name="wave:sqlite-watch")
+
+    async def _watch_other_processes(self) -> None:
+        """While anyone waits, look at data_version every WATCH_INTERVAL_S: it changes when any other
+        connection (another process, or another store on this file) commits."""
+        seen = None
+        while self._appended.waiting() and not self._closed.is_set():
+            try:
+                version = await self._read(self._data_version)
+            except (StoreError, RuntimeError):
+                version = None  # the waiters' own reads will say what is wrong
+            # The first look wakes the waiters once too: a commit made before it is not a change of it.
+            if version is None or version != seen:
+                self._appended.fire()
+            seen = version
+            await asyncio.sleep(WATCH_INTERVAL_S)
+
+    def _data_version(self) -> int:
+        return self._reader.execute("PRAGMA data_version").fetchone()[0]
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -412,6 +445,9 @@ class SqliteEventStore(EventStore):
         if self._closed.is_set():
             return
         self._closed.set()
+        for watch in self._watches.values():
+            watch.cancel()
+        self._appended.fire()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._write_executor, self._writer.close)
         await loop.run_in_executor(self._read_executor, self._reader.close)
@@ -423,6 +459,45 @@ _NO_RELAY = (
     "the outbox relay needs the PostgreSQL event store (WAVE_DATABASE_URL=postgresql://…); "
     "the SQLite store serves the embedded transport only, which needs no relay"
 )
+
+
+WATCH_INTERVAL_S = 0.25
+
+
+class _AppendSignal:
+    """Wakes every waiting coroutine, on whichever event loop it waits, when fired from any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiters: set[asyncio.Future[None]] = set()
+
+    def waiter(self) -> asyncio.Future[None]:
+        woken = asyncio.get_running_loop().create_future()
+        with self._lock:
+            self._waiters.add(woken)
+        return woken
+
+    def discard(self, woken: asyncio.Future[None]) -> None:
+        with self._lock:
+            self._waiters.discard(woken)
+
+    def waiting(self) -> bool:
+        with self._lock:
+            return bool(self._waiters)
+
+    def fire(self) -> None:
+        with self._lock:
+            waiters, self._waiters = self._waiters, set()
+        for woken in waiters:
+            try:
+                woken.get_loop().call_soon_threadsafe(_wake, woken)
+            except RuntimeError:  # its loop is closed: nobody waits there any more
+                pass
+
+
+def _wake(woken: asyncio.Future[None]) -> None:
+    if not woken.done():
+        woken.set_result(None)
 
 
 def _writable(path: Path) -> bool:

@@ -9,14 +9,11 @@ safety blocks it under "never expose secrets".
 
 from __future__ import annotations
 
-import re
-
+from wave_diffs import HUNK_HEADER
 from wave_events import catalogue as ev
 from wave_events.redaction import SecretMatch, find_secrets
 
 from .validate import ValidChange
-
-_HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
 
 def build_proposal(task_id: str, attempt: int, base_commit: str, change: ValidChange, model: str) -> ev.ChangeProposed:
@@ -66,12 +63,12 @@ def _line_places(diff: str) -> list[tuple[str, int]]:
     places: list[tuple[str, int]] = []
     path, old_line, new_line = "?", 1, 1
     for text in diff.split("\n"):
-        hunk = _HUNK.match(text)
+        hunk = HUNK_HEADER.match(text)
         if text.startswith("diff --git "):
             path = text.rsplit(" b/", 1)[-1]
             places.append((path, 1))
         elif hunk:
-            old_line, new_line = int(hunk.group(1)), int(hunk.group(2))
+            old_line, new_line = int(hunk.group(1)), int(hunk.group(3))
             places.append((path, max(new_line, 1)))
         elif text.startswith("+++ ") or text.startswith("--- "):
             places.append((path, 1))

@@ -88,10 +88,10 @@ class BubblewrapSandbox(Sandbox):
                 covered.append(entry)
         for entry in ETC_ENTRIES:
             args += ["--ro-bind-try", entry, entry]
+        # /tmp is an empty tmpfs, not a covering bind: a read-only path under it (a venv in /tmp) is bound.
         args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
-        covered.append("/tmp")
         for path in self._ro_paths:
-            if _under_any(path, covered[:-1]) or not os.path.exists(path):
+            if _under_any(path, covered) or not os.path.exists(path):
                 continue
             args += _parents(path, made) + ["--ro-bind", path, path]
             covered.append(path)

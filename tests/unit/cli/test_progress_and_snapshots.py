@@ -1,12 +1,12 @@
-"""What a person following a run reads, and how replay reports a difference."""
+"""What a person following a run reads, and the live projection kept for replay."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 
+from wave_app.queries import state_document
 from wave_cli.progress import approve_command, progress_lines, summarize
-from wave_cli.replay import Snapshots, differences, replay_checks, state_document
+from wave_cli.snapshots import Snapshots
 from wave_events import catalogue as ev
 from wave_events.envelope import new_envelope
 from wave_events.projections import evolve, fold
@@ -107,27 +107,6 @@ def test_a_scheduled_retry_says_when():
     retry = ev.RetryScheduled(retry=1, due_at=datetime.now(UTC), delay_s=2.0, timer_id="t")
     (envelope,) = _events(retry)
     assert summarize(envelope) == "retry 1 in 2.0 s"
-
-
-def test_replay_reports_each_differing_field():
-    events = _events(_request(), _plan())
-    live = state_document(fold(events))
-    drifted = state_document(replace(fold(events), status="completed", retries=2))
-    found = differences(live, drifted)
-    assert found == ["retries: live 0 != replay 2", "status: live 'running' != replay 'completed'"]
-    assert differences(live, state_document(fold(events))) == []
-
-
-def test_replay_checks_the_whole_stream_even_when_the_live_projection_covers_part_of_it():
-    events = _events(_request(), _plan(), ev.RunFailed(reason="no workspace"))
-    live = state_document(fold(events[:1]))
-    mixed_up = [events[0], events[2], events[1]]  # a global order that would fold to another state
-    checks = replay_checks(events, mixed_up, live)
-    assert [check.against for check in checks] == [
-        "global-order fold (all 3 events)", "live projection (its first 1 events)",
-    ]
-    assert checks[0].differences and not checks[1].differences
-    assert not replay_checks(events, events, live)[0].differences
 
 
 def test_snapshots_round_trip(tmp_path):

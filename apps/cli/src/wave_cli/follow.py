@@ -11,16 +11,18 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from wave_app.queries import list_runs
 from wave_events import Envelope
 from wave_events.envelope import run_stream_id
 from wave_events.projections import RunState, evolve
-from wave_runtime import EmbeddedRuntime, FileDeadLetters, Service
+from wave_runtime import DeadLetters, EmbeddedRuntime, Service
 from wave_store import EventStore
 
 from .progress import Line, progress_lines
-from .replay import Snapshots
+from .snapshots import Snapshots
 
 Print = Callable[[Line], None]
+LOOK_AGAIN_S = 1.0  # the longest a followed embedded run goes unlooked at
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ class RunFollower:
 async def drive_embedded(
     store: EventStore,
     services: Sequence[Service],
-    dead_letters: FileDeadLetters,
+    dead_letters: DeadLetters,
     follower: RunFollower,
     *,
     timeout_s: float,
@@ -90,9 +92,10 @@ async def _until_settled(store: EventStore, runtime: EmbeddedRuntime, follower: 
                          idle_s: float) -> Outcome:
     idle_since: float | None = None
     while True:
+        moved = runtime.progress()  # taken before looking: a step taken meanwhile ends the wait below
         await follower.catch_up()
         reason = _settled(follower.state)
-        drained = await _drained(runtime)
+        drained = await runtime.drained()
         if reason and drained:
             await follower.catch_up()
             return Outcome(follower.state, reason)
@@ -102,9 +105,13 @@ async def _until_settled(store: EventStore, runtime: EmbeddedRuntime, follower: 
                 return Outcome(follower.state, "stalled")
         else:
             idle_since = None
-        if time.monotonic() >= deadline:
+        now = time.monotonic()
+        if now >= deadline:
             return Outcome(follower.state, "timeout")
-        await store.wait_for_append(await store.last_position(), 0.1)
+        # Every event stored (by a service, a timer, another process) moves a follower: wait for that,
+        # or for the moment the run would count as stalled.
+        wake_at = min(deadline, now + LOOK_AGAIN_S, idle_since + idle_s if idle_since is not None else deadline)
+        await runtime.wait_for_progress(moved, wake_at - now)
 
 
 @contextmanager
@@ -127,8 +134,6 @@ def _terminate_cancels() -> Iterator[None]:
 async def other_unfinished_runs(store: EventStore, run_id: str) -> list[str]:
     """Runs other than `run_id` that are neither finished nor waiting for a decision: only `wave
     resume` moves them on (oldest activity first)."""
-    from .runs import list_runs
-
     # An unreadable run cannot be resumed: `wave runs` names it, and it is left out here.
     found = [listing.run_id for listing in await list_runs(store)
              if listing.state is not None and listing.run_id != run_id
@@ -141,14 +146,6 @@ def unfinished_line(others: Sequence[str]) -> str | None:
         return None
     runs = f"{len(others)} other run is" if len(others) == 1 else f"{len(others)} other runs are"
     return f"{runs} unfinished: " + " · ".join(f"wave resume {run_id}" for run_id in others)
-
-
-async def _drained(runtime: EmbeddedRuntime) -> bool:
-    try:
-        await runtime.drain(timeout=0.05)
-    except TimeoutError:
-        return False
-    return True
 
 
 async def follow_distributed(
