@@ -5,6 +5,7 @@ event in the name of `actor` (the person: the CLI's OS user, the API's token hol
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -116,6 +117,7 @@ async def submit_run(
         model_source=model_source,
         merge_strategy=merge_strategy,
         cassette=cassette,
+        cassette_sha256=hashlib.sha256(cassette.encode()).hexdigest() if cassette else "",  # as wave_llm.runplay.document_sha256
         requested_by=actor,
     )
     run_id = new_run_id()

@@ -95,7 +95,9 @@ class RunRequested(DomainEvent):
     drives the run later uses the same models; empty means the driving process's own setup.
     `cassette` is the content of the cassette the run plays (`wave run --cassette`, as JSON), empty
     for a run that asks real models: it travels with the run, so every service instance, after any
-    restart, plays the run's own answers from the run's own position (its recorded calls).
+    restart, plays the run's own answers from the run's own position (its recorded calls). It is
+    stored redacted like every payload; `cassette_sha256` (of the content before redaction) lets a
+    process that holds the same cassette file play that one, secrets and all.
     """
 
     story: str = NonEmpty
@@ -108,6 +110,7 @@ class RunRequested(DomainEvent):
     merge_strategy: MergeStrategy = "squash"
     model_source: str = ""
     cassette: str = ""
+    cassette_sha256: str = ""
     requested_by: str = "unknown"
 
 
@@ -134,7 +137,7 @@ def _run_requested_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
 @registry.upcaster("RunRequested", from_version=3)
 def _run_requested_v3_to_v4(payload: dict[str, Any]) -> dict[str, Any]:
     # v3 runs carried no cassette: they play whatever their models file (or the services) name.
-    return {**payload, "cassette": ""}
+    return {**payload, "cassette": "", "cassette_sha256": ""}
 
 
 class PlanTask(Value):

@@ -160,8 +160,9 @@ class ModelClient:
             raise ValueError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
         route = self.router.route(role)
         play = current_run_play()
-        if play is not None and play.cassette is not None:
-            # The run carries its own cassette: it plays that, whatever models this service has.
+        if play is not None and play.cassette is not None and not _holds(route, play.cassette_sha256):
+            # The run carries its own cassette: it plays that, whatever models this service has (a
+            # process holding the same cassette file plays its own copy: the stored one is redacted).
             route = (RouteEntry(_run_provider(play.cassette), "scripted", 1, Price(0.0, 0.0)),)
         try:
             template = ModelRequest(
@@ -234,6 +235,10 @@ class ModelClient:
 
     async def aclose(self) -> None:
         await self.router.aclose()
+
+
+def _holds(route: Sequence[RouteEntry], sha256: str) -> bool:
+    return any(isinstance(e.provider, ScriptedProvider) and e.provider.plays(sha256) for e in route)
 
 
 _RUN_PROVIDERS: dict[int, tuple[Cassette, ScriptedProvider]] = {}

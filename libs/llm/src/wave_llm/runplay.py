@@ -14,6 +14,7 @@ service has; any other run plays the service's scripted providers by the same co
 from __future__ import annotations
 
 import contextvars
+import hashlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ class RunPlay:
     run_id: str
     played: dict[str, int] = field(default_factory=dict)
     cassette: Cassette | None = None
+    cassette_sha256: str = ""  # of the cassette's content before it was stored (redacted)
 
     def next_call(self, role: str) -> int:
         """The run's index of this call of `role` (0 for its first), counted as made."""
@@ -55,7 +57,7 @@ _CURRENT: contextvars.ContextVar[RunPlay | None] = contextvars.ContextVar("wave_
 @contextmanager
 def playing_run(state: RunState) -> Iterator[RunPlay]:
     """Model calls made inside are the calls of this run (see the module's docstring)."""
-    play = RunPlay(state.run_id, dict(state.llm_calls_by_role), run_cassette(state.cassette))
+    play = RunPlay(state.run_id, dict(state.llm_calls_by_role), run_cassette(state.cassette), state.cassette_sha256)
     token = _CURRENT.set(play)
     try:
         yield play
@@ -88,4 +90,9 @@ def cassette_document(cassette: Cassette) -> str:
     return cassette.model_dump_json(exclude_defaults=True)
 
 
-__all__ = ["RunPlay", "cassette_document", "current_run_play", "playing_run", "run_cassette"]
+def document_sha256(document: str) -> str:
+    """The fingerprint a run keeps of its cassette's text (`RunRequested.cassette_sha256`)."""
+    return hashlib.sha256(document.encode()).hexdigest()
+
+
+__all__ = ["RunPlay", "cassette_document", "document_sha256", "current_run_play", "playing_run", "run_cassette"]

@@ -115,7 +115,8 @@ class RunState:
     version: int = 0  # the last stream version folded
     llm_calls: int = 0
     llm_calls_by_role: dict[str, int] = field(default_factory=dict)  # a run's cassette is played by these counts
-    cassette: str = ""  # the cassette the run plays (JSON), "" when it asks its models
+    cassette: str = ""  # the cassette the run plays (JSON, as stored: redacted), "" when it asks its models
+    cassette_sha256: str = ""  # of the cassette before redaction
     notifications: int = 0
 
     @property
@@ -217,6 +218,7 @@ def _run_requested(state: RunState, e: Envelope, p: ev.RunRequested) -> RunState
         merge_strategy=p.merge_strategy,
         model_source=p.model_source,
         cassette=p.cassette,
+        cassette_sha256=p.cassette_sha256,
         max_retries=p.max_retries,
         budget_limit_usd=p.budget_usd,
         budget_limit_tokens=p.budget_tokens,

@@ -10,7 +10,7 @@ from ..cassette import Cassette, Interaction, load_cassette
 from ..errors import CassetteError, ModelSourceUnavailable, PermanentModelError, TransientModelError
 from ..model import ModelRequest, ModelResponse
 from ..provider import ModelProvider
-from ..runplay import current_run_play
+from ..runplay import cassette_document, current_run_play, document_sha256
 
 
 class ScriptedProvider(ModelProvider):
@@ -36,6 +36,7 @@ class ScriptedProvider(ModelProvider):
         self.cassette_path = Path(cassette)
         self._cassette: Cassette | None = None
         self._used: set[int] = set()
+        self._sha256: str | None = None
         self._lock = asyncio.Lock()
 
     def _interactions(self) -> tuple[Interaction, ...]:
@@ -79,6 +80,17 @@ class ScriptedProvider(ModelProvider):
             provider=self.name,
             latency_ms=0.0,
         )
+
+    def plays(self, sha256: str) -> bool:
+        """Whether this provider's cassette is the one with this fingerprint (`document_sha256`)."""
+        if not sha256:
+            return False
+        if self._sha256 is None:
+            try:
+                self._sha256 = document_sha256(cassette_document(Cassette(interactions=self._interactions())))
+            except CassetteError:
+                self._sha256 = ""
+        return self._sha256 == sha256
 
     def _used_by_run(self, role: str, earlier: int) -> set[int]:
         """The answers of `role` a run's `earlier` calls used up: its first ones, in cassette order."""
