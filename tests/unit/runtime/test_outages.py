@@ -42,3 +42,9 @@ def test_a_repeated_client_log_line_passes_once_per_interval():
                for _ in range(1000)]
     passed = [r for r in records if once.filter(r)]
     assert len(passed) == 1
+
+
+def test_a_handlers_own_unreachable_service_is_its_failure():
+    slack_down = _caused_by(ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"))
+    assert not is_outage(slack_down, sockets=False)
+    assert is_outage(_caused_by(asyncpg.CannotConnectNowError("starting up")), sockets=False)

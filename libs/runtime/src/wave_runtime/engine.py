@@ -113,6 +113,7 @@ class Dispatcher:
         conflicts = 0
         checked = False
         while True:
+            in_handler = False
             try:
                 if not checked:
                     if await self.store.was_handled(name, envelope.event_id):
@@ -124,8 +125,11 @@ class Dispatcher:
                     state = await self._state(envelope.stream_id)
                     subject = await self._subject(envelope)
                     try:
+                        in_handler = True
                         outputs = await self.service.handle(state, subject) if subject is not None else []
+                        in_handler = False
                     except Unrecoverable as stop:
+                        in_handler = False
                         log.warning("%s: %s %s cannot be handled: %s", name, subject.type, subject.event_id, stop)
                         outputs = self._abandon(state, envelope, subject, stop)
                     handling = self._handling(envelope, state.version, outputs)
@@ -138,7 +142,7 @@ class Dispatcher:
                     ) from None
                 continue
             except Exception as exc:  # noqa: BLE001 - every failure is retried, then dead-lettered
-                if is_outage(exc):
+                if is_outage(exc, sockets=not in_handler):
                     # The database or broker is away, not the event's fault: wait for as long as it
                     # lasts; only the handler's own failures count towards a dead letter.
                     if self.stop is not None and self.stop.is_set():

@@ -38,14 +38,18 @@ _KAFKA_OUTAGES = (
 )
 
 
-def is_outage(exc: BaseException) -> bool:
+def is_outage(exc: BaseException, *, sockets: bool = True) -> bool:
     """Whether `exc` (or what caused it) says the database or the broker is unreachable, rather than that
-    the work failed. Such an error is waited out, never dead-lettered."""
+    the work failed. Such an error is waited out, never dead-lettered.
+
+    `sockets=False` for what a handler raised: a handler's own connection failures (Slack, a model
+    API, a git remote) are its failures, retried and dead-lettered; only the database's and the
+    broker's own errors (asyncpg, aiokafka, StoreUnavailable) are outages there."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if _is_outage_itself(current):
+        if _is_outage_itself(current) and (sockets or not isinstance(current, OSError)):
             return True
         current = current.__cause__ or current.__context__
     return False
