@@ -75,7 +75,8 @@ def served(db: Path, settings: ApiSettings | None = None, *, keep_alive_s: float
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
     port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    # Open event streams end at shutdown after the grace period.
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=1))
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[listener])), daemon=True)
     thread.start()
     try:
@@ -88,7 +89,6 @@ def served(db: Path, settings: ApiSettings | None = None, *, keep_alive_s: float
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        server.force_exit = True  # open event streams would otherwise hold the shutdown
         thread.join(timeout=10)
         listener.close()
 

@@ -400,7 +400,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             stack.push_async_callback(store.close)
         tables = await open_tables(store)
         stack.push_async_callback(tables.close)
-        api = Api(store=store, tables=tables, config=config, settings=settings)
+        api = Api(store=store, tables=tables, config=config, settings=settings,
+                  limiter=FailureLimiter(settings.api_auth_failures_per_minute))
         app.state.api = api
         stop = asyncio.Event()
         if config.project_runs:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from wave_runtime.settings import EnvSettings, SettingError, read_settings
 
 
@@ -18,6 +18,8 @@ class ApiSettings(EnvSettings):
     slack_signing_secret: SecretStr | None = None
     # Which Slack users may decide, and as whom: `U123=ana,U456=bo`.
     slack_approvers: str = ""
+    # Bad tokens one client address may present per minute before it gets 429 for the rest of it.
+    api_auth_failures_per_minute: int = Field(5, ge=1)
 
     @field_validator("slack_approvers")
     @classmethod
