@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from wave_events.base import registry
 from wave_store.tables import TokenRecord
 
+from ..app import ERRORS
 from ..auth import require
 from .dashboard import Dashboard, dashboard_of
 
@@ -25,7 +26,7 @@ READ_BATCH = 1000
 Viewer = Annotated[TokenRecord, Depends(require("viewer"))]
 
 pages = APIRouter(include_in_schema=False)
-reads = APIRouter(prefix="/api/v1", tags=["portal"])
+reads = APIRouter(prefix="/api/v1", tags=["portal"], responses=ERRORS)
 
 
 def _page(name: str) -> FileResponse:

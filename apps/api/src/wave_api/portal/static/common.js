@@ -1,5 +1,5 @@
-// Shared by every portal page. Everything shown from the API goes through textContent (el()), never
-// innerHTML, so event data cannot become markup.
+// Shared by every portal page. Everything shown from the API goes in as text nodes (el()), never
+// parsed as HTML, so event data cannot become markup.
 "use strict";
 
 const CSRF_KEY = "wave.csrf";
