@@ -35,11 +35,11 @@ async function load() {
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
-  await header("dashboard");
   document.getElementById("service").addEventListener("change", () => {
     history.replaceState(null, "", "?service=" + encodeURIComponent(document.getElementById("service").value));
     render();
   });
   document.getElementById("reload").addEventListener("click", load);
+  await header("dashboard");
   load();
 });

@@ -44,9 +44,9 @@ function render() {
 document.addEventListener("DOMContentLoaded", async () => {
   document.getElementById("run-link").href = "/portal/runs/" + encodeURIComponent(runId);
   document.getElementById("title").textContent = "Replay of " + runId;
-  await header("replay");
   document.getElementById("check").addEventListener("click", check);
   document.getElementById("type").addEventListener("change", render);
+  await header("replay");
   try {
     events = (await api("/runs/" + encodeURIComponent(runId) + "/events")).events;
   } catch (error) { showError(document.getElementById("history"), error); return; }

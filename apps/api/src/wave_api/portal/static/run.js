@@ -175,7 +175,6 @@ async function post(path, body) {
 
 document.addEventListener("DOMContentLoaded", async () => {
   document.getElementById("replay-link").href = "/portal/runs/" + encodeURIComponent(runId) + "/replay";
-  role = (await header("run")).role;
   document.getElementById("budget-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const usd = document.getElementById("budget-usd").value, tokens = document.getElementById("budget-tokens").value;
@@ -185,6 +184,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     event.preventDefault();
     if (confirm("Cancel this run?")) post("/cancel", { reason: document.getElementById("cancel-reason").value });
   });
+  role = (await header("run")).role;
   try {
     showState(await api("/runs/" + encodeURIComponent(runId)));
   } catch (error) { showError(document.getElementById("message"), error); return; }
