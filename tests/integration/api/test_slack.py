@@ -3,6 +3,7 @@ a decision, in that approver's name."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from urllib.parse import urlencode
@@ -10,6 +11,7 @@ from urllib.parse import urlencode
 import pytest
 from api_server import api_harness
 from gitops_repos import make_repo
+from notifier_fake_slack import FakeSlack
 from wave_api.slack import signature
 from wave_events.escalations import escalation_id
 
@@ -29,10 +31,12 @@ def repo(tmp_path):
     return tmp_path / "repo"
 
 
-def press(user: str, option: str, escalation: str) -> bytes:
+def press(user: str, option: str, escalation: str, response_url: str | None = None) -> bytes:
     """The form Slack posts when a button of the notifier's escalation message is pressed."""
     payload = {"type": "block_actions", "user": {"id": user},
                "actions": [{"action_id": f"wave_escalation_{option}", "value": escalation}]}
+    if response_url:
+        payload["response_url"] = response_url
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
@@ -99,11 +103,21 @@ async def test_a_press_not_signed_by_slack_records_nothing(api, repo, tamper, wh
 
 async def test_an_unmapped_slack_user_is_refused_with_an_ephemeral_message(api, repo):
     run_id, question = await asked(api, repo)
-    body = press("U999", "approve", question)
-    response = await api.client.post("/slack/actions", content=body, headers=signed(body))
-    assert response.status_code == 200
-    assert response.json()["response_type"] == "ephemeral"
-    assert "not a WAVE approver" in response.json()["text"]
+    slack = FakeSlack().start()
+    try:
+        body = press("U999", "approve", question, response_url=slack.hook_url("all"))
+        response = await api.client.post("/slack/actions", content=body, headers=signed(body))
+        assert response.status_code == 200
+        for _ in range(250):
+            if slack.received("hooks/all"):
+                break
+            await asyncio.sleep(0.02)
+        [shown] = slack.received("hooks/all")
+    finally:
+        slack.stop()
+    assert shown.body["response_type"] == "ephemeral"
+    assert "not a WAVE approver" in shown.body["text"]
+    assert response.json() == shown.body
     assert await decisions(api, run_id) == []
 
 

@@ -6,11 +6,15 @@ WAVE_SLACK_APPROVERS, whose name the decision records."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import re
 import time
+import urllib.request
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -25,6 +29,7 @@ MAX_AGE_S = 300
 ACTION = re.compile(r"^wave_escalation_(?P<decision>approve|reject)$")
 
 slack = APIRouter(tags=["slack"])
+_log = logging.getLogger("wave_api.slack")
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -47,16 +52,27 @@ def check_signature(secret: str, timestamp: str | None, given: str | None, body:
     return None
 
 
-def _action(body: bytes) -> tuple[str, str, str]:
-    """(Slack user id, decision, escalation id) of a button press."""
+@dataclass(frozen=True)
+class Press:
+    user: str  # the Slack user id
+    decision: str
+    escalation_id: str
+    response_url: str | None  # where Slack takes the answer shown to the user
+
+
+def _action(body: bytes) -> Press:
+    """What a button press of the notifier's escalation message asks."""
     try:
         payload: Any = json.loads(parse_qs(body.decode("utf-8"), strict_parsing=False)["payload"][0])
         user = payload["user"]["id"]
         action = payload["actions"][0]
         matched = ACTION.fullmatch(action["action_id"])
         escalation_id = action["value"]
+        response_url = payload.get("response_url")
+        if not (isinstance(response_url, str) and response_url.startswith(("https://", "http://"))):
+            response_url = None
         if matched and isinstance(user, str) and isinstance(escalation_id, str) and escalation_id:
-            return user, matched["decision"], escalation_id
+            return Press(user, matched["decision"], escalation_id, response_url)
     except (KeyError, IndexError, TypeError, ValueError, UnicodeDecodeError):
         pass
     raise HTTPException(400, "not a WAVE escalation button press (want payload with user, actions[0].action_id and value)")
@@ -94,18 +110,45 @@ async def slack_actions(request: Request) -> SlackReply:
                           request.headers.get("x-slack-signature"), body, time.time())
     if why is not None:
         raise HTTPException(401, f"not a request from Slack: {why}")
-    user, decision, escalation_id = _action(body)
-    approver = api.settings.approvers.get(user)
+    press = _action(body)
+    reply = await _decide(api, press)
+    if press.response_url is not None:
+        # Slack shows a button press's answer only through its response_url (the request is signed,
+        # so the URL is Slack's); the HTTP answer must come within 3 s, so the post goes on meanwhile.
+        task = asyncio.create_task(_respond(press.response_url, reply))
+        _RESPONDING.add(task)
+        task.add_done_callback(_RESPONDING.discard)
+    return reply
+
+
+async def _decide(api: Any, press: Press) -> SlackReply:
+    approver = api.settings.approvers.get(press.user)
     if approver is None:
-        return SlackReply(text=f"You are not a WAVE approver (Slack user {user} is not in WAVE_SLACK_APPROVERS); "
-                               "nothing was recorded.")
-    run_id = await _run_of(api, escalation_id)
+        return SlackReply(text=f"You are not a WAVE approver (Slack user {press.user} is not in "
+                               "WAVE_SLACK_APPROVERS); nothing was recorded.")
+    run_id = await _run_of(api, press.escalation_id)
     if run_id is None:
-        return SlackReply(text=f"No run waits on escalation {escalation_id}; nothing was recorded.")
+        return SlackReply(text=f"No run waits on escalation {press.escalation_id}; nothing was recorded.")
     try:
-        _, envelope = await commands.record_decision(
-            api.store, run_id, actor=f"{approver} (slack {user})", decision=decision, escalation_id=escalation_id,
-        )
+        await commands.record_decision(api.store, run_id, actor=f"{approver} (slack {press.user})",
+                                       decision=press.decision, escalation_id=press.escalation_id)
     except AppError as exc:
         return SlackReply(text=f"Not recorded: {exc}")
-    return SlackReply(response_type="in_channel", text=f"{approver} chose {decision} on {escalation_id} (run {run_id}).")
+    return SlackReply(response_type="in_channel",
+                      text=f"{approver} chose {press.decision} on {press.escalation_id} (run {run_id}).")
+
+
+_RESPONDING: set[asyncio.Task[None]] = set()
+
+
+async def _respond(url: str, reply: SlackReply) -> None:
+    def post() -> None:
+        request = urllib.request.Request(url, data=reply.model_dump_json().encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            answer.read()
+
+    try:
+        await asyncio.to_thread(post)
+    except (OSError, ValueError) as exc:
+        _log.warning("the answer to a Slack button press could not be posted: %s", exc)
