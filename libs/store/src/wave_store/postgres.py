@@ -95,19 +95,24 @@ class PostgresEventStore(EventStore):
         prepared = prepare_append(stream_id, events, expected_version)
         async with self.pool.acquire() as connection:
             try:
-                return await _append(connection, stream_id, prepared, expected_version)
+                result = await _append(connection, stream_id, prepared, expected_version)
             except EventIdConflictError:
                 # The same batch appended twice at once (a retried append racing its first try):
                 # now that the other has committed, it reads as the duplicate it is.
-                return await _append(connection, stream_id, prepared, expected_version)
+                result = await _append(connection, stream_id, prepared, expected_version)
+            await _announce(connection, result)
+            return result
 
     @asynccontextmanager
     async def hold_append_open(
         self, stream_id: str, events: Sequence[Envelope], expected_version: int
     ) -> AsyncIterator[AppendResult]:
         prepared = prepare_append(stream_id, events, expected_version)
-        async with self.pool.acquire() as connection, connection.transaction():
-            yield await _append(connection, stream_id, prepared, expected_version)
+        async with self.pool.acquire() as connection:
+            async with connection.transaction():
+                result = await _append(connection, stream_id, prepared, expected_version)
+                yield result
+            await _announce(connection, result)
 
     async def read_stream(self, stream_id: str, from_version: int = 1) -> list[Envelope]:
         rows = await self.pool.fetch(
@@ -184,33 +189,12 @@ class PostgresEventStore(EventStore):
 
     async def record_handling(self, handling: Handling) -> HandlingResult:
         prepared = check_handling(handling)
-        async with self.pool.acquire() as connection, connection.transaction():
-            inserted = await connection.fetchval(
-                "INSERT INTO wave_handled (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1",
-                handling.consumer,
-                handling.cause_event_id,
-            )
-            if inserted is None:
-                return HandlingResult(duplicate=True)
-            appended = (
-                await _append(connection, handling.stream_id, prepared, handling.expected_version) if prepared else None
-            )
-            for timer in handling.schedule:
-                await connection.execute(
-                    "INSERT INTO wave_timers (timer_id, stream_id, due_at, envelope) VALUES ($1, $2, $3, $4) "
-                    "ON CONFLICT (timer_id) DO NOTHING",
-                    timer.timer_id,
-                    timer.stream_id,
-                    timer.due_at,
-                    encode_envelope(timer.envelope),
-                )
-            if handling.cancel:
-                await connection.execute(
-                    "UPDATE wave_timers SET status = 'cancelled', settled_at = now() "
-                    "WHERE timer_id = ANY($1::text[]) AND status = 'pending'",
-                    list(handling.cancel),
-                )
-            return HandlingResult(False, appended, tuple(t.timer_id for t in handling.schedule))
+        async with self.pool.acquire() as connection:
+            async with connection.transaction():
+                result = await _record_handling(connection, handling, prepared)
+            if result.appended is not None:
+                await _announce(connection, result.appended)
+            return result
 
     async def was_handled(self, consumer: str, event_id: uuid.UUID) -> bool:
         return bool(
@@ -252,28 +236,30 @@ class PostgresEventStore(EventStore):
         raise ConcurrencyError(timer.stream_id, 0, await self.stream_version(timer.stream_id))
 
     async def _fire_once(self, timer: TimerRecord, prepared: list[PreparedEvent]) -> AppendResult | None:
-        async with self.pool.acquire() as connection, connection.transaction():
-            # The stream's version first, before the row lock below gives this transaction its id:
-            # the version's writer then has a lower id, as the append requires (migration 0003).
-            current = await connection.fetchval(
-                "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", timer.stream_id
-            )
-            status = await connection.fetchval(
-                "SELECT status FROM wave_timers WHERE timer_id = $1 FOR UPDATE", timer.timer_id
-            )
-            if status != "pending":
-                return None
-            result = await _append(connection, timer.stream_id, prepared, current)
-            await connection.execute(
-                "UPDATE wave_timers SET status = 'fired', settled_at = now() WHERE timer_id = $1", timer.timer_id
-            )
+        async with self.pool.acquire() as connection:
+            async with connection.transaction():
+                # The stream's version first, before the row lock below gives this transaction its id:
+                # the version's writer then has a lower id, as the append requires (migration 0003).
+                current = await connection.fetchval(
+                    "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", timer.stream_id
+                )
+                status = await connection.fetchval(
+                    "SELECT status FROM wave_timers WHERE timer_id = $1 FOR UPDATE", timer.timer_id
+                )
+                if status != "pending":
+                    return None
+                result = await _append(connection, timer.stream_id, prepared, current)
+                await connection.execute(
+                    "UPDATE wave_timers SET status = 'fired', settled_at = now() WHERE timer_id = $1", timer.timer_id
+                )
+            await _announce(connection, result)
             return result
 
     async def timer_status(self, timer_id: str) -> str | None:
         return await self.pool.fetchval("SELECT status FROM wave_timers WHERE timer_id = $1", timer_id)
 
     async def wait_for_append(self, after_position: int, timeout: float) -> None:  # noqa: ASYNC109 - the port's API
-        """LISTEN on the channel wave_append notifies at commit, so followers wake without polling. A
+        """LISTEN on the channel the store notifies after each commit, so followers wake without polling. A
         commit notified but still above the horizon (an older transaction is running) is looked at
         again every few milliseconds until it can be read."""
         await self._ensure_listener()
@@ -368,6 +354,46 @@ class PostgresEventStore(EventStore):
             self._listener = None
         await self.pool.close()
 
+
+
+async def _record_handling(
+    connection: asyncpg.Connection, handling: Handling, prepared: list[PreparedEvent]
+) -> HandlingResult:
+    inserted = await connection.fetchval(
+        "INSERT INTO wave_handled (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1",
+        handling.consumer,
+        handling.cause_event_id,
+    )
+    if inserted is None:
+        return HandlingResult(duplicate=True)
+    appended = (
+        await _append(connection, handling.stream_id, prepared, handling.expected_version) if prepared else None
+    )
+    for timer in handling.schedule:
+        await connection.execute(
+            "INSERT INTO wave_timers (timer_id, stream_id, due_at, envelope) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT (timer_id) DO NOTHING",
+            timer.timer_id,
+            timer.stream_id,
+            timer.due_at,
+            encode_envelope(timer.envelope),
+        )
+    if handling.cancel:
+        await connection.execute(
+            "UPDATE wave_timers SET status = 'cancelled', settled_at = now() "
+            "WHERE timer_id = ANY($1::text[]) AND status = 'pending'",
+            list(handling.cancel),
+        )
+    return HandlingResult(False, appended, tuple(t.timer_id for t in handling.schedule))
+
+
+async def _announce(connection: asyncpg.Connection, result: AppendResult) -> None:
+    """Wake followers (`wait_for_append`) once an append has committed, from a statement of its own:
+    NOTIFY inside the append's transaction would hold the server's notify lock through that commit's
+    fsync, one committing append at a time. A wake lost to a crash right here costs a follower at most
+    its wait's timeout."""
+    if not result.duplicate and result.positions:
+        await connection.execute("SELECT pg_notify('wave_events', $1)", str(max(result.positions)))
 
 async def _append(
     connection: asyncpg.Connection, stream_id: str, prepared: list[PreparedEvent], expected_version: int

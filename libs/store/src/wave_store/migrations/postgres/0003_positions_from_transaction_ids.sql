@@ -100,8 +100,9 @@ BEGIN
       FROM unnest(p_event_ids, p_types, p_versions, p_occurred, p_correlation, p_causation, p_producer,
                   p_traceparent, p_payloads) WITH ORDINALITY AS u(id, t, v, o, c, ca, p, tp, pl, n)
     RETURNING e.event_id, e.stream_version, e.global_position, false;
-    -- Followers (the outbox relay) wake on this instead of polling; delivered at commit.
-    PERFORM pg_notify('wave_events', (v_last + v_count)::text);
+    -- No pg_notify here any more: a transaction that notifies holds the server's notify lock through
+    -- its commit, fsync included, which would serialise appends again. The store notifies once the
+    -- append has committed, from a statement of its own.
 END $body$
     $f$, v_base);
 END $migration$;
