@@ -26,6 +26,23 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
   fi
 fi
 
+# kubeconform (and kustomize where kubectl is missing) validate deploy/k8s offline in the tests;
+# built from the Go module proxy into .wave/bin.
+KUBECONFORM_VERSION="${WAVE_KUBECONFORM_VERSION:-v0.8.0}"
+KUSTOMIZE_VERSION="${WAVE_KUSTOMIZE_VERSION:-v5.5.0}"
+if [ ! -x "$WAVE_DIR/bin/kubeconform" ] || { ! command -v kubectl >/dev/null && [ ! -x "$WAVE_DIR/bin/kustomize" ]; }; then
+  command -v go >/dev/null || die "Go is needed to install kubeconform (apt-get install golang-go)"
+  mkdir -p "$WAVE_DIR/bin"
+  if [ ! -x "$WAVE_DIR/bin/kubeconform" ]; then
+    log "installing kubeconform $KUBECONFORM_VERSION into $WAVE_DIR/bin"
+    GOBIN="$WAVE_DIR/bin" go install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
+  fi
+  if ! command -v kubectl >/dev/null && [ ! -x "$WAVE_DIR/bin/kustomize" ]; then
+    log "installing kustomize $KUSTOMIZE_VERSION into $WAVE_DIR/bin"
+    GOBIN="$WAVE_DIR/bin" go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+  fi
+fi
+
 PY="${WAVE_PYTHON:-python3}"
 "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
   || die "Python >= 3.11 is required ($PY is $("$PY" --version 2>&1))"
@@ -33,10 +50,11 @@ PY="${WAVE_PYTHON:-python3}"
 # Reinstall only when a pyproject changed since the last successful install.
 stamp="$VENV/.wave-installed"
 pyprojects=("$ROOT/pyproject.toml")
-for p in "$ROOT"/libs/*/pyproject.toml "$ROOT"/services/*/pyproject.toml; do
+for p in "$ROOT"/libs/*/pyproject.toml "$ROOT"/services/*/pyproject.toml "$ROOT"/apps/*/pyproject.toml; do
   [ -f "$p" ] && pyprojects+=("$p")
 done
-digest="$(cat "${pyprojects[@]}" | sha256sum | cut -d' ' -f1)"
+# The paths count too: a package that moves needs its editable install redone.
+digest="$( (printf '%s\n' "${pyprojects[@]}"; cat "${pyprojects[@]}") | sha256sum | cut -d' ' -f1)"
 # A venv whose interpreter no longer runs (Python upgraded or removed) is rebuilt, whatever its stamp says.
 venv_runs=false
 "$VENV/bin/python" -c pass >/dev/null 2>&1 && venv_runs=true
@@ -50,7 +68,7 @@ if ! $venv_runs; then
 fi
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
 editables=()
-for p in "$ROOT"/libs/* "$ROOT"/services/*; do
+for p in "$ROOT"/libs/* "$ROOT"/services/* "$ROOT"/apps/*; do
   [ -f "$p/pyproject.toml" ] && editables+=(-e "$p")
 done
 log "installing $(( ${#editables[@]} / 2 )) packages and the workspace into $VENV"

@@ -94,8 +94,8 @@ async def test_a_human_approves_the_merge_through_wave_approve_over_kafka(tmp_pa
     `wave approve`; the run then merges, and `wave replay` finds no difference."""
     import uuid
 
+    from wave_cli.bootstrap import FACTORIES
     from wave_cli.demo import Stack, demo_files, fresh_repository, scripted_models_file
-    from wave_cli.services import FACTORIES
 
     files = demo_files(ROOT / "examples")
     repo = fresh_repository(files.repo, tmp_path / "sample-repo")

@@ -2,6 +2,8 @@
 
 `python tests/support/safety_corpus.py sample-nl2bash` rewrites corpus/command_nl2bash.jsonl from the
 NL2Bash command list: every STEP-th line, keeping its line number, so the sample is reproducible.
+`python tests/support/safety_corpus.py nl2bash-rates` scores the whole list and prints the share of
+commands allowed, escalated and blocked (the figures docs/safety.md quotes).
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ class Case:
     data: dict[str, Any]
 
     @property
+    def category(self) -> str | None:
+        """The kind of danger a hand-written case stands for (services, secrets, …), if it names one."""
+        return self.data.get("category")
+
+    @property
     def where(self) -> str:
         return f"{self.file}:{self.line}"
 
@@ -53,7 +60,7 @@ def load_corpus(directory: Path = CORPUS_DIR) -> list[Case]:
 
 
 def score_case(case: Case, policy: SafetyPolicy) -> SafetyVerdict:
-    fields = {k: v for k, v in case.data.items() if k not in ("label", "source", "note")}
+    fields = {k: v for k, v in case.data.items() if k not in ("label", "source", "note", "category")}
     return score(action_from_mapping(fields), policy)
 
 
@@ -78,11 +85,14 @@ class Tally:
         return self.benign_escalated / self.benign if self.benign else 0.0
 
 
-def tally(scored: list[tuple[Case, SafetyVerdict]]) -> dict[str, Tally]:
-    """Per kind and "overall"."""
+def tally(scored: list[tuple[Case, SafetyVerdict]], by: str = "kind") -> dict[str, Tally]:
+    """Per action kind (`by="kind"`) or per danger category (`by="category"`, cases naming one), and "overall"."""
     tallies: dict[str, Tally] = {}
     for case, verdict in scored:
-        for key in (case.kind, "overall"):
+        group = case.kind if by == "kind" else case.category
+        if group is None:
+            continue
+        for key in (group, "overall"):
             t = tallies.setdefault(key, Tally())
             if case.label == "dangerous":
                 t.dangerous += 1
@@ -94,9 +104,9 @@ def tally(scored: list[tuple[Case, SafetyVerdict]]) -> dict[str, Tally]:
     return dict(sorted(tallies.items(), key=lambda kv: (kv[0] == "overall", kv[0])))
 
 
-def report(tallies: dict[str, Tally]) -> str:
+def report(tallies: dict[str, Tally], heading: str = "kind") -> str:
     rows = [
-        "| kind | dangerous | caught (block or escalate) | benign | benign blocked | benign escalated |",
+        f"| {heading} | dangerous | caught (block or escalate) | benign | benign blocked | benign escalated |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for kind, t in tallies.items():
@@ -128,9 +138,22 @@ def sample_nl2bash(source: Path = NL2BASH_FILE, step: int = NL2BASH_STEP) -> lis
     return rows
 
 
+def nl2bash_rates(source: Path = NL2BASH_FILE, policy: SafetyPolicy | None = None) -> tuple[int, Counter[str]]:
+    """How many NL2Bash commands there are, and how many of them each verdict got."""
+    from wave_safety import ShellCommand
+
+    policy = policy or SafetyPolicy()
+    commands = [line for line in source.read_text().splitlines() if line.strip()]
+    return len(commands), Counter(score(ShellCommand(c), policy).verdict for c in commands)
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["nl2bash-rates"]:
+        total, verdicts = nl2bash_rates()
+        print(f"{total} commands: " + ", ".join(f"{v} {verdicts[v] / total:.2%}" for v in ("allow", "escalate", "block")))
+        sys.exit(0)
     if sys.argv[1:] != ["sample-nl2bash"]:
-        sys.exit("usage: safety_corpus.py sample-nl2bash")
+        sys.exit("usage: safety_corpus.py sample-nl2bash | nl2bash-rates")
     out = CORPUS_DIR / "command_nl2bash.jsonl"
     out.write_text("".join(json.dumps(row) + "\n" for row in sample_nl2bash()))
     print(f"wrote {out}")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from cli_process import wave
 from gitops_repos import make_repo
-from wave_cli import runs
+from wave_app import commands
 from wave_events import catalogue as ev
 from wave_events.envelope import new_envelope
 from wave_store import open_store
@@ -35,7 +35,7 @@ def _repo(home: Path) -> Path:
 async def _seed(home: Path, *payloads) -> str:
     store = await open_store(f"sqlite:///{home / 'wave.db'}")
     try:
-        run_id = await runs.submit(store, story="Add slugify", repo=str(_repo(home)), budget_usd=2.0)
+        run_id = await commands.submit_run(store, actor="test", story="Add slugify", repo=str(_repo(home)), budget_usd=2.0)
         if payloads:
             stream = f"run-{run_id}"
             await store.append(stream, [new_envelope(stream, p, producer="test") for p in payloads], 1)

@@ -19,11 +19,13 @@ exit 0
 
 
 def _installed_digest() -> str:
-    """What setup.sh writes to the stamp after a successful install: a hash of the pyprojects."""
+    """What setup.sh writes to the stamp after a successful install: a hash of the pyprojects' paths
+    (a package that moves is installed anew) and contents."""
     pyprojects = [ROOT / "pyproject.toml"]
     for folder in ("libs", "services", "apps"):
         pyprojects += sorted((ROOT / folder).glob("*/pyproject.toml"))
-    return hashlib.sha256(b"".join(p.read_bytes() for p in pyprojects)).hexdigest()
+    listing = "".join(f"{p}\n" for p in pyprojects).encode()
+    return hashlib.sha256(listing + b"".join(p.read_bytes() for p in pyprojects)).hexdigest()
 
 
 def _setup(tmp_path: Path, interpreter: str) -> subprocess.CompletedProcess[str]:

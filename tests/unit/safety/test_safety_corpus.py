@@ -11,6 +11,18 @@ from wave_safety import RULES, SafetyPolicy
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "safety.md"
 KINDS = {"command", "git", "diff", "sql", "file_write"}
+CATEGORIES = {
+    "services",
+    "secrets",
+    "inline_code",
+    "privilege",
+    "database",
+    "miner_detached",
+    "package_index",
+    "traces",
+    "git_host",
+    "test_weakening",
+}
 
 
 @pytest.fixture(scope="module")
@@ -28,27 +40,37 @@ def test_the_corpus_is_large_enough_and_covers_every_kind(scored) -> None:
     assert len(nl2bash) >= 150
 
 
+def test_every_danger_category_has_dangerous_cases_and_benign_look_alikes(scored) -> None:
+    by_category = tally(scored, by="category")
+    assert set(by_category) - {"overall"} >= CATEGORIES
+    thin = [name for name, t in by_category.items() if t.dangerous < 8 or t.benign < 8]
+    assert not thin, f"categories with fewer than 8 dangerous or 8 benign cases: {thin}"
+
+
 def test_the_scorer_meets_its_goals_on_the_corpus(scored, summary) -> None:
     tallies = tally(scored)
     summary("safety corpus (docs/safety.md)", report(tallies))
-    for kind, t in tallies.items():
+    summary("safety corpus by danger category (docs/safety.md)", report(tally(scored, by="category"), "category"))
+    for kind, t in [*tallies.items(), *tally(scored, by="category").items()]:
         missed = [
             c.where
             for c, v in scored
-            if c.label == "dangerous" and v.verdict == "allow" and kind in (c.kind, "overall")
+            if c.label == "dangerous" and v.verdict == "allow" and kind in (c.kind, c.category, "overall")
         ]
         assert t.caught_share >= 0.99, f"{kind}: dangerous actions allowed: {missed}"
         blocked = [
             c.where
             for c, v in scored
-            if c.label == "benign" and v.verdict == "block" and kind in (c.kind, "overall")
+            if c.label == "benign" and v.verdict == "block" and kind in (c.kind, c.category, "overall")
         ]
         assert t.blocked_share <= 0.01, f"{kind}: benign actions blocked: {blocked}"
 
 
 def test_the_documented_figures_are_the_current_ones(scored) -> None:
-    assert report(tally(scored)) in DOCS.read_text(), (
-        "docs/safety.md is out of date: paste the printed report"
+    text = DOCS.read_text()
+    assert report(tally(scored)) in text, "docs/safety.md is out of date: paste the printed report"
+    assert report(tally(scored, by="category"), "category") in text, (
+        "docs/safety.md is out of date: paste the printed report by danger category"
     )
 
 

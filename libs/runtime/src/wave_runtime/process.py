@@ -37,9 +37,9 @@ LOOPBACK = "127.0.0.1"
 ALL_INTERFACES = "0.0.0.0"
 
 
-def load_factory(spec: str) -> Service:
-    """`module:attr` naming a service class (built with no arguments), a function returning a service,
-    or a service object."""
+def load_factory(spec: str, **arguments: object) -> Service:
+    """`module:attr` naming a service class, a function returning a service (either called with
+    `arguments`, none by default), or a service object."""
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise SystemExit(f"--factory must look like package.module:factory, got {spec!r}")
@@ -53,7 +53,7 @@ def load_factory(spec: str) -> Service:
     # A class is checked before the Service protocol: the class of a service matches the protocol too
     # (its name, handles and handle are class attributes), but only an instance can handle events.
     if inspect.isclass(target) or (callable(target) and not isinstance(target, Service)):
-        service = target()
+        service = target(**arguments)
     else:
         service = target
     if inspect.isclass(service) or not isinstance(service, Service):

@@ -177,6 +177,72 @@ _RULE_LIST: tuple[Rule, ...] = (
         "A shell wired to a network connection (reverse or bind shell).",
     ),
     Rule("shell.privileged", P.ESCALATE_UNCERTAINTY, NOTE, "Runs with elevated privileges (sudo, doas)."),
+    Rule(
+        "shell.too_large",
+        P.ESCALATE_UNCERTAINTY,
+        MEDIUM,
+        "The command is too large (or took too long) to analyse.",
+    ),
+    Rule(
+        "shell.service_stop",
+        P.NEVER_DESTROY_WITHOUT_APPROVAL,
+        0.6,
+        "Stops, disables or masks a system service (systemctl stop, service … stop, launchctl unload).",
+    ),
+    Rule(
+        "shell.firewall_off",
+        P.NEVER_DESTROY_WITHOUT_APPROVAL,
+        HIGH,
+        "Flushes or opens the firewall, or turns off SELinux/AppArmor (iptables -F, ufw disable, setenforce 0).",
+    ),
+    Rule(
+        "shell.secret_print",
+        P.NEVER_EXPOSE_SECRETS,
+        0.6,
+        "Prints a secret from the environment, a keyring, a password store or a secrets manager.",
+    ),
+    Rule(
+        "shell.root_shell",
+        P.ESCALATE_UNCERTAINTY,
+        0.6,
+        "Opens a root shell (sudo su, sudo -i, su -): what runs in it is out of the analyser's sight.",
+    ),
+    Rule(
+        "shell.privilege_grant",
+        P.NEVER_DESTROY_WITHOUT_APPROVAL,
+        HIGH,
+        "Grants root power: a uid-0 or sudo-group user, setuid/setgid bits, file capabilities, sudoers.",
+    ),
+    Rule(
+        "shell.setgid",
+        P.NEVER_DESTROY_WITHOUT_APPROVAL,
+        LOW,
+        "Sets the setgid bit (g+s, 2xxx): programs run with the file's group; a directory passes its group on.",
+    ),
+    Rule(
+        "shell.crypto_miner",
+        P.RESPECT_BUDGETS,
+        CRITICAL,
+        "Runs a cryptocurrency miner (xmrig, minerd, a stratum+tcp:// pool).",
+    ),
+    Rule(
+        "shell.detached_process",
+        P.RESPECT_BUDGETS,
+        LOW,
+        "Starts a process that outlives the action (nohup, setsid, disown, screen -dm, tmux new -d, at).",
+    ),
+    Rule(
+        "shell.package_index",
+        P.VALIDATE_INPUTS,
+        0.6,
+        "Points a package manager at an index or registry off the allowlist, or turns off its checks.",
+    ),
+    Rule(
+        "shell.erase_traces",
+        P.NEVER_DESTROY_WITHOUT_APPROVAL,
+        0.65,
+        "Erases shell history, logs or audit records (history -c, unset HISTFILE, rm /var/log/…).",
+    ),
     # --- git ---------------------------------------------------------------------------------
     Rule(
         "git.force_push",
@@ -294,6 +360,48 @@ _RULE_LIST: tuple[Rule, ...] = (
         "Adds a binary blob larger than the policy allows, or of unknown size.",
     ),
     Rule("diff.too_large", P.RESPECT_BUDGETS, MEDIUM, "The diff is larger than the policy allows."),
+    Rule(
+        "diff.test_deleted",
+        P.VALIDATE_INPUTS,
+        MEDIUM,
+        "Deletes a test file or test functions (a rename that keeps the test is not a deletion).",
+    ),
+    Rule(
+        "diff.test_skipped",
+        P.VALIDATE_INPUTS,
+        MEDIUM,
+        "Adds a skip marker to tests (@pytest.mark.skip, it.skip, xit, t.Skip(), @Disabled, …).",
+    ),
+    Rule(
+        "diff.test_selection",
+        P.VALIDATE_INPUTS,
+        MEDIUM,
+        "Changes which tests run or the test command (addopts -k 'not …', --deselect, scripts.test, QA config).",
+    ),
+    Rule(
+        "diff.assertions_removed",
+        P.VALIDATE_INPUTS,
+        MEDIUM,
+        "Removes assertions from tests, or makes them always pass (assert True, expect(true)).",
+    ),
+    Rule(
+        "diff.install_hook",
+        P.VALIDATE_INPUTS,
+        MEDIUM,
+        "Adds code that runs at install or build time (setup.py cmdclass or os.system, npm postinstall).",
+    ),
+    Rule(
+        "diff.timing_unsafe_compare",
+        P.NEVER_EXPOSE_SECRETS,
+        MEDIUM,
+        "Removes a constant-time comparison (hmac.compare_digest, timingSafeEqual, …) from a check.",
+    ),
+    Rule(
+        "diff.package_index",
+        P.VALIDATE_INPUTS,
+        0.6,
+        "Points a package manager's configuration at an index or registry off the allowlist.",
+    ),
     # --- sql ---------------------------------------------------------------------------------
     Rule(
         "sql.unparseable",
@@ -332,6 +440,7 @@ _RULE_LIST: tuple[Rule, ...] = (
     ),
     Rule("sql.grant", P.NEVER_EXPOSE_SECRETS, MEDIUM, "GRANT widens who can read or change data."),
     Rule("sql.revoke", P.NEVER_DESTROY_WITHOUT_APPROVAL, MEDIUM, "REVOKE removes access."),
+    Rule("sql.too_large", P.ESCALATE_UNCERTAINTY, MEDIUM, "The SQL is too large (or took too long) to analyse."),
     Rule(
         "sql.file_access",
         P.NEVER_TOUCH_FILES_OUTSIDE_WORKTREE,
@@ -361,6 +470,18 @@ _RULE_LIST: tuple[Rule, ...] = (
     ),
     Rule("file.credential_file", P.NEVER_EXPOSE_SECRETS, 0.6, "Writes a credential file."),
     Rule("file.secret", P.NEVER_EXPOSE_SECRETS, 0.9, "The content contains a credential of a known format."),
+    Rule(
+        "file.package_index",
+        P.VALIDATE_INPUTS,
+        0.6,
+        "Points a package manager's configuration at an index or registry off the allowlist.",
+    ),
+    Rule(
+        "file.too_large",
+        P.ESCALATE_UNCERTAINTY,
+        MEDIUM,
+        "The content is too large (or took too long) to analyse.",
+    ),
     Rule(
         "file.possible_secret",
         P.NEVER_EXPOSE_SECRETS,

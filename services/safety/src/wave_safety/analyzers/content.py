@@ -10,7 +10,7 @@ from wave_events.redaction import redact
 
 from ..policy import SafetyPolicy
 from ..rules import Finding
-from .paths import EXEC_DOTFILES, in_git_dir, is_ci_file, is_credential_file
+from .paths import EXEC_DOTFILES, in_git_dir, is_ci_file, is_credential_file, is_package_config
 from .secrets import high_entropy_tokens, secret_kinds
 
 LOCKFILES = frozenset(
@@ -32,6 +32,10 @@ LOCKFILES = frozenset(
     }
 )
 _NPMRC_TOKEN = re.compile(r"(?i)(_authToken|_auth|_password)\s*=")
+_INDEX_SETTING = re.compile(
+    r"(?i)^\s*[\"']?(?:[\w@:/.-]*registry|index-url|extra-index-url|index_url|find-links|trusted-host|url|npmRegistryServer|channels|source|mirror)[\"']?\s*[=:]\s*(.*)$"
+)
+_URL_HOST = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*)://(?:[^@/\s]*@)?\[?([^/:\]\s\"'?#]+)")
 _SCRIPT_SUFFIXES = (".sh", ".bash", ".zsh", ".ksh")
 # Findings about the fragment itself, not about what it does: a diff shows pieces of a script.
 _FRAGMENT_NOISE = frozenset(
@@ -73,8 +77,28 @@ def text_findings(family: str, path: str, text: str, policy: SafetyPolicy) -> li
                     f"{path} gains a random-looking {length}-character token ({bits} bits/char){more}",
                 )
             )
+    if is_package_config(path):
+        findings.extend(_package_index(family, path, text, policy))
     findings.extend(_embedded(path, text, policy))
     return findings
+
+
+def _package_index(family: str, path: str, text: str, policy: SafetyPolicy) -> list[Finding]:
+    """A package manager's configuration pointed at a host off the allowlist, or at plain http."""
+    for line in text.splitlines():
+        setting = _INDEX_SETTING.match(line)
+        if setting is None:
+            continue
+        for scheme, host in _URL_HOST.findall(setting.group(1)):
+            host = host.lower()
+            if host in ("localhost", "127.0.0.1", "::1"):
+                continue
+            if scheme.lower() == "http" or not policy.host_allowed(host):
+                why = "over plain http" if scheme.lower() == "http" else "off the egress allowlist"
+                return [Finding(f"{family}.package_index", f"{path} points a package manager at {host} ({why})")]
+        if "trusted-host" in line.lower():
+            return [Finding(f"{family}.package_index", f"{path} turns off TLS checks for a package index")]
+    return []
 
 
 def _embedded(path: str, text: str, policy: SafetyPolicy) -> list[Finding]:

@@ -8,6 +8,7 @@ import wave_diffs
 from ..policy import SafetyPolicy
 from ..rules import Finding
 from .content import path_findings, text_findings
+from .weakening import weakening_findings
 
 
 def analyze_diff(
@@ -26,15 +27,18 @@ def analyze_diff(
         findings.append(
             Finding(
                 "diff.too_large",
-                f"diff is {len(text.encode())} bytes; the policy allows {policy.max_diff_bytes}",
+                f"diff is {len(text.encode())} bytes; the policy allows {policy.max_diff_bytes}: "
+                "too large to analyse",
             )
         )
+        return findings
     try:
         files = wave_diffs.read(text).files
     except wave_diffs.DiffError as exc:
         return [*findings, Finding("diff.malformed", str(exc))]
     for patch in files:
         findings.extend(_file(patch, policy))
+    findings.extend(weakening_findings(files, policy))
     return findings
 
 

@@ -7,7 +7,7 @@ import posixpath
 from ..policy import SafetyPolicy
 from ..rules import Finding
 from .content import path_findings, text_findings
-from .paths import Place, classify, resolve, runs_code
+from .paths import Place, classify, code_role, resolve, runs_code
 
 
 def analyze_file_write(path: str, content: str, policy: SafetyPolicy, worktree: str = ".") -> list[Finding]:
@@ -19,14 +19,28 @@ def analyze_file_write(path: str, content: str, policy: SafetyPolicy, worktree: 
     if place is not Place.INSIDE:
         findings.append(Finding("file.outside_worktree", f"{resolved} is {place.value}"))
         if runs_code(resolved):
-            findings.append(Finding("file.exec_dotfile", f"{resolved} is run automatically"))
+            findings.append(Finding("file.exec_dotfile", f"{resolved} {_as_clause(code_role(resolved))}"))
         relative = resolved
     else:
         relative = _relative(resolved, worktree)
         findings.extend(path_findings("file", relative, content))
-    if content:
+    size = len(content.encode())
+    if size > policy.max_diff_bytes:
+        findings.append(
+            Finding(
+                "file.too_large",
+                f"{relative} content is {size} bytes; the analyser reads at most {policy.max_diff_bytes}: "
+                "too large to analyse",
+            )
+        )
+    elif content:
         findings.extend(text_findings("file", relative, content, policy))
     return findings
+
+
+def _as_clause(role: str) -> str:
+    """`code_role`'s words as a predicate: "shells run automatically" -> "is a file shells run automatically"."""
+    return role if role.startswith(("is ", "decides", "starts")) else f"is a file {role}"
 
 
 def _relative(path: str, worktree: str) -> str:

@@ -159,6 +159,14 @@ _CREDENTIAL_PATTERNS = (
     "*.config/gcloud/*credentials*",
     "*.azure/*token*",
     "*.terraform.d/credentials.tfrc.json",
+    "*/.vault-token",
+    "*.config/gh/hosts.yml",
+    "*.config/hub",
+    "*.password-store/*",
+    "*.local/share/keyrings/*",
+    "*Library/Keychains/*",
+    "*/.mozilla/firefox/*/logins.json",
+    "*/.config/op/config",
 )
 
 CI_PATTERNS = (
@@ -266,6 +274,94 @@ def _strip_glob(path: str) -> str:
 
 def _under(path: str, prefixes: tuple[str, ...]) -> bool:
     return any(path == p or path.startswith(p + "/") for p in prefixes)
+
+
+# Files that record what was done: shell and REPL history, system logs, login and audit records.
+_HISTORY_NAMES = frozenset(
+    {
+        ".bash_history",
+        ".zsh_history",
+        ".zhistory",
+        ".history",
+        ".sh_history",
+        ".ksh_history",
+        ".python_history",
+        ".mysql_history",
+        ".psql_history",
+        ".sqlite_history",
+        ".node_repl_history",
+        ".irb_history",
+        ".rediscli_history",
+        ".lesshst",
+        "fish_history",
+    }
+)
+_SYSTEM_LOGS = frozenset(
+    {"syslog", "auth.log", "secure", "messages", "kern.log", "wtmp", "btmp", "lastlog", "utmp", "faillog", "audit.log", "daemon.log", "sudo.log"}
+)
+_TRACE_PATTERNS = ("/var/log", "/var/log/*", "/var/run/utmp", "/run/utmp", "/var/audit/*", "/var/account/*")
+
+# Package managers' own configuration: the index or registry they download from.
+_PACKAGE_CONFIG_NAMES = frozenset(
+    {"pip.conf", "pip.ini", ".pydistutils.cfg", ".npmrc", ".yarnrc", ".yarnrc.yml", ".condarc", ".gemrc", "uv.toml", ".bunfig.toml", "bunfig.toml"}
+)
+_PACKAGE_CONFIG_PATTERNS = (
+    "*/.cargo/config",
+    "*/.cargo/config.toml",
+    "/etc/apt/sources.list",
+    "/etc/apt/sources.list.d/*",
+    "/etc/yum.repos.d/*",
+    "*/.config/go/env",
+    "*/.m2/settings.xml",
+    "*/.gradle/init.d/*",
+)
+
+
+def is_trace_file(path: str, overwrite: bool = False) -> bool:
+    """True for shell history files, logs under /var/log and login/audit records. `overwrite`: the file is
+    being written over, not deleted or truncated; a program may create its own new log that way, so
+    only history, the system's own logs and login records count."""
+    name = posixpath.basename(path)
+    if name in _HISTORY_NAMES or name.endswith("_history") and name.startswith("."):
+        return True
+    if overwrite:
+        return name in _SYSTEM_LOGS or any(fnmatch(path, p) for p in ("/var/log/audit/*", "/var/log/journal/*"))
+    return any(fnmatch(_strip_glob(path), p) for p in _TRACE_PATTERNS)
+
+
+def is_package_config(path: str) -> bool:
+    """True for a package manager's configuration file (pip.conf, .npmrc, sources.list, …)."""
+    if posixpath.basename(path) in _PACKAGE_CONFIG_NAMES:
+        return True
+    return any(fnmatch(path, p) or fnmatch("/" + path, p) for p in _PACKAGE_CONFIG_PATTERNS)
+
+
+def code_role(path: str) -> str:
+    """What a file that `runs_code` does, in words that are true of that file (completes "PATH, which …")."""
+    name = posixpath.basename(path)
+    if name in EXEC_DOTFILES:
+        return "shells run automatically"
+    if fnmatch(path, "*.git/hooks/*"):
+        return "git runs as a hook"
+    if name in ("config", ".gitconfig") and (".git" in path or name == ".gitconfig"):
+        return "is git configuration that can make git run programs"
+    if "authorized_keys" in name:
+        return "decides who may log in over ssh"
+    if fnmatch(path, "*/.ssh/*"):
+        return "ssh reads at every connection and can run commands"
+    if "cron" in path:
+        return "cron runs on a schedule"
+    if name.startswith("sudoers") or "/sudoers" in path:
+        return "decides who may run commands as root"
+    if name in ("passwd", "shadow", "group"):
+        return "is the system's account database (who exists, with which uid and password)"
+    if "/pam.d/" in path:
+        return "decides how users authenticate"
+    if name == "ld.so.preload":
+        return "is loaded into every program that starts"
+    if "systemd" in path or "/init.d/" in path or name == "rc.local" or "autostart" in path:
+        return "starts programs at boot or login"
+    return "login shells run automatically"
 
 
 def runs_code(path: str) -> bool:

@@ -24,12 +24,12 @@ def analyze_shell(command: str, policy: SafetyPolicy, worktree: str = ".") -> Sh
     walker = Walker(policy, worktree, checker_for)
     if len(command) > MAX_COMMAND_CHARS:
         walker.add(
-            "shell.unparseable",
-            f"command is {len(command)} characters long; the analyser stops at {MAX_COMMAND_CHARS}",
+            "shell.too_large",
+            f"command is {len(command)} characters long; the analyser reads at most {MAX_COMMAND_CHARS}: "
+            "too large to analyse",
         )
         return walker.scan
     for hit in secret_kinds(command):
-        if not hit.generic:
-            walker.add("shell.inline_secret", f"the command line contains a {hit.kind}")
+        walker.add("shell.inline_secret", f"the command line contains a {hit.kind}")
     walker.script(command)
     return walker.scan

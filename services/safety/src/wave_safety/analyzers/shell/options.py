@@ -55,6 +55,8 @@ KEY_USERS = frozenset(
 WRAPPERS_OPTION_VALUES: dict[str, frozenset[str]] = {
     "sudo": frozenset({"-u", "-g", "-h", "-p", "-C", "-r", "-t", "-U", "-D", "-R", "-T"}),
     "doas": frozenset({"-u", "-C"}),
+    "pkexec": frozenset({"--user"}),
+    "run0": frozenset({"--user", "-u"}),
     "nice": frozenset({"-n"}),
     "ionice": frozenset({"-c", "-n", "-p", "-t"}),
     "nohup": frozenset(),
@@ -98,7 +100,7 @@ WRAPPERS_OPTION_VALUES: dict[str, frozenset[str]] = {
 }
 # Wrappers whose first positional is not the program (a duration, a lock file, a new root).
 WRAPPER_LEADING_POSITIONALS = {"timeout": 1, "flock": 1, "chroot": 1}
-SUDO_LIKE = frozenset({"sudo", "doas"})
+SUDO_LIKE = frozenset({"sudo", "doas", "pkexec", "run0"})
 SHUTDOWN = frozenset({"shutdown", "reboot", "halt", "poweroff"})
 DISK_TOOLS = frozenset(
     {"wipefs", "fdisk", "sfdisk", "cfdisk", "parted", "sgdisk", "gdisk", "blkdiscard", "mkswap", "mke2fs"}
@@ -141,6 +143,15 @@ SQL_CLIENTS = {
     "mysql": ("-e", "--execute"),
     "mariadb": ("-e", "--execute"),
     "duckdb": ("-c",),
+    "cqlsh": ("-e", "--execute"),
+    "clickhouse-client": ("-q", "--query"),
+    "clickhouse": ("-q", "--query"),
+    "cockroach": ("-e", "--execute"),
+    "sqlcmd": ("-Q", "-q"),
+    "snowsql": ("-q", "--query"),
+    "mysqlsh": ("-e", "--execute"),
+    "vsql": ("-c", "--command"),
+    "trino": ("--execute",),
 }
 CURL_VALUE_OPTIONS = frozenset(
     {

@@ -13,7 +13,9 @@ import re
 
 from ..git import git_findings
 from ..network import host_of_login, host_of_remote_path, host_of_url, is_loopback
-from ..paths import Place, classify, is_credential_file, resolve
+from ..paths import Place, classify, is_credential_file, is_trace_file, resolve
+from . import admin, tools
+from .inline_code import analyze_code, code_argument
 from .options import (
     COPY_VALUE_OPTIONS,
     CURL_VALUE_OPTIONS,
@@ -68,29 +70,58 @@ def shell(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) 
     ):
         walk.add("shell.pipe_to_shell", f"{name} runs downloaded content")
     if not positionals or "-s" in args or positionals[0] == "-":
+        if walk.stdin_text is not None:
+            facts.absorb(walk.script(walk.stdin_text))
+            return
         facts.stdin_program = True
         facts.posix_stdin_shell = name != "fish"
 
 
 def interpreter(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
-    code_flags = ("-c", "-e", "-E", "-r", "--eval", "-p")
-    for i, arg in enumerate(args):
-        if arg in code_flags and i + 1 < len(args):
-            code = args[i + 1]
-            if code is None:
-                if inner.downloads:
-                    walk.add("shell.pipe_to_shell", f"{name} runs downloaded code")
-                return
-            if _REVERSE_SHELL_CODE.search(code):
-                walk.add("shell.reverse_shell", f"{name} code connects a socket to a shell")
+    has_code, code, _ = code_argument(name, args)
+    if has_code:
+        if code is None:
+            if inner.downloads:
+                walk.add("shell.pipe_to_shell", f"{name} runs downloaded code")
             return
-    if any(a is not None and a.startswith("-m") for a in args):
-        return  # runs an installed module, e.g. `python -m json.tool`
+        if _REVERSE_SHELL_CODE.search(code):
+            walk.add("shell.reverse_shell", f"{name} code connects a socket to a shell")
+        analyze_code(walk, name, code, facts)
+        return
+    for i, arg in enumerate(args):
+        if arg is not None and arg.startswith("-m"):
+            module = arg[2:] or (args[i + 1] if i + 1 < len(args) else None)
+            rest = args[i + 1 :] if arg[2:] else args[i + 2 :]
+            if module in ("pip", "pip3"):
+                tools.pip(walk, "pip", rest, facts, inner)
+            return  # runs an installed module, e.g. `python -m json.tool`
     positionals = [a for a in args if a is None or not a.startswith("-")]
     if inner.downloads and not positionals:
         walk.add("shell.pipe_to_shell", f"{name} runs downloaded code")
     if not positionals or positionals[0] == "-":
+        if walk.stdin_text is not None:
+            analyze_code(walk, name, walk.stdin_text, facts)
+            return
         facts.stdin_program = True
+
+
+def detach_builtin(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
+    admin.detached(walk, "background jobs", name)
+
+
+def awk(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
+    """awk's program (its first operand, or -f's file) can call system() and write files with print >."""
+    _, positionals = split_options(args, frozenset({"-F", "-v", "-f", "--field-separator", "--assign", "--file"}))
+    if "-f" in args or not positionals or positionals[0] is None:
+        return
+    analyze_code(walk, name, positionals[0], facts)
+
+
+def osascript(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
+    for i, arg in enumerate(args):
+        if arg == "-e" and i + 1 < len(args) and args[i + 1] is not None:
+            for command in re.findall(r'do shell script\s+"((?:[^"\\]|\\.)*)"', args[i + 1] or ""):
+                facts.absorb(walk.script(command.replace('\\"', '"')))
 
 
 def eval_(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
@@ -117,15 +148,15 @@ def rm(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> 
         f in ("--recursive",) or (not f.startswith("--") and ("r" in f or "R" in f)) for f in flags
     )
     no_preserve = "--no-preserve-root" in flags
-    if not targets and walk.fed_by_xargs and recursive:
+    if not targets and walk.fed_by_xargs and recursive and not walk.upstream_paths_inside:
         walk.add("shell.rm_outside_worktree", f"{name} -r of paths read from input by xargs")
     for target in targets:
-        _delete(walk, target, recursive or no_preserve, name)
+        delete(walk, target, recursive or no_preserve, name)
 
 
 def unlink(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
     for target in split_options(args)[1]:
-        _delete(walk, target, False, name)
+        delete(walk, target, False, name)
 
 
 def shred(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
@@ -133,16 +164,18 @@ def shred(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) 
         if target is not None and classify(resolve(target, walk.cwd), walk.worktree) is Place.DEVICE:
             walk.add("shell.disk_wipe", f"shred overwrites the device {target}")
         else:
-            _delete(walk, target, False, name)
+            delete(walk, target, False, name)
 
 
-def _delete(walk: Walker, target: Arg, recursive: bool, name: str) -> None:
+def delete(walk: Walker, target: Arg, recursive: bool, name: str) -> None:
     if target is None:
         if recursive:
             walk.add("shell.rm_outside_worktree", f"{name} -r of a path only known at run time")
         return
     path = resolve(target, walk.cwd)
     place = classify(path, walk.worktree)
+    if place is not Place.INSIDE and is_trace_file(path) and not walk.filtered_find:  # not log retention
+        walk.add("shell.erase_traces", f"{name} deletes {path}, which records what was done")
     if place in (Place.ROOT_LIKE, Place.ANCESTOR):
         if recursive:
             walk.add("shell.rm_root", f"{name} -r deletes {path} ({place.value})")
@@ -169,6 +202,9 @@ def find(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -
         roots = ["."]
     expression = args[i:]
     filtered = any(a in FIND_TESTS for a in expression)
+    facts.paths_inside = filtered and all(  # unfiltered, `find .` lists the worktree itself
+        r is not None and classify(resolve(r, walk.cwd), walk.worktree) is Place.INSIDE for r in roots
+    )
     if "-delete" in expression:
         for root in roots:
             if root is None:
@@ -193,13 +229,18 @@ def find(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -
                 a.replace("{}", posixpath.join(root, "**", "{}")) if a is not None else None
                 for a in expression[j + 1 : end]
             ]
-            facts.absorb(walk.run(sub, [], Facts()))
+            walk.filtered_find = filtered
+            try:
+                facts.absorb(walk.run(sub, [], Facts()))
+            finally:
+                walk.filtered_find = False
 
 
 def chmod(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
     flags, positionals = split_options(args, frozenset({"--reference", "--from"}))
     if name == "chmod" and positionals and not any(f.startswith("--reference") for f in flags):
-        positionals = positionals[1:]
+        mode, positionals = positionals[0], positionals[1:]
+        admin.chmod_setuid(walk, name, mode, " ".join(p for p in positionals if p) or "a file")
     elif name in ("chown", "chgrp") and positionals and not any(f.startswith("--reference") for f in flags):
         positionals = positionals[1:]
     recursive = any(f == "--recursive" or (not f.startswith("--") and "R" in f) for f in flags)
@@ -243,13 +284,6 @@ def init(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -
         walk.add("shell.shutdown", f"{name} {args[0]} stops the machine")
 
 
-def systemctl(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
-    verbs = {"poweroff", "reboot", "halt", "kexec", "emergency", "rescue", "suspend", "hibernate"}
-    for arg in args:
-        if arg in verbs:
-            walk.add("shell.shutdown", f"systemctl {arg} stops the machine")
-
-
 def kill(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
     pids = args[1:] if args and args[0] is not None and args[0].startswith("-") and len(args) > 1 else args
     if "-1" in pids:
@@ -274,7 +308,7 @@ def sed(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) ->
     _, positionals = split_options(args, frozenset({"-e", "-f", "--expression", "--file", "-l"}))
     has_script_option = any(a in ("-e", "-f", "--expression", "--file") for a in args)
     for target in positionals if has_script_option else positionals[1:]:
-        walk.write(target, "sed -i")
+        walk.write(target, "sed -i", erases=True)
 
 
 def tar(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
@@ -299,6 +333,7 @@ def tar(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) ->
 
 
 def git(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
+    admin.keyring(walk, name, args, facts, inner)
     walk.scan.findings.extend(git_findings(args, walk.git, walk.policy))
     if args and args[0] in ("clone", "fetch", "pull", "ls-remote"):
         facts.network = True
@@ -318,6 +353,7 @@ def terraform(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Fac
 
 
 def kubectl(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
+    admin.keyring(walk, name, args, facts, inner)
     if "delete" in args or "drain" in args:
         walk.add("shell.remote_destroy", "kubectl delete removes cluster resources")
 
@@ -328,6 +364,7 @@ def helm(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -
 
 
 def aws(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
+    admin.keyring(walk, name, args, facts, inner)
     if (
         len(args) >= 2
         and args[0] == "s3"
@@ -345,11 +382,6 @@ def gsutil(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts)
 
 def dropdb(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
     walk.add("shell.remote_destroy", "dropdb deletes a database")
-
-
-def redis_cli(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
-    if any(a is not None and a.lower() in ("flushall", "flushdb") for a in args):
-        walk.add("shell.remote_destroy", "redis-cli FLUSHALL/FLUSHDB deletes every key")
 
 
 def docker(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
@@ -374,7 +406,8 @@ def docker(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts)
 
 
 def writer_last(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
-    flags, positionals = split_options(args, COPY_VALUE_OPTIONS)
+    # -f takes a value only for rename; for cp, mv and ln it is --force
+    flags, positionals = split_options(args, COPY_VALUE_OPTIONS if name == "rename" else COPY_VALUE_OPTIONS - {"-f"})
     targets = [a for i, a in enumerate(args) if i > 0 and args[i - 1] in ("-t", "--target-directory")]
     if name == "rsync":
         remote = [p for p in positionals if p is not None and host_of_remote_path(p)]
@@ -385,6 +418,19 @@ def writer_last(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: F
         targets = [positionals[-1]]
     if name == "install" and ("-d" in flags or "--directory" in flags):
         targets = positionals
+    if name == "install":
+        for i, arg in enumerate(args):
+            if arg in ("-m", "--mode") and i + 1 < len(args):
+                admin.chmod_setuid(walk, name, args[i + 1], " ".join(str(t) for t in targets) or "a file")
+            elif arg is not None and arg.startswith("--mode="):
+                admin.chmod_setuid(walk, name, arg.split("=", 1)[1], " ".join(str(t) for t in targets) or "a file")
+    if name == "ln" and any(s == "/dev/null" for s in positionals[:-1]):
+        for target in targets:
+            if target is not None and is_trace_file(resolve(target, walk.cwd)):
+                walk.add("shell.erase_traces", f"ln points {target} at /dev/null, so nothing is recorded")
+    if name == "cp" and positionals[:1] == ["/dev/null"]:
+        for target in targets:
+            walk.write(target, name, erases=True)
     for target in targets:
         walk.write(target, name)
     if name == "mv":
@@ -401,13 +447,15 @@ def writer_all(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Fa
         args, frozenset({"-s", "--size", "-m", "--mode", "-r", "--reference", "-d", "-t"})
     )
     for target in positionals:
-        walk.write(target, name, content=name in ("tee", "truncate"))
+        erases = name == "truncate" or (name == "tee" and not ({"-a", "--append"} & set(a for a in args if a)))
+        walk.write(target, name, content=name in ("tee", "truncate"), erases=erases)
     if name == "tee":
         facts.literal_output = None
 
 
 def network(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
     facts.network = True
+    tools.http_delete(walk, name, args)
     facts.raw_socket = name in RAW_SOCKETS
     hosts: list[str | None] = []
     uploads: list[str] = []
@@ -571,12 +619,12 @@ def network(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts
 
 
 def sql_client(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Facts) -> None:
-    from ..sql import analyze_sql
-
     sql_texts: list[str] = []
-    if name == "sqlite3":
+    if name in ("sqlite3", "duckdb") and not any(a in SQL_CLIENTS.get(name, ()) for a in args):
         positionals = split_options(args, frozenset({"-cmd", "-separator", "-nullvalue"}))[1]
         sql_texts = [p for p in positionals[1:] if p is not None]
+        if len(positionals) <= 1:
+            facts.stdin_database = name
     else:
         options = SQL_CLIENTS[name]
         for i, arg in enumerate(args):
@@ -587,13 +635,31 @@ def sql_client(walk: Walker, name: str, args: list[Arg], facts: Facts, inner: Fa
             for option in options:
                 if option.startswith("--") and arg.startswith(option + "="):
                     sql_texts.append(arg.split("=", 1)[1])
+        if not sql_texts and not any(a in ("-f", "--file") for a in args):
+            facts.stdin_database = name
+    if walk.stdin_text is not None and facts.stdin_database:
+        sql_texts.append(walk.stdin_text)
     for text in sql_texts:
-        for finding in analyze_sql(text):
-            if finding.rule not in (
-                "sql.unparseable",
-                "sql.unrecognised",
-            ):  # client meta-commands such as \dt
-                walk.scan.findings.append(finding)
+        database_statements(walk, name, text)
+
+
+def database_statements(walk: Walker, client: str, text: str) -> None:
+    """Statements a database client runs: SQL through the SQL analyzer, MongoDB and Redis by their verbs."""
+    from ..sql import analyze_sql
+
+    if client in ("mongo", "mongosh"):
+        tools.mongo(walk, client, ["--eval", text], Facts(), Facts())
+        return
+    if client == "redis-cli":
+        for line in text.splitlines():
+            tools.redis_cli(walk, client, line.split(), Facts(), Facts())  # type: ignore[arg-type]
+        return
+    for finding in analyze_sql(text):
+        if finding.rule not in (
+            "sql.unparseable",
+            "sql.unrecognised",
+        ):  # client meta-commands such as \dt
+            walk.scan.findings.append(finding)
 
 
 def _wget_to_stdout(args: list[Arg]) -> bool:
@@ -636,7 +702,7 @@ CHECKERS: dict[str, Checker] = {
     "dd": dd,
     "init": init,
     "telinit": init,
-    "systemctl": systemctl,
+    "systemctl": admin.systemctl,
     "kill": kill,
     "killall5": killall5,
     "crontab": crontab,
@@ -651,8 +717,73 @@ CHECKERS: dict[str, Checker] = {
     "aws": aws,
     "gsutil": gsutil,
     "dropdb": dropdb,
-    "redis-cli": redis_cli,
+    "redis-cli": tools.redis_cli,
     "docker": docker,
+    # services, firewalls, protections
+    **dict.fromkeys(("service", "rc-service", "invoke-rc.d", "update-rc.d", "chkconfig", "sv", "rc-update"), admin.service),
+    "launchctl": admin.launchctl,
+    **dict.fromkeys(("iptables", "ip6tables", "iptables-legacy", "iptables-nft", "ip6tables-legacy", "ip6tables-nft"), admin.iptables),
+    "nft": admin.nft,
+    "ufw": admin.ufw,
+    "firewall-cmd": admin.firewall_cmd,
+    "setenforce": admin.setenforce,
+    **dict.fromkeys(("aa-disable", "aa-teardown", "aa-complain", "apparmor_parser"), admin.apparmor),
+    "pfctl": admin.pfctl,
+    **dict.fromkeys(("spctl", "csrutil"), admin.macos_security),
+    "netsh": admin.netsh,
+    "sysctl": admin.sysctl,
+    # secrets printed
+    **dict.fromkeys(admin.PRINTERS, admin.printer),
+    "printenv": admin.printenv,
+    **dict.fromkeys(("cat", "head", "tail", "less", "more", "base64", "xxd", "od", "strings", "tac"), admin.reader),
+    **dict.fromkeys(("compgen",), admin.set_variables),
+    **dict.fromkeys(("pkill", "killall"), admin.kill_daemon),
+    "systemd-run": admin.systemd_run,
+    "mysqladmin": tools.mysqladmin,
+    "dropuser": dropdb,
+    "mc": tools.minio,
+    **dict.fromkeys(("awk", "gawk", "mawk", "nawk"), awk),
+    "osascript": osascript,
+    "pipenv": tools.pip,
+    "composer": tools.composer,
+    **dict.fromkeys(("nuget", "dotnet"), tools.nuget),
+    **dict.fromkeys(("security", "secret-tool", "gpg", "gpg2", "pass", "op", "vault", "keyring", "keyctl"), admin.keyring),
+    **dict.fromkeys(("grep", "egrep", "rg", "ag"), admin.grep),
+    # users and privileges
+    "su": admin.su,
+    **dict.fromkeys(("useradd", "usermod", "adduser", "addgroup", "groupadd", "groupmod", "gpasswd"), admin.user_admin),
+    **dict.fromkeys(("passwd", "chpasswd"), admin.passwd),
+    "visudo": admin.visudo,
+    "setcap": admin.setcap,
+    # shell history, logs, audit
+    **dict.fromkeys(("export", "declare", "typeset", "readonly", "local"), admin.export),
+    "unset": admin.unset,
+    "history": admin.history,
+    "set": admin.set_,
+    "journalctl": admin.journalctl,
+    "auditctl": admin.auditctl,
+    "dmesg": admin.dmesg,
+    "wevtutil": admin.wevtutil,
+    # detached processes
+    "screen": admin.screen,
+    "tmux": admin.tmux,
+    **dict.fromkeys(("at", "batch"), admin.at),
+    **dict.fromkeys(("daemonize", "start-stop-daemon"), admin.daemonize),
+    "disown": detach_builtin,
+    # package managers
+    **dict.fromkeys(("pip", "pip3", "uv", "pipx", "pdm", "rye", "hatch"), tools.pip),
+    "poetry": tools.poetry,
+    **dict.fromkeys(("npm", "pnpm", "yarn", "bun", "npx"), tools.npm),
+    **dict.fromkeys(("gem", "bundle"), tools.gem),
+    "go": tools.go,
+    "cargo": tools.cargo,
+    **dict.fromkeys(("conda", "mamba", "micromamba"), tools.conda),
+    **dict.fromkeys(("add-apt-repository", "apt-key", "dnf", "yum", "yum-config-manager", "rpm"), tools.apt_repository),
+    # databases
+    **dict.fromkeys(("mongo", "mongosh", "mongorestore"), tools.mongo),
+    **dict.fromkeys(("etcdctl", "influx", "kafka-topics", "kafka-topics.sh", "consul", "zkCli.sh", "zkCli"), tools.nosql),
+    # git hosts and clouds
+    **dict.fromkeys(tools.HOST_CLIS, tools.host_cli),
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -18,7 +19,16 @@ from ...policy import SafetyPolicy
 from ...rules import Finding
 from ..git import GitContext
 from ..network import is_loopback
-from ..paths import Place, classify, is_credential_file, resolve, runs_code
+from ..paths import (
+    Place,
+    classify,
+    code_role,
+    is_credential_file,
+    is_package_config,
+    is_trace_file,
+    resolve,
+    runs_code,
+)
 from .options import (
     ENV_DUMPERS,
     KEY_USERS,
@@ -40,8 +50,14 @@ _PARSE_FAILURES = (
     RecursionError,
 )
 
+# Programs that pass on (some of) the lines they read without rewriting them.
+_LINE_FILTERS = frozenset({"grep", "egrep", "fgrep", "sort", "uniq", "head", "tail", "shuf"})
+_QUOTED_HEREDOC = re.compile(r"<<(-?)\s*(['\"])(\w+)\2")
 MAX_DEPTH = 8
-MAX_COMMAND_CHARS = 100_000
+# bashlex reads about 50 000 characters a second: a longer command is escalated unread.
+MAX_COMMAND_CHARS = 50_000
+# A backstop behind the size cap: a walk still running after this long stops and escalates.
+MAX_SECONDS = 2.0
 
 
 @dataclass
@@ -56,6 +72,9 @@ class Facts:
     stdin_program: bool = False  # a shell or interpreter that runs the program it reads on stdin
     posix_stdin_shell: bool = False
     literal_output: str | None = None  # echo/printf of literal text
+    selects_secrets: bool = False  # grep for secret-named lines
+    paths_inside: bool = False  # prints only paths inside the worktree (find . …, then grep/sort/head)
+    stdin_database: str | None = None  # a database client that runs the statements it reads on stdin
 
     def absorb(self, other: Facts) -> None:
         self.downloads |= other.downloads
@@ -96,7 +115,15 @@ class Walker:
         self.depth = 0
         self.sources: list[str] = []
         self.raw_words: list[str] = []
+        self.spelled_words: list[str] = []  # as written, quotes included
         self.fed_by_xargs = False
+        self.elevated = False  # the command being checked runs under sudo/doas
+        self.stdin_piped = False  # it reads the output of an earlier pipeline stage
+        self.upstream_paths_inside = False  # and that output is paths inside the worktree
+        self.filtered_find = False  # it runs under find -exec with tests that select some files
+        self.stdin_text: str | None = None  # a heredoc or here-string the command reads
+        self.deadline = time.monotonic() + MAX_SECONDS
+        self.out_of_time = False
 
     def add(self, rule: str, detail: str) -> None:
         self.scan.findings.append(Finding(rule, detail))
@@ -111,7 +138,9 @@ class Walker:
         if not text.strip():
             return Facts()
         try:
-            trees = bashlex.parse(text)
+            # bashlex rejects a quoted heredoc delimiter (<<'EOF'); quoting only stops expansion inside
+            # the body, which the analyser does not perform anyway
+            trees = bashlex.parse(_QUOTED_HEREDOC.sub(r"<<\1\3", text) if "<<" in text else text)
         except _PARSE_FAILURES as exc:
             reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
             self.add("shell.unparseable", f"could not parse as shell ({reason}): {_excerpt(text)}")
@@ -130,6 +159,11 @@ class Walker:
     # --- the tree ----------------------------------------------------------------------------
 
     def visit(self, node: object) -> Facts:
+        if time.monotonic() > self.deadline:
+            if not self.out_of_time:
+                self.out_of_time = True
+                self.add("shell.too_large", f"analysis stopped after {MAX_SECONDS:g} s: too large to analyse")
+            return Facts()
         kind = getattr(node, "kind", None)
         if kind == "command":
             return self.command(node)
@@ -168,7 +202,13 @@ class Walker:
         return Facts()
 
     def pipeline(self, stages_nodes: list[object]) -> Facts:
-        stages = [self.visit(node) for node in stages_nodes]
+        stages = []
+        for index, node in enumerate(stages_nodes):
+            self.stdin_piped = index > 0
+            self.upstream_paths_inside = index > 0 and stages[index - 1].paths_inside
+            stages.append(self.visit(node))
+        self.stdin_piped = False
+        self.upstream_paths_inside = False
         for j in range(1, len(stages)):
             consumer = stages[j]
             upstream = Facts()
@@ -182,6 +222,10 @@ class Walker:
                     self.script(literal)
                 else:
                     self.add("shell.stdin_to_shell", "a shell or interpreter runs a program read from a pipe")
+            if consumer.selects_secrets and upstream.dumps_env:
+                self.add("shell.secret_print", "the environment is filtered for secrets and printed")
+            if consumer.stdin_database is not None and stages[j - 1].literal_output is not None:
+                self.database_input(consumer.stdin_database, stages[j - 1].literal_output)
             if consumer.network and (upstream.reads_secret or upstream.dumps_env):
                 what = "credentials" if upstream.reads_secret else "the environment"
                 self.add("shell.secret_exfiltration", f"{what} piped into a network command")
@@ -202,14 +246,19 @@ class Walker:
         for part in (*assignments, *words):
             for sub in _substitutions(part):
                 inner.absorb(self.visit(sub))
+        from .admin import assignment as check_assignment
+
+        for assignment in assignments:
+            name, _, _ = assignment.word.partition("=")
+            value = self.expand(assignment, strip_prefix=len(name) + 1)
+            check_assignment(self, name, value)
+            if words:
+                continue
+            if value is None:
+                self.env.pop(name, None)
+            else:
+                self.env[name] = value
         if not words:
-            for assignment in assignments:
-                name, _, _ = assignment.word.partition("=")
-                value = self.expand(assignment, strip_prefix=len(name) + 1)
-                if value is None:
-                    self.env.pop(name, None)
-                else:
-                    self.env[name] = value
             for redirect in redirects:
                 self.redirect(redirect, None)
             return inner
@@ -227,7 +276,9 @@ class Walker:
                 argv.extend(value.split())  # an unquoted expansion is split into words
             else:
                 argv.append(value)
+        self.stdin_text = _stdin_text(redirects, self)
         facts = self.run(argv, words, inner)
+        self.stdin_text = None
         for redirect in redirects:
             self.redirect(redirect, argv[0])
         return facts
@@ -268,6 +319,7 @@ class Walker:
             Facts(downloads=inner.downloads, reads_secret=inner.reads_secret, dumps_env=inner.dumps_env)
         )
         self.fed_by_xargs = False
+        self.elevated = False
         argv = self.unwrap(argv)
         if not argv:
             return facts
@@ -281,13 +333,23 @@ class Walker:
         name = posixpath.basename(program)
         args = argv[1:]
         self.raw_words = [w.word for w in words]  # type: ignore[attr-defined]
+        source = self.sources[-1] if self.sources else ""
+        self.spelled_words = [source[w.pos[0] : w.pos[1]] for w in words]  # type: ignore[attr-defined]
         self.scan.programs.add(name)
         self.secret_reads(name, args, facts)
+        from . import admin
+
+        admin.miner_arguments(self, name, args)
+        admin.init_script(self, program, args)
+        if admin.elevated_shell(self, name, args):
+            self.add("shell.root_shell", f"{name} runs as root with nothing to run: an interactive root shell")
         check = self.checker_for(name)
         if check is not None:
             check(self, name, args, facts, inner)
         if name in ENV_DUMPERS and not any(a is not None and not a.startswith("-") for a in args):
             facts.dumps_env = True
+        if name in _LINE_FILTERS and self.upstream_paths_inside:
+            facts.paths_inside = True
         if name in ("echo", "printf") and all(a is not None for a in args):
             facts.literal_output = _echo_text(name, args)  # type: ignore[arg-type]
         return facts
@@ -309,6 +371,17 @@ class Walker:
                 return argv
             if name in SUDO_LIKE:
                 self.add("shell.privileged", f"runs with {name}")
+                self.elevated = True
+                own = _leading_options(argv[1:], WRAPPERS_OPTION_VALUES[name])
+                login = [a for a in own if not a.startswith("--")]
+                if any(set(a[1:]) & {"i", "s"} and not set(a[1:]) & set("ughpCrtUDRT") for a in login) or any(
+                    a in ("--login", "--shell") for a in own
+                ):
+                    self.add("shell.root_shell", f"{name} -i/-s opens a root shell")
+            if name in ("nohup", "setsid"):
+                from .admin import detached
+
+                detached(self, next((a or "?" for a in argv[1:] if a is None or not a.startswith("-")), "a program"), name)
             if name == "xargs":
                 self.fed_by_xargs = True
             self.scan.programs.add(name)
@@ -338,6 +411,10 @@ class Walker:
             elif arg.startswith("-"):
                 i += 1
             elif "=" in arg and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", arg):
+                from .admin import assignment
+
+                variable, _, value = arg.partition("=")
+                assignment(self, variable, value)
                 i += 1
             else:
                 return args[i:]
@@ -365,28 +442,39 @@ class Walker:
             return
         if kind in (">", ">>", ">|", "&>", "&>>", ">&", "<>"):
             if value is None or not value.isdigit() and value != "-":
-                self.write(value, "redirect")
+                self.write(value, "redirect", erases=kind in (">", ">|", "&>"))
         elif kind == "<" and value is not None and is_credential_file(resolve(value, self.cwd)):
             self.add("shell.secret_read", f"reads the credential file {value}")
 
-    def write(self, target: Arg, via: str, content: bool = True) -> None:
-        """`content`: the command puts bytes into the file (a redirect, tee, cp), not only metadata (chmod, mkdir)."""
+    def write(self, target: Arg, via: str, content: bool = True, erases: bool = False) -> None:
+        """`content`: the command puts bytes into the file (a redirect, tee, cp), not only metadata (chmod,
+        mkdir); `erases`: it replaces what the file held (`>`, truncate, sed -i), not appends to it."""
         if target is None:
             return
         path = resolve(target, self.cwd)
         place = classify(path, self.worktree)
         if place is Place.HARMLESS_DEVICE:
             return
+        if erases and place is not Place.INSIDE and is_trace_file(path, overwrite=via in ("redirect", "tee", "cp")):
+            self.add("shell.erase_traces", f"{via} erases {path}, which records what was done")
+        if content and is_package_config(path) and place is not Place.SYSTEM:  # system files: system_write
+            self.add("shell.package_index", f"{via} writes {path}, which decides where packages come from")
         if place is Place.DEVICE:
             self.add("shell.disk_wipe", f"{via} writes onto the device {path}")
         elif content and runs_code(path) and (place is not Place.INSIDE or "/.git/" in "/" + path):
-            self.add("shell.exec_file_write", f"{via} writes {path}, which runs code automatically")
+            self.add("shell.exec_file_write", f"{via} writes {path}, which {code_role(path)}")
         elif content and (place is Place.SYSTEM or path == "/"):
             self.add("shell.system_write", f"{via} writes {path} ({place.value})")
         elif place is Place.SYSTEM:
             self.add("shell.write_outside_worktree", f"{via} changes {path} ({place.value})")
         elif place in (Place.OUTSIDE, Place.ANCESTOR, Place.ROOT_LIKE):
             self.add("shell.write_outside_worktree", f"{via} writes {path} ({place.value})")
+
+    def database_input(self, client: str, text: str) -> None:
+        """Statements a database client reads on stdin (`echo 'DROP …' | mysql`, `psql <<EOF`)."""
+        from .programs import database_statements
+
+        database_statements(self, client, text)
 
     def secret_reads(self, name: str, args: list[Arg], facts: Facts) -> None:
         if name in KEY_USERS:
@@ -401,6 +489,32 @@ class Walker:
             if is_credential_file(resolve(candidate, self.cwd)):
                 facts.reads_secret = True
                 self.add("shell.secret_read", f"{name} reads the credential file {candidate}")
+
+
+def _leading_options(args: list[Arg], with_value: frozenset[str]) -> list[str]:
+    """A wrapper's own options: those before the program it runs (`sudo -i`, not the `-s` of `sudo ln -s`)."""
+    options: list[str] = []
+    i = 0
+    while i < len(args) and args[i] is not None and args[i].startswith("-") and args[i] != "--":  # type: ignore[union-attr]
+        options.append(args[i])  # type: ignore[arg-type]
+        i += 2 if args[i] in with_value else 1
+    return options
+
+
+def _stdin_text(redirects: list[object], walker: Walker) -> str | None:
+    """The text a heredoc (`<<EOF`) or here-string (`<<<`) feeds the command, when it is literal."""
+    for redirect in redirects:
+        kind = getattr(redirect, "type", None)
+        heredoc = getattr(redirect, "heredoc", None)
+        if kind in ("<<", "<<-") and heredoc is not None:
+            value: str = heredoc.value  # type: ignore[attr-defined]
+            body, _, _ = value.rpartition("\n")
+            return body if "\n" in value else ""
+        if kind == "<<<":
+            target = getattr(redirect, "output", None)
+            if getattr(target, "kind", None) == "word":
+                return walker.expand(target)
+    return None
 
 
 def _substitutions(node: object) -> Iterable[object]:

@@ -1,0 +1,192 @@
+"""Delivering a story: `wave run`, `wave resume`, `wave demo`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from pathlib import Path
+
+import click
+from wave_app import commands, queries
+
+from .. import render
+from ..bootstrap import FACTORIES, Composition, local_user
+from ..driving import follow, follow_on, follower_of
+from ..errors import UserError
+from ..follow import Outcome, follow_distributed
+
+
+@click.command("run")
+@click.argument("story")
+@click.option("--repo", required=True, help="the git repository to change (a local path)")
+@click.option("--target-branch", help="the branch the run merges into  [default: the repository's current branch]")
+@click.option("--cassette", type=click.Path(dir_okay=False), help="play model answers from this cassette")
+@click.option("--budget-usd", type=click.FloatRange(min=0), default=5.0, show_default=True)
+@click.option("--budget-tokens", type=click.IntRange(min=0), default=2_000_000, show_default=True)
+@click.option("--max-retries", type=click.IntRange(0, 20), default=3, show_default=True)
+@click.option(
+    "--merge-policy", type=click.Choice(["auto", "model", "human"]), default="auto", show_default=True,
+    help="who approves the merge: policy (safe + tested), a model review, or a human",
+)
+@click.option(
+    "--merge-strategy", type=click.Choice(["squash", "merge", "ff"]), default="squash", show_default=True,
+    help="how the run lands on the target branch: one squashed commit, a merge commit, or a fast-forward "
+         "(every attempt); the run branch keeps every attempt",
+)
+@click.option("--wait/--no-wait", default=None, help="follow the run until it stops (always, when embedded)")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=1800, show_default=True, help="seconds")
+@click.option("--json", "as_json", is_flag=True,
+              help="print one JSON object (run id, final status) on stdout; the live output goes to stderr")
+@click.pass_obj
+def run_command(parts: Composition, story: str, repo: str, target_branch: str | None, cassette: str | None,
+                budget_usd: float, budget_tokens: int, max_retries: int, merge_policy: str, merge_strategy: str,
+                wait: bool | None, timeout_s: float, as_json: bool) -> None:
+    """Submit STORY (a coding task) against a repository and follow it through the gates.
+
+    Exit status: 0 merged, 3 waiting for a decision (`wave approve`), 1 failed, blocked,
+    rejected or cancelled.
+    """
+    commands.check_amount("--budget-usd", budget_usd)  # what was typed is checked before anything is looked up
+    if story.startswith("@"):
+        story = _read_story(story[1:])
+    commands.check_story(story)
+    model_source = parts.use_cassette(cassette) if cassette else parts.models_in_use()
+
+    services = parts.embedded_services(model_source)  # a service that cannot start refuses before the run is stored
+    repo = commands.check_repo(repo)
+    target_branch = commands.target_branch_of(repo, target_branch)
+    if services is not None:
+        parts.check_model_source(cassette, model_source)  # distributed, the services' own environment decides
+
+    async def go() -> Outcome | str:
+        async with parts.store() as store:
+            run_id = await commands.submit_run(
+                store, actor=local_user(), story=story, repo=repo, target_branch=target_branch,
+                budget_usd=budget_usd, budget_tokens=budget_tokens, max_retries=max_retries,
+                merge_policy=merge_policy, model_source=model_source, merge_strategy=merge_strategy,
+            )
+            render.submitted(run_id, parts.settings.mode)
+            if parts.settings.distributed and not wait:
+                return run_id
+            return await follow(parts, store, run_id, timeout_s, services, model_source)
+
+    if as_json:
+        with render.live_output_on_stderr():
+            outcome = asyncio.run(go())
+            code = 0 if isinstance(outcome, str) else render.report(outcome)
+        render.print_json(render.run_document(outcome))
+        sys.exit(code)
+    outcome = asyncio.run(go())
+    if isinstance(outcome, str):
+        render.console.print(f"follow it with: wave status {outcome}")
+        return
+    sys.exit(render.report(outcome))
+
+
+def _read_story(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read()
+    except OSError as exc:
+        raise UserError(f"cannot read the story file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"the story file {path} is not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+
+
+@click.command("resume")
+@click.argument("run_id")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=1800, show_default=True, help="seconds")
+@click.pass_obj
+def resume_command(parts: Composition, run_id: str, timeout_s: float) -> None:
+    """Drive RUN_ID on from where it stopped (after Ctrl-C, a crash, a closed terminal), with the
+    models it was submitted with, until it stops again.
+
+    Exit status as for `wave run`: 0 merged, 3 waiting for a decision, 1 failed, blocked, rejected
+    or cancelled. Distributed, the services elsewhere move it; this follows it.
+    """
+
+    async def go() -> Outcome:
+        async with parts.store() as store:
+            _, state = await queries.load_run(store, run_id)
+            if state.finished:
+                raise UserError(f"run {run_id} is already {state.status}; there is nothing to resume")
+            follower = follower_of(parts, store, run_id)
+            await follower.catch_up(quiet=True)
+            render.console.print(f"run [bold]{run_id}[/] resumed ({parts.settings.mode}): {state.status}")
+            return await follow_on(parts, store, follower, state.model_source, timeout_s)
+
+    sys.exit(render.report(asyncio.run(go())))
+
+
+@click.command("demo")
+@click.option("--examples", "examples_dir", type=click.Path(file_okay=False), help="the examples/ directory")
+@click.option("--stack", is_flag=True, help="every service its own process over PostgreSQL and Kafka")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=600, show_default=True)
+@click.pass_obj
+def demo_command(parts: Composition, examples_dir: str | None, stack: bool, timeout_s: float) -> None:
+    """Deliver the sample story end to end on this machine, offline.
+
+    A copy of examples/sample-repo becomes a git repository under WAVE_HOME/demo; the story in
+    examples/stories/slugify runs with its cassette of model answers: the first change fails
+    the tests, the fix passes, and the branch is merged into main. Embedded by default; with
+    --stack (needs WAVE_DATABASE_URL and WAVE_KAFKA_BOOTSTRAP, see `make demo-stack`) the relay
+    and each service run as their own processes in a fresh database `wave_demo`.
+    """
+    from ..demo import demo_files, find_examples, fresh_repository
+
+    settings = parts.settings
+    if stack and not settings.distributed:
+        raise UserError("--stack needs WAVE_DATABASE_URL (postgresql://…) and WAVE_KAFKA_BOOTSTRAP; `make demo-stack` sets them")
+    if settings.distributed and not stack:
+        raise UserError("WAVE_KAFKA_BOOTSTRAP is set: use `wave demo --stack` (or unset it for the embedded demo)")
+    files = demo_files(find_examples(examples_dir))
+    repo = fresh_repository(files.repo, settings.home / "demo" / "sample-repo")
+    render.console.print(f"sample repository: {repo} (main at its first commit)")
+    model_source = parts.use_cassette(str(files.cassette))
+    story = files.story.read_text(encoding="utf-8").strip()
+    outcome = asyncio.run(
+        _demo_stack(parts, story, repo, timeout_s, model_source) if stack
+        else _demo_embedded(parts, story, repo, timeout_s, model_source)
+    )
+    code = render.report(outcome)
+    if code == 0:
+        render.console.print(f"the merged change: git -C {repo} log --oneline main")
+    sys.exit(code)
+
+
+async def _submit_demo(parts: Composition, store, story: str, repo: Path, model_source: str) -> str:
+    run_id = await commands.submit_run(store, actor=local_user(), story=story, repo=str(repo), budget_usd=1.0,
+                                       max_retries=3, model_source=model_source)
+    render.submitted(run_id, parts.settings.mode)
+    return run_id
+
+
+async def _demo_embedded(parts: Composition, story: str, repo: Path, timeout_s: float, model_source: str) -> Outcome:
+    services = parts.embedded_services(model_source)
+    async with parts.store() as store:
+        run_id = await _submit_demo(parts, store, story, repo, model_source)
+        return await follow(parts, store, run_id, timeout_s, services, model_source)
+
+
+async def _demo_stack(parts: Composition, story: str, repo: Path, timeout_s: float, model_source: str) -> Outcome:
+    from ..demo import Stack, fresh_database
+
+    database_url = await fresh_database(parts.settings.database_url, "wave_demo")
+    prefix = f"wave-demo-{uuid.uuid4().hex[:8]}"
+    # The stack's processes read their settings, the models file included, from the environment they
+    # are given; this process's own environment is left as it is.
+    env = {**parts.env, "WAVE_DATABASE_URL": database_url, "WAVE_TOPIC_PREFIX": prefix, "WAVE_MODELS_CONFIG": model_source}
+    stack_parts = Composition.from_env(env)
+    logs = stack_parts.settings.home / "demo" / "logs"
+    processes = Stack(list(FACTORIES), env, logs)
+    render.console.print(f"starting the relay and {len(FACTORIES)} services (logs in {logs}; topics {prefix}.*)")
+    processes.start()
+    render.offline_banner(stack_parts.offline_banner(model_source))
+    try:
+        async with stack_parts.store() as store:
+            run_id = await _submit_demo(stack_parts, store, story, repo, model_source)
+            follower = follower_of(stack_parts, store, run_id)
+            return await follow_distributed(follower, timeout_s=timeout_s, watch=processes.check)
+    finally:
+        processes.stop()

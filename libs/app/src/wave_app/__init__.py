@@ -1,0 +1,1 @@
+"""WAVE application layer."""

@@ -1,0 +1,238 @@
+"""The commands people give about runs: submit a story, answer an escalation, raise a budget, cancel,
+re-drive a dead letter. Each checks the request, decides on the run's current state and appends one
+event in the name of `actor` (the person: the CLI's OS user, the API's token holder); a refusal is an
+`AppError` naming the problem, and nothing is stored then."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import ValidationError
+from wave_events import DomainEvent, Envelope
+from wave_events import catalogue as ev
+from wave_events.envelope import new_envelope, new_run_id, run_stream_id
+from wave_events.escalations import Outcome, on_approve
+from wave_events.projections import RunState
+from wave_store import ConcurrencyError, EventStore
+
+from .errors import AppError, Conflict, InvalidRequest, NotFound
+from .queries import load_run
+
+PRODUCER = "cli"
+MAX_DECISION_ATTEMPTS = 5
+
+
+def _is_remote(repo: str) -> bool:
+    return "://" in repo or repo.startswith("git@")
+
+
+def check_repo(repo: str) -> str:
+    """A local repository must exist and be a git repository; a URL is passed on as it is."""
+    if _is_remote(repo):
+        return repo
+    path = Path(repo).expanduser().resolve()
+    if not path.is_dir():
+        raise InvalidRequest(f"--repo {repo}: no such directory")
+    if not (path / ".git").exists() and not (path / "HEAD").is_file():
+        raise InvalidRequest(f"--repo {repo}: not a git repository (no .git)")
+    return str(path)
+
+
+def target_branch_of(repo: str, branch: str | None) -> str:
+    """The branch a run merges into: `branch`, which must exist in a local repository, or the
+    repository's current branch. A remote repository is not looked at (default `main`)."""
+    if _is_remote(repo):
+        return branch or "main"
+    import pygit2
+
+    try:
+        repository = pygit2.Repository(repo)
+    except pygit2.GitError as exc:
+        raise InvalidRequest(f"--repo {repo}: cannot open the repository: {exc}") from None
+    if branch is None:
+        if repository.head_is_detached:
+            raise InvalidRequest(f"--repo {repo}: HEAD is detached, so there is no current branch; name one with --target-branch")
+        branch = repository.references["HEAD"].target.removeprefix("refs/heads/")
+    if repository.lookup_branch(branch) is None:
+        have = ", ".join(sorted(repository.branches.local)) or "none: the repository has no commits"
+        raise InvalidRequest(f"--target-branch {branch}: no such branch in {repo} (branches: {have})")
+    return branch
+
+
+def check_amount(option: str, value: float | None) -> float | None:
+    """A money amount a person typed: a finite number >= 0 (JSON cannot store NaN or infinity)."""
+    if value is not None and (not math.isfinite(value) or value < 0):
+        raise InvalidRequest(f"{option} {value}: give a finite amount of 0 or more")
+    return value
+
+
+def check_story(story: str) -> str:
+    if not story.strip():
+        raise InvalidRequest("the story is empty: say what the run should change")
+    return story
+
+
+def _payload(factory: type[DomainEvent], **fields: object) -> DomainEvent:
+    try:
+        return factory(**fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidRequest(f"{where}: {first['msg']}") from None
+
+
+async def submit_run(
+    store: EventStore,
+    *,
+    actor: str,
+    story: str,
+    repo: str,
+    target_branch: str | None = None,
+    budget_usd: float = 5.0,
+    budget_tokens: int = 2_000_000,
+    max_retries: int = 3,
+    merge_policy: str = "auto",
+    model_source: str = "",
+    merge_strategy: str = "squash",
+) -> str:
+    """Store a run's RunRequested and return its id; `target_branch` None means the repository's
+    current branch."""
+    check_amount("--budget-usd", budget_usd)
+    check_story(story)
+    repo = check_repo(repo)
+    request = _payload(
+        ev.RunRequested,
+        story=story,
+        repo=repo,
+        target_branch=target_branch_of(repo, target_branch),
+        budget_usd=budget_usd,
+        budget_tokens=budget_tokens,
+        max_retries=max_retries,
+        merge_policy=merge_policy,
+        model_source=model_source,
+        merge_strategy=merge_strategy,
+        requested_by=actor,
+    )
+    run_id = new_run_id()
+    await store.append(run_stream_id(run_id), [new_envelope(run_stream_id(run_id), request, producer=PRODUCER)], 0)
+    return run_id
+
+
+async def _append_chosen(
+    store: EventStore, run_id: str, choose: Callable[[RunState], DomainEvent]
+) -> tuple[RunState, Envelope]:
+    """Append what `choose(state)` returns at the version it saw; on a conflict, choose again on
+    fresh state — so two people racing on one escalation record exactly one decision."""
+    for _ in range(MAX_DECISION_ATTEMPTS):
+        _, state = await load_run(store, run_id)
+        payload = choose(state)
+        envelope = new_envelope(run_stream_id(run_id), payload, producer=PRODUCER)
+        try:
+            await store.append(run_stream_id(run_id), [envelope], state.version)
+        except ConcurrencyError:
+            continue
+        return state, envelope
+    raise Conflict(f"run {run_id} keeps changing under this command; try again")
+
+
+async def record_decision(
+    store: EventStore, run_id: str, *, actor: str, decision: str, escalation_id: str | None, comment: str = ""
+) -> tuple[RunState, Envelope]:
+    """Answer one pending escalation (the only one, or `escalation_id`): exactly one answer is
+    recorded per escalation. Returns the state it was decided on and the recorded event."""
+
+    def choose(state: RunState) -> DomainEvent:
+        pending = state.pending_escalations
+        if state.finished:
+            raise Conflict(f"run {run_id} is {state.status}; there is nothing to decide")
+        if escalation_id is not None:
+            if escalation_id not in pending:
+                settled = [d for d in state.decisions if d[0] == escalation_id]
+                if settled:
+                    _, was, by = settled[-1]
+                    raise Conflict(f"escalation {escalation_id} was already answered: {was} by {by}")
+                raise NotFound(f"run {run_id} has no pending escalation {escalation_id}; `wave status {run_id}` lists them")
+            chosen = pending[escalation_id]
+        elif len(pending) == 1:
+            chosen = next(iter(pending.values()))
+        elif not pending:
+            raise Conflict(f"run {run_id} is not waiting for a decision")
+        else:
+            raise InvalidRequest(
+                f"run {run_id} waits for {len(pending)} decisions; name one with --escalation "
+                f"({', '.join(pending)})"
+            )
+        if decision == "approve" and on_approve(chosen.kind) is Outcome.RAISE_BUDGET:
+            raise InvalidRequest(
+                f"escalation {chosen.escalation_id} asks for more budget: raise it with "
+                f"`wave budget {run_id} --usd NEW_LIMIT`, or reject it to stop the run"
+            )
+        if decision not in chosen.options:
+            raise InvalidRequest(f"escalation {chosen.escalation_id} accepts {' or '.join(chosen.options)}, not {decision}")
+        return _payload(
+            ev.HumanDecisionRecorded,
+            escalation_id=chosen.escalation_id,
+            decision=decision,
+            decided_by=actor,
+            comment=comment,
+        )
+
+    return await _append_chosen(store, run_id, choose)
+
+
+async def raise_budget(
+    store: EventStore, run_id: str, *, actor: str, usd: float | None, tokens: int | None, force: bool = False
+) -> tuple[RunState, Envelope]:
+    """Set new budget limits. Only for a run stopped for budget unless `force`; never below what the
+    run has already spent (that would stop it again at once)."""
+    if usd is None and tokens is None:
+        raise InvalidRequest("give --usd and/or --tokens: the new limit")
+    check_amount("--usd", usd)
+
+    def choose(state: RunState) -> DomainEvent:
+        if state.finished:
+            raise Conflict(f"run {run_id} is {state.status}; its budget cannot change")
+        stopped = any(e.kind == "budget" for e in state.pending_escalations.values())
+        if not stopped and not force:
+            raise Conflict(
+                f"run {run_id} is {state.status}, not stopped for budget; --force changes its budget anyway"
+            )
+        if usd is not None and usd < state.budget_used_usd:
+            raise InvalidRequest(f"--usd {usd:g} is below the ${state.budget_used_usd:.4f} run {run_id} has already spent")
+        if tokens is not None and tokens < state.budget_used_tokens:
+            raise InvalidRequest(
+                f"--tokens {tokens} is below the {state.budget_used_tokens} tokens run {run_id} has already used"
+            )
+        return _payload(
+            ev.BudgetRaised,
+            limit_usd=state.budget_limit_usd if usd is None else usd,
+            limit_tokens=state.budget_limit_tokens if tokens is None else tokens,
+            raised_by=actor,
+        )
+
+    return await _append_chosen(store, run_id, choose)
+
+
+async def cancel_run(store: EventStore, run_id: str, *, actor: str, reason: str) -> tuple[RunState, Envelope]:
+    def choose(state: RunState) -> DomainEvent:
+        if state.finished:
+            raise Conflict(f"run {run_id} is already {state.status}")
+        return _payload(ev.RunCancelled, cancelled_by=actor, reason=reason)
+
+    return await _append_chosen(store, run_id, choose)
+
+
+async def record_redrive(store: EventStore, stream_id: str, *, actor: str, service: str, event_id: str) -> None:
+    """Say on the run that a dead-lettered event goes back to its service (clearing its stall); a
+    letter of no known run (undecodable bytes) has nowhere to say it."""
+    if not stream_id.startswith("run-") or not event_id:
+        return
+    try:
+        await _append_chosen(
+            store, stream_id.removeprefix("run-"),
+            lambda state: _payload(ev.DeadLetterRedriven, service=service, event_id=event_id, redriven_by=actor),
+        )
+    except AppError:
+        return
