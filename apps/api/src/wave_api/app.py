@@ -439,6 +439,9 @@ def create_app(config: ApiConfig | None = None, *, keep_alive_s: float = sse.KEE
 
     for router in (runs, people, health, slack):
         app.include_router(router)
+    from .portal import mount_portal
+
+    mount_portal(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,

@@ -69,6 +69,23 @@ class RunRequestedV2(DomainEvent):
 
 
 @registry.register("RunRequested", version=3)
+class RunRequestedV3(DomainEvent):
+    """Third shape: the models came from a file the submitting machine named, and no cassette travelled
+    with the run."""
+
+    story: str = NonEmpty
+    repo: str = NonEmpty
+    target_branch: str = Field(default="main", min_length=1)
+    budget_usd: float = Field(ge=0)
+    budget_tokens: int = Field(default=2_000_000, ge=0)
+    max_retries: int = Field(default=3, ge=0, le=20)
+    merge_policy: MergePolicy = "auto"
+    merge_strategy: MergeStrategy = "squash"
+    model_source: str = ""
+    requested_by: str = "unknown"
+
+
+@registry.register("RunRequested", version=4)
 class RunRequested(DomainEvent):
     """A user asked WAVE to deliver a story against a repository.
 
@@ -76,6 +93,11 @@ class RunRequested(DomainEvent):
     `merge`: a merge commit; `ff`: fast-forward, every attempt included). `model_source` is the
     models file (routes, or a cassette wrapped in one) the run was submitted with, so whoever
     drives the run later uses the same models; empty means the driving process's own setup.
+    `cassette` is the content of the cassette the run plays (`wave run --cassette`, as JSON), empty
+    for a run that asks real models: it travels with the run, so every service instance, after any
+    restart, plays the run's own answers from the run's own position (its recorded calls). It is
+    stored redacted like every payload; `cassette_sha256` (of the content before redaction) lets a
+    process that holds the same cassette file play that one, secrets and all.
     """
 
     story: str = NonEmpty
@@ -87,6 +109,8 @@ class RunRequested(DomainEvent):
     merge_policy: MergePolicy = "auto"
     merge_strategy: MergeStrategy = "squash"
     model_source: str = ""
+    cassette: str = ""
+    cassette_sha256: str = ""
     requested_by: str = "unknown"
 
 
@@ -108,6 +132,12 @@ def _run_requested_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
 def _run_requested_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
     # v2 runs landed by fast-forward and used whatever models the driving process had.
     return {**payload, "merge_strategy": "ff", "model_source": ""}
+
+
+@registry.upcaster("RunRequested", from_version=3)
+def _run_requested_v3_to_v4(payload: dict[str, Any]) -> dict[str, Any]:
+    # v3 runs carried no cassette: they play whatever their models file (or the services) name.
+    return {**payload, "cassette": "", "cassette_sha256": ""}
 
 
 class PlanTask(Value):

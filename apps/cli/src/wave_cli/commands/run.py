@@ -65,6 +65,7 @@ def run_command(parts: Composition, story: str, repo: str, target_branch: str | 
                 store, actor=local_user(), story=story, repo=repo, target_branch=target_branch,
                 budget_usd=budget_usd, budget_tokens=budget_tokens, max_retries=max_retries,
                 merge_policy=merge_policy, model_source=model_source, merge_strategy=merge_strategy,
+                cassette=_cassette_document(cassette) if cassette else "",
             )
             render.submitted(run_id, parts.settings.mode)
             if parts.settings.distributed and not wait:
@@ -82,6 +83,13 @@ def run_command(parts: Composition, story: str, repo: str, target_branch: str | 
         render.console.print(f"follow it with: wave status {outcome}")
         return
     sys.exit(render.report(outcome))
+
+
+def _cassette_document(path: str) -> str:
+    """The cassette's content, for the run to carry: every service plays it, distributed too."""
+    from wave_llm import cassette_document, load_cassette
+
+    return cassette_document(load_cassette(path))  # use_cassette checked it already
 
 
 def _read_story(path: str) -> str:
