@@ -17,6 +17,14 @@ from wave_store.tables import open_tables
 
 
 class TablesContract:
+    """Each adapter's class gives the `store` fixture."""
+
+    @pytest.fixture
+    async def tables(self, store):
+        opened = await open_tables(store)
+        yield opened
+        await opened.close()
+
     async def test_a_token_is_found_by_its_secret_only_while_it_lives(self, tables):
         record, secret = await access.create_token(tables, name="ana", role="approver")
         assert (await access.authenticate(tables, secret)).name == "ana"
@@ -64,12 +72,6 @@ class TestSqliteTables(TablesContract):
         async with await open_store(f"sqlite:///{tmp_path / 'wave.db'}") as opened:
             yield opened
 
-    @pytest.fixture
-    async def tables(self, store):
-        opened = await open_tables(store)
-        yield opened
-        await opened.close()
-
 
 @pytest.mark.postgres
 class TestPostgresTables(TablesContract):
@@ -77,9 +79,3 @@ class TestPostgresTables(TablesContract):
     async def store(self, pg_database_url):
         async with await open_store(pg_database_url) as opened:
             yield opened
-
-    @pytest.fixture
-    async def tables(self, store):
-        opened = await open_tables(store)
-        yield opened
-        await opened.close()

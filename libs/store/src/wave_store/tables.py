@@ -126,12 +126,17 @@ class ApiTables(abc.ABC):
         )
         return True
 
-    async def token_by_digest(self, digest: str) -> TokenRecord | None:
+    async def token_by_digest(self, digest: str) -> tuple[TokenRecord, str] | None:
+        """The live token whose digest is `digest`, and the digest as stored (for a constant-time check)."""
         rows = await self._fetch(
-            "SELECT name, role, created_at, revoked_at FROM wave_api_tokens WHERE digest = ? AND revoked_at IS NULL",
+            "SELECT name, role, created_at, revoked_at, digest FROM wave_api_tokens "
+            "WHERE digest = ? AND revoked_at IS NULL",
             (digest,),
         )
-        return TokenRecord(*rows[0]) if rows else None
+        if not rows:
+            return None
+        *token, stored = rows[0]
+        return TokenRecord(*token), stored
 
     # --- sessions -------------------------------------------------------------------------------
 

@@ -4,13 +4,16 @@ models it keeps (`wave projections`)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import sys
+from collections.abc import AsyncIterator
 
 import click
 from wave_app import access
 from wave_app.projection import RunsProjector
-from wave_store.tables import open_tables
+from wave_store import EventStore
+from wave_store.tables import ApiTables, open_tables
 
 from .. import render
 from ..bootstrap import Composition
@@ -77,6 +80,16 @@ async def _serve(parts: Composition, listener: socket.socket, model_source: str,
 # --- tokens -------------------------------------------------------------------------------------
 
 
+@contextlib.asynccontextmanager
+async def _store_and_tables(parts: Composition) -> AsyncIterator[tuple[EventStore, ApiTables]]:
+    async with parts.store() as store:
+        tables = await open_tables(store)
+        try:
+            yield store, tables
+        finally:
+            await tables.close()
+
+
 @click.group("token")
 def token_group() -> None:
     """Access tokens of the HTTP API: viewer reads; approver also decides, tops up, cancels and
@@ -91,12 +104,8 @@ def token_create(parts: Composition, role: str, name: str) -> None:
     """Make a token and print it once (it cannot be shown again)."""
 
     async def go():
-        async with parts.store() as store:
-            tables = await open_tables(store)
-            try:
-                return await access.create_token(tables, name=name, role=role)
-            finally:
-                await tables.close()
+        async with _store_and_tables(parts) as (_, tables):
+            return await access.create_token(tables, name=name, role=role)
 
     _, secret = asyncio.run(go())
     render.errors.print(f"token {name} ({role}); it is shown this once, keep it:")
@@ -110,12 +119,8 @@ def token_list(parts: Composition, as_json: bool) -> None:
     """The live tokens: name, role, when made (never the tokens themselves)."""
 
     async def go():
-        async with parts.store() as store:
-            tables = await open_tables(store)
-            try:
-                return await access.list_tokens(tables)
-            finally:
-                await tables.close()
+        async with _store_and_tables(parts) as (_, tables):
+            return await access.list_tokens(tables)
 
     found = asyncio.run(go())
     if as_json:
@@ -134,12 +139,8 @@ def token_revoke(parts: Composition, name: str) -> None:
     """Revoke a token: it and the sessions signed in with it stop working at once."""
 
     async def go() -> None:
-        async with parts.store() as store:
-            tables = await open_tables(store)
-            try:
-                await access.revoke_token(tables, name)
-            finally:
-                await tables.close()
+        async with _store_and_tables(parts) as (_, tables):
+            await access.revoke_token(tables, name)
 
     asyncio.run(go())
     render.console.print(f"token {name} revoked", markup=False)
@@ -160,12 +161,8 @@ def projections_rebuild(parts: Composition, name: str) -> None:
     """Empty a read model and build it again from the whole log (runs: the table `GET /api/v1/runs` lists)."""
 
     async def go() -> int:
-        async with parts.store() as store:
-            tables = await open_tables(store)
-            try:
-                return await RunsProjector(store, tables).rebuild()
-            finally:
-                await tables.close()
+        async with _store_and_tables(parts) as (store, tables):
+            return await RunsProjector(store, tables).rebuild()
 
     position = asyncio.run(go())
     render.console.print(f"projection {name} rebuilt up to position {position}")
