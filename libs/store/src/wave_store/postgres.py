@@ -479,7 +479,11 @@ class _SessionLock(RelayLock):
         self._pool, self._connection = pool, connection
 
     async def confirm(self) -> None:
-        await self._connection.fetchval("SELECT 1")
+        try:
+            await self._connection.fetchval("SELECT 1")
+        except asyncpg.InternalClientError as exc:
+            # A session the server ended can leave asyncpg mid-protocol: the lock is gone all the same.
+            raise asyncpg.InterfaceError(f"the relay lock's connection is closed ({exc})") from exc
 
     async def release(self) -> None:
         try:
