@@ -104,6 +104,11 @@ def summarize(envelope: Envelope) -> str:
             return f"{p.event_id} back to {p.service} ({p.escalation_id})"
         case ev.DeadLetterRedriven():
             return f"{p.event_id} back to {p.service}, by {p.redriven_by}"
+        case ev.RunSummarized():
+            return (
+                f"{p.outcome} in {p.duration_s:.1f} s: {len(p.retries)} retries, {len(p.tests)} test run(s), "
+                f"{len(p.files_changed)} file(s) changed, {_money(p.cost_usd)}, {len(p.decisions)} decision(s)"
+            )
     return ""
 
 

@@ -543,6 +543,77 @@ class RunCancelled(DomainEvent):
     reason: str = ""
 
 
+class GatePassed(Value):
+    """When a gate passed (for the last time: a retry reopens the gates after G1) and how long it took
+    since the gate before it passed (G0: since the run was requested). None: it never held at the end."""
+
+    gate: str = NonEmpty
+    passed_at: AwareDatetime | None = None
+    took_s: float | None = Field(default=None, ge=0)
+
+
+class RetryTaken(Value):
+    retry: int = Field(ge=1)
+    reason: str = ""
+    scheduled_at: AwareDatetime
+
+
+class TestsRun(Value):
+    """One test run of the sandbox: the commit, whether it passed, the counts and the tests that failed."""
+
+    commit: str = CommitId
+    passed: bool
+    counts: TestCounts
+    failing_tests: tuple[str, ...] = ()
+    duration_s: float = Field(ge=0)
+    finished_at: AwareDatetime
+
+
+class ModelSpend(Value):
+    """What the model calls of one role on one provider cost."""
+
+    role: str = NonEmpty
+    provider: str = NonEmpty
+    calls: int = Field(ge=0)
+    input_tokens: int = Field(ge=0)
+    output_tokens: int = Field(ge=0)
+    cost_usd: float = Field(ge=0)
+
+
+class DecisionMade(Value):
+    escalation_id: str = NonEmpty
+    kind: str = NonEmpty  # the escalation's kind ("unknown" when the question is not in the run)
+    decision: Decision
+    decided_by: str = NonEmpty
+    decided_at: AwareDatetime
+    comment: str = ""
+
+
+RunOutcome = Literal["completed", "failed", "blocked", "cancelled", "rejected"]
+
+
+@registry.register("RunSummarized")
+class RunSummarized(DomainEvent):
+    """What a finished run came to, in one event: written once by the planner after the run's first
+    terminal event, folded from the run's events by `wave_events.projections.summary_of`."""
+
+    story: str = NonEmpty
+    outcome: RunOutcome
+    reason: str = ""
+    merge_commit: str | None = None
+    started_at: AwareDatetime
+    ended_at: AwareDatetime
+    duration_s: float = Field(ge=0)
+    gates: tuple[GatePassed, ...] = ()
+    retries: tuple[RetryTaken, ...] = ()
+    files_changed: tuple[str, ...] = ()
+    tests: tuple[TestsRun, ...] = ()
+    spend: tuple[ModelSpend, ...] = ()
+    cost_usd: float = Field(ge=0)
+    tokens: int = Field(ge=0)
+    decisions: tuple[DecisionMade, ...] = ()
+
+
 @registry.register("NotificationSent")
 class NotificationSent(DomainEvent):
     channel: str = NonEmpty

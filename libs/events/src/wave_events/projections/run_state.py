@@ -9,6 +9,7 @@ from typing import Any
 from .. import catalogue as ev
 from ..envelope import Envelope
 from ..escalations import Outcome, on_approve
+from .summary import NOTED, SummaryFacts, facts_document, note
 
 GATES = ("G0 planned", "G1 workspace", "G2 implemented", "G3 safe", "G4 committed", "G5 tested", "G6 approved", "G7 merged")
 
@@ -115,6 +116,7 @@ class RunState:
     version: int = 0  # the last stream version folded
     llm_calls: int = 0
     notifications: int = 0
+    facts: SummaryFacts = field(default_factory=SummaryFacts)  # what the run's summary is made of
 
     @property
     def finished(self) -> bool:
@@ -130,7 +132,8 @@ class RunState:
         return gates_of(self)
 
     def to_dict(self) -> dict[str, Any]:
-        document = asdict(self)
+        document = asdict(replace(self, facts=SummaryFacts()))
+        document["facts"] = facts_document(self.facts)
         document["gates"] = self.gates
         return document
 
@@ -437,9 +440,14 @@ _HANDLERS: dict[type, Callable[[RunState, Envelope, Any], RunState]] = {
 def evolve(state: RunState, envelope: Envelope) -> RunState:
     """Apply one event. Events that do not change the run's view (BudgetExceeded) only advance the version."""
     version = envelope.stream_version or state.version + 1
-    handler = _HANDLERS.get(type(envelope.payload))
-    if handler is not None:
-        changed = handler(state, envelope, envelope.payload)
+    kind = type(envelope.payload)
+    handler = _HANDLERS.get(kind)
+    if handler is not None or kind in NOTED:
+        changed = handler(state, envelope, envelope.payload) if handler is not None else state
+        if kind in NOTED:
+            facts = note(state.facts, state, changed, envelope)
+            if facts is not state.facts:
+                changed = replace(changed, facts=facts)
         if changed is not state:
             # A copy the handler has just made and nobody else holds: set the version in it rather
             # than copying the whole state a second time.

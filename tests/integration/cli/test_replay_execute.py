@@ -1,0 +1,85 @@
+"""`wave replay RUN --execute`: every service decides again over a recorded run and any output that
+differs from the record is reported. The history is the demo run's, checked in: a change to a
+service's decisions that would decide old runs differently fails here."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from importlib import import_module
+from pathlib import Path
+
+from cli_process import wave
+from wave_app.replaying import reexecute
+from wave_cli.replaying import every_service
+from wave_events import catalogue as ev
+from wave_events import decode_envelope
+from wave_store import open_store
+
+HISTORY = Path(__file__).parents[2] / "data" / "histories" / "demo-run.json"
+
+
+def demo_history():
+    return [decode_envelope(json.dumps(document)) for document in json.loads(HISTORY.read_text())]
+
+
+def test_the_demo_history_decides_the_same_today():
+    events = demo_history()
+    report = asyncio.run(reexecute(events[0].run_id, events, every_service({})))
+    assert report.divergences == []
+    # Every service had its say: the planner, gitops, the developer, safety and qa.
+    assert report.decisions >= 15
+
+
+def test_a_changed_decision_is_reported_with_its_cause_and_outputs(monkeypatch):
+    planning = import_module("wave_planner.decide")
+    decide = planning.decide
+
+    def stricter(state, event, backoff=None):
+        steps = decide(state, event, backoff)
+        if event.type == "TestsPassed":
+            # Someone changed the review: every merge now waits for a person.
+            return planning.merge_review_escalation(state, event.payload.commit, "a person reviews every merge")
+        return steps
+
+    monkeypatch.setattr(planning, "decide", stricter)
+    events = demo_history()
+    report = asyncio.run(reexecute(events[0].run_id, events, every_service({})))
+    assert [(d.service, d.cause_type) for d in report.divergences] == [("planner", "TestsPassed")]
+    (divergence,) = report.divergences
+    assert [line.split(" ", 1)[0] for line in divergence.expected] == ["MergeApproved"]
+    assert [line.split(" ", 1)[0] for line in divergence.got] == ["EscalationRequested"]
+    assert "a person reviews every merge" in divergence.got[0]
+
+
+def test_a_test_run_the_record_does_not_answer_is_reported(monkeypatch):
+    testing = import_module("wave_qa.decide")
+    monkeypatch.setattr(testing, "decide", lambda state, event: None)
+    events = demo_history()
+    report = asyncio.run(reexecute(events[0].run_id, events, every_service({})))
+    assert {(d.service, d.cause_type) for d in report.divergences} == {("qa", "ChangeCommitted")}
+    assert all(d.got == [] and d.expected for d in report.divergences)
+
+
+def _store_history(home: Path) -> str:
+    events = demo_history()
+
+    async def go() -> None:
+        store = await open_store(f"sqlite:///{home / 'wave.db'}")
+        try:
+            await store.append(events[0].stream_id, events, 0)
+        finally:
+            await store.close()
+
+    home.mkdir(parents=True, exist_ok=True)
+    asyncio.run(go())
+    return events[0].run_id
+
+
+def test_wave_replay_execute_says_every_decision_matches(tmp_path):
+    run_id = _store_history(tmp_path)
+    result = wave(tmp_path, "replay", run_id, "--execute")
+    assert result.returncode == 0, result.stderr
+    assert f"decision(s) of run {run_id} made again: every output matches the record" in result.stdout
+    summary = [e for e in demo_history() if isinstance(e.payload, ev.RunSummarized)]
+    assert len(summary) == 1 and summary[0].payload.outcome == "completed"
