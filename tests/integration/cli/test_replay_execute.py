@@ -5,22 +5,13 @@ service's decisions that would decide old runs differently fails here."""
 from __future__ import annotations
 
 import asyncio
-import json
 from importlib import import_module
-from pathlib import Path
 
 from cli_process import wave
+from histories import demo_history, store_history
 from wave_app.replaying import reexecute
 from wave_cli.replaying import every_service
 from wave_events import catalogue as ev
-from wave_events import decode_envelope
-from wave_store import open_store
-
-HISTORY = Path(__file__).parents[2] / "data" / "histories" / "demo-run.json"
-
-
-def demo_history():
-    return [decode_envelope(json.dumps(document)) for document in json.loads(HISTORY.read_text())]
 
 
 def test_the_demo_history_decides_the_same_today():
@@ -61,23 +52,8 @@ def test_a_test_run_the_record_does_not_answer_is_reported(monkeypatch):
     assert all(d.got == [] and d.expected for d in report.divergences)
 
 
-def _store_history(home: Path) -> str:
-    events = demo_history()
-
-    async def go() -> None:
-        store = await open_store(f"sqlite:///{home / 'wave.db'}")
-        try:
-            await store.append(events[0].stream_id, events, 0)
-        finally:
-            await store.close()
-
-    home.mkdir(parents=True, exist_ok=True)
-    asyncio.run(go())
-    return events[0].run_id
-
-
 def test_wave_replay_execute_says_every_decision_matches(tmp_path):
-    run_id = _store_history(tmp_path)
+    run_id = store_history(tmp_path, demo_history())
     result = wave(tmp_path, "replay", run_id, "--execute")
     assert result.returncode == 0, result.stderr
     assert f"decision(s) of run {run_id} made again: every output matches the record" in result.stdout

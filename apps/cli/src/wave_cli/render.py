@@ -149,6 +149,8 @@ def print_status(state: RunState) -> None:
     console.print(f"run [bold]{state.run_id}[/]: {state.status}" + (f" — {escape(state.outcome_reason)}" if state.outcome_reason else ""))
     console.print(f"story:  {escape(state.story.strip().splitlines()[0] if state.story.strip() else '')}")
     console.print(f"repo:   {escape(state.repo)} → {state.target_branch}" + (f" (branch {state.branch})" if state.branch else ""))
+    if state.parent_run_id:
+        console.print(f"forked from run {state.parent_run_id} at #{state.forked_at} (events 2 to {state.forked_at} are its copies)")
     for gate, passed in state.gates.items():
         console.print(f"  {'✓' if passed else '·'} {gate}", style="green" if passed else "dim")
     if state.tasks:

@@ -90,6 +90,9 @@ async def reexecute(run_id: str, events: Sequence[Envelope], services: Sequence[
     for e in events:
         if e.causation_id is not None:
             outputs.setdefault((_service_of(e), str(e.causation_id)), []).append(e)
+    # A fork's copied history was decided in its parent (under the parent's run id and settings):
+    # only what the fork decided itself is decided again here.
+    copied_up_to = states[-1].forked_at or 0
     report = ReexecutionReport(run_id, 0)
     for service in services:
         # The version of each handling's first output: a service handles a run's events in order, so
@@ -103,6 +106,8 @@ async def reexecute(run_id: str, events: Sequence[Envelope], services: Sequence[
             if subject is None:
                 continue
             stored = outputs.get((service.name, str(cause.event_id)), [])
+            if (cause.stream_version or 0) <= copied_up_to and all((e.stream_version or 0) <= copied_up_to for e in stored):
+                continue
             versions = _decision_versions(cause.stream_version or 0, stored, firsts, len(events))
             divergence = await _decide_again(service, cause, subject, stored, versions, states)
             report = ReexecutionReport(run_id, report.decisions + 1, report.divergences)

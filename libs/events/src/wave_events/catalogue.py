@@ -69,6 +69,22 @@ class RunRequestedV2(DomainEvent):
 
 
 @registry.register("RunRequested", version=3)
+class RunRequestedV3(DomainEvent):
+    """Third shape: no word of a parent run."""
+
+    story: str = NonEmpty
+    repo: str = NonEmpty
+    target_branch: str = Field(default="main", min_length=1)
+    budget_usd: float = Field(ge=0)
+    budget_tokens: int = Field(default=2_000_000, ge=0)
+    max_retries: int = Field(default=3, ge=0, le=20)
+    merge_policy: MergePolicy = "auto"
+    merge_strategy: MergeStrategy = "squash"
+    model_source: str = ""
+    requested_by: str = "unknown"
+
+
+@registry.register("RunRequested", version=4)
 class RunRequested(DomainEvent):
     """A user asked WAVE to deliver a story against a repository.
 
@@ -76,6 +92,8 @@ class RunRequested(DomainEvent):
     `merge`: a merge commit; `ff`: fast-forward, every attempt included). `model_source` is the
     models file (routes, or a cassette wrapped in one) the run was submitted with, so whoever
     drives the run later uses the same models; empty means the driving process's own setup.
+    A fork (`wave fork`) names its `parent_run_id` and the parent's stream version it was forked at
+    (`forked_at`): the events after this one, up to that version, are copies of the parent's.
     """
 
     story: str = NonEmpty
@@ -88,6 +106,8 @@ class RunRequested(DomainEvent):
     merge_strategy: MergeStrategy = "squash"
     model_source: str = ""
     requested_by: str = "unknown"
+    parent_run_id: str | None = Field(default=None, min_length=1)
+    forked_at: int | None = Field(default=None, ge=1)
 
 
 @registry.upcaster("RunRequested", from_version=1)
@@ -108,6 +128,12 @@ def _run_requested_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
 def _run_requested_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
     # v2 runs landed by fast-forward and used whatever models the driving process had.
     return {**payload, "merge_strategy": "ff", "model_source": ""}
+
+
+@registry.upcaster("RunRequested", from_version=3)
+def _run_requested_v3_to_v4(payload: dict[str, Any]) -> dict[str, Any]:
+    # Runs before forks existed had no parent.
+    return {**payload, "parent_run_id": None, "forked_at": None}
 
 
 class PlanTask(Value):
@@ -612,6 +638,18 @@ class RunSummarized(DomainEvent):
     cost_usd: float = Field(ge=0)
     tokens: int = Field(ge=0)
     decisions: tuple[DecisionMade, ...] = ()
+
+
+@registry.register("RunForked")
+class RunForked(DomainEvent):
+    """A new run was forked from this one (`wave fork`): it starts with this run's events up to
+    stream version `at` and goes on with its own settings."""
+
+    child_run_id: str = NonEmpty
+    at: int = Field(ge=1)
+    merge_policy: MergePolicy
+    model_source: str = ""
+    forked_by: str = NonEmpty
 
 
 @registry.register("NotificationSent")

@@ -86,6 +86,8 @@ class RunState:
     merge_policy: str = "auto"
     merge_strategy: str = "squash"
     model_source: str = ""  # the models file the run was submitted with ("" = the driving process's own)
+    parent_run_id: str | None = None  # a fork's parent run, whose events up to `forked_at` it copied
+    forked_at: int | None = None
     max_retries: int = 3
     plan_summary: str | None = None
     planned: bool = False
@@ -217,6 +219,8 @@ def _run_requested(state: RunState, e: Envelope, p: ev.RunRequested) -> RunState
         merge_policy=p.merge_policy,
         merge_strategy=p.merge_strategy,
         model_source=p.model_source,
+        parent_run_id=p.parent_run_id,
+        forked_at=p.forked_at,
         max_retries=p.max_retries,
         budget_limit_usd=p.budget_usd,
         budget_limit_tokens=p.budget_tokens,
