@@ -59,3 +59,22 @@ def test_wave_replay_execute_says_every_decision_matches(tmp_path):
     assert f"decision(s) of run {run_id} made again: every output matches the record" in result.stdout
     summary = [e for e in demo_history() if isinstance(e.payload, ev.RunSummarized)]
     assert len(summary) == 1 and summary[0].payload.outcome == "completed"
+
+
+def test_the_planner_reads_the_recorded_answers_again(monkeypatch):
+    from wave_planner.answers import InvalidAnswer
+
+    service = import_module("wave_planner.service")
+
+    def stricter(text: str):
+        raise InvalidAnswer("plans must now name an owner")
+
+    monkeypatch.setattr(service, "read_plan", stricter)
+    events = demo_history()
+    report = asyncio.run(reexecute(events[0].run_id, events, every_service({})))
+    (divergence,) = report.divergences
+    assert (divergence.service, divergence.cause_type) == ("planner", "RunRequested")
+    assert any(line.startswith("PlanCreated ") for line in divergence.expected)
+    assert not any(line.startswith("PlanCreated ") for line in divergence.got)
+    # The recorded answer was read (and refused) again; only one was recorded, so asking again finds none.
+    assert any("plans must now name an owner" in line for line in divergence.got)

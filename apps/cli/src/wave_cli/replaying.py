@@ -31,13 +31,59 @@ def _escalation(event: DomainEvent, *kinds: str, **wanted: Any) -> bool:
     return isinstance(event, ev.EscalationRequested) and event.kind in kinds and _about(event, **wanted)
 
 
+class RecordedAnswers:
+    """A model client that answers from the record: each call gets the next recorded call of the
+    handling (its `LLMCallRecorded` and the budget events after it), so the service reads the very
+    answers it read then and nothing is asked or paid for."""
+
+    def __init__(self, recorded: Sequence[DomainEvent]) -> None:
+        self._calls: list[list[DomainEvent]] = []
+        for event in recorded:
+            if isinstance(event, ev.LLMCallRecorded):
+                # The service marks an answer it refuses itself: hand the record back unmarked.
+                self._calls.append([event.model_copy(update={"rejected_reason": None})])
+            elif isinstance(event, MODEL_CALL) and self._calls:
+                self._calls[-1].append(event)
+        self.offline, self.banner = True, None
+
+    @staticmethod
+    def replayable(recorded: Sequence[DomainEvent]) -> bool:
+        """Every call answered, with its answer stored in the event (a refusal by the budget, a failed call or
+        an answer kept as a content reference is taken from the record as it stands)."""
+        calls = [e for e in recorded if isinstance(e, ev.LLMCallRecorded)]
+        return bool(calls) and not any(isinstance(e, ev.BudgetExceeded) for e in recorded) and all(
+            c.outcome == "ok" and c.response is not None for c in calls
+        )
+
+    async def complete(self, role: str, system: str, messages: Any, **_: Any) -> Any:
+        from wave_llm import CallResult, ModelResponse, ModelSourceUnavailable
+
+        if not self._calls:
+            raise ModelSourceUnavailable(f"the record holds no further {role} answer", action="none: this is a replay")
+        events = self._calls.pop(0)
+        call = events[0]
+        assert isinstance(call, ev.LLMCallRecorded)
+        response = ModelResponse(text=call.response or "", input_tokens=call.input_tokens, output_tokens=call.output_tokens,
+                                 model=call.model, provider=call.provider, latency_ms=call.latency_ms)
+        return CallResult(response, events)
+
+
 def planner(env: Mapping[str, str]) -> ServiceDecisions:
+    """The planner's handle itself where the record holds its model answers (the plan and the review
+    are read again from them), its `decide` with a claim where it does not."""
     planning = import_module("wave_planner.decide")  # the package's `decide` attribute is the function
+    from wave_planner import PlannerService
     from wave_planner.config import PlannerConfig
 
-    backoff = PlannerConfig.from_env(env).backoff
+    config = PlannerConfig.from_env(env)
+    backoff = config.backoff
 
-    async def decide(state: RunState, event: Envelope) -> Sequence[Regenerated]:
+    async def decide(state: RunState, event: Envelope, recorded: Sequence[DomainEvent]) -> Sequence[Regenerated]:
+        steps = planning.decide(state, event, backoff)
+        asks_model = any(isinstance(step, (planning.MakePlan, planning.ReviewMerge)) for step in steps)
+        if asks_model and RecordedAnswers.replayable(recorded):
+            service = PlannerService(RecordedAnswers(recorded), config=config, read_listing=lambda *_: None)  # type: ignore[arg-type]
+            steps = await service.handle(state, event)
         out: list[Regenerated] = []
         for step in planning.decide(state, event, backoff):
             if isinstance(step, planning.MakePlan):
@@ -60,7 +106,7 @@ def planner(env: Mapping[str, str]) -> ServiceDecisions:
 def developer() -> ServiceDecisions:
     developing = import_module("wave_developer.decide")  # the package's `decide` attribute is the function
 
-    async def decide(state: RunState, event: Envelope) -> Sequence[Regenerated]:
+    async def decide(state: RunState, event: Envelope, recorded: Sequence[DomainEvent]) -> Sequence[Regenerated]:
         out: list[Regenerated] = []
         for step in developing.decide(state, event):
             if isinstance(step, developing.Work):
@@ -79,7 +125,7 @@ def developer() -> ServiceDecisions:
 def gitops() -> ServiceDecisions:
     git = import_module("wave_gitops.decide")  # the package's `decide` attribute is the function
 
-    async def decide(state: RunState, event: Envelope) -> Sequence[Regenerated]:
+    async def decide(state: RunState, event: Envelope, recorded: Sequence[DomainEvent]) -> Sequence[Regenerated]:
         out: list[Regenerated] = []
         for step in git.decide(state, event):
             if isinstance(step, git.Prepare):
@@ -102,7 +148,7 @@ def gitops() -> ServiceDecisions:
 def qa() -> ServiceDecisions:
     testing = import_module("wave_qa.decide")  # the package's `decide` attribute is the function
 
-    async def decide(state: RunState, event: Envelope) -> Sequence[Regenerated]:
+    async def decide(state: RunState, event: Envelope, recorded: Sequence[DomainEvent]) -> Sequence[Regenerated]:
         step = testing.decide(state, event)
         if step is None:
             return ()
@@ -118,7 +164,7 @@ def safety() -> ServiceDecisions:
 
     service = create_service()
 
-    async def decide(state: RunState, event: Envelope) -> Sequence[Regenerated]:
+    async def decide(state: RunState, event: Envelope, recorded: Sequence[DomainEvent]) -> Sequence[Regenerated]:
         return [o for o in await service.handle(state, event) if isinstance(o, DomainEvent)]
 
     return ServiceDecisions(service.name, service.handles, decide)

@@ -28,7 +28,7 @@ from wave_events.projections import fold
 from wave_store import ConcurrencyError, EventStore
 from wave_store.port import Handling
 
-from .commands import PRODUCER, MAX_DECISION_ATTEMPTS
+from .commands import MAX_DECISION_ATTEMPTS, PRODUCER
 from .errors import Conflict, InvalidRequest
 from .queries import load_run
 

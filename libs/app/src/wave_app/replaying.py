@@ -39,7 +39,8 @@ class Claim:
 
 
 Regenerated = DomainEvent | Claim
-Decide = Callable[[RunState, Envelope], Awaitable[Sequence[Regenerated]]]
+# (the state decided on, the event, the outputs stored for it: the record an effect is replayed from)
+Decide = Callable[[RunState, Envelope, Sequence[DomainEvent]], Awaitable[Sequence[Regenerated]]]
 
 
 @dataclass(frozen=True)
@@ -148,8 +149,13 @@ async def _decide_again(
     expected = [output_line(e.payload) for e in stored]
     first_got: list[str] | None = None
     for version in versions:
-        regenerated = await service.decide(states[min(version, len(states) - 1)], subject)
-        got = _resolve(regenerated, [e.payload for e in stored])
+        recorded = [e.payload for e in stored]
+        try:
+            regenerated = await service.decide(states[min(version, len(states) - 1)], subject, recorded)
+        except Exception as exc:  # noqa: BLE001 - a decision that now fails is a difference to report
+            got = [f"(the decision raised {type(exc).__name__}: {exc})"]
+        else:
+            got = _resolve(regenerated, recorded)
         if got == expected:
             return None
         first_got = got if first_got is None else first_got
