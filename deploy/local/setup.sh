@@ -26,6 +26,23 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
   fi
 fi
 
+# kubeconform (and kustomize where kubectl is missing) validate deploy/k8s offline in the tests;
+# built from the Go module proxy into .wave/bin.
+KUBECONFORM_VERSION="${WAVE_KUBECONFORM_VERSION:-v0.8.0}"
+KUSTOMIZE_VERSION="${WAVE_KUSTOMIZE_VERSION:-v5.5.0}"
+if [ ! -x "$WAVE_DIR/bin/kubeconform" ] || { ! command -v kubectl >/dev/null && [ ! -x "$WAVE_DIR/bin/kustomize" ]; }; then
+  command -v go >/dev/null || die "Go is needed to install kubeconform (apt-get install golang-go)"
+  mkdir -p "$WAVE_DIR/bin"
+  if [ ! -x "$WAVE_DIR/bin/kubeconform" ]; then
+    log "installing kubeconform $KUBECONFORM_VERSION into $WAVE_DIR/bin"
+    GOBIN="$WAVE_DIR/bin" go install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
+  fi
+  if ! command -v kubectl >/dev/null && [ ! -x "$WAVE_DIR/bin/kustomize" ]; then
+    log "installing kustomize $KUSTOMIZE_VERSION into $WAVE_DIR/bin"
+    GOBIN="$WAVE_DIR/bin" go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+  fi
+fi
+
 PY="${WAVE_PYTHON:-python3}"
 "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
   || die "Python >= 3.11 is required ($PY is $("$PY" --version 2>&1))"

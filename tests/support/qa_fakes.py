@@ -37,7 +37,8 @@ class FakeSandbox(Sandbox):
         self.result, self.junit, self.error = result, junit, error
         self.runs: list[Sequence[str]] = []
 
-    def run(self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str], *, stop=None) -> SandboxResult:
+    def run(self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str], *, stop=None,
+            mounts=None) -> SandboxResult:
         self.runs.append(command)
         if self.error:
             raise SandboxError("bwrap: cannot mount")

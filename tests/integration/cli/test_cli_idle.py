@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from wave_cli.follow import RunFollower, drive_embedded
-from wave_cli.replay import Snapshots
+from wave_cli.snapshots import Snapshots
 from wave_events import catalogue as c
 from wave_events import new_envelope, run_stream_id
 from wave_runtime import FileDeadLetters, ScheduleTimer

@@ -18,7 +18,7 @@ from wave_qa import (
     QAService,
     create_service,
 )
-from wave_runtime import Service, TransientError
+from wave_runtime import Service, TransientError, Unrecoverable
 
 LIMITS = Limits(timeout_s=120, memory_mb=2048, max_procs=256)
 
@@ -93,7 +93,7 @@ async def test_a_commit_that_cannot_be_checked_out_is_retried(service: QAService
     assert list((tmp_path / "scratch").iterdir()) == []  # the scratch directory went too
 
 
-async def test_a_repo_without_tests_fails_with_the_reason(service: QAService, tmp_path: Path) -> None:
+async def test_a_repo_without_tests_escalates_saying_how_to_add_a_command(service: QAService, tmp_path: Path) -> None:
     from gitops_repos import make_repo
 
     repo = make_repo(tmp_path / "docs", {"README.md": "# just docs\n"})
@@ -101,9 +101,10 @@ async def test_a_repo_without_tests_fails_with_the_reason(service: QAService, tm
     head = add_files(repo, {"NOTES.md": "notes\n"})
     _, (committed,) = committed_run(str(tmp_path / "docs"), base, {"t1": head})
 
-    (outcome,) = await service.handle(committed.state, committed.event)
+    with pytest.raises(Unrecoverable) as escalation:  # no fixer can say how this repository is tested
+        await service.handle(committed.state, committed.event)
 
-    assert isinstance(outcome, c.TestsFailed) and outcome.failure_excerpt.startswith("no test command")
+    assert escalation.value.reason.startswith("no test command: set WAVE_QA_TEST_COMMAND")
 
 
 async def test_the_repository_names_its_own_command(tmp_path: Path) -> None:

@@ -99,6 +99,14 @@ def test_a_version_one_tests_failed_names_the_failing_tests_of_its_excerpt():
     assert event.failure_excerpt == old["failure_excerpt"]
 
 
+def test_test_results_stored_before_environments_were_prepared_read_as_prepared_by_nothing():
+    result = {"commit": "a" * 40, "counts": {"passed": 3}, "duration_s": 1.0, "sandbox": "bubblewrap", "command": "make test"}
+    passed = registry.decode("TestsPassed", 1, result)
+    failed = registry.decode("TestsFailed", 2, {**result, "failing_tests": ["t::x"], "failure_excerpt": "boom"})
+    assert isinstance(passed, c.TestsPassed) and (passed.environment, passed.command) == ("", "make test")
+    assert isinstance(failed, c.TestsFailed) and (failed.environment, failed.failing_tests) == ("", ("t::x",))
+
+
 def test_a_malformed_old_version_is_reported_against_its_own_version():
     with pytest.raises(MalformedEventError, match="malformed RunRequested v1: budget"):
         registry.decode("RunRequested", 1, {"task": "x", "repo": "r", "budget": -1})

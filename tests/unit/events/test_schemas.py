@@ -30,7 +30,7 @@ def test_the_check_names_each_drifted_file_and_fails(tmp_path, capsys):
 
 
 def test_schemas_validate_real_payloads_and_reject_bad_ones():
-    schema = json.loads((SCHEMA_DIR / "TestsFailed.v2.json").read_text())
+    schema = json.loads((SCHEMA_DIR / "TestsFailed.v3.json").read_text())
     good = c.TestsFailed(
         commit="a" * 40, counts=c.TestCounts(passed=3, failed=1), failure_excerpt="assert 1 == 2",
         duration_s=1.5, sandbox="bubblewrap",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from wave_qa import BubblewrapSandbox, DockerSandbox, Limits, scrub_env
+from wave_qa import BubblewrapSandbox, DockerSandbox, Limits, Mounts, scrub_env
 
 LIMITS = Limits(timeout_s=60, memory_mb=512, cpu_s=30, max_procs=64)
 ENV = {"CI": "true", "GITHUB_TOKEN": "ghp_x", "OPENAI_API_KEY": "sk-x", "AWS_REGION": "eu", "DB_PASSWORD": "pw"}
@@ -116,3 +116,19 @@ def test_docker_run_reports_and_always_removes_the_container(status, exit_code, 
     assert result.stdout == "1 passed in 0.1s\n" and result.stderr == "warn\n"
     assert container.removed and container.killed == timed_out
     assert client.created["command"] == ["pytest"]
+
+
+def test_bubblewrap_binds_a_runs_environment_read_only_its_build_cache_writable_and_its_tools_on_path(
+    tmp_path: Path,
+) -> None:
+    prepared, cache, work = tmp_path / "qa-env" / "abc", tmp_path / "qa-env" / "go-build", tmp_path / "repo"
+    for d in (prepared, cache, work):
+        d.mkdir(parents=True)
+    mounts = Mounts(read_only=(str(prepared),), writable=(str(cache),), path_dirs=("/usr/local/go/bin",))
+
+    argv = BubblewrapSandbox(as_root=True).command_line(["go", "test"], work, LIMITS, ENV, mounts)
+
+    assert (str(prepared), str(prepared)) in flag_values(argv, "--ro-bind")  # under /tmp, after its tmpfs
+    assert flag_values(argv, "--bind") == [(str(cache), str(cache)), (str(work), str(work))]
+    assert dict(flag_values(argv, "--setenv"))["PATH"].startswith("/usr/local/go/bin:")
+    assert ("0755", "--dir", "/etc") in [tuple(argv[i + 1 : i + 4]) for i, a in enumerate(argv) if a == "--perms"]

@@ -67,7 +67,7 @@ async def test_a_report_planted_as_a_link_is_not_followed(tmp_path: Path) -> Non
     secret.write_text('<testsuite tests="1"><testcase name="host_only_secret"/></testsuite>')
 
     class LinkingSandbox(FakeSandbox):
-        def run(self, command, workdir, limits, env, *, stop=None):
+        def run(self, command, workdir, limits, env, *, stop=None, mounts=None):
             (workdir / ".wave-qa" / "junit.xml").symlink_to(secret)
             return result(exit_code=1, stdout="boom")
 

@@ -320,13 +320,33 @@ class TestCounts(Value):
     skipped: int = Field(default=0, ge=0)
 
 
-@registry.register("TestsPassed")
-class TestsPassed(DomainEvent):
+@registry.register("TestsPassed", version=1)
+class TestsPassedV1(DomainEvent):
+    """First shape: nothing said how the test environment was prepared."""
+
     commit: str = CommitId
     counts: TestCounts
     duration_s: float = Field(ge=0)
     sandbox: str = NonEmpty
     command: str = ""
+
+
+@registry.register("TestsPassed", version=2)
+class TestsPassed(DomainEvent):
+    """The tests of `commit` passed. `environment` says what was installed before they ran (and from
+    which settings), or, when nothing is configured, the setup QA would propose."""
+
+    commit: str = CommitId
+    counts: TestCounts
+    duration_s: float = Field(ge=0)
+    sandbox: str = NonEmpty
+    command: str = ""
+    environment: str = ""
+
+
+@registry.upcaster("TestsPassed", from_version=1)
+def _tests_passed_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "environment": ""}
 
 
 @registry.register("TestsFailed", version=1)
@@ -343,9 +363,8 @@ class TestsFailedV1(DomainEvent):
 
 
 @registry.register("TestsFailed", version=2)
-class TestsFailed(DomainEvent):
-    """The tests of `commit` failed. `failing_tests` names them (ids such as
-    `tests/test_calc.py::test_big`, at most the first 40) when the report or output said which."""
+class TestsFailedV2(DomainEvent):
+    """Second shape: nothing said how the test environment was prepared."""
 
     commit: str = CommitId
     counts: TestCounts
@@ -357,6 +376,23 @@ class TestsFailed(DomainEvent):
     timed_out: bool = False
 
 
+@registry.register("TestsFailed", version=3)
+class TestsFailed(DomainEvent):
+    """The tests of `commit` failed. `failing_tests` names them (ids such as
+    `tests/test_calc.py::test_big`, at most the first 40) when the report or output said which;
+    `environment` as in TestsPassed."""
+
+    commit: str = CommitId
+    counts: TestCounts
+    failing_tests: tuple[str, ...] = ()
+    failure_excerpt: str = ""
+    duration_s: float = Field(ge=0)
+    sandbox: str = NonEmpty
+    command: str = ""
+    timed_out: bool = False
+    environment: str = ""
+
+
 _EXCERPT_FAILED_LINE = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
 
 
@@ -365,6 +401,11 @@ def _tests_failed_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     # v1 excerpts list each failing test on a "FAILED <id>" line before any output.
     head = str(payload.get("failure_excerpt") or "").split("\n\n", 1)[0]
     return {**payload, "failing_tests": list(dict.fromkeys(_EXCERPT_FAILED_LINE.findall(head)))}
+
+
+@registry.upcaster("TestsFailed", from_version=2)
+def _tests_failed_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "environment": ""}
 
 
 @registry.register("RetryScheduled")

@@ -15,6 +15,7 @@ from wave_events.base import DomainEvent
 from .blobs import BlobStore, FileBlobStore
 from .budget import Refusal, RunBudget, check_call, estimate_call, threshold_events
 from .errors import ModelError, PermanentModelError, TransientModelError
+from .metrics import record_call
 from .model import ROLES, Message, ModelRequest, ModelResponse, ToolSpec
 from .records import CallRecorder, budget_charged
 from .retry import RetryPolicy, Sleep, call_with_retries
@@ -197,6 +198,7 @@ class ModelClient:
                 self._failures.pop((role, index), None)
                 self._tripped_at.pop((role, index), None)
                 cost = entry.price.cost(response.input_tokens, response.output_tokens)
+                record_call(role, response, cost)
                 events.append(await self._recorder.answered(request, response, cost))
                 events.append(budget_charged(response, cost))
                 if budget is not None:

@@ -28,6 +28,12 @@ EMBEDDED_LAG_TOPIC, EMBEDDED_LAG_PARTITION = "store", "all"
 DEAD_LETTERS = Counter("wave_dead_letters_total", "Events sent to the dead-letter queue", ["service"])
 RELAY_PUBLISHED = Counter("wave_relay_published_total", "Events the outbox relay published")
 RELAY_POSITION = Gauge("wave_relay_position", "Last global position the relay confirmed")
+SANDBOX_SECONDS = Histogram(
+    "wave_sandbox_seconds",
+    "Wall time of one test run in QA's sandbox",
+    ["sandbox", "outcome"],  # outcome: exited or timed_out
+    buckets=(1, 5, 10, 30, 60, 120, 300, 600, 1200),
+)
 
 _log = logging.getLogger(__name__)
 

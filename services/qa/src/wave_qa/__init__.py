@@ -4,10 +4,22 @@ offers, and says TestsPassed or TestsFailed."""
 from .bootstrap import create_service
 from .checkout import Checkout, CheckoutError, GitCheckout
 from .config import ConfigError, QAConfig
-from .decide import HANDLED_EVENT_TYPES, RunTests, decide, run_outcome, sandbox_unusable, untested
+from .decide import (
+    HANDLED_EVENT_TYPES,
+    RunTests,
+    decide,
+    environment_problem,
+    no_test_command,
+    run_outcome,
+    sandbox_unusable,
+    setup_failed,
+    test_environment_missing,
+    untested,
+)
 from .detect import RepoConfigError, TestCommand, detect_test_command, read_repo_files, resolve_test_command
+from .prepare import SetupConfig, SetupConfigError, SetupPlan, plan_setup, read_setup_config
 from .reports import Failure, TestReport, failure_excerpt, parse_junit, parse_output, read_report
-from .sandbox import Limits, Sandbox, SandboxError, SandboxResult, SandboxUnavailableError, scrub_env
+from .sandbox import Limits, Mounts, Sandbox, SandboxError, SandboxResult, SandboxUnavailableError, scrub_env
 from .sandboxes import (
     BubblewrapSandbox,
     DockerSandbox,
@@ -19,6 +31,7 @@ from .sandboxes import (
     docker_runtimes,
 )
 from .service import QAService
+from .testenv import Prepared, SetupError, TestEnvironments, Toolchains, host_toolchains, toolchain_layout
 
 __all__ = [
     "HANDLED_EVENT_TYPES",
@@ -32,6 +45,8 @@ __all__ = [
     "HostOffers",
     "HostProbe",
     "Limits",
+    "Mounts",
+    "Prepared",
     "ProcessSandbox",
     "QAConfig",
     "QAService",
@@ -41,14 +56,28 @@ __all__ = [
     "SandboxError",
     "SandboxResult",
     "SandboxUnavailableError",
+    "SetupConfig",
+    "SetupConfigError",
+    "SetupError",
+    "SetupPlan",
     "TestCommand",
+    "TestEnvironments",
     "TestReport",
+    "Toolchains",
     "bubblewrap_works",
     "choose_sandbox",
     "create_service",
     "decide",
     "detect_test_command",
     "docker_runtimes",
+    "environment_problem",
+    "host_toolchains",
+    "no_test_command",
+    "plan_setup",
+    "read_setup_config",
+    "setup_failed",
+    "test_environment_missing",
+    "toolchain_layout",
     "failure_excerpt",
     "parse_junit",
     "parse_output",

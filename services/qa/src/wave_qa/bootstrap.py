@@ -6,12 +6,16 @@ python -m wave_runtime service --factory wave_qa:create_service
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
+
+from wave_runtime.settings import wave_home
 
 from .checkout import GitCheckout
 from .config import QAConfig
 from .sandboxes.selection import HostProbe, build_sandbox, choose_sandbox
 from .service import QAService
+from .testenv import TestEnvironments
 
 log = logging.getLogger("wave.qa")
 
@@ -30,6 +34,11 @@ def create_service(
         "qa: sandbox %s, scratch under %s, limits %s, test command %s",
         sandbox.name, config.scratch_root, config.limits, config.test_command or "per repository",
     )
+    env_root = config.env_root or str(wave_home(os.environ if env is None else env) / "qa-env")
+    environments = TestEnvironments(env_root, run_as=config.sandbox_uid, timeout_s=config.setup_timeout_s)
+    log.info("qa: setup %s, environments under %s, toolchains %s", config.setup.source if config.setup else
+             "from the target branch's .wave/qa.toml", env_root, ", ".join(environments.toolchains.found) or "none")
     return QAService(
-        sandbox, GitCheckout(), scratch_root=config.scratch_root, limits=config.limits, test_command=config.test_command
+        sandbox, GitCheckout(), scratch_root=config.scratch_root, limits=config.limits, test_command=config.test_command,
+        setup=config.setup, environments=environments,
     )

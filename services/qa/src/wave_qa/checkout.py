@@ -64,3 +64,15 @@ class GitCheckout(Checkout):
             raise CheckoutError(f"git {args[0]} failed: {exc}") from exc
         if done.returncode != 0:
             raise CheckoutError(f"git {args[0]} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+
+
+def file_at(repo: Path, commit: str, path: str, *, git: str = "git", timeout_s: float = 60.0) -> str | None:
+    """The text of `path` at `commit` in the working copy `repo`, or None when it has no such file."""
+    try:
+        done = subprocess.run(
+            [git, "-C", str(repo), "show", f"{commit}:{path}"], capture_output=True, timeout=timeout_s, check=False,
+            stdin=subprocess.DEVNULL, env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise CheckoutError(f"git show {commit[:12]}:{path} failed: {exc}") from exc
+    return done.stdout.decode("utf-8", errors="replace") if done.returncode == 0 else None

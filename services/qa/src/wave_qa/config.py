@@ -12,6 +12,7 @@ from typing import cast
 from pydantic import Field, PositiveInt, field_validator
 from wave_runtime.settings import EnvSettings, SettingError, read_settings
 
+from .prepare import SetupConfig, SetupConfigError, parse_setup_value
 from .sandbox import Limits
 from .sandboxes.docker import DEFAULT_IMAGE
 from .sandboxes.selection import STRENGTH, SandboxKind
@@ -27,6 +28,8 @@ MAX_PROCS_VAR = "WAVE_QA_MAX_PROCS"
 DOCKER_IMAGE_VAR = "WAVE_QA_DOCKER_IMAGE"
 RO_PATHS_VAR = "WAVE_QA_RO_PATHS"
 SANDBOX_UID_VAR = "WAVE_QA_SANDBOX_UID"
+SETUP_VAR = "WAVE_QA_SETUP"
+ENV_ROOT_VAR = "WAVE_QA_ENV_ROOT"
 
 class ConfigError(SettingError):
     """A setting that cannot be used; the message names the variable."""
@@ -52,6 +55,26 @@ class QASettings(EnvSettings):
     docker_image: str = DEFAULT_IMAGE
     ro_paths: str = ""  # host paths separated by os.pathsep
     sandbox_uid: PositiveInt = 65534
+    setup: str | None = None  # auto, none, or python,node,go: overrides the target branch's .wave/qa.toml
+    env_root: str | None = None  # prepared environments and build caches; default <WAVE home>/qa-env
+    setup_timeout_s: float = Field(900.0, gt=0, allow_inf_nan=False)
+
+    @field_validator("setup")
+    @classmethod
+    def _known_setup(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_setup_value([v for v in value.split(",") if v.strip()], source=SETUP_VAR)
+            except SetupConfigError as exc:
+                raise ValueError(str(exc).removeprefix(f"{SETUP_VAR}: ")) from None
+        return value
+
+    @field_validator("env_root")
+    @classmethod
+    def _absolute_env_root(cls, value: str | None) -> str | None:
+        if value is not None and ("\0" in value or not os.path.isabs(os.path.expanduser(value))):
+            raise ValueError("must be an absolute path")
+        return value
 
     @field_validator("sandbox")
     @classmethod
@@ -89,6 +112,9 @@ class QAConfig:
     docker_image: str = DEFAULT_IMAGE
     ro_paths: tuple[str, ...] = ()  # more host paths the bubblewrap sandbox may read
     sandbox_uid: int = 65534  # the user sandboxed commands run as when QA runs as root
+    setup: SetupConfig | None = None  # the operator's setup; None: the target branch's .wave/qa.toml decides
+    env_root: str | None = None  # None: <WAVE home>/qa-env
+    setup_timeout_s: float = 900.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> QAConfig:
@@ -108,4 +134,10 @@ class QAConfig:
             docker_image=settings.docker_image,
             ro_paths=settings.ro_path_list,
             sandbox_uid=settings.sandbox_uid,
+            setup=None if settings.setup is None else SetupConfig(
+                parse_setup_value([v for v in settings.setup.split(",") if v.strip()], source=SETUP_VAR),
+                source=SETUP_VAR,
+            ),
+            env_root=os.path.expanduser(settings.env_root) if settings.env_root else None,
+            setup_timeout_s=settings.setup_timeout_s,
         )

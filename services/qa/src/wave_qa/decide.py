@@ -6,13 +6,19 @@ and the branch head has no result yet. A redelivered event, or one whose commit 
 decides nothing.
 
 Then what the tests said: `run_outcome` (the sandbox's result and the report read from the run ->
-TestsPassed or TestsFailed), `untested` (no command to run: TestsFailed with the reason) and
-`sandbox_unusable` (the sandbox itself cannot run: an environment escalation, not a test failure).
+TestsPassed or TestsFailed), `untested` (the repository's QA settings are wrong: TestsFailed with the
+reason). What no change to the code can fix is not a test failure and goes to no fixer: it is an
+`environment` escalation (`wave_runtime.Unrecoverable`) saying what to configure —
+`environment_problem` tells a missing program or dependency from failing tests, `test_environment_missing`
+words it; `no_test_command`, `setup_failed` and `sandbox_unusable` are the others.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from wave_events import Envelope
 from wave_events import catalogue as ev
@@ -47,7 +53,8 @@ def decide(state: RunState, event: Envelope) -> RunTests | None:
 
 
 def run_outcome(
-    commit: str, *, command: str, sandbox: str, result: SandboxResult, report: TestReport, timeout_s: float
+    commit: str, *, command: str, sandbox: str, result: SandboxResult, report: TestReport, timeout_s: float,
+    environment: str = "",
 ) -> ev.TestsPassed | ev.TestsFailed:
     """Passed only when the command exited 0 within its time and the report counts no failure and no
     error; otherwise failed, naming the failing tests with an excerpt a fixer can start from."""
@@ -55,19 +62,22 @@ def run_outcome(
     duration_s = max(0.0, result.duration_s)
     passed = result.exit_code == 0 and not result.timed_out and counts.failed == 0 and counts.errors == 0
     if passed:
-        return ev.TestsPassed(commit=commit, counts=counts, duration_s=duration_s, sandbox=sandbox, command=command)
+        return ev.TestsPassed(
+            commit=commit, counts=counts, duration_s=duration_s, sandbox=sandbox, command=command,
+            environment=environment,
+        )
     excerpt = failure_excerpt(
         report, exit_code=result.exit_code, output=result.output, timed_out=result.timed_out, timeout_s=timeout_s
     )
     return ev.TestsFailed(
         commit=commit, counts=counts, failing_tests=failing_test_names(report), failure_excerpt=excerpt,
-        duration_s=duration_s, sandbox=sandbox, command=command, timed_out=result.timed_out,
+        duration_s=duration_s, sandbox=sandbox, command=command, timed_out=result.timed_out, environment=environment,
     )
 
 
 def untested(commit: str, *, reason: str, sandbox: str) -> ev.TestsFailed:
-    """No test command (none configured or recognised, or the repository's QA settings are wrong): the
-    commit fails with the reason, so a person or a fixer can add one."""
+    """The repository's own QA settings (in the commit under test) are wrong: the commit fails with the
+    reason, so a fixer can correct them."""
     return ev.TestsFailed(commit=commit, counts=ev.TestCounts(), failure_excerpt=reason, duration_s=0.0, sandbox=sandbox)
 
 
@@ -77,4 +87,91 @@ def sandbox_unusable(sandbox: str, problem: str) -> Unrecoverable:
         f"the {sandbox} sandbox cannot run the tests: {problem}",
         f"make the {sandbox} sandbox work on the qa host, or choose another with "
         "WAVE_QA_SANDBOX (see services/qa/README.md)",
+    )
+
+
+_CONFIGURE = (
+    "install the toolchain on the qa host's PATH, or set WAVE_QA_SETUP (e.g. python) for the qa service, "
+    "then approve to test again; or add `setup` to .wave/qa.toml on the target branch, which runs started "
+    "after it use (see services/qa/README.md)"
+)
+_PY_MISSING = re.compile(r"ModuleNotFoundError: No module named '([\w.]+)'")
+_SHARED_LIBRARY_MISSING = re.compile(r"ImportError: (lib[\w.+-]+\.so[\w.]*): cannot open shared object file")
+_NODE_MISSING = re.compile(r"Cannot find (?:module|package) '([^']+)'")
+_GO_MISSING = re.compile(
+    r"no required module provides package (\S+?);|cannot find package \"?([^\s\"]+)|"
+    r"module lookup disabled by GOPROXY=off|missing go\.sum entry"
+)
+_NOT_STARTED = re.compile(r"setpriv: failed to execute ([^\s:]+)|(\S+): (?:command )?not found|"
+                          r"exec: \"?(\S+?)\"?: executable file not found")
+
+
+def environment_problem(
+    result: SandboxResult, report: TestReport, known_files: Collection[str], go_module: str | None = None
+) -> str | None:
+    """Why a run that failed says nothing about the code, or None when it is an ordinary result: a
+    program that could not start (exit 127), or a dependency of the project that is not installed — a
+    Python module, a Node package or a Go module that is not part of the repository, while no test ran.
+    `known_files`: the repository's paths; `go_module`: the module path its go.mod declares."""
+    if result.exit_code == 0 or result.timed_out:
+        return None
+    output = result.output
+    if result.exit_code == 127:
+        started = _NOT_STARTED.search(output)
+        program = next((g for g in started.groups() if g), "") if started else ""
+        return f"a program the test command needs is not in the sandbox ({program or 'exit 127'})"
+    if report.counts.passed > 0:
+        return None  # some tests ran: whatever is missing is missing for the code, a fixer's matter
+    for match in _PY_MISSING.finditer(output):
+        top = match.group(1).split(".")[0]
+        if not _is_repo_python_module(top, known_files):
+            return f"the Python module {top!r} is not installed (ModuleNotFoundError while collecting the tests)"
+    library = _SHARED_LIBRARY_MISSING.search(output)
+    if library:
+        return f"the shared library {library.group(1)} is not installed on the qa host"
+    for match in _NODE_MISSING.finditer(output):
+        name = match.group(1)
+        if not name.startswith((".", "/", "node:")):
+            return f"the Node package {_package_name(name)!r} is not installed (Cannot find module)"
+    for match in _GO_MISSING.finditer(output):
+        package = next((g for g in match.groups() if g), None)
+        if package and go_module and (package == go_module or package.startswith(go_module + "/")):
+            continue  # a package of the module itself: the code is wrong, not the environment
+        return f"a Go module the tests need is not available offline ({match.group(0).rstrip(';')})"
+    return None
+
+
+def _is_repo_python_module(name: str, known_files: Collection[str]) -> bool:
+    for path in known_files:
+        parts = PurePosixPath(path).parts
+        for i, part in enumerate(parts[:-1]):
+            if part == name and i <= 1:
+                return True
+        if parts[-1] == f"{name}.py" and len(parts) <= 2:
+            return True
+    return False
+
+
+def _package_name(specifier: str) -> str:
+    parts = specifier.split("/")
+    return "/".join(parts[:2]) if specifier.startswith("@") else parts[0]
+
+
+def test_environment_missing(problem: str, *, proposal: str = "") -> Unrecoverable:
+    """The tests could not run for want of something outside the repository: no fixer can help."""
+    return Unrecoverable(
+        f"the tests cannot run in the sandbox: {problem}" + (f" ({proposal})" if proposal else ""), _CONFIGURE
+    )
+
+
+def no_test_command(reason: str) -> Unrecoverable:
+    return Unrecoverable(reason, "say how to test the repository, then approve to test again")
+
+
+def setup_failed(problem: str, source: str) -> Unrecoverable:
+    """Installing the dependencies failed (a registry that does not answer, a package with no wheel)."""
+    return Unrecoverable(
+        f"preparing the test environment ({source}) failed: {problem}",
+        "fix the dependency or WAVE_QA_SETUP, or make the package registry reachable, then approve to try "
+        "again; a run reads .wave/qa.toml at its base commit, so a fix there is for runs started after it",
     )

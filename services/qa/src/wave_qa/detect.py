@@ -16,7 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from .prepare import is_requirements_file
+
 REPO_CONFIG = ".wave/qa.toml"
+ROOT_TEST_FILE = "test.py"
 MARKER_FILES = frozenset(
     {REPO_CONFIG, "pyproject.toml", "setup.cfg", "tox.ini", "pytest.ini", "package.json", "go.mod", "Makefile",
      "makefile", "GNUmakefile"}
@@ -72,11 +75,16 @@ def resolve_test_command(
 
 def detect_test_command(files: Mapping[str, str], *, junit_path: str) -> TestCommand | None:
     if _uses_pytest(files):
-        return TestCommand(("python", "-m", "pytest", "-q", f"--junitxml={junit_path}"), "pytest", junit_path)
+        argv = ["python", "-m", "pytest", "-q", f"--junitxml={junit_path}"]
+        if ROOT_TEST_FILE in files and not _sets_python_files(files):
+            # pytest's default patterns (test_*.py, *_test.py) do not match a root test.py
+            argv += ["-o", f"python_files=test_*.py *_test.py {ROOT_TEST_FILE}"]
+        return TestCommand(tuple(argv), "pytest", junit_path)
     if _npm_test_script(files.get("package.json")):
         return TestCommand(("npm", "test"), "npm")
     if "go.mod" in files:
-        return TestCommand(("go", "test", "./..."), "go")
+        # -json: every test's pass, fail or skip, which the report counts
+        return TestCommand(("go", "test", "-json", "./..."), "go")
     for name in ("GNUmakefile", "makefile", "Makefile"):
         if name in files and re.search(r"^test\s*:(?!=)", files[name], re.MULTILINE):
             return TestCommand(("make", "test"), "make")
@@ -99,8 +107,18 @@ def _repo_configured(text: str) -> str | tuple[str, ...] | None:
     raise RepoConfigError(f"{REPO_CONFIG}: command must be a non-empty string or list of strings, got {command!r}")
 
 
+def _sets_python_files(files: Mapping[str, str]) -> bool:
+    return any("python_files" in files.get(name, "") for name in ("pyproject.toml", "setup.cfg", "tox.ini", "pytest.ini"))
+
+
+def go_module_path(go_mod: str | None) -> str | None:
+    """The module path a go.mod declares."""
+    match = re.search(r"^module\s+\"?([^\s\"]+)", go_mod or "", re.MULTILINE)
+    return match.group(1) if match else None
+
+
 def _uses_pytest(files: Mapping[str, str]) -> bool:
-    if "pytest.ini" in files or "conftest.py" in files:
+    if "pytest.ini" in files or "conftest.py" in files or ROOT_TEST_FILE in files:
         return True
     if "[tool.pytest" in files.get("pyproject.toml", ""):
         return True
@@ -136,7 +154,7 @@ def read_repo_files(root: Path) -> dict[str, str]:
         for name in names:
             rel = (rel_dir / name).as_posix()
             content = ""
-            if rel in MARKER_FILES and not os.path.islink(Path(directory) / name):
+            if (rel in MARKER_FILES or is_requirements_file(rel)) and not os.path.islink(Path(directory) / name):
                 with open(Path(directory) / name, "rb") as f:
                     content = f.read(_MAX_MARKER_BYTES).decode("utf-8", errors="replace")
             files[rel] = content

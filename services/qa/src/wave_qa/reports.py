@@ -3,6 +3,7 @@ one, else from the pytest or go summary, else from the exit code and the tail of
 
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Collection
@@ -103,11 +104,65 @@ _PYTEST_SUMMARY = re.compile(
     re.MULTILINE,
 )
 _PYTEST_FAILED_LINE = re.compile(r"^(FAILED|ERROR) (\S+)(?: - (.*))?$", re.MULTILINE)
+_TAP_TOTALS = re.compile(r"^# (pass|fail|skipped|todo) (\d+)\s*$", re.MULTILINE)
+_TAP_NOT_OK = re.compile(r"^not ok \d+ - (.+?)(?:\s+#.*)?$", re.MULTILINE)
 _GO_RESULT = re.compile(r"^\s*--- (PASS|FAIL|SKIP): (\S+)", re.MULTILINE)
 
 
+def parse_go_json(exit_code: int, output: str) -> TestReport | None:
+    """`go test -json` events: each test's last pass/fail/skip, its output for a failure. A package
+    that failed with no failing test (it did not build) counts as an error. None when there are none."""
+    outcomes: dict[tuple[str, str], str] = {}
+    outputs: dict[tuple[str, str], list[str]] = {}
+    package_failed: list[str] = []
+    for line in output.splitlines():
+        if not line.startswith("{"):
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(event, dict) or "Action" not in event:
+            continue
+        action, package, test = event.get("Action"), str(event.get("Package") or ""), event.get("Test")
+        key = (package, str(test or ""))
+        if action in ("output", "build-output"):
+            outputs.setdefault(key if test else (str(event.get("ImportPath") or package), ""), []).append(
+                str(event.get("Output") or ""))
+        elif action in ("pass", "fail", "skip") and test:
+            outcomes[key] = action
+        elif action == "fail" and not test:
+            package_failed.append(package)
+    if not outcomes and not package_failed:
+        return None
+    top_level = {key: action for key, action in outcomes.items() if "/" not in key[1]}
+    failures = [
+        Failure(f"{package}::{test}", "", "".join(outputs.get((package, test), [])).strip())
+        for (package, test), action in top_level.items() if action == "fail"
+    ]
+    failing_packages = {f.name.split("::")[0] for f in failures}
+    broken = [p for p in dict.fromkeys(package_failed) if p not in failing_packages]
+    for package in broken:
+        detail = "".join(outputs.get((package, ""), []) + outputs.get((package + " [" + package + ".test]", ""), []))
+        failures.append(Failure(package, "build failed" if "[build failed]" in detail else "failed", detail.strip()))
+    actions = list(top_level.values())
+    counts = TestCounts(passed=actions.count("pass"), failed=actions.count("fail"), errors=len(broken),
+                        skipped=actions.count("skip"))
+    return TestReport(counts, tuple(failures), "go test -json")
+
+
 def parse_output(exit_code: int, output: str) -> TestReport:
-    """No report file: the pytest summary line, go's test lines, or just the exit code."""
+    """No report file: go's JSON events, the pytest summary line, go's test lines, or just the exit code."""
+    go_json = parse_go_json(exit_code, output) if '"Action"' in output else None
+    if go_json is not None:
+        return go_json
+    tap = _TAP_TOTALS.findall(output)
+    if tap:  # node --test (TAP): "# pass 3", "# fail 1", ...; failing tests as "not ok N - name"
+        totals = {word: int(n) for word, n in tap}
+        failures = tuple(Failure(name.strip()) for name in _TAP_NOT_OK.findall(output))
+        counts = TestCounts(passed=totals.get("pass", 0), failed=totals.get("fail", 0),
+                            skipped=totals.get("skipped", 0) + totals.get("todo", 0))
+        return TestReport(counts, failures, "tap")
     summaries = _PYTEST_SUMMARY.findall(output)
     if summaries:
         numbers = {word.rstrip("s"): int(n) for n, word in re.findall(r"(\d+) (\w+)", summaries[-1])}

@@ -35,6 +35,17 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Mounts:
+    """What one run needs besides the checkout: host paths it may read (a prepared environment, a
+    toolchain), host paths it may write (a build cache kept between runs), directories put first on
+    PATH. Absolute host paths, seen at the same path inside the sandbox."""
+
+    read_only: tuple[str, ...] = ()
+    writable: tuple[str, ...] = ()
+    path_dirs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class SandboxResult:
     exit_code: int  # negative: killed by that signal
     stdout: str  # at most the last OUTPUT_TAIL_BYTES
@@ -66,6 +77,8 @@ class Sandbox(ABC):
       sandbox itself could not run.
     - When `stop` is set (the caller gave up: Ctrl-C, a shutdown), every process of the command is
       killed within a second and `SandboxStopped` is raised.
+    - `mounts`, when given: its read-only paths are readable, its writable paths writable, its
+      directories first on PATH.
     """
 
     name: str
@@ -73,7 +86,7 @@ class Sandbox(ABC):
     @abstractmethod
     def run(
         self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str], *,
-        stop: threading.Event | None = None,
+        stop: threading.Event | None = None, mounts: Mounts | None = None,
     ) -> SandboxResult:
         """Run `command` in `workdir` under the contract above."""
 

@@ -18,12 +18,26 @@ from wave_events import catalogue as ev
 from wave_events.projections import RunState
 from wave_runtime import Output, TransientError
 from wave_runtime.memo import EffectResults
+from wave_runtime.metrics import SANDBOX_SECONDS
 
-from .checkout import Checkout, CheckoutError
-from .decide import HANDLED_EVENT_TYPES, RunTests, decide, run_outcome, sandbox_unusable, untested
-from .detect import RepoConfigError, read_repo_files, resolve_test_command
+from .checkout import Checkout, CheckoutError, file_at
+from .decide import (
+    HANDLED_EVENT_TYPES,
+    RunTests,
+    decide,
+    environment_problem,
+    no_test_command,
+    run_outcome,
+    sandbox_unusable,
+    setup_failed,
+    test_environment_missing,
+    untested,
+)
+from .detect import REPO_CONFIG, RepoConfigError, go_module_path, read_repo_files, resolve_test_command
+from .prepare import SetupConfig, SetupConfigError, SetupPlan, plan_setup, proposal, read_setup_config
 from .reports import read_report
 from .sandbox import Limits, Sandbox, SandboxError
+from .testenv import Prepared, SetupError, TestEnvironments
 
 log = logging.getLogger("wave.qa")
 
@@ -49,12 +63,19 @@ class QAService:
         scratch_root: str | Path,
         limits: Limits | None = None,
         test_command: str | None = None,
+        setup: SetupConfig | None = None,
+        environments: TestEnvironments | None = None,
     ) -> None:
+        """`setup`: the operator's setup (WAVE_QA_SETUP), which overrides the target branch's
+        .wave/qa.toml; `environments`: where prepared environments and caches live (default: beside
+        the scratch checkouts)."""
         self.sandbox = sandbox
         self._checkout = checkout
         self._scratch_root = Path(scratch_root)
         self._limits = limits or Limits()
         self._test_command = test_command
+        self._setup = setup
+        self._environments = environments or TestEnvironments(self._scratch_root / "qa-env")
         # Outcomes by (cause event, commit). The runtime decides again after a concurrency conflict —
         # the notifier's NotificationSent for the same ChangeCommitted usually lands while the tests
         # run — and the suite already run for that decision is not run a second time.
@@ -66,19 +87,24 @@ class QAService:
             return ()
         run_id = state.run_id or event.run_id
         key = (str(event.event_id), decision.commit)
-        return (await self._outcomes.once(key, lambda: self._test_until_stopped(run_id, decision)),)
+        trusted = (state.base_commit, state.target_branch)
+        return (await self._outcomes.once(key, lambda: self._test_until_stopped(run_id, decision, trusted)),)
 
-    async def _test_until_stopped(self, run_id: str, decision: RunTests) -> Output:
+    async def _test_until_stopped(self, run_id: str, decision: RunTests, trusted: tuple[str | None, str]) -> Output:
         """The test run in a thread; cancelled (Ctrl-C, a shutdown), its sandbox is taken down at once
         and nothing is recorded, so the tests run again when the run is resumed."""
         stop = threading.Event()
         try:
-            return await asyncio.to_thread(self._test, run_id, decision, stop)
+            return await asyncio.to_thread(self._test, run_id, decision, stop, trusted)
         except asyncio.CancelledError:
             stop.set()
             raise
 
-    def _test(self, run_id: str, decision: RunTests, stop: threading.Event | None = None) -> Output:
+    def _test(
+        self, run_id: str, decision: RunTests, stop: threading.Event | None = None,
+        trusted: tuple[str | None, str] = (None, "main"),
+    ) -> Output:
+        """`trusted`: the run's base commit and target branch, whose .wave/qa.toml says what to set up."""
         self._scratch_root.mkdir(parents=True, exist_ok=True, mode=0o700)
         scratch = Path(tempfile.mkdtemp(prefix=f"{run_id}-{decision.commit[:12]}-", dir=self._scratch_root))
         try:
@@ -98,17 +124,29 @@ class QAService:
             except RepoConfigError as exc:
                 return untested(decision.commit, reason=str(exc), sandbox=self.sandbox.name)
             if command is None:
-                return untested(decision.commit, reason=_NO_COMMAND, sandbox=self.sandbox.name)
+                raise no_test_command(_NO_COMMAND)
+            setup = self._setup_config(repo, *trusted)
+            plan = plan_setup(files, setup)
+            proposed = None if setup.configured else plan_setup(files, setup, propose=True)
+            prepared = self._prepare(plan, repo, files, decision.location)
+            environment = prepared.description or proposal(proposed)
             log.info("run %s: testing %s with %s in %s", run_id, decision.commit[:12], command.display, self.sandbox.name)
             try:
-                result = self.sandbox.run(command.argv, repo, self._limits, SANDBOX_ENV, stop=stop)
+                result = self.sandbox.run(
+                    command.argv, repo, self._limits, {**SANDBOX_ENV, **prepared.env}, stop=stop, mounts=prepared.mounts
+                )
             except SandboxError as exc:
                 raise sandbox_unusable(self.sandbox.name, str(exc)) from exc
+            SANDBOX_SECONDS.labels(self.sandbox.name, "timed_out" if result.timed_out else "exited").observe(result.duration_s)
             junit_text = _read_report(junit) if command.junit_path is not None else None
             report = read_report(junit_text, exit_code=result.exit_code, output=result.output, known_files=files)
+            problem = environment_problem(result, report, files, go_module_path(files.get("go.mod")))
+            if problem is not None:
+                log.info("run %s: the tests of %s could not run: %s", run_id, decision.commit[:12], problem)
+                raise test_environment_missing(problem, proposal=environment)
             outcome = run_outcome(
                 decision.commit, command=command.display, sandbox=self.sandbox.name, result=result, report=report,
-                timeout_s=self._limits.timeout_s,
+                timeout_s=self._limits.timeout_s, environment=environment,
             )
             log.info(
                 "tests %s on %s: %s%s", "passed" if isinstance(outcome, ev.TestsPassed) else "failed",
@@ -117,6 +155,25 @@ class QAService:
             return outcome
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+
+    def _setup_config(self, repo: Path, base_commit: str | None, target_branch: str) -> SetupConfig:
+        """The operator's setup, else the target branch's .wave/qa.toml at the run's base commit —
+        never the commit under test's."""
+        if self._setup is not None:
+            return self._setup
+        if base_commit is None:
+            return SetupConfig()
+        source = f"{REPO_CONFIG} on {target_branch} at {base_commit[:12]}"
+        try:
+            return read_setup_config(file_at(repo, base_commit, REPO_CONFIG), source=source)
+        except (SetupConfigError, CheckoutError) as exc:
+            raise setup_failed(str(exc), source) from exc
+
+    def _prepare(self, plan: SetupPlan | None, repo: Path, files: dict[str, str], scope: str) -> Prepared:
+        try:
+            return self._environments.prepare(plan, repo, files, scope=scope)
+        except SetupError as exc:
+            raise setup_failed(str(exc), plan.source if plan else "the build caches") from exc
 
 
 def _remove(path: Path) -> None:

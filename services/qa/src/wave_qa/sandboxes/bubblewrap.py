@@ -17,7 +17,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
-from ..sandbox import Limits, Sandbox, SandboxError, SandboxResult, scrub_env
+from ..sandbox import Limits, Mounts, Sandbox, SandboxError, SandboxResult, scrub_env
 from ._spawn import prlimit_prefix, run_contained
 from .environment import interpreter_bin_dirs, interpreter_dirs, sandbox_env
 
@@ -65,17 +65,20 @@ class BubblewrapSandbox(Sandbox):
         self._run_as = run_as
         self._as_root = os.geteuid() == 0 if as_root is None else as_root
 
-    def command_line(self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str]) -> list[str]:
+    def command_line(
+        self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str], mounts: Mounts | None = None
+    ) -> list[str]:
         """The full argv: prlimit, bwrap and its options, the command. Pure but for looking at which host
         paths exist."""
         workdir_s = str(workdir)
+        mounts = mounts or Mounts()
         args = [*prlimit_prefix(limits, prlimit=shutil.which("prlimit") or "prlimit"), self._bwrap]
         if self._as_root:
             args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
         else:
             args += ["--unshare-all"]  # includes the network: only a loopback that is down
         args += ["--die-with-parent", "--new-session"]
-        made: set[str] = {"/", "/tmp", "/usr", "/proc", "/dev"}
+        made: set[str] = {"/", "/tmp", "/usr", "/proc", "/dev", "/etc"}
         covered: list[str] = []
         for d in SYSTEM_DIRS:
             args += ["--ro-bind", d, d]
@@ -86,18 +89,23 @@ class BubblewrapSandbox(Sandbox):
             elif os.path.isdir(entry):
                 args += ["--ro-bind", entry, entry]
                 covered.append(entry)
+        # /etc as bwrap would make it is 0700: the sandbox user (nobody) could not reach /etc/ssl (node
+        # reads its OpenSSL configuration at start) nor /etc/passwd
+        args += ["--perms", "0755", "--dir", "/etc"]
         for entry in ETC_ENTRIES:
             args += ["--ro-bind-try", entry, entry]
         # /tmp is an empty tmpfs, not a covering bind: a read-only path under it (a venv in /tmp) is bound.
         args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
-        for path in self._ro_paths:
+        for path in dict.fromkeys([*self._ro_paths, *mounts.read_only]):
             if _under_any(path, covered) or not os.path.exists(path):
                 continue
             args += _parents(path, made) + ["--ro-bind", path, path]
             covered.append(path)
+        for path in mounts.writable:  # build caches kept between runs
+            args += _parents(path, made) + ["--bind", path, path]
         args += _parents(workdir_s, made) + ["--bind", workdir_s, workdir_s, "--chdir", workdir_s]
         args += ["--clearenv"]
-        environment = sandbox_env(scrub_env(env), home=workdir_s, path_dirs=self._tool_dirs)
+        environment = sandbox_env(scrub_env(env), home=workdir_s, path_dirs=[*mounts.path_dirs, *self._tool_dirs])
         for key, value in sorted(environment.items()):
             args += ["--setenv", key, value]
         if self._as_root:
@@ -113,14 +121,14 @@ class BubblewrapSandbox(Sandbox):
 
     def run(
         self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str], *,
-        stop: threading.Event | None = None,
+        stop: threading.Event | None = None, mounts: Mounts | None = None,
     ) -> SandboxResult:
         workdir = Path(workdir).resolve()
         if not workdir.is_dir():
             raise FileNotFoundError(workdir)
         if self._as_root:
             _hand_over(workdir, self._run_as)
-        argv = self.command_line(command, workdir, limits, env)
+        argv = self.command_line(command, workdir, limits, env, mounts)
         result = run_contained(argv, cwd=workdir, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
                                timeout_s=limits.timeout_s, stop=stop)
         if result.exit_code == 1 and result.stderr.startswith("bwrap:"):

@@ -18,6 +18,7 @@ from typing import Any
 from ..sandbox import (
     OUTPUT_TAIL_BYTES,
     Limits,
+    Mounts,
     Sandbox,
     SandboxError,
     SandboxResult,
@@ -64,8 +65,12 @@ class DockerSandbox(Sandbox):
         self._client_factory = client_factory
         self._run_as = run_as
 
-    def container_spec(self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str]) -> dict[str, Any]:
-        """Keyword arguments for `client.containers.create`."""
+    def container_spec(
+        self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str], mounts: Mounts | None = None
+    ) -> dict[str, Any]:
+        """Keyword arguments for `client.containers.create`. Host toolchains are not mounted (the image
+        brings its own); prepared environments and build caches are."""
+        mounts = mounts or Mounts()
         from docker.types import Ulimit
 
         workdir_s = str(workdir)
@@ -76,9 +81,13 @@ class DockerSandbox(Sandbox):
             image=self.image,
             command=list(command),
             working_dir=workdir_s,
-            environment=sandbox_env(scrub_env(env), home=workdir_s),
+            environment=sandbox_env(scrub_env(env), home=workdir_s, path_dirs=mounts.path_dirs),
             user=f"{self._run_as}:{self._run_as}",
-            volumes={workdir_s: {"bind": workdir_s, "mode": "rw"}},
+            volumes={
+                **{p: {"bind": p, "mode": "ro"} for p in mounts.read_only if not p.startswith(("/usr/", "/bin", "/lib"))},
+                **{p: {"bind": p, "mode": "rw"} for p in mounts.writable},
+                workdir_s: {"bind": workdir_s, "mode": "rw"},
+            },
             network_disabled=True,
             network_mode="none",
             read_only=True,
@@ -99,14 +108,14 @@ class DockerSandbox(Sandbox):
 
     def run(
         self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str], *,
-        stop: threading.Event | None = None,
+        stop: threading.Event | None = None, mounts: Mounts | None = None,
     ) -> SandboxResult:
         workdir = Path(workdir).resolve()
         if os.geteuid() == 0:
             _hand_over(workdir, self._run_as)
         try:
             client = self._client_factory()
-            container = client.containers.create(**self.container_spec(command, workdir, limits, env))
+            container = client.containers.create(**self.container_spec(command, workdir, limits, env, mounts))
         except Exception as exc:
             raise SandboxError(f"docker could not create the container: {exc}") from exc
         started = time.monotonic()

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ..sandbox import Limits, Sandbox, SandboxResult, scrub_env
+from ..sandbox import Limits, Mounts, Sandbox, SandboxResult, scrub_env
 from ._spawn import prlimit_prefix, run_contained
 from .environment import interpreter_bin_dirs, sandbox_env
 
@@ -25,11 +25,15 @@ class ProcessSandbox(Sandbox):
 
     def run(
         self, command: Sequence[str], workdir: Path, limits: Limits, env: Mapping[str, str], *,
-        stop: threading.Event | None = None,
+        stop: threading.Event | None = None, mounts: Mounts | None = None,
     ) -> SandboxResult:
         workdir = Path(workdir).resolve()
         if not workdir.is_dir():
             raise FileNotFoundError(workdir)
-        environment = {"TMPDIR": str(workdir), **sandbox_env(scrub_env(env), home=str(workdir), path_dirs=self._tool_dirs)}
+        environment = {"TMPDIR": str(workdir), **sandbox_env(scrub_env(env), home=str(workdir), path_dirs=_path_dirs(mounts, self._tool_dirs))}
         argv = [*prlimit_prefix(limits), *command]
         return run_contained(argv, cwd=workdir, env=environment, timeout_s=limits.timeout_s, stop=stop)
+
+
+def _path_dirs(mounts: Mounts | None, tool_dirs: Sequence[str]) -> tuple[str, ...]:
+    return (*(mounts.path_dirs if mounts else ()), *tool_dirs)
