@@ -67,3 +67,11 @@ def test_a_fork_point_outside_the_run_or_after_its_end_is_refused(tmp_path):
     ended = wave(tmp_path, "fork", parent, "--at", str(len(_events(tmp_path, parent))))
     assert ended.returncode == 1 and "was already completed there; fork it before it ended" in ended.stderr
     assert _events(tmp_path, parent)[-1]["type"] == "RunSummarized"
+
+
+def test_a_models_file_that_does_not_exist_is_refused_before_anything_is_stored(tmp_path):
+    parent = store_history(tmp_path, demo_history())
+    refused = wave(tmp_path, "fork", parent, "--at", "5", "--models", str(tmp_path / "nope.yml"))
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == f"wave: error: --models {tmp_path / 'nope.yml'}: no such file"
+    assert [run["run_id"] for run in json.loads(wave(tmp_path, "runs", "--json").stdout)] == [parent]

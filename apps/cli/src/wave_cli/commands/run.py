@@ -163,6 +163,8 @@ def _models_source(parts: Composition, path: str) -> str:
     from wave_llm import load_cassette
     from wave_llm.errors import CassetteError
 
+    if not Path(path).is_file():
+        raise UserError(f"--models {path}: no such file")
     try:
         load_cassette(path)
     except (CassetteError, OSError):
