@@ -48,9 +48,11 @@ bench: setup ## benchmarks; results in bench/results/latest.json
 lint: setup
 	@$(VENV)/bin/ruff check apps libs services tests bench
 	@$(PY) -m wave_events.schemas --check libs/events/schemas
+	@$(PY) -m wave_runtime.kafka.asyncapi --check docs/api/asyncapi.json
 
-schemas: setup ## rewrite the checked-in JSON Schemas from the models
+schemas: setup ## rewrite the checked-in JSON Schemas and the AsyncAPI document from the models
 	@$(PY) -m wave_events.schemas libs/events/schemas
+	@$(PY) -m wave_runtime.kafka.asyncapi docs/api/asyncapi.json
 
 clean: down
 	rm -rf .wave

@@ -11,18 +11,27 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .base import EventRegistry, registry
+from pydantic.json_schema import DEFAULT_REF_TEMPLATE
+
+from .base import DomainEvent, EventRegistry, registry
+
+
+def payload_schema(model: type[DomainEvent], ref_template: str = DEFAULT_REF_TEMPLATE) -> dict[str, Any]:
+    """The JSON Schema of one event version's payload; its value objects are referenced through
+    `ref_template` (by default kept in its own `$defs`)."""
+    schema = model.model_json_schema(ref_template=ref_template)
+    schema["title"] = model.event_type
+    schema["x-event-type"] = model.event_type
+    schema["x-event-version"] = model.event_version
+    return schema
 
 
 def schema_documents(events: EventRegistry = registry) -> dict[str, dict[str, Any]]:
     """File name → JSON Schema, one per (type, version)."""
     documents = {}
     for model in events.all_models():
-        schema = model.model_json_schema()
+        schema = payload_schema(model)
         schema["$id"] = f"https://wave.dev/schemas/events/{model.event_type}.v{model.event_version}.json"
-        schema["title"] = model.event_type
-        schema["x-event-type"] = model.event_type
-        schema["x-event-version"] = model.event_version
         documents[f"{model.event_type}.v{model.event_version}.json"] = schema
     return documents
 

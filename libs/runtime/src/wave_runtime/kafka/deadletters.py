@@ -10,6 +10,21 @@ from ..deadletters import DeadLetter, DeadLetters
 from .records import message_of
 from .topics import Topics, idempotent_producer, read_topic
 
+DLQ_ERROR_LIMIT = 4000  # characters of the error kept in the `dlq-error` header
+
+
+def dead_letter_headers(
+    consumer: str, error_type: str, error: str, attempts: int, dead_at: datetime
+) -> list[tuple[str, bytes]]:
+    """The headers a dead letter adds to the original record's: who gave up on it, why, when."""
+    return [
+        ("dlq-consumer", consumer.encode()),
+        ("dlq-error-type", error_type.encode()),
+        ("dlq-error", error[:DLQ_ERROR_LIMIT].encode()),
+        ("dlq-attempts", str(attempts).encode()),
+        ("dlq-dead-at", dead_at.isoformat().encode()),
+    ]
+
 
 class KafkaDeadLetters(DeadLetters):
     """Dead letters on `wave.events.dlq.v1`: the original record with the error in headers. A re-drive
@@ -36,14 +51,7 @@ class KafkaDeadLetters(DeadLetters):
             key, value, headers = message_of(envelope)
         else:
             key, value, headers = None, raw or b"", []
-        headers = [
-            *headers,
-            ("dlq-consumer", consumer.encode()),
-            ("dlq-error-type", error_type.encode()),
-            ("dlq-error", error[:4000].encode()),
-            ("dlq-attempts", str(attempts).encode()),
-            ("dlq-dead-at", datetime.now(UTC).isoformat().encode()),
-        ]
+        headers = [*headers, *dead_letter_headers(consumer, error_type, error, attempts, datetime.now(UTC))]
         await self._send(self.topics.dlq, value, key, headers)
 
     async def _records(self):
@@ -93,4 +101,4 @@ class KafkaDeadLetters(DeadLetters):
         return count
 
 
-__all__ = ["KafkaDeadLetters"]
+__all__ = ["DLQ_ERROR_LIMIT", "KafkaDeadLetters", "dead_letter_headers"]

@@ -57,17 +57,23 @@ EVENTS_TOPIC = Topics().events
 DLQ_TOPIC = Topics().dlq
 
 
-async def ensure_topics(bootstrap: str, topics: Topics, *, partitions: int = 6, replication: int = 1) -> None:
+# What `ensure_topics` creates; the AsyncAPI document (wave_runtime.kafka.asyncapi) describes the same.
+EVENTS_PARTITIONS = 6
+EVENTS_TOPIC_CONFIG = {"retention.ms": str(7 * 24 * 3600 * 1000), "cleanup.policy": "delete"}
+DLQ_PARTITIONS = 1
+DLQ_TOPIC_CONFIG = {"retention.ms": "-1", "cleanup.policy": "delete"}
+
+
+async def ensure_topics(
+    bootstrap: str, topics: Topics, *, partitions: int = EVENTS_PARTITIONS, replication: int = 1
+) -> None:
     """Create the topics with explicit settings (the local broker refuses auto-creation)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         topics = [
-            NewTopic(
-                topics.events, partitions, replication,
-                topic_configs={"retention.ms": str(7 * 24 * 3600 * 1000), "cleanup.policy": "delete"},
-            ),
-            NewTopic(topics.dlq, 1, replication, topic_configs={"retention.ms": "-1", "cleanup.policy": "delete"}),
+            NewTopic(topics.events, partitions, replication, topic_configs=dict(EVENTS_TOPIC_CONFIG)),
+            NewTopic(topics.dlq, DLQ_PARTITIONS, replication, topic_configs=dict(DLQ_TOPIC_CONFIG)),
         ]
         existing = set(await admin.list_topics())
         missing = [t for t in topics if t.name not in existing]
@@ -121,4 +127,7 @@ async def read_topic(bootstrap: str, topic: str) -> list:
         await consumer.stop()
 
 
-__all__ = ["DLQ_TOPIC", "EVENTS_TOPIC", "Topics", "ensure_topics", "idempotent_producer", "partitions_of", "read_topic"]
+__all__ = [
+    "DLQ_PARTITIONS", "DLQ_TOPIC", "DLQ_TOPIC_CONFIG", "EVENTS_PARTITIONS", "EVENTS_TOPIC", "EVENTS_TOPIC_CONFIG",
+    "Topics", "ensure_topics", "idempotent_producer", "partitions_of", "read_topic",
+]
