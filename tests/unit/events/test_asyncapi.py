@@ -174,13 +174,13 @@ def test_an_old_version_published_as_stored_matches_its_own_message_and_not_the_
     record = message_of_row(row, clean=True)
     _assert_matches_message(document, "TestsFailed.v1", record)
     _, value, headers = _record_view(record)
-    assert _errors(document, "#/components/messages/TestsFailed.v2/payload", value)
-    assert _errors(document, "#/components/messages/TestsFailed.v2/headers", headers)
+    assert _errors(document, f"#/components/messages/TestsFailed.v{c.TestsFailed.event_version}/payload", value)
+    assert _errors(document, f"#/components/messages/TestsFailed.v{c.TestsFailed.event_version}/headers", headers)
 
 
 def test_a_record_that_breaks_the_catalogue_fails_its_message(document):
     _, value, headers = _record_view(message_of(_stored(_tests_failed())))
-    pointer = "#/components/messages/TestsFailed.v2"
+    pointer = f"#/components/messages/TestsFailed.v{c.TestsFailed.event_version}"
     assert _errors(document, f"{pointer}/payload", {**value, "payload": {**value["payload"], "commit": "xyz"}})
     assert _errors(document, f"{pointer}/payload", {**value, "stream_id": "Run 7"})
     assert _errors(document, f"{pointer}/payload", {**value, "schema": 2})  # not an envelope field

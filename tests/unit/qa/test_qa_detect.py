@@ -50,9 +50,9 @@ def test_the_configured_command_wins_and_runs_in_a_shell() -> None:
     assert command.junit_path is None
 
 
-def test_the_repositorys_qa_toml_comes_before_detection() -> None:
-    files = {".wave/qa.toml": 'command = ["python", "-m", "pytest", "--junitxml={junit}"]\n', "pytest.ini": ""}
-    command = resolve_test_command(files, junit_path=JUNIT)
+def test_the_trusted_qa_toml_comes_before_detection() -> None:
+    trusted = 'command = ["python", "-m", "pytest", "--junitxml={junit}"]\n'
+    command = resolve_test_command({"pytest.ini": ""}, junit_path=JUNIT, trusted_config=trusted)
     assert command is not None
     assert command.argv == ("python", "-m", "pytest", f"--junitxml={JUNIT}")
     assert command.junit_path == JUNIT
@@ -60,7 +60,14 @@ def test_the_repositorys_qa_toml_comes_before_detection() -> None:
 
 def test_a_broken_qa_toml_is_an_error_naming_the_file() -> None:
     with pytest.raises(RepoConfigError, match=r"\.wave/qa\.toml"):
-        resolve_test_command({".wave/qa.toml": "command = 3\n"}, junit_path=JUNIT)
+        resolve_test_command({}, junit_path=JUNIT, trusted_config="command = 3\n")
+
+
+def test_the_commits_own_qa_toml_does_not_choose_the_command() -> None:
+    files = {".wave/qa.toml": 'command = "true"\n', "pytest.ini": ""}
+    command = resolve_test_command(files, junit_path=JUNIT)
+    assert command is not None and command.runner == "pytest"
+    assert resolve_test_command({".wave/qa.toml": 'command = "true"\n'}, junit_path=JUNIT) is None
 
 
 def test_reads_paths_and_marker_contents_but_not_dependencies(tmp_path: Path) -> None:
@@ -78,5 +85,5 @@ def test_reads_paths_and_marker_contents_but_not_dependencies(tmp_path: Path) ->
 
 
 def test_a_qa_toml_string_runs_in_a_shell() -> None:
-    command = resolve_test_command({".wave/qa.toml": '[tests]\ncommand = "tox -e py311"\n'}, junit_path=JUNIT)
+    command = resolve_test_command({}, junit_path=JUNIT, trusted_config='[tests]\ncommand = "tox -e py311"\n')
     assert command is not None and command.argv == ("/bin/sh", "-c", "tox -e py311")

@@ -200,3 +200,6 @@ class Composition:
         """For the long-running processes (`wave service`, `wave relay`)."""
         logging.basicConfig(level=self.env.get("WAVE_LOG_LEVEL", "INFO"), stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        from wave_runtime.outages import quiet_broker_client_logs
+
+        quiet_broker_client_logs()

@@ -73,3 +73,11 @@ def main(argv: list[str] | None = None) -> None:
             raise
         errors.print(f"wave: error: {escape(str(exc))} (WAVE_DEBUG=1 shows the traceback)")
         sys.exit(1)
+    except Exception as exc:
+        from wave_runtime.outages import is_outage
+
+        if not is_outage(exc) or os.environ.get("WAVE_DEBUG"):
+            raise
+        errors.print(f"wave: error: the database or the broker went away ({type(exc).__name__}: {escape(str(exc))}); "
+                     "try again once it is back (WAVE_DEBUG=1 shows the traceback)")
+        sys.exit(1)

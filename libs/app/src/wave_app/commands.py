@@ -5,6 +5,7 @@ event in the name of `actor` (the person: the CLI's OS user, the API's token hol
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -83,6 +84,11 @@ def _payload(factory: type[DomainEvent], **fields: object) -> DomainEvent:
         raise InvalidRequest(f"{where}: {first['msg']}") from None
 
 
+def cassette_sha256(cassette: str) -> str:
+    """The fingerprint a run keeps of the cassette it carries, as `wave_llm.runplay.document_sha256`."""
+    return hashlib.sha256(cassette.encode()).hexdigest() if cassette else ""
+
+
 async def submit_run(
     store: EventStore,
     *,
@@ -96,9 +102,11 @@ async def submit_run(
     merge_policy: str = "auto",
     model_source: str = "",
     merge_strategy: str = "squash",
+    cassette: str = "",
 ) -> str:
     """Store a run's RunRequested and return its id; `target_branch` None means the repository's
-    current branch."""
+    current branch; `cassette` is the content of the cassette the run plays (JSON,
+    `wave_llm.cassette_document`)."""
     check_amount("--budget-usd", budget_usd)
     check_story(story)
     repo = check_repo(repo)
@@ -113,6 +121,8 @@ async def submit_run(
         merge_policy=merge_policy,
         model_source=model_source,
         merge_strategy=merge_strategy,
+        cassette=cassette,
+        cassette_sha256=cassette_sha256(cassette),
         requested_by=actor,
     )
     run_id = new_run_id()

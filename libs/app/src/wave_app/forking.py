@@ -2,7 +2,7 @@
 goes on live from there with its own settings — "what if the reviewer had been another model", "what
 if the merge policy had been stricter".
 
-The child's stream is the parent's events 1…`at`, its first one a new `RunRequested` (v4: the new
+The child's stream is the parent's events 1…`at`, its first one a new `RunRequested` (v5: the new
 settings, `parent_run_id`, `forked_at`) and the rest copies: new ids derived from the originals,
 causations pointing at the copies, the parent's times, and producers marked `<service>@copied-from-
 <parent>`. What the copies record (model answers included) is the parent's, so no model is asked
@@ -28,7 +28,7 @@ from wave_events.projections import fold
 from wave_store import ConcurrencyError, EventStore
 from wave_store.port import Handling
 
-from .commands import MAX_DECISION_ATTEMPTS, PRODUCER
+from .commands import MAX_DECISION_ATTEMPTS, PRODUCER, cassette_sha256
 from .errors import Conflict, InvalidRequest
 from .queries import load_run
 
@@ -48,9 +48,11 @@ async def fork_run(
     services: Sequence[str],
     merge_policy: str | None = None,
     model_source: str | None = None,
+    cassette: str | None = None,
 ) -> str:
     """Store a fork of `run_id` at stream version `at` and return its id. `services`: the names of
-    the services that will drive it (their handled marks are copied)."""
+    the services that will drive it (their handled marks are copied). `model_source` and `cassette`
+    (the content the fork plays, "" for none) replace the parent's when given."""
     events, state = await load_run(store, run_id)
     if not 1 <= at <= len(events):
         raise InvalidRequest(f"--at {at}: run {run_id} has events 1 to {len(events)}")
@@ -71,6 +73,7 @@ async def fork_run(
             **parent_request.model_dump(),
             "merge_policy": merge_policy or parent_request.merge_policy,
             "model_source": parent_request.model_source if model_source is None else model_source,
+            **({} if cassette is None else {"cassette": cassette, "cassette_sha256": cassette_sha256(cassette)}),
             "requested_by": actor,
             "parent_run_id": run_id,
             "forked_at": at,

@@ -70,7 +70,8 @@ class RunRequestedV2(DomainEvent):
 
 @registry.register("RunRequested", version=3)
 class RunRequestedV3(DomainEvent):
-    """Third shape: no word of a parent run."""
+    """Third shape: the models came from a file the submitting machine named, and no cassette travelled
+    with the run."""
 
     story: str = NonEmpty
     repo: str = NonEmpty
@@ -85,6 +86,24 @@ class RunRequestedV3(DomainEvent):
 
 
 @registry.register("RunRequested", version=4)
+class RunRequestedV4(DomainEvent):
+    """Fourth shape: no word of a parent run."""
+
+    story: str = NonEmpty
+    repo: str = NonEmpty
+    target_branch: str = Field(default="main", min_length=1)
+    budget_usd: float = Field(ge=0)
+    budget_tokens: int = Field(default=2_000_000, ge=0)
+    max_retries: int = Field(default=3, ge=0, le=20)
+    merge_policy: MergePolicy = "auto"
+    merge_strategy: MergeStrategy = "squash"
+    model_source: str = ""
+    cassette: str = ""
+    cassette_sha256: str = ""
+    requested_by: str = "unknown"
+
+
+@registry.register("RunRequested", version=5)
 class RunRequested(DomainEvent):
     """A user asked WAVE to deliver a story against a repository.
 
@@ -92,6 +111,11 @@ class RunRequested(DomainEvent):
     `merge`: a merge commit; `ff`: fast-forward, every attempt included). `model_source` is the
     models file (routes, or a cassette wrapped in one) the run was submitted with, so whoever
     drives the run later uses the same models; empty means the driving process's own setup.
+    `cassette` is the content of the cassette the run plays (`wave run --cassette`, as JSON), empty
+    for a run that asks real models: it travels with the run, so every service instance, after any
+    restart, plays the run's own answers from the run's own position (its recorded calls). It is
+    stored redacted like every payload; `cassette_sha256` (of the content before redaction) lets a
+    process that holds the same cassette file play that one, secrets and all.
     A fork (`wave fork`) names its `parent_run_id` and the parent's stream version it was forked at
     (`forked_at`): the events after this one, up to that version, are copies of the parent's.
     """
@@ -105,6 +129,8 @@ class RunRequested(DomainEvent):
     merge_policy: MergePolicy = "auto"
     merge_strategy: MergeStrategy = "squash"
     model_source: str = ""
+    cassette: str = ""
+    cassette_sha256: str = ""
     requested_by: str = "unknown"
     parent_run_id: str | None = Field(default=None, min_length=1)
     forked_at: int | None = Field(default=None, ge=1)
@@ -132,6 +158,12 @@ def _run_requested_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
 
 @registry.upcaster("RunRequested", from_version=3)
 def _run_requested_v3_to_v4(payload: dict[str, Any]) -> dict[str, Any]:
+    # v3 runs carried no cassette: they play whatever their models file (or the services) name.
+    return {**payload, "cassette": "", "cassette_sha256": ""}
+
+
+@registry.upcaster("RunRequested", from_version=4)
+def _run_requested_v4_to_v5(payload: dict[str, Any]) -> dict[str, Any]:
     # Runs before forks existed had no parent.
     return {**payload, "parent_run_id": None, "forked_at": None}
 

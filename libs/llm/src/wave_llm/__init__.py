@@ -35,6 +35,7 @@ from .providers import (
 from .records import INLINE_LIMIT_BYTES, CallRecorder, answer_refused, budget_charged
 from .retry import RetryPolicy, call_with_retries
 from .routing import RouteEntry, Router
+from .runplay import cassette_document, playing_run
 from .setup import (
     ModelsFile,
     ModelsSetup,
@@ -94,9 +95,11 @@ __all__ = [
     "check_call",
     "content_ref",
     "describe_setup",
+    "cassette_document",
     "dump_cassette",
     "estimate_call",
     "load_cassette",
+    "playing_run",
     "load_models_setup",
     "mask",
     "missing_model_sources",

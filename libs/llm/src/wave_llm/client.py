@@ -14,12 +14,16 @@ from wave_events.base import DomainEvent
 
 from .blobs import BlobStore, FileBlobStore
 from .budget import Refusal, RunBudget, check_call, estimate_call, threshold_events
+from .cassette import Cassette
 from .errors import ModelError, PermanentModelError, TransientModelError
 from .metrics import record_call
 from .model import ROLES, Message, ModelRequest, ModelResponse, ToolSpec
+from .pricing import Price
+from .providers import ScriptedProvider
 from .records import CallRecorder, budget_charged
 from .retry import RetryPolicy, Sleep, call_with_retries
 from .routing import RouteEntry, Router
+from .runplay import current_run_play
 from .setup import ModelsSetup
 
 
@@ -156,6 +160,11 @@ class ModelClient:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
         route = self.router.route(role)
+        play = current_run_play()
+        if play is not None and play.cassette is not None and not _holds(route, play.cassette_sha256):
+            # The run carries its own cassette: it plays that, whatever models this service has (a
+            # process holding the same cassette file plays its own copy: the stored one is redacted).
+            route = (RouteEntry(_run_provider(play.cassette), "scripted", 1, Price(0.0, 0.0)),)
         try:
             template = ModelRequest(
                 role=role,  # type: ignore[arg-type]
@@ -228,6 +237,23 @@ class ModelClient:
 
     async def aclose(self) -> None:
         await self.router.aclose()
+
+
+def _holds(route: Sequence[RouteEntry], sha256: str) -> bool:
+    return any(isinstance(e.provider, ScriptedProvider) and e.provider.plays(sha256) for e in route)
+
+
+_RUN_PROVIDERS: dict[int, tuple[Cassette, ScriptedProvider]] = {}
+
+
+def _run_provider(cassette: Cassette) -> ScriptedProvider:
+    """One provider per run cassette (parsed once per text by `runplay.run_cassette`, so one object)."""
+    known = _RUN_PROVIDERS.get(id(cassette))
+    if known is None or known[0] is not cassette:
+        if len(_RUN_PROVIDERS) >= 64:
+            _RUN_PROVIDERS.clear()
+        known = _RUN_PROVIDERS[id(cassette)] = (cassette, ScriptedProvider.playing(cassette, name="scripted"))
+    return known[1]
 
 
 def _messages(messages: MessagesInput) -> tuple[Message | dict[str, Any], ...]:

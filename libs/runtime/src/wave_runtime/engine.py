@@ -34,6 +34,7 @@ from wave_store.port import Handling, TimerRecord
 
 from .handler import CancelTimer, Output, ScheduleTimer, Service, TransientError, Unrecoverable
 from .metrics import EVENTS_HANDLED, HANDLER_FAILURES, HANDLER_LATENCY
+from .outages import OutageWatch, is_outage
 from .tracing import current_traceparent, handling_span
 
 log = logging.getLogger("wave.runtime")
@@ -67,6 +68,11 @@ class Failure:
     attempts: int
 
 
+class Stopping(Exception):
+    """The process is stopping while an outage kept an event from being handled: it is left unhandled
+    (its offset uncommitted), so it is handled after the restart."""
+
+
 class HandlingFailed(Exception):
     def __init__(self, failure: Failure) -> None:
         super().__init__(f"{failure.error_type}: {failure.message} (after {failure.attempts} attempts)")
@@ -85,6 +91,8 @@ class Dispatcher:
         self.retry = retry or RetryPolicy()
         # Folded states by stream: the log is append-only, so a cached state only needs the events after it.
         self._states: OrderedDict[str, RunState] = OrderedDict()
+        self.outage = OutageWatch(service.name, log)
+        self.stop: asyncio.Event | None = None  # set by the transport: ends the wait for a store outage
 
     def wants(self, envelope: Envelope) -> bool:
         if envelope.type == RETRY_REQUEST:
@@ -100,20 +108,28 @@ class Dispatcher:
         if not self.wants(envelope):
             return "ignored"
         name = self.service.name
-        if await self.store.was_handled(name, envelope.event_id):
-            EVENTS_HANDLED.labels(name, envelope.type, "duplicate").inc()
-            return "duplicate"
         started = time.perf_counter()
         failures = 0
         conflicts = 0
+        checked = False
         while True:
+            in_handler = False
             try:
+                if not checked:
+                    if await self.store.was_handled(name, envelope.event_id):
+                        self.outage.recovered()
+                        EVENTS_HANDLED.labels(name, envelope.type, "duplicate").inc()
+                        return "duplicate"
+                    checked = True
                 with handling_span(name, envelope):
                     state = await self._state(envelope.stream_id)
                     subject = await self._subject(envelope)
                     try:
+                        in_handler = True
                         outputs = await self.service.handle(state, subject) if subject is not None else []
+                        in_handler = False
                     except Unrecoverable as stop:
+                        in_handler = False
                         log.warning("%s: %s %s cannot be handled: %s", name, subject.type, subject.event_id, stop)
                         outputs = self._abandon(state, envelope, subject, stop)
                     handling = self._handling(envelope, state.version, outputs)
@@ -126,6 +142,13 @@ class Dispatcher:
                     ) from None
                 continue
             except Exception as exc:  # noqa: BLE001 - every failure is retried, then dead-lettered
+                if is_outage(exc, sockets=not in_handler):
+                    # The database or broker is away, not the event's fault: wait for as long as it
+                    # lasts; only the handler's own failures count towards a dead letter.
+                    if self.stop is not None and self.stop.is_set():
+                        raise Stopping(f"{name} stopped while waiting for the store") from exc
+                    await self.outage.wait(exc, self.stop)
+                    continue
                 failures += 1
                 HANDLER_FAILURES.labels(name, envelope.type).inc()
                 if failures >= self.retry.max_attempts:
@@ -134,6 +157,7 @@ class Dispatcher:
                 log.log(level, "%s: handling %s %s failed (%s), retrying", name, envelope.type, envelope.event_id, exc)
                 await asyncio.sleep(self.retry.delay(failures))
                 continue
+            self.outage.recovered()
             outcome: Outcome = "duplicate" if result.duplicate else "handled"
             EVENTS_HANDLED.labels(name, envelope.type, outcome).inc()
             HANDLER_LATENCY.labels(name).observe(time.perf_counter() - started)
@@ -240,6 +264,7 @@ class TimerPoller:
         self.store = store
         self.interval_s = interval_s
         self.fired = 0
+        self.outage = OutageWatch("timers", log)
         self._nudged = asyncio.Event()
 
     def nudge(self) -> None:
@@ -254,14 +279,22 @@ class TimerPoller:
         return fired
 
     async def run(self, stop: asyncio.Event) -> None:
+        failures = 0
         while not stop.is_set():
             self._nudged.clear()  # a nudge from here on (while looking) makes the next look immediate
             try:
                 await self.run_once()
                 sleep_s = self._sleep_until(await self.store.next_timer_due())
-            except Exception:  # noqa: BLE001 - a store hiccup must not end timer delivery
-                log.exception("firing timers failed; retrying")
-                sleep_s = self.interval_s
+                self.outage.recovered()
+                failures = 0
+            except Exception as exc:  # noqa: BLE001 - a store hiccup must not end timer delivery
+                if is_outage(exc):
+                    sleep_s = self.outage.failed(exc)  # logged once, when it starts, and once when it ends
+                else:
+                    failures += 1
+                    if failures == 1:
+                        log.exception("firing timers failed; retrying")
+                    sleep_s = min(5.0, self.interval_s * 2 ** min(failures, 5))
             await _first_of(stop, self._nudged, timeout=sleep_s)
 
     def _sleep_until(self, due: datetime | None) -> float:

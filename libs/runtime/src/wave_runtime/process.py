@@ -30,6 +30,7 @@ from wave_store import UnsupportedByStoreError, open_store
 from .handler import Service
 from .kafka import KafkaServiceRunner, OutboxRelay, Topics, ensure_topics
 from .metrics import HealthServer
+from .outages import OutageWatch, is_outage, quiet_broker_client_logs
 from .settings import EnvSettings, read_settings
 from .tracing import configure_tracing
 
@@ -87,6 +88,21 @@ def _distributed_settings() -> tuple[str, str]:
     return settings.database_url, settings.kafka_bootstrap  # type: ignore[return-value]
 
 
+async def _open_store(database_url: str, who: str):
+    """The store, once the database answers: a process started while it is down waits for it."""
+    outage = OutageWatch(who, logging.getLogger("wave.runtime"))
+    while True:
+        try:
+            store = await open_store(database_url)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            await outage.wait(exc)
+            continue
+        outage.recovered()
+        return store
+
+
 def _stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -112,7 +128,7 @@ async def serve_service(
 ) -> None:
     database_url, bootstrap = _distributed_settings()
     configure_tracing(f"wave-{service.name}")
-    store = await open_store(database_url)
+    store = await _open_store(database_url, service.name)
     topics = Topics.from_env()
     await ensure_topics(bootstrap, topics)
     runner = KafkaServiceRunner(service, store, bootstrap, topics)
@@ -127,7 +143,7 @@ async def serve_service(
 
 async def serve_relay(*, health_port: int | None = None, health_host: str | None = None) -> None:
     database_url, bootstrap = _distributed_settings()
-    store = await open_store(database_url)
+    store = await _open_store(database_url, "relay")
     topics = Topics.from_env()
     await ensure_topics(bootstrap, topics)
     relay = OutboxRelay(store, bootstrap, topics)
@@ -159,6 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     host = resolve_health_host(args.health_host, ALL_INTERFACES)
     logging.basicConfig(level=os.environ.get("WAVE_LOG_LEVEL", "INFO"), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    quiet_broker_client_logs()
     if args.role == "service":
         asyncio.run(serve_service(load_factory(args.factory), health_port=args.health_port, health_host=host))
     else:

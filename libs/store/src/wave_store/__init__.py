@@ -6,6 +6,7 @@ from .errors import (
     EventIdConflictError,
     InvalidAppendError,
     StoreError,
+    StoreUnavailable,
     UnsupportedByStoreError,
 )
 from .port import AppendResult, EventStore, RelayLock
@@ -18,6 +19,7 @@ __all__ = [
     "InvalidAppendError",
     "RelayLock",
     "StoreError",
+    "StoreUnavailable",
     "UnsupportedByStoreError",
     "open_store",
 ]

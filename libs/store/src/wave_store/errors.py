@@ -29,3 +29,8 @@ class InvalidAppendError(StoreError):
 
 class UnsupportedByStoreError(StoreError):
     """The store cannot do what was asked: the embedded SQLite store cannot feed the outbox relay."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached (the database is down, restarting, or dropped the session). Nothing
+    was stored by the call that raised it; trying again once the store is back is safe."""

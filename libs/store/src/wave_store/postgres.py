@@ -9,12 +9,13 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 from wave_events import Envelope, decode_envelope, encode_envelope, registry
 from wave_events.envelope import trusted_envelope
 
-from .errors import ConcurrencyError, EventIdConflictError
+from .errors import ConcurrencyError, EventIdConflictError, StoreUnavailable
 from .port import (
     AppendResult,
     EventStore,
@@ -36,6 +37,12 @@ _COLUMNS = (
     "correlation_id, causation_id, producer, traceparent, payload::text AS payload"
 )
 _APPEND = "SELECT event_id, stream_version, global_position, duplicate FROM wave_append($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11::jsonb[])"
+
+
+def database_name(dsn: str) -> str:
+    """host:port/database of a PostgreSQL URL, without the user or the password."""
+    parts = urlsplit(dsn)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -76,8 +83,17 @@ class PostgresEventStore(EventStore):
         self._notified_position = 0
 
     @classmethod
-    async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 10) -> PostgresEventStore:
-        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, reset=_keep_session)
+    async def connect(cls, dsn: str, *, min_size: int = 0, max_size: int = 10) -> PostgresEventStore:
+        # No floor of idle sessions by default: asyncpg restores a floor lost in a database outage by
+        # logging a warning with a traceback every few seconds until the database is back.
+        try:
+            pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, reset=_keep_session)
+        except (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
+                asyncpg.AdminShutdownError, asyncpg.TooManyConnectionsError) as exc:
+            raise StoreUnavailable(
+                f"the database {database_name(dsn)} cannot be reached ({type(exc).__name__}: {exc}); "
+                "start PostgreSQL there, or set WAVE_DATABASE_URL to one that runs"
+            ) from exc
         async with pool.acquire() as connection:
             await migrate(connection)
         return cls(pool)
@@ -232,10 +248,10 @@ class PostgresEventStore(EventStore):
                 return
 
     async def _ensure_listener(self) -> None:
-        if self._listener is not None and not self._listener.is_closed():
+        if _is_open(self._listener):
             return
         async with self._listener_lock:
-            if self._listener is not None and not self._listener.is_closed():
+            if _is_open(self._listener):
                 return
             if self._listener is not None:  # a closed connection (database restart): give it back
                 try:
@@ -279,11 +295,29 @@ class PostgresEventStore(EventStore):
         return None
 
     async def close(self) -> None:
-        if self._listener is not None and not self._listener.is_closed():
-            await self._listener.remove_listener("wave_events", self._on_notify)
-            await self.pool.release(self._listener)
-            self._listener = None
-        await self.pool.close()
+        """Never raises: a database that went away took the sessions with it."""
+        listener, self._listener = self._listener, None
+        if _is_open(listener):
+            try:
+                await listener.remove_listener("wave_events", self._on_notify)
+                await self.pool.release(listener)
+            except Exception:  # noqa: BLE001 - a lost session: the pool drops it below
+                pass
+        try:
+            await asyncio.wait_for(self.pool.close(), 10)
+        except Exception:  # noqa: BLE001 - a connection that cannot close cleanly is cut
+            self.pool.terminate()
+
+
+def _is_open(connection: asyncpg.Connection | None) -> bool:
+    """Whether a held connection still has its session. After a lost session asyncpg may already have
+    given it back to the pool, and then even asking raises."""
+    if connection is None:
+        return False
+    try:
+        return not connection.is_closed()
+    except asyncpg.InterfaceError:
+        return False
 
 
 async def _append(

@@ -18,7 +18,7 @@ from pathlib import Path
 from wave_events import DomainEvent, Envelope, escalations
 from wave_events import catalogue as ev
 from wave_events.projections import RunState
-from wave_llm import ModelClient, RunBudget
+from wave_llm import ModelClient, RunBudget, playing_run
 from wave_runtime import Output, TransientError, Unrecoverable
 from wave_runtime.memo import EffectResults
 
@@ -68,22 +68,26 @@ class DeveloperService:
         checkouts = await self._checkout_all(run_id, state, work)
         outputs: list[Output] = []
         budget = RunBudget.from_state(state)
-        for item in work:
-            key = (str(event.event_id), item)
-            done = self._done.get(key)
-            if done is not None:
-                events, stop = done
-                budget = spent(budget, events) or budget
-            else:
-                try:
-                    events, budget, stop = await self._work(state, run_id, event, item, checkouts[item.commit], budget)
-                except Unrecoverable as stopped:
-                    # The tasks already worked on are kept (and paid for) with the reason.
-                    raise Unrecoverable(stopped.reason, stopped.action, [*outputs, *stopped.events]) from stopped
-                self._done.put(key, (events, stop))
-            outputs.extend(events)
-            if stop:
-                break
+        with playing_run(state) as play:  # a scripted model answers by the run's own history
+            for item in work:
+                key = (str(event.event_id), item)
+                done = self._done.get(key)
+                if done is not None:
+                    events, stop = done
+                    budget = spent(budget, events) or budget
+                    play.account(events)  # the calls given again count, so the next task's come after them
+                else:
+                    try:
+                        events, budget, stop = await self._work(
+                            state, run_id, event, item, checkouts[item.commit], budget
+                        )
+                    except Unrecoverable as stopped:
+                        # The tasks already worked on are kept (and paid for) with the reason.
+                        raise Unrecoverable(stopped.reason, stopped.action, [*outputs, *stopped.events]) from stopped
+                    self._done.put(key, (events, stop))
+                outputs.extend(events)
+                if stop:
+                    break
         return outputs
 
     async def _checkout_all(self, run_id: str, state: RunState, work: list[Work]) -> dict[str, Path]:

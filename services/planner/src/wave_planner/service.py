@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from wave_events import DomainEvent, Envelope, escalations
 from wave_events import catalogue as ev
 from wave_events.projections import RunState
-from wave_llm import ModelClient, RunBudget
+from wave_llm import ModelClient, RunBudget, playing_run
 from wave_runtime import Output
 from wave_runtime.memo import EffectResults
 
@@ -56,13 +56,14 @@ class PlannerService:
 
     async def handle(self, state: RunState, event: Envelope) -> Sequence[Output]:
         outputs: list[Output] = []
-        for step in decide(state, event, self.config.backoff):
-            if isinstance(step, MakePlan):
-                outputs.extend(await self._plan(state, event))
-            elif isinstance(step, ReviewMerge):
-                outputs.extend(await self._review(state, event, step.head))
-            else:
-                outputs.append(step)
+        with playing_run(state):  # a scripted model answers by the run's own history
+            for step in decide(state, event, self.config.backoff):
+                if isinstance(step, MakePlan):
+                    outputs.extend(await self._plan(state, event))
+                elif isinstance(step, ReviewMerge):
+                    outputs.extend(await self._review(state, event, step.head))
+                else:
+                    outputs.append(step)
         return outputs
 
     async def _plan(self, state: RunState, event: Envelope) -> list[Output]:

@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 
 from wave_runtime.settings import wave_home
+from wave_safety import SafetyPolicy
 
 from .checkout import GitCheckout
 from .config import QAConfig
@@ -40,5 +41,5 @@ def create_service(
              "from the target branch's .wave/qa.toml", env_root, ", ".join(environments.toolchains.found) or "none")
     return QAService(
         sandbox, GitCheckout(), scratch_root=config.scratch_root, limits=config.limits, test_command=config.test_command,
-        setup=config.setup, environments=environments,
+        setup=config.setup, environments=environments, safety_policy=SafetyPolicy.from_env(env),
     )

@@ -1,8 +1,10 @@
 """Which command runs a repository's tests. `resolve_test_command` is pure: it looks at the repository's
 file names and the contents of a few marker files, which `read_repo_files` collects.
 
-Order: WAVE_QA_TEST_COMMAND, then `command` in the repository's `.wave/qa.toml`, then detection —
-pytest, `npm test`, `go test ./...`, `make test`.
+Order: WAVE_QA_TEST_COMMAND, then `command` in the trusted `.wave/qa.toml` — the target branch's at
+the run's base commit, never the commit under test's, so a change cannot choose how it is tested (a
+`command = "true"` in the change is not what QA runs) — then detection: pytest, `npm test`,
+`go test ./...`, `make test`.
 """
 
 from __future__ import annotations
@@ -56,14 +58,15 @@ def shell_command(command: str, junit_path: str | None = None) -> TestCommand:
 
 
 def resolve_test_command(
-    files: Mapping[str, str], *, junit_path: str, configured: str | None = None
+    files: Mapping[str, str], *, junit_path: str, configured: str | None = None, trusted_config: str | None = None
 ) -> TestCommand | None:
     """`files`: every path in the repository (relative, '/'-separated), with the content of the marker
-    files. None when nothing says how to test the repository."""
+    files; `trusted_config`: the text of the target branch's .wave/qa.toml at the run's base commit.
+    The commit's own .wave/qa.toml is never read here. None when nothing says how to test."""
     if configured:
         return shell_command(configured, junit_path)
-    if REPO_CONFIG in files:
-        command = _repo_configured(files[REPO_CONFIG])
+    if trusted_config is not None:
+        command = _repo_configured(trusted_config)
         if isinstance(command, str):
             return shell_command(command, junit_path)
         if command is not None:

@@ -19,6 +19,7 @@ from wave_events.projections import RunState
 from wave_runtime import Output, TransientError
 from wave_runtime.memo import EffectResults
 from wave_runtime.metrics import SANDBOX_SECONDS
+from wave_safety import SafetyPolicy, ShellCommand, score
 
 from .checkout import Checkout, CheckoutError, file_at
 from .decide import (
@@ -31,6 +32,7 @@ from .decide import (
     sandbox_unusable,
     setup_failed,
     test_environment_missing,
+    unsafe_test_command,
     untested,
 )
 from .detect import REPO_CONFIG, RepoConfigError, go_module_path, read_repo_files, resolve_test_command
@@ -46,7 +48,7 @@ JUNIT_REPORT = f"{REPORT_DIR}/junit.xml"  # relative to the checkout, where the 
 _MAX_REPORT_BYTES = 20 * 1024 * 1024
 SANDBOX_ENV = {"CI": "true", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
 _NO_COMMAND = (
-    "no test command: set WAVE_QA_TEST_COMMAND, add `command = \"...\"` to .wave/qa.toml in the repository, "
+    "no test command: set WAVE_QA_TEST_COMMAND, add `command = \"...\"` to .wave/qa.toml on the target branch, "
     "or add tests QA recognises (pytest, an npm test script, go.mod, a Makefile `test:` target)"
 )
 
@@ -65,6 +67,7 @@ class QAService:
         test_command: str | None = None,
         setup: SetupConfig | None = None,
         environments: TestEnvironments | None = None,
+        safety_policy: SafetyPolicy | None = None,
     ) -> None:
         """`setup`: the operator's setup (WAVE_QA_SETUP), which overrides the target branch's
         .wave/qa.toml; `environments`: where prepared environments and caches live (default: beside
@@ -76,6 +79,7 @@ class QAService:
         self._test_command = test_command
         self._setup = setup
         self._environments = environments or TestEnvironments(self._scratch_root / "qa-env")
+        self._safety_policy = safety_policy or SafetyPolicy()
         # Outcomes by (cause event, commit). The runtime decides again after a concurrency conflict —
         # the notifier's NotificationSent for the same ChangeCommitted usually lands while the tests
         # run — and the suite already run for that decision is not run a second time.
@@ -119,13 +123,17 @@ class QAService:
             (repo / REPORT_DIR).mkdir()
             junit = repo / JUNIT_REPORT
             files = read_repo_files(repo)
+            trusted_config = self._trusted_config(repo, *trusted)
             try:
-                command = resolve_test_command(files, junit_path=JUNIT_REPORT, configured=self._test_command)
+                command = resolve_test_command(
+                    files, junit_path=JUNIT_REPORT, configured=self._test_command, trusted_config=trusted_config
+                )
             except RepoConfigError as exc:
                 return untested(decision.commit, reason=str(exc), sandbox=self.sandbox.name)
             if command is None:
                 raise no_test_command(_NO_COMMAND)
-            setup = self._setup_config(repo, *trusted)
+            self._refuse_unless_safe(command.display)
+            setup = self._setup_config(trusted_config, *trusted)
             plan = plan_setup(files, setup)
             proposed = None if setup.configured else plan_setup(files, setup, propose=True)
             prepared = self._prepare(plan, repo, files, decision.location)
@@ -156,17 +164,34 @@ class QAService:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def _setup_config(self, repo: Path, base_commit: str | None, target_branch: str) -> SetupConfig:
-        """The operator's setup, else the target branch's .wave/qa.toml at the run's base commit —
-        never the commit under test's."""
+    def _refuse_unless_safe(self, command: str) -> None:
+        """Score the test command with the safety rules before it runs: trusted sources can still name
+        something no test needs (a download piped into a shell, a recursive delete)."""
+        verdict = score(ShellCommand(command), self._safety_policy)
+        if verdict.verdict != "allow":
+            rules = ", ".join(v.rule for v in verdict.violations) or "no rule named"
+            raise unsafe_test_command(command, verdict.verdict, verdict.score, rules, verdict.policy_version)
+
+    def _trusted_config(self, repo: Path, base_commit: str | None, target_branch: str) -> str | None:
+        """The text of the target branch's .wave/qa.toml at the run's base commit — never the commit
+        under test's: what runs the tests and what gets installed is not the change's to choose."""
+        if base_commit is None:
+            return None
+        try:
+            return file_at(repo, base_commit, REPO_CONFIG)
+        except CheckoutError as exc:
+            raise setup_failed(str(exc), f"{REPO_CONFIG} on {target_branch} at {base_commit[:12]}") from exc
+
+    def _setup_config(self, trusted_config: str | None, base_commit: str | None, target_branch: str) -> SetupConfig:
+        """The operator's setup, else the trusted .wave/qa.toml's."""
         if self._setup is not None:
             return self._setup
         if base_commit is None:
             return SetupConfig()
         source = f"{REPO_CONFIG} on {target_branch} at {base_commit[:12]}"
         try:
-            return read_setup_config(file_at(repo, base_commit, REPO_CONFIG), source=source)
-        except (SetupConfigError, CheckoutError) as exc:
+            return read_setup_config(trusted_config, source=source)
+        except SetupConfigError as exc:
             raise setup_failed(str(exc), source) from exc
 
     def _prepare(self, plan: SetupPlan | None, repo: Path, files: dict[str, str], scope: str) -> Prepared:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from pydantic import Field
 from wave_runtime.settings import EnvSettings, SettingError, read_settings
@@ -140,6 +142,29 @@ class SafetyPolicy:
         if settings.egress_allowlist is not None:
             kwargs["egress_allowlist"] = _parse_allowlist(settings.egress_allowlist)
         return cls(**kwargs)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> SafetyPolicy:
+        """A policy from a TOML file holding any of allow_threshold, block_threshold, egress_allowlist,
+        shared_branches, max_binary_bytes, max_diff_bytes (lists for the two lists); the others keep
+        their defaults. An unknown key or a bad value is an error naming the file."""
+        try:
+            document = tomllib.loads(Path(path).read_text())
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise PolicyError(f"{path}: {exc}") from None
+        known = {f for f in cls.__dataclass_fields__ if f != "version"}
+        unknown = sorted(set(document) - known)
+        if unknown:
+            raise PolicyError(f"{path}: unknown setting {unknown[0]!r}; expected one of {', '.join(sorted(known))}")
+        for name in ("egress_allowlist", "shared_branches"):
+            if name in document:
+                if not isinstance(document[name], list):
+                    raise PolicyError(f"{path}: {name} must be a list")
+                document[name] = tuple(document[name])
+        try:
+            return cls(**document)
+        except PolicyError as exc:
+            raise PolicyError(f"{path}: {exc}") from None
 
     def host_allowed(self, host: str) -> bool:
         host = host.lower().rstrip(".")

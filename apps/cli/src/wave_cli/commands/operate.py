@@ -138,6 +138,46 @@ def safety_group() -> None:
     """The safety scorer on its own."""
 
 
+@safety_group.command("rescore")
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False), help="a TOML policy file  [default: WAVE_SAFETY_*]")
+@click.option("--since", type=click.DateTime(), help="only verdicts recorded on or after this date (UTC unless it says)")
+@click.option("--run", "run_id", help="only this run")
+@click.pass_obj
+def safety_rescore(parts: Composition, policy_file: str | None, since: Any, run_id: str | None) -> None:
+    """Score every stored action again under a policy, with the rules alone (no model), and list each
+    verdict that would change: run, action, from -> to, score and the rules it rests on. Nothing is
+    written. The policy file may set allow_threshold, block_threshold, egress_allowlist,
+    shared_branches, max_binary_bytes and max_diff_bytes."""
+    from datetime import UTC
+
+    from wave_safety import PolicyError, SafetyPolicy
+    from wave_safety.rescore import rescore
+
+    try:
+        policy = SafetyPolicy.from_file(policy_file) if policy_file else SafetyPolicy.from_env()
+    except PolicyError as exc:
+        raise click.UsageError(str(exc)) from None
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+
+    async def go() -> tuple[int, list]:
+        async with parts.store() as store:
+            if run_id is not None:
+                events, _ = await queries.load_run(store, run_id)
+            else:
+                events = []
+                for stream_id in await store.stream_ids("run-"):
+                    events.extend(await store.read_stream(stream_id))
+        return rescore(events, policy, since=since)
+
+    count, changed = asyncio.run(go())
+    for c in changed:
+        what = f"{c.action_kind} of task {c.task_id}" if c.task_id else c.action_kind
+        click.echo(f"run {c.run_id} {what} ({c.target_event_id}): {c.before} -> {c.after.verdict} "
+                   f"(score {c.after.score:.2f}; {c.rules})")
+    click.echo(f"{count} verdicts re-scored under policy {policy.version}: {len(changed)} would change")
+
+
 def _mount_safety() -> None:
     from wave_safety.cli import score
 

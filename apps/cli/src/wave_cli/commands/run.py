@@ -65,6 +65,7 @@ def run_command(parts: Composition, story: str, repo: str, target_branch: str | 
                 store, actor=local_user(), story=story, repo=repo, target_branch=target_branch,
                 budget_usd=budget_usd, budget_tokens=budget_tokens, max_retries=max_retries,
                 merge_policy=merge_policy, model_source=model_source, merge_strategy=merge_strategy,
+                cassette=_cassette_document(cassette) if cassette else "",
             )
             render.submitted(run_id, parts.settings.mode)
             if parts.settings.distributed and not wait:
@@ -82,6 +83,13 @@ def run_command(parts: Composition, story: str, repo: str, target_branch: str | 
         render.console.print(f"follow it with: wave status {outcome}")
         return
     sys.exit(render.report(outcome))
+
+
+def _cassette_document(path: str) -> str:
+    """The cassette's content, for the run to carry: every service plays it, distributed too."""
+    from wave_llm import cassette_document, load_cassette
+
+    return cassette_document(load_cassette(path))  # use_cassette checked it already
 
 
 def _read_story(path: str) -> str:
@@ -140,7 +148,7 @@ def fork_command(parts: Composition, run_id: str, position: int, models_file: st
     otherwise. Exit status as for `wave run`: 0 merged, 3 waiting for a decision, 1 failed, blocked,
     rejected or cancelled.
     """
-    model_source = _models_source(parts, models_file) if models_file else None
+    model_source, cassette = _models_source(parts, models_file) if models_file else (None, None)
 
     async def go() -> Outcome:
         async with parts.store() as store:
@@ -149,7 +157,7 @@ def fork_command(parts: Composition, run_id: str, position: int, models_file: st
             services = parts.embedded_services(models)  # a service that cannot start refuses before the fork is stored
             child = await forking.fork_run(
                 store, actor=local_user(), run_id=run_id, at=position, services=list(FACTORIES),
-                merge_policy=merge_policy, model_source=models,
+                merge_policy=merge_policy, model_source=models, cassette=cassette,
             )
             render.console.print(f"run [bold]{child}[/] forked from {run_id} at #{position} "
                                  f"(merge policy {merge_policy or parent.merge_policy}) — {parts.settings.mode}")
@@ -158,8 +166,9 @@ def fork_command(parts: Composition, run_id: str, position: int, models_file: st
     sys.exit(render.report(asyncio.run(go())))
 
 
-def _models_source(parts: Composition, path: str) -> str:
-    """A models file, or a cassette (turned into the scripted models file that plays it)."""
+def _models_source(parts: Composition, path: str) -> tuple[str, str]:
+    """A models file, or a cassette (turned into the scripted models file that plays it), and the
+    cassette the fork carries ("" for a models file: it asks those models)."""
     from wave_llm import load_cassette
     from wave_llm.errors import CassetteError
 
@@ -170,8 +179,8 @@ def _models_source(parts: Composition, path: str) -> str:
     except (CassetteError, OSError):
         source = str(Path(path).resolve())
         parts.models_setup(source)  # a file that is neither is refused here, with its problem
-        return source
-    return parts.use_cassette(path)
+        return source, ""
+    return parts.use_cassette(path), _cassette_document(path)
 
 
 @click.command("demo")

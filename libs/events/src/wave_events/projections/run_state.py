@@ -117,6 +117,9 @@ class RunState:
     outcome_reason: str | None = None
     version: int = 0  # the last stream version folded
     llm_calls: int = 0
+    llm_calls_by_role: dict[str, int] = field(default_factory=dict)  # a run's cassette is played by these counts
+    cassette: str = ""  # the cassette the run plays (JSON, as stored: redacted), "" when it asks its models
+    cassette_sha256: str = ""  # of the cassette before redaction
     notifications: int = 0
     facts: SummaryFacts = field(default_factory=SummaryFacts)  # what the run's summary is made of
 
@@ -219,6 +222,8 @@ def _run_requested(state: RunState, e: Envelope, p: ev.RunRequested) -> RunState
         merge_policy=p.merge_policy,
         merge_strategy=p.merge_strategy,
         model_source=p.model_source,
+        cassette=p.cassette,
+        cassette_sha256=p.cassette_sha256,
         parent_run_id=p.parent_run_id,
         forked_at=p.forked_at,
         max_retries=p.max_retries,
@@ -401,7 +406,8 @@ def _ending(status: str) -> Callable[[RunState, Envelope, Any], RunState]:
 
 
 def _llm_call(state: RunState, e: Envelope, p: ev.LLMCallRecorded) -> RunState:
-    return replace(state, llm_calls=state.llm_calls + 1)
+    by_role = {**state.llm_calls_by_role, p.role: state.llm_calls_by_role.get(p.role, 0) + 1}
+    return replace(state, llm_calls=state.llm_calls + 1, llm_calls_by_role=by_role)
 
 
 def _notification(state: RunState, e: Envelope, p: ev.NotificationSent) -> RunState:

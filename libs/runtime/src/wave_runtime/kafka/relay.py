@@ -17,6 +17,7 @@ from wave_events.redaction import may_hold_secret
 from wave_store import EventStore, RelayLock, UnsupportedByStoreError
 
 from ..metrics import RELAY_POSITION, RELAY_PUBLISHED
+from ..outages import OutageWatch, is_outage
 from .records import message_of_stored
 from .topics import Topics, idempotent_producer
 
@@ -37,21 +38,29 @@ class OutboxRelay:
         self.published = 0
         self._partitions: list[int] = []
         self._partition_of: dict[bytes, int] = {}  # key -> partition for the current partition list
+        self.outage = OutageWatch("relay", log)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             lock = await self._take_lock(stop)
             if lock is None:
                 return
+            failure: Exception | None = None
             try:
                 self.active = True
                 await self._publish_until(stop, lock)
-            except Exception:  # noqa: BLE001 - lost broker or database: give up the lock, start again
-                log.exception("relay: publishing failed; restarting")
-                await asyncio.sleep(0.5)
+            except Exception as exc:  # noqa: BLE001 - lost broker or database: give up the lock, start again
+                failure = exc
             finally:
                 self.active = False
-                await lock.release()
+                await lock.release()  # never raises: a lock whose session is gone went with it
+            if failure is None:
+                continue
+            if is_outage(failure):
+                await self.outage.wait(failure, stop)  # logged once when it starts, once when it ends
+            else:
+                log.error("relay: publishing failed; restarting", exc_info=failure)
+                await asyncio.sleep(0.5)
 
     async def _take_lock(self, stop: asyncio.Event) -> RelayLock | None:
         while not stop.is_set():
@@ -59,8 +68,10 @@ class OutboxRelay:
                 lock = await self.store.try_relay_lock()
             except UnsupportedByStoreError:
                 raise
-            except Exception:  # noqa: BLE001 - the database is away: try again
-                await asyncio.sleep(0.5)
+            except Exception as exc:  # noqa: BLE001 - the database is away: try again
+                if not is_outage(exc):
+                    log.warning("relay: taking the lock failed (%s: %s); trying again", type(exc).__name__, exc)
+                await self.outage.wait(exc, stop)
                 continue
             if lock is not None:
                 log.info("relay: active")
@@ -76,6 +87,7 @@ class OutboxRelay:
         await producer.start()
         try:
             position = await self.store.load_position(self.name)
+            self.outage.recovered()
             checked = asyncio.get_running_loop().time()
             following: asyncio.Future | None = None  # the next page, read while the acks come back
             try:

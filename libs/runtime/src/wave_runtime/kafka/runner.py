@@ -15,7 +15,7 @@ from wave_events import EventError, decode_envelope
 from wave_store import EventStore
 
 from ..deadletters import DeadLetters
-from ..engine import Dispatcher, HandlingFailed, RetryPolicy, TimerPoller
+from ..engine import Dispatcher, HandlingFailed, RetryPolicy, Stopping, TimerPoller
 from ..handler import Service
 from ..metrics import CONSUMER_LAG, DEAD_LETTERS
 from .deadletters import KafkaDeadLetters
@@ -107,15 +107,21 @@ class KafkaServiceRunner:
         # Durable timers fire from every service process (the store fires each one once), so a
         # distributed deployment needs no extra role for them.
         self.timers = TimerPoller(store, timer_interval_s)
-        self.ready = False
+        self.consuming = False
         self.handled = 0
         self._lag = _PartitionLag(service.name)
+
+    @property
+    def ready(self) -> bool:
+        """Consuming, and reaching the store: `/readyz` says not ready while an outage is waited out."""
+        return self.consuming and not self.dispatcher.outage.active and not self.timers.outage.active
 
     @property
     def group_id(self) -> str:
         return self.topics.group(self.service.name)
 
     async def run(self, stop: asyncio.Event) -> None:
+        self.dispatcher.stop = stop
         consumer = AIOKafkaConsumer(
             self.topics.events,
             bootstrap_servers=self.bootstrap,
@@ -133,7 +139,7 @@ class KafkaServiceRunner:
         committer = _OffsetCommitter(consumer, self.service.name)
         timers_stop = asyncio.Event()
         timers = asyncio.create_task(self.timers.run(timers_stop), name=f"wave:{self.service.name}:timers")
-        self.ready = True
+        self.consuming = True
         try:
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=200)
@@ -144,7 +150,7 @@ class KafkaServiceRunner:
                     *(self._handle_partition(consumer, committer, tp, messages, dead_letters) for tp, messages in batch.items())
                 )
         finally:
-            self.ready = False
+            self.consuming = False
             timers_stop.set()
             await asyncio.gather(timers, return_exceptions=True)
             await committer.close()  # commits everything handled so far
@@ -157,7 +163,13 @@ class KafkaServiceRunner:
         if highwater is not None:
             self._lag.set(tp, highwater - messages[0].offset)
         for message in messages:
-            await self._handle(message, dead_letters)
+            try:
+                await self._handle(message, dead_letters)
+            except Stopping:
+                # Stopped during an outage: commit what was handled; the rest is redelivered.
+                if message.offset > messages[0].offset:
+                    committer.mark(tp, message.offset)
+                return
         # Only now is every message of the batch handled and stored: safe to commit.
         committer.mark(tp, messages[-1].offset + 1)
         highwater = consumer.highwater(tp)
