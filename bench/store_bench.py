@@ -22,7 +22,11 @@ from scratch_db import scratch_databases
 from store_peer import PeerStore, stored_event
 from wave_events import Envelope
 from wave_events.projections import fold
+from wave_events.projections.snapshots import PROJECTION, state_to_json
+from wave_store import snapshots
+from wave_store.port import Snapshot
 from wave_store.postgres import PostgresEventStore
+from wave_store.snapshots import SNAPSHOT_EVERY
 
 BATCH = 100
 WRITERS = 16
@@ -54,6 +58,7 @@ TARGETS: dict[str, Target] = {
     "store.append_batched": Target(50_000),
     "store.append_single_concurrent": Target(3_000),
     "store.rebuild_10k_run": Target(100, None),
+    "store.rebuild_10k_run_snapshot": Target(100, None),
 }
 
 
@@ -67,7 +72,7 @@ async def measure(url: str, sizes: Sizes) -> tuple[list[figures.Figure], dict[st
             found = [
                 await _append_batched(store, peer, sizes),
                 await _append_single_concurrent(store, peer, sizes),
-                await _rebuild(store, peer, sizes),
+                *await _rebuild(store, peer, sizes),
                 await _read_all(store, peer),
             ]
         finally:
@@ -136,7 +141,7 @@ async def _append_single_concurrent(store: PostgresEventStore, peer: PeerStore, 
     )
 
 
-async def _rebuild(store: PostgresEventStore, peer: PeerStore, sizes: Sizes) -> figures.Figure:
+async def _rebuild(store: PostgresEventStore, peer: PeerStore, sizes: Sizes) -> list[figures.Figure]:
     stream_id = f"run-r{uuid.uuid4().hex[:12]}"
     run = workload.run(stream_id, RUN_EVENTS)
     for start in range(0, RUN_EVENTS, BATCH):
@@ -156,14 +161,42 @@ async def _rebuild(store: PostgresEventStore, peer: PeerStore, sizes: Sizes) -> 
 
     await rebuild()
     times = [await rebuild() for _ in range(sizes.rebuilds)]
-    return _figure(
-        "store.rebuild_10k_run",
-        statistics.median(times) * 1000,
-        "ms",
-        None,
-        False,
-        f"read_stream + fold of {RUN_EVENTS} events, median of {sizes.rebuilds}",
-    )
+
+    # The same run with the snapshot the runtime would have kept, at its oldest: taken SNAPSHOT_EVERY - 1
+    # events before the end, so the rebuild loads it and folds the longest tail there can be.
+    at = RUN_EVENTS - SNAPSHOT_EVERY + 1
+    state = fold((await store.read_stream(stream_id))[:at])
+    await store.save_snapshot(Snapshot(stream_id, at, PROJECTION, state_to_json(state)))
+
+    async def rebuild_from_snapshot() -> float:
+        started = time.perf_counter()
+        state, used = await snapshots.rebuild(store, stream_id)
+        elapsed = time.perf_counter() - started
+        if (state.version, used) != (RUN_EVENTS, at):
+            raise RuntimeError(f"rebuild reached version {state.version} from snapshot {used}, expected {at}")
+        return elapsed
+
+    await rebuild_from_snapshot()
+    snapshot_times = [await rebuild_from_snapshot() for _ in range(sizes.rebuilds)]
+    return [
+        _figure(
+            "store.rebuild_10k_run",
+            statistics.median(times) * 1000,
+            "ms",
+            None,
+            False,
+            f"read_stream + fold of {RUN_EVENTS} events, median of {sizes.rebuilds}",
+        ),
+        _figure(
+            "store.rebuild_10k_run_snapshot",
+            statistics.median(snapshot_times) * 1000,
+            "ms",
+            None,
+            False,
+            f"snapshot at version {at} + read_stream and fold of the {RUN_EVENTS - at} events after it, "
+            f"median of {sizes.rebuilds}",
+        ),
+    ]
 
 
 async def _read_all(store: PostgresEventStore, peer: PeerStore) -> figures.Figure:

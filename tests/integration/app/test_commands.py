@@ -142,3 +142,10 @@ async def test_an_undecodable_event_makes_its_run_unreadable_and_raw_reading_sti
     (listing,) = await queries.list_runs(store)
     assert (listing.run_id, listing.status) == ("broken1", "unreadable")
     assert [record.event_type for record in await queries.read_raw(store, "broken1")] == ["RunRequested"]
+
+
+@pytest.mark.parametrize("repo", ["r" * 5000, "~no-such-user-anywhere/repo", "bad\x00path"])
+async def test_a_repository_path_the_system_cannot_look_at_is_an_invalid_request(store, repo):
+    with pytest.raises(InvalidRequest, match="--repo"):
+        await commands.submit_run(store, actor="ana", story="x", repo=repo)
+    assert await queries.list_runs(store) == []

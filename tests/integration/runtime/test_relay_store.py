@@ -61,7 +61,10 @@ async def test_one_relay_holds_the_lock_and_a_standby_takes_it_over(pg_database_
         await lock.release()
         taken = await standby.try_relay_lock()
         assert taken is not None
-        await active.pool.execute("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = 7462")
+        await active.pool.execute(  # this database's holder only: pg_locks lists every database's locks
+            "SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+            "WHERE l.locktype = 'advisory' AND l.objid = 7462 AND d.datname = current_database()"
+        )
         with pytest.raises((asyncpg.InterfaceError, asyncpg.PostgresConnectionError)):  # the session is gone
             await taken.confirm()
         await taken.release()  # the session is gone, and the lock with it: nothing to raise
@@ -71,9 +74,12 @@ async def test_one_relay_holds_the_lock_and_a_standby_takes_it_over(pg_database_
 
         stream = run_stream_id("r-publish")
         events = [new_envelope(stream, c.RunFailed(reason=f"r{n}"), producer="test") for n in range(3)]
-        await active.append(stream, events, 0)
-        rows = await standby.read_publishable(1, 10)
-        assert [(r["global_position"], r["event_id"]) for r in rows] == [(2, events[1].event_id), (3, events[2].event_id)]
+        positions = (await active.append(stream, events, 0)).positions
+        rows = await standby.read_publishable(positions[0], 10)
+        assert [(r["global_position"], r["event_id"]) for r in rows] == [
+            (positions[1], events[1].event_id),
+            (positions[2], events[2].event_id),
+        ]
         assert json.loads(rows[-1]["payload"])["reason"] == "r2"  # the stored text, not decoded
     finally:
         await active.close()

@@ -91,7 +91,11 @@ class TestPostgresEventStore(EventStoreContract):
             rows = await connection.fetch("SELECT version, name FROM wave_schema_migrations ORDER BY version")
         finally:
             await connection.close()
-        assert [(r["version"], r["name"]) for r in rows] == [(1, "0001_events.sql"), (2, "0002_runtime.sql")]
+        assert [(r["version"], r["name"]) for r in rows] == [
+            (1, "0001_events.sql"),
+            (2, "0002_runtime.sql"),
+            (3, "0003_positions_from_transaction_ids.sql"),
+        ]
 
     async def test_a_notification_follows_each_commit(self, pg_database_url, store):
         connection = await asyncpg.connect(pg_database_url)

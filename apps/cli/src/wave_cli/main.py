@@ -16,7 +16,7 @@ from wave_app.errors import AppError
 from wave_store import StoreError
 
 from .bootstrap import Composition
-from .commands import decide, inspect, operate, run
+from .commands import decide, inspect, operate, run, serve
 from .render import error_line, errors
 
 
@@ -37,7 +37,7 @@ for command in (
     run.run_command, inspect.runs_command, inspect.status_command, inspect.events_command, inspect.replay_command,
     decide.approve_command, decide.budget_command, decide.cancel_command, run.resume_command, run.fork_command,
     operate.dlq_group, operate.config_command, operate.service_command, operate.relay_command,
-    operate.safety_group, run.demo_command,
+    operate.safety_group, run.demo_command, serve.serve_command, serve.token_group, serve.projections_group,
 ):
     cli.add_command(command)
 

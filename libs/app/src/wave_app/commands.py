@@ -33,11 +33,14 @@ def check_repo(repo: str) -> str:
     """A local repository must exist and be a git repository; a URL is passed on as it is."""
     if _is_remote(repo):
         return repo
-    path = Path(repo).expanduser().resolve()
-    if not path.is_dir():
-        raise InvalidRequest(f"--repo {repo}: no such directory")
-    if not (path / ".git").exists() and not (path / "HEAD").is_file():
-        raise InvalidRequest(f"--repo {repo}: not a git repository (no .git)")
+    try:
+        path = Path(repo).expanduser().resolve()
+        if not path.is_dir():
+            raise InvalidRequest(f"--repo {repo}: no such directory")
+        if not (path / ".git").exists() and not (path / "HEAD").is_file():
+            raise InvalidRequest(f"--repo {repo}: not a git repository (no .git)")
+    except (OSError, ValueError, RuntimeError) as exc:  # too long, a NUL byte, an unknown ~user
+        raise InvalidRequest(f"--repo {repo[:200]}: cannot be looked at: {exc}"[:400]) from None
     return str(path)
 
 

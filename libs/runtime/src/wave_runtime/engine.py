@@ -28,8 +28,8 @@ from typing import Literal
 
 from wave_events import DomainEvent, Envelope, derived_event_id, escalations, new_envelope
 from wave_events import catalogue as ev
-from wave_events.projections import RunState, fold
-from wave_store import ConcurrencyError, EventStore
+from wave_events.projections import RunState
+from wave_store import ConcurrencyError, EventStore, snapshots
 from wave_store.port import Handling, TimerRecord
 
 from .handler import CancelTimer, Output, ScheduleTimer, Service, TransientError, Unrecoverable
@@ -93,6 +93,8 @@ class Dispatcher:
         self._states: OrderedDict[str, RunState] = OrderedDict()
         self.outage = OutageWatch(service.name, log)
         self.stop: asyncio.Event | None = None  # set by the transport: ends the wait for a store outage
+        # The version of each cached stream's newest snapshot known here (0: none).
+        self._snapshotted: dict[str, int] = {}
 
     def wants(self, envelope: Envelope) -> bool:
         if envelope.type == RETRY_REQUEST:
@@ -158,6 +160,10 @@ class Dispatcher:
                 await asyncio.sleep(self.retry.delay(failures))
                 continue
             self.outage.recovered()
+            if await snapshots.snapshot_if_due(
+                self.store, envelope.stream_id, state, self._snapshotted.get(envelope.stream_id, 0)
+            ):
+                self._snapshotted[envelope.stream_id] = state.version
             outcome: Outcome = "duplicate" if result.duplicate else "handled"
             EVENTS_HANDLED.labels(name, envelope.type, outcome).inc()
             HANDLER_LATENCY.labels(name).observe(time.perf_counter() - started)
@@ -220,11 +226,14 @@ class Dispatcher:
         log.error("%s: could not record the dead letter of %s on its run: the run kept moving", name, envelope.event_id)
 
     async def _state(self, stream_id: str) -> RunState:
-        cached = self._states.pop(stream_id, None) or RunState()
-        state = fold(await self.store.read_stream(stream_id, from_version=cached.version + 1), cached)
+        cached = self._states.pop(stream_id, None)
+        state, from_snapshot = await snapshots.rebuild(self.store, stream_id, cached)
+        if cached is None:
+            self._snapshotted[stream_id] = from_snapshot
         self._states[stream_id] = state
         if len(self._states) > _STATE_CACHE_SIZE:
-            self._states.popitem(last=False)
+            evicted, _ = self._states.popitem(last=False)
+            self._snapshotted.pop(evicted, None)
         return state
 
     def _handling(self, cause: Envelope, version: int, outputs: Sequence[Output]) -> Handling:

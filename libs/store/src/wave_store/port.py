@@ -190,6 +190,16 @@ class HandlingResult:
     timers_scheduled: tuple[str, ...] = field(default=())
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """A stream's folded state at `stream_version`, as JSON, taken by the fold named `projection`."""
+
+    stream_id: str
+    stream_version: int
+    projection: str
+    state: dict[str, Any]
+
+
 class RelayLock(abc.ABC):
     """Held by the active outbox relay (see `EventStore.try_relay_lock`) until it releases it or the
     store loses the session that holds it; a standby relay takes it over then."""
@@ -304,6 +314,18 @@ class EventStore(abc.ABC):
             if left <= 0:
                 return
             await asyncio.sleep(min(0.02, left))
+
+    # --- state snapshots: a cache beside the log ---------------------------------------------------
+
+    @abc.abstractmethod
+    async def load_snapshot(self, stream_id: str, projection: str) -> Snapshot | None:
+        """The stream's snapshot taken by `projection`; None when there is none (or only one taken by
+        another fold, which is never used)."""
+
+    @abc.abstractmethod
+    async def save_snapshot(self, snapshot: Snapshot) -> None:
+        """Keep `snapshot` as the stream's, unless one of the same projection at a later version is
+        kept already. Snapshots are a cache: the events stay the truth, and writing one changes none."""
 
     # --- the outbox relay (distributed deployments: PostgreSQL only) ------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -23,6 +24,7 @@ from .port import (
     HandlingResult,
     PreparedEvent,
     RelayLock,
+    Snapshot,
     StoredEvent,
     TimerRecord,
     check_handling,
@@ -36,6 +38,13 @@ _COLUMNS = (
     "global_position, stream_id, stream_version, event_id, event_type, event_version, occurred_at, "
     "correlation_id, causation_id, producer, traceparent, payload::text AS payload"
 )
+# Only positions below the horizon are read: see migrations/postgres/0003_positions_from_transaction_ids.sql.
+_PAGE = (
+    f"SELECT {_COLUMNS} FROM events WHERE global_position > $1 AND global_position < (SELECT wave_horizon()) "
+    "ORDER BY global_position LIMIT $2"
+)
+_HORIZON_WAIT_S = 1.0
+_FIRE_ATTEMPTS = 20
 _APPEND = "SELECT event_id, stream_version, global_position, duplicate FROM wave_append($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11::jsonb[])"
 
 
@@ -101,15 +110,25 @@ class PostgresEventStore(EventStore):
     async def append(self, stream_id: str, events: Sequence[Envelope], expected_version: int) -> AppendResult:
         prepared = prepare_append(stream_id, events, expected_version)
         async with self.pool.acquire() as connection:
-            return await _append(connection, stream_id, prepared, expected_version)
+            try:
+                result = await _append(connection, stream_id, prepared, expected_version)
+            except EventIdConflictError:
+                # The same batch appended twice at once (a retried append racing its first try):
+                # now that the other has committed, it reads as the duplicate it is.
+                result = await _append(connection, stream_id, prepared, expected_version)
+            await _announce(connection, result)
+            return result
 
     @asynccontextmanager
     async def hold_append_open(
         self, stream_id: str, events: Sequence[Envelope], expected_version: int
     ) -> AsyncIterator[AppendResult]:
         prepared = prepare_append(stream_id, events, expected_version)
-        async with self.pool.acquire() as connection, connection.transaction():
-            yield await _append(connection, stream_id, prepared, expected_version)
+        async with self.pool.acquire() as connection:
+            async with connection.transaction():
+                result = await _append(connection, stream_id, prepared, expected_version)
+                yield result
+            await _announce(connection, result)
 
     async def read_stream(self, stream_id: str, from_version: int = 1) -> list[Envelope]:
         rows = await self.pool.fetch(
@@ -126,12 +145,37 @@ class PostgresEventStore(EventStore):
         return [_stored(row) for row in rows]
 
     async def read_all(self, from_position: int = 0, limit: int = 1000) -> list[Envelope]:
-        rows = await self.pool.fetch(
-            f"SELECT {_COLUMNS} FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2",
-            from_position,
-            limit,
-        )
+        rows = await self._readable_page(from_position, limit)
         return decode_rows(rows, _envelope, _stored, strict=False)
+
+    async def _readable_page(self, from_position: int, limit: int) -> list[asyncpg.Record]:
+        """The committed events after `from_position` below the horizon (migration 0003), in order.
+
+        A short page whose end is held back by an older transaction still running anywhere on the
+        server waits for it, at most `_HORIZON_WAIT_S`: a caller reading right after its own commit
+        sees that commit, as it did when appends were serialised."""
+        rows = await self.pool.fetch(_PAGE, from_position, limit)
+        if len(rows) >= limit:
+            return rows
+        newest = await self._newest_held_back()
+        if newest is None:
+            return rows
+        await self._await_horizon(newest)
+        return await self.pool.fetch(_PAGE, from_position, limit)
+
+    async def _newest_held_back(self) -> int | None:
+        """The newest committed position when it is not readable yet, else None."""
+        row = await self.pool.fetchrow("SELECT max(global_position) AS newest, wave_horizon() AS horizon FROM events")
+        if row["newest"] is None or row["newest"] < row["horizon"]:
+            return None
+        return row["newest"]
+
+    async def _await_horizon(self, position: int) -> None:
+        deadline = asyncio.get_running_loop().time() + _HORIZON_WAIT_S
+        while asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.002)
+            if await self.pool.fetchval("SELECT $1::bigint < wave_horizon()", position):
+                return
 
     async def stream_version(self, stream_id: str) -> int:
         return await self.pool.fetchval(
@@ -139,7 +183,15 @@ class PostgresEventStore(EventStore):
         )
 
     async def last_position(self) -> int:
-        return await self.pool.fetchval("SELECT coalesce(max(global_position), 0) FROM events")
+        newest = await self._newest_held_back()
+        if newest is not None:
+            await self._await_horizon(newest)
+        return await self._readable_last_position()
+
+    async def _readable_last_position(self) -> int:
+        return await self.pool.fetchval(
+            "SELECT coalesce(max(global_position), 0) FROM events WHERE global_position < (SELECT wave_horizon())"
+        )
 
     async def stream_ids(self, prefix: str = "run-") -> list[str]:
         rows = await self.pool.fetch(
@@ -153,33 +205,12 @@ class PostgresEventStore(EventStore):
 
     async def record_handling(self, handling: Handling) -> HandlingResult:
         prepared = check_handling(handling)
-        async with self.pool.acquire() as connection, connection.transaction():
-            inserted = await connection.fetchval(
-                "INSERT INTO wave_handled (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1",
-                handling.consumer,
-                handling.cause_event_id,
-            )
-            if inserted is None:
-                return HandlingResult(duplicate=True)
-            appended = (
-                await _append(connection, handling.stream_id, prepared, handling.expected_version) if prepared else None
-            )
-            for timer in handling.schedule:
-                await connection.execute(
-                    "INSERT INTO wave_timers (timer_id, stream_id, due_at, envelope) VALUES ($1, $2, $3, $4) "
-                    "ON CONFLICT (timer_id) DO NOTHING",
-                    timer.timer_id,
-                    timer.stream_id,
-                    timer.due_at,
-                    encode_envelope(timer.envelope),
-                )
-            if handling.cancel:
-                await connection.execute(
-                    "UPDATE wave_timers SET status = 'cancelled', settled_at = now() "
-                    "WHERE timer_id = ANY($1::text[]) AND status = 'pending'",
-                    list(handling.cancel),
-                )
-            return HandlingResult(False, appended, tuple(t.timer_id for t in handling.schedule))
+        async with self.pool.acquire() as connection:
+            async with connection.transaction():
+                result = await _record_handling(connection, handling, prepared)
+            if result.appended is not None:
+                await _announce(connection, result.appended)
+            return result
 
     async def was_handled(self, consumer: str, event_id: uuid.UUID) -> bool:
         return bool(
@@ -213,39 +244,57 @@ class PostgresEventStore(EventStore):
 
     async def fire_timer(self, timer: TimerRecord) -> AppendResult | None:
         prepared = prepare_append(timer.stream_id, [timer.envelope], 0)
-        async with self.pool.acquire() as connection, connection.transaction():
-            status = await connection.fetchval(
-                "SELECT status FROM wave_timers WHERE timer_id = $1 FOR UPDATE", timer.timer_id
-            )
-            if status != "pending":
-                return None
-            # The append lock (re-entrant within a transaction) first: no writer can move the stream
-            # between reading its version and appending at it.
-            await connection.execute("SELECT pg_advisory_xact_lock(7461)")
-            current = await connection.fetchval(
-                "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", timer.stream_id
-            )
-            result = await _append(connection, timer.stream_id, prepared, current)
-            await connection.execute(
-                "UPDATE wave_timers SET status = 'fired', settled_at = now() WHERE timer_id = $1", timer.timer_id
-            )
+        for _ in range(_FIRE_ATTEMPTS):
+            try:
+                return await self._fire_once(timer, prepared)
+            except ConcurrencyError:
+                continue  # another writer appended to the stream meanwhile: read its version again
+        raise ConcurrencyError(timer.stream_id, 0, await self.stream_version(timer.stream_id))
+
+    async def _fire_once(self, timer: TimerRecord, prepared: list[PreparedEvent]) -> AppendResult | None:
+        async with self.pool.acquire() as connection:
+            async with connection.transaction():
+                # The stream's version first, before the row lock below gives this transaction its id:
+                # the version's writer then has a lower id, as the append requires (migration 0003).
+                current = await connection.fetchval(
+                    "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", timer.stream_id
+                )
+                status = await connection.fetchval(
+                    "SELECT status FROM wave_timers WHERE timer_id = $1 FOR UPDATE", timer.timer_id
+                )
+                if status != "pending":
+                    return None
+                result = await _append(connection, timer.stream_id, prepared, current)
+                await connection.execute(
+                    "UPDATE wave_timers SET status = 'fired', settled_at = now() WHERE timer_id = $1", timer.timer_id
+                )
+            await _announce(connection, result)
             return result
 
     async def timer_status(self, timer_id: str) -> str | None:
         return await self.pool.fetchval("SELECT status FROM wave_timers WHERE timer_id = $1", timer_id)
 
     async def wait_for_append(self, after_position: int, timeout: float) -> None:  # noqa: ASYNC109 - the port's API
-        """LISTEN on the channel wave_append notifies at commit, so followers wake without polling."""
+        """LISTEN on the channel the store notifies after each commit, so followers wake without polling. A
+        commit notified but still above the horizon (an older transaction is running) is looked at
+        again every few milliseconds until it can be read."""
         await self._ensure_listener()
-        if self._notified_position > after_position or await self.last_position() > after_position:
-            return
-        async with self._appended:
-            try:
-                await asyncio.wait_for(
-                    self._appended.wait_for(lambda: self._notified_position > after_position), timeout
-                )
-            except TimeoutError:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while await self._readable_last_position() <= after_position:
+            left = deadline - loop.time()
+            if left <= 0:
                 return
+            if self._notified_position > after_position:
+                await asyncio.sleep(min(0.005, left))
+                continue
+            async with self._appended:
+                try:
+                    await asyncio.wait_for(
+                        self._appended.wait_for(lambda: self._notified_position > after_position), left
+                    )
+                except TimeoutError:
+                    return
 
     async def _ensure_listener(self) -> None:
         if _is_open(self._listener):
@@ -273,14 +322,34 @@ class PostgresEventStore(EventStore):
         async with self._appended:
             self._appended.notify_all()
 
+    # --- state snapshots --------------------------------------------------------------------------
+
+    async def load_snapshot(self, stream_id: str, projection: str) -> Snapshot | None:
+        row = await self.pool.fetchrow(
+            "SELECT stream_version, state::text AS state FROM wave_snapshots WHERE stream_id = $1 AND projection = $2",
+            stream_id,
+            projection,
+        )
+        if row is None:
+            return None
+        return Snapshot(stream_id, row["stream_version"], projection, json.loads(row["state"]))
+
+    async def save_snapshot(self, snapshot: Snapshot) -> None:
+        await self.pool.execute(
+            "INSERT INTO wave_snapshots AS s (stream_id, stream_version, projection, state) VALUES ($1, $2, $3, $4::jsonb) "
+            "ON CONFLICT (stream_id) DO UPDATE SET stream_version = excluded.stream_version, "
+            "projection = excluded.projection, state = excluded.state, taken_at = now() "
+            "WHERE s.projection <> excluded.projection OR s.stream_version < excluded.stream_version",
+            snapshot.stream_id,
+            snapshot.stream_version,
+            snapshot.projection,
+            json.dumps(snapshot.state, ensure_ascii=False, allow_nan=False),
+        )
+
     # --- the outbox relay ------------------------------------------------------------------------
 
     async def read_publishable(self, from_position: int, limit: int) -> Sequence[Mapping[str, Any]]:
-        return await self.pool.fetch(
-            f"SELECT {_COLUMNS} FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2",
-            from_position,
-            limit,
-        )
+        return await self._readable_page(from_position, limit)
 
     async def try_relay_lock(self) -> RelayLock | None:
         connection = await self.pool.acquire()
@@ -320,6 +389,46 @@ def _is_open(connection: asyncpg.Connection | None) -> bool:
         return False
 
 
+
+async def _record_handling(
+    connection: asyncpg.Connection, handling: Handling, prepared: list[PreparedEvent]
+) -> HandlingResult:
+    inserted = await connection.fetchval(
+        "INSERT INTO wave_handled (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1",
+        handling.consumer,
+        handling.cause_event_id,
+    )
+    if inserted is None:
+        return HandlingResult(duplicate=True)
+    appended = (
+        await _append(connection, handling.stream_id, prepared, handling.expected_version) if prepared else None
+    )
+    for timer in handling.schedule:
+        await connection.execute(
+            "INSERT INTO wave_timers (timer_id, stream_id, due_at, envelope) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT (timer_id) DO NOTHING",
+            timer.timer_id,
+            timer.stream_id,
+            timer.due_at,
+            encode_envelope(timer.envelope),
+        )
+    if handling.cancel:
+        await connection.execute(
+            "UPDATE wave_timers SET status = 'cancelled', settled_at = now() "
+            "WHERE timer_id = ANY($1::text[]) AND status = 'pending'",
+            list(handling.cancel),
+        )
+    return HandlingResult(False, appended, tuple(t.timer_id for t in handling.schedule))
+
+
+async def _announce(connection: asyncpg.Connection, result: AppendResult) -> None:
+    """Wake followers (`wait_for_append`) once an append has committed, from a statement of its own:
+    NOTIFY inside the append's transaction would hold the server's notify lock through that commit's
+    fsync, one committing append at a time. A wake lost to a crash right here costs a follower at most
+    its wait's timeout."""
+    if not result.duplicate and result.positions:
+        await connection.execute("SELECT pg_notify('wave_events', $1)", str(max(result.positions)))
+
 async def _append(
     connection: asyncpg.Connection, stream_id: str, prepared: list[PreparedEvent], expected_version: int
 ) -> AppendResult:
@@ -344,6 +453,15 @@ async def _append(
             raise ConcurrencyError(stream_id, expected_version, int(exc.detail)) from None
         if exc.sqlstate == "WV002":
             raise EventIdConflictError(exc.message) from None
+        if isinstance(exc, asyncpg.UniqueViolationError):
+            # Two appends raced past the version check (appends take no common lock): the unique
+            # keys decide, and the one that lost learns it as the same errors.
+            if exc.constraint_name == "events_stream_id_stream_version_key":
+                raise ConcurrencyError(stream_id, expected_version, expected_version + 1) from None
+            if exc.constraint_name == "events_event_id_key":
+                raise EventIdConflictError(
+                    f"an event id of this batch for {stream_id!r} was stored meanwhile by another append"
+                ) from None
         raise
     by_id = {row["event_id"]: row for row in rows}
     duplicate = bool(rows) and rows[0]["duplicate"]

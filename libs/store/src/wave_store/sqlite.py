@@ -8,6 +8,7 @@ decisions while `wave run` works); `BEGIN IMMEDIATE` plus a busy timeout seriali
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
 import threading
@@ -29,6 +30,7 @@ from .port import (
     HandlingResult,
     PreparedEvent,
     RelayLock,
+    Snapshot,
     StoredEvent,
     TimerRecord,
     check_handling,
@@ -76,6 +78,13 @@ CREATE TABLE IF NOT EXISTS wave_timers (
     settled_at TEXT
 );
 CREATE INDEX IF NOT EXISTS wave_timers_due ON wave_timers (status, due_at);
+CREATE TABLE IF NOT EXISTS wave_snapshots (
+    stream_id      TEXT    PRIMARY KEY,
+    stream_version INTEGER NOT NULL,
+    projection     TEXT    NOT NULL,
+    state          TEXT    NOT NULL,
+    taken_at       TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
 """
 
 _COLUMNS = (
@@ -296,6 +305,33 @@ class SqliteEventStore(EventStore):
                 "INSERT INTO wave_positions (name, position) VALUES (?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
                 (name, position),
+            )
+
+    async def load_snapshot(self, stream_id: str, projection: str) -> Snapshot | None:
+        rows = await self._read(
+            self._query,
+            "SELECT stream_version, state FROM wave_snapshots WHERE stream_id = ? AND projection = ?",
+            (stream_id, projection),
+        )
+        if not rows:
+            return None
+        return Snapshot(stream_id, rows[0][0], projection, json.loads(rows[0][1]))
+
+    async def save_snapshot(self, snapshot: Snapshot) -> None:
+        async with self._write_lock:
+            await self._write(
+                self._writer.execute,
+                "INSERT INTO wave_snapshots (stream_id, stream_version, projection, state) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (stream_id) DO UPDATE SET stream_version = excluded.stream_version, "
+                "projection = excluded.projection, state = excluded.state, taken_at = excluded.taken_at "
+                "WHERE wave_snapshots.projection <> excluded.projection "
+                "OR wave_snapshots.stream_version < excluded.stream_version",
+                (
+                    snapshot.stream_id,
+                    snapshot.stream_version,
+                    snapshot.projection,
+                    json.dumps(snapshot.state, ensure_ascii=False, allow_nan=False),
+                ),
             )
 
     async def due_timers(self, now: datetime, limit: int = 100) -> list[TimerRecord]:

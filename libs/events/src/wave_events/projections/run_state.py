@@ -11,6 +11,11 @@ from ..envelope import Envelope
 from ..escalations import Outcome, on_approve
 from .summary import NOTED, SummaryFacts, facts_document, note
 
+# The fold's code version: bump it with every change to how events fold (a field added, an event
+# folded differently), so state snapshots taken by the old fold are ignored. `snapshots.PROJECTION`
+# adds a hash of this module's source as well, which catches a change nobody bumped this for.
+PROJECTION_VERSION = 1
+
 GATES = ("G0 planned", "G1 workspace", "G2 implemented", "G3 safe", "G4 committed", "G5 tested", "G6 approved", "G7 merged")
 
 
