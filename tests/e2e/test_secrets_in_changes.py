@@ -88,7 +88,9 @@ def test_a_change_holding_a_real_key_is_blocked_never_committed_and_not_stored(t
     assert scored["verdict"] == "block"
     assert [(v["rule"], v["principle"]) for v in scored["violations"]] == [("diff.secret", "never_expose_secrets")]
     assert not [e for e in events if e["type"] == "ChangeCommitted"]
-    assert events[-1]["type"] == "RunBlocked" and "diff.secret" in events[-1]["payload"]["reason"]
+    ended, summarized = events[-2:]
+    assert ended["type"] == "RunBlocked" and "diff.secret" in ended["payload"]["reason"]
+    assert summarized["type"] == "RunSummarized" and summarized["payload"]["outcome"] == "blocked"
 
     stored = _stored_files(home)
     assert any(p.name == "wave.db" for p in stored)

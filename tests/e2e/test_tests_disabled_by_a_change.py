@@ -81,6 +81,8 @@ def test_a_change_that_also_deletes_the_test_file_is_blocked(tmp_path):
     assert done.returncode == 1, output
     scored = next(e["payload"] for e in events if e["type"] == "ActionScored")
     assert {v["rule"] for v in scored["violations"]} >= {"diff.test_selection", "diff.test_deleted"}
-    assert events[-1]["type"] == "RunBlocked" and "diff.test_deleted" in events[-1]["payload"]["reason"]
+    ended, summarized = events[-2:]
+    assert ended["type"] == "RunBlocked" and "diff.test_deleted" in ended["payload"]["reason"]
+    assert summarized["type"] == "RunSummarized" and summarized["payload"]["outcome"] == "blocked"
     assert not [e for e in events if e["type"] in ("ChangeCommitted", "TestsPassed")]
     _main_unchanged(repo)

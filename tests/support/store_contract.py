@@ -211,7 +211,7 @@ class EventStoreContract:
         old = new_envelope("run-one", c.RunRequestedV1(task="fix the bug", repo="/r", budget=2.5), producer="v1")
         await store.append("run-one", [old], 0)
         (event,) = await store.read_stream("run-one")
-        assert event.version == 4 and isinstance(event.payload, c.RunRequested)
+        assert event.version == c.RunRequested.event_version and isinstance(event.payload, c.RunRequested)
         assert (event.payload.story, event.payload.budget_usd, event.payload.target_branch) == ("fix the bug", 2.5, "main")
 
     async def test_stored_v1_escalations_read_as_v2_with_what_their_ids_said(self, store):

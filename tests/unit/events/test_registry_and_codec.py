@@ -29,7 +29,7 @@ def test_an_envelope_survives_encoding_and_decoding():
     original = new_envelope("run-r1", c.RunRequested(story="add /health", repo="/srv/app", budget_usd=3), producer="cli")
     decoded = decode_envelope(encode_envelope(original))
     assert decoded == original
-    assert (decoded.type, decoded.version, decoded.run_id) == ("RunRequested", 4, "r1")
+    assert (decoded.type, decoded.version, decoded.run_id) == ("RunRequested", c.RunRequested.event_version, "r1")
 
 
 def test_unknown_type_names_the_type_and_version():

@@ -256,3 +256,25 @@ def test_the_service_subscribes_to_exactly_the_events_it_can_decide_on() -> None
         "RunCancelled",
         "PlanRejected",
     }
+
+
+def test_the_final_message_carries_the_run_summary():
+    stream = _tested()
+    stream.add(c.RetryScheduled(retry=1, due_at=stream.last.event.occurred_at, delay_s=1, reason="flaky", timer_id="x"))
+    stream.add(c.LLMCallRecorded(role="developer", provider="openai", model="m", input_tokens=900, output_tokens=100,
+                                 cost_usd=1.5, latency_ms=3))
+    stream.add(c.RunCompleted(merge_commit=sha(3)))
+    (notice,) = decide(stream.state, stream.last.event)
+    text = "\n".join(str(block) for block in notice.message.blocks)
+    assert "developer on openai: 1 call(s), 1,000 tokens, $1.50" in text
+    assert "retry 1: flaky" in text and "G5 tested at" in text and "*Test runs*\\n1 (1 passed)" in text
+    assert "$1.50" in notice.message.text and "1 retries" in notice.message.text
+
+
+def test_an_exceeded_budget_says_how_to_top_up_not_to_approve():
+    stream = requested()
+    stream.add(c.BudgetExceeded(role="developer", needed_usd=1, needed_tokens=10, used_usd=2, limit_usd=2,
+                                used_tokens=5, limit_tokens=100))
+    (notice,) = decide(stream.state, stream.last.event)
+    text = "\n".join(str(block) for block in notice.message.blocks)
+    assert "wave budget r1 --usd NEW_LIMIT" in text and "wave approve" not in text

@@ -140,10 +140,22 @@ def test_escalation_says_what_to_run_and_offers_one_button_per_option() -> None:
 
 def test_escalation_with_an_id_too_long_for_a_button_keeps_the_command() -> None:
     message = messages.escalation(
-        "r9", escalation_id="e" * 2500, kind="budget", reason="top up", options=("approve",)
+        "r9", escalation_id="e" * 2500, kind="merge_review", reason="review", options=("approve",)
     )
     assert not [b for b in message.blocks if b["type"] == "actions"]
     assert "wave approve r9 --decision approve" in all_text(message)
+    assert_valid_message(message)
+
+
+def test_a_budget_stop_tells_how_to_top_up_and_offers_only_to_reject() -> None:
+    message = messages.escalation(
+        "r9", escalation_id="budget-1", kind="budget", reason="out of budget", options=("approve", "reject")
+    )
+    text = all_text(message)
+    assert "wave budget r9 --usd NEW_LIMIT" in text and "wave budget r9 --usd NEW_LIMIT" in message.text
+    assert "wave approve" not in text and "wave approve" not in message.text
+    (buttons,) = [b for b in message.blocks if b["type"] == "actions"]
+    assert [e["action_id"] for e in buttons["elements"]] == ["wave_escalation_reject"]
     assert_valid_message(message)
 
 

@@ -25,6 +25,7 @@ from planner_runs import (
 from run_streams import RunStream
 from wave_events import catalogue as c
 from wave_events.escalations import escalation_id
+from wave_events.projections import summary_of
 from wave_planner import Backoff, MakePlan, ReviewMerge, decide, escalation_kind
 from wave_runtime import CancelTimer, ScheduleTimer
 
@@ -450,9 +451,12 @@ CASES: dict[str, Case] = {
         lambda s: (c.RunCompleted(merge_commit=sha(9)),),
     ),
     "a finished run gets no decisions": Case(_finished_then(lambda s: failed(s)), lambda s: ()),
-    "a run that ends cancels its pending retry": Case(_ended_with_retry_pending, lambda s: (CancelTimer("r1-retry-1"),)),
-    "a run that ends without retries cancels nothing": Case(
-        lambda: (lambda s: (s.add(c.RunCancelled(cancelled_by="ana")), s)[-1])(committed("t1")), lambda s: ()
+    "a run that ends cancels its pending retry and is summarized": Case(
+        _ended_with_retry_pending, lambda s: (CancelTimer("r1-retry-1"), summary_of(s.state))
+    ),
+    "a run that ends without retries cancels nothing and is summarized": Case(
+        lambda: (lambda s: (s.add(c.RunCancelled(cancelled_by="ana")), s)[-1])(committed("t1")),
+        lambda s: (summary_of(s.state),),
     ),
 }
 
@@ -522,7 +526,21 @@ def test_however_a_run_ends_its_pending_retry_is_cancelled(ending: str) -> None:
     failed(s)
     schedule(s)
     s.add(ENDINGS[ending]())
-    assert decide(s.state, s.last.event, BACKOFF) == (CancelTimer("r1-retry-1"),)
+    cancel, summary = decide(s.state, s.last.event, BACKOFF)
+    assert cancel == CancelTimer("r1-retry-1")
+    assert isinstance(summary, c.RunSummarized) and summary.outcome == s.state.status
+    assert [t.commit for t in summary.tests] == [s.state.last_test_failed_commit]
+
+
+def test_a_run_is_summarized_once_for_its_first_ending() -> None:
+    s = committed("t1")
+    first = s.add(c.RunCancelled(cancelled_by="ana"))
+    (summary,) = decide(s.state, first.event, BACKOFF)
+    assert (summary.outcome, summary.reason) == ("cancelled", "")
+    second = s.add(c.RunFailed(reason="late"))
+    assert decide(s.state, second.event, BACKOFF) == ()  # not the first ending
+    s.add(summary)
+    assert decide(s.state, first.event, BACKOFF) == ()  # already summarized
 
 
 def test_the_planner_is_delivered_exactly_the_events_it_decides_on() -> None:

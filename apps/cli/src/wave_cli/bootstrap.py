@@ -23,6 +23,7 @@ from .errors import UserError
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from wave_app.replaying import ServiceDecisions
     from wave_llm import ModelsSetup
     from wave_runtime import DeadLetters
 
@@ -188,6 +189,12 @@ class Composition:
         """Every service with the run's models, built now when this process will run them (embedded);
         None when distributed (the services run elsewhere)."""
         return None if self.settings.distributed else self.services(model_source)
+
+    def service_decisions(self) -> list[ServiceDecisions]:
+        """Each service's decision function, for `wave replay --execute` to call again over a history."""
+        from .replaying import every_service
+
+        return every_service(self.env)
 
     def configure_logging(self) -> None:
         """For the long-running processes (`wave service`, `wave relay`)."""

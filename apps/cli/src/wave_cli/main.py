@@ -35,7 +35,7 @@ def cli(ctx: click.Context) -> None:
 
 for command in (
     run.run_command, inspect.runs_command, inspect.status_command, inspect.events_command, inspect.replay_command,
-    decide.approve_command, decide.budget_command, decide.cancel_command, run.resume_command,
+    decide.approve_command, decide.budget_command, decide.cancel_command, run.resume_command, run.fork_command,
     operate.dlq_group, operate.config_command, operate.service_command, operate.relay_command,
     operate.safety_group, run.demo_command, serve.serve_command, serve.token_group, serve.projections_group,
 ):

@@ -30,7 +30,10 @@ def summarize(envelope: Envelope) -> str:
     p = envelope.payload
     match p:
         case ev.RunRequested():
-            return f"story {_first_line(p.story, 70)!r} on {p.repo} ({p.target_branch}), budget {_money(p.budget_usd)}"
+            forked = f"; a fork of run {p.parent_run_id} at #{p.forked_at}" if p.parent_run_id else ""
+            return f"story {_first_line(p.story, 70)!r} on {p.repo} ({p.target_branch}), budget {_money(p.budget_usd)}{forked}"
+        case ev.RunForked():
+            return f"run {p.child_run_id} forked at #{p.at} by {p.forked_by} (merge policy {p.merge_policy})"
         case ev.PlanCreated():
             return f"{len(p.tasks)} task(s): " + ", ".join(f"{t.task_id} ({t.domain})" for t in p.tasks)
         case ev.PlanRejected() | ev.RunFailed() | ev.RunBlocked():
@@ -104,6 +107,11 @@ def summarize(envelope: Envelope) -> str:
             return f"{p.event_id} back to {p.service} ({p.escalation_id})"
         case ev.DeadLetterRedriven():
             return f"{p.event_id} back to {p.service}, by {p.redriven_by}"
+        case ev.RunSummarized():
+            return (
+                f"{p.outcome} in {p.duration_s:.1f} s: {len(p.retries)} retries, {len(p.tests)} test run(s), "
+                f"{len(p.files_changed)} file(s) changed, {_money(p.cost_usd)}, {len(p.decisions)} decision(s)"
+            )
     return ""
 
 

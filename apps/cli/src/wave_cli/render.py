@@ -14,8 +14,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from wave_app.queries import Replay, RunListing
+from wave_app.replaying import ReexecutionReport
 from wave_events import Envelope, encode_envelope
-from wave_events.projections import GATES, RunState
+from wave_events import catalogue as ev
+from wave_events.projections import GATES, RunState, summary_of
 from wave_store.port import StoredEvent
 
 from .follow import Outcome
@@ -147,6 +149,8 @@ def print_status(state: RunState) -> None:
     console.print(f"run [bold]{state.run_id}[/]: {state.status}" + (f" — {escape(state.outcome_reason)}" if state.outcome_reason else ""))
     console.print(f"story:  {escape(state.story.strip().splitlines()[0] if state.story.strip() else '')}")
     console.print(f"repo:   {escape(state.repo)} → {state.target_branch}" + (f" (branch {state.branch})" if state.branch else ""))
+    if state.parent_run_id:
+        console.print(f"forked from run {state.parent_run_id} at #{state.forked_at} (events 2 to {state.forked_at} are its copies)")
     for gate, passed in state.gates.items():
         console.print(f"  {'✓' if passed else '·'} {gate}", style="green" if passed else "dim")
     if state.tasks:
@@ -169,6 +173,37 @@ def print_status(state: RunState) -> None:
         console.print(f"waiting: {escalation.kind} — {escape(escalation.reason)}", style="yellow")
         console.print(f"  {approve_command(state.run_id, escalation.escalation_id, state)}")
     print_dead_letters(state)
+    summary = summary_of(state)
+    if summary is not None:
+        print_summary(summary)
+
+
+def print_summary(summary: ev.RunSummarized) -> None:
+    """What a finished run came to: time, gates, retries, tests, files, spend and the people's decisions."""
+    console.print(f"[bold]summary[/]: {summary.outcome} after {summary.duration_s:.1f} s "
+                  f"({summary.started_at:%Y-%m-%d %H:%M:%S} → {summary.ended_at:%H:%M:%S})")
+    for gate in summary.gates:
+        if gate.passed_at is not None:
+            console.print(f"  {gate.gate} passed at {gate.passed_at:%H:%M:%S} (+{gate.took_s or 0:.1f} s)")
+        else:
+            console.print(f"  {gate.gate} did not pass", style="dim")
+    for retry in summary.retries:
+        console.print(f"  retry {retry.retry} at {retry.scheduled_at:%H:%M:%S}: {escape(retry.reason)}")
+    for run in summary.tests:
+        said = "passed" if run.passed else "failed"
+        failing = f" — {escape(failing_tests_text(run.failing_tests))}" if run.failing_tests else ""
+        console.print(f"  tests {said} on {run.commit[:12]}: {run.counts.passed} passed, {run.counts.failed} failed, "
+                      f"{run.counts.errors} errors in {run.duration_s:.1f} s{failing}")
+    if summary.files_changed:
+        console.print(f"  files changed: {escape(', '.join(summary.files_changed))}")
+    for spend in summary.spend:
+        console.print(f"  {spend.role} on {spend.provider}: {spend.calls} call(s), "
+                      f"{spend.input_tokens}+{spend.output_tokens} tokens, ${spend.cost_usd:.4f}")
+    console.print(f"  total: ${summary.cost_usd:.4f}, {summary.tokens:,} tokens")
+    for decision in summary.decisions:
+        comment = f": {escape(decision.comment)}" if decision.comment else ""
+        console.print(f"  {escape(decision.decided_by)} chose {decision.decision} on {decision.kind} "
+                      f"({decision.escalation_id}) at {decision.decided_at:%H:%M:%S}{comment}")
 
 
 def print_dead_letters(state: RunState) -> None:
@@ -207,6 +242,25 @@ def print_replay(run_id: str, replay: Replay) -> None:
                 console.print(f"  {escape(line)}")
         else:
             console.print(f"[green]replay matches the {check.against}[/]")
+
+
+def print_reexecution(report: ReexecutionReport) -> None:
+    if not report.divergences:
+        console.print(f"[green]{report.decisions} decision(s) of run {report.run_id} made again: every output matches the record[/]")
+        return
+    console.print(f"[bold red]{len(report.divergences)} of {report.decisions} decision(s) of run {report.run_id} "
+                  f"now give other outputs:[/]")
+    for d in report.divergences:
+        console.print(f"{d.service} on {d.cause_type} #{d.cause_version} ({d.cause_id}), decided at version "
+                      f"{d.decided_at_version}:")
+        for line in d.expected:
+            if line not in d.got:
+                console.print(f"  expected: {escape(line)}", style="red")
+        for line in d.got:
+            if line not in d.expected:
+                console.print(f"  got:      {escape(line)}", style="yellow")
+        if sorted(d.expected) == sorted(d.got):
+            console.print("  the same outputs in another order", style="yellow")
 
 
 # --- operate -----------------------------------------------------------------------------------

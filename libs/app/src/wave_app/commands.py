@@ -87,6 +87,11 @@ def _payload(factory: type[DomainEvent], **fields: object) -> DomainEvent:
         raise InvalidRequest(f"{where}: {first['msg']}") from None
 
 
+def cassette_sha256(cassette: str) -> str:
+    """The fingerprint a run keeps of the cassette it carries, as `wave_llm.runplay.document_sha256`."""
+    return hashlib.sha256(cassette.encode()).hexdigest() if cassette else ""
+
+
 async def submit_run(
     store: EventStore,
     *,
@@ -120,7 +125,7 @@ async def submit_run(
         model_source=model_source,
         merge_strategy=merge_strategy,
         cassette=cassette,
-        cassette_sha256=hashlib.sha256(cassette.encode()).hexdigest() if cassette else "",  # as wave_llm.runplay.document_sha256
+        cassette_sha256=cassette_sha256(cassette),
         requested_by=actor,
     )
     run_id = new_run_id()

@@ -86,6 +86,24 @@ class RunRequestedV3(DomainEvent):
 
 
 @registry.register("RunRequested", version=4)
+class RunRequestedV4(DomainEvent):
+    """Fourth shape: no word of a parent run."""
+
+    story: str = NonEmpty
+    repo: str = NonEmpty
+    target_branch: str = Field(default="main", min_length=1)
+    budget_usd: float = Field(ge=0)
+    budget_tokens: int = Field(default=2_000_000, ge=0)
+    max_retries: int = Field(default=3, ge=0, le=20)
+    merge_policy: MergePolicy = "auto"
+    merge_strategy: MergeStrategy = "squash"
+    model_source: str = ""
+    cassette: str = ""
+    cassette_sha256: str = ""
+    requested_by: str = "unknown"
+
+
+@registry.register("RunRequested", version=5)
 class RunRequested(DomainEvent):
     """A user asked WAVE to deliver a story against a repository.
 
@@ -98,6 +116,8 @@ class RunRequested(DomainEvent):
     restart, plays the run's own answers from the run's own position (its recorded calls). It is
     stored redacted like every payload; `cassette_sha256` (of the content before redaction) lets a
     process that holds the same cassette file play that one, secrets and all.
+    A fork (`wave fork`) names its `parent_run_id` and the parent's stream version it was forked at
+    (`forked_at`): the events after this one, up to that version, are copies of the parent's.
     """
 
     story: str = NonEmpty
@@ -112,6 +132,8 @@ class RunRequested(DomainEvent):
     cassette: str = ""
     cassette_sha256: str = ""
     requested_by: str = "unknown"
+    parent_run_id: str | None = Field(default=None, min_length=1)
+    forked_at: int | None = Field(default=None, ge=1)
 
 
 @registry.upcaster("RunRequested", from_version=1)
@@ -138,6 +160,12 @@ def _run_requested_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
 def _run_requested_v3_to_v4(payload: dict[str, Any]) -> dict[str, Any]:
     # v3 runs carried no cassette: they play whatever their models file (or the services) name.
     return {**payload, "cassette": "", "cassette_sha256": ""}
+
+
+@registry.upcaster("RunRequested", from_version=4)
+def _run_requested_v4_to_v5(payload: dict[str, Any]) -> dict[str, Any]:
+    # Runs before forks existed had no parent.
+    return {**payload, "parent_run_id": None, "forked_at": None}
 
 
 class PlanTask(Value):
@@ -612,6 +640,89 @@ class RunBlocked(DomainEvent):
 class RunCancelled(DomainEvent):
     cancelled_by: str = NonEmpty
     reason: str = ""
+
+
+class GatePassed(Value):
+    """When a gate passed (for the last time: a retry reopens the gates after G1) and how long it took
+    since the gate before it passed (G0: since the run was requested). None: it never held at the end."""
+
+    gate: str = NonEmpty
+    passed_at: AwareDatetime | None = None
+    took_s: float | None = Field(default=None, ge=0)
+
+
+class RetryTaken(Value):
+    retry: int = Field(ge=1)
+    reason: str = ""
+    scheduled_at: AwareDatetime
+
+
+class TestsRun(Value):
+    """One test run of the sandbox: the commit, whether it passed, the counts and the tests that failed."""
+
+    commit: str = CommitId
+    passed: bool
+    counts: TestCounts
+    failing_tests: tuple[str, ...] = ()
+    duration_s: float = Field(ge=0)
+    finished_at: AwareDatetime
+
+
+class ModelSpend(Value):
+    """What the model calls of one role on one provider cost."""
+
+    role: str = NonEmpty
+    provider: str = NonEmpty
+    calls: int = Field(ge=0)
+    input_tokens: int = Field(ge=0)
+    output_tokens: int = Field(ge=0)
+    cost_usd: float = Field(ge=0)
+
+
+class DecisionMade(Value):
+    escalation_id: str = NonEmpty
+    kind: str = NonEmpty  # the escalation's kind ("unknown" when the question is not in the run)
+    decision: Decision
+    decided_by: str = NonEmpty
+    decided_at: AwareDatetime
+    comment: str = ""
+
+
+RunOutcome = Literal["completed", "failed", "blocked", "cancelled", "rejected"]
+
+
+@registry.register("RunSummarized")
+class RunSummarized(DomainEvent):
+    """What a finished run came to, in one event: written once by the planner after the run's first
+    terminal event, folded from the run's events by `wave_events.projections.summary_of`."""
+
+    story: str = NonEmpty
+    outcome: RunOutcome
+    reason: str = ""
+    merge_commit: str | None = None
+    started_at: AwareDatetime
+    ended_at: AwareDatetime
+    duration_s: float = Field(ge=0)
+    gates: tuple[GatePassed, ...] = ()
+    retries: tuple[RetryTaken, ...] = ()
+    files_changed: tuple[str, ...] = ()
+    tests: tuple[TestsRun, ...] = ()
+    spend: tuple[ModelSpend, ...] = ()
+    cost_usd: float = Field(ge=0)
+    tokens: int = Field(ge=0)
+    decisions: tuple[DecisionMade, ...] = ()
+
+
+@registry.register("RunForked")
+class RunForked(DomainEvent):
+    """A new run was forked from this one (`wave fork`): it starts with this run's events up to
+    stream version `at` and goes on with its own settings."""
+
+    child_run_id: str = NonEmpty
+    at: int = Field(ge=1)
+    merge_policy: MergePolicy
+    model_source: str = ""
+    forked_by: str = NonEmpty
 
 
 @registry.register("NotificationSent")

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from wave_events import Envelope
 from wave_events import catalogue as ev
-from wave_events.projections import GATES, RunState
+from wave_events.projections import GATES, RunState, summary_of
 
 from . import messages
 from .blockkit import SlackMessage
@@ -134,7 +134,7 @@ def _exceeded(state: RunState, event: Envelope, p: ev.BudgetExceeded) -> tuple[N
     percent = max(_share(p.used_usd, p.limit_usd), _share(p.used_tokens, p.limit_tokens))
     blocked = (
         f"A {p.role} call needing ${p.needed_usd:,.2f} and {p.needed_tokens:,} tokens was not made. "
-        "The run waits for a budget top-up."
+        f"The run waits for a budget top-up: `wave budget {_run_id(state, event)} --usd NEW_LIMIT`."
     )
     message = messages.budget_warning(
         _run_id(state, event),
@@ -155,7 +155,8 @@ def _finished(state: RunState, event: Envelope, p: Any) -> tuple[Notice, ...]:
     if isinstance(p, ev.RunCancelled):
         reason = f"Cancelled by {p.cancelled_by}" + (f": {p.reason}" if p.reason else ".")
     message = messages.run_finished(
-        _run_id(state, event), outcome=outcome, merge_commit=getattr(p, "merge_commit", None), reason=reason
+        _run_id(state, event), outcome=outcome, merge_commit=getattr(p, "merge_commit", None), reason=reason,
+        summary=summary_of(state),
     )
     notices = [Notice("updates", "run_finished", message)]
     if outcome == "failed":

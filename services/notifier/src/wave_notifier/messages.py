@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from wave_events.catalogue import RunSummarized
+
 from .blockkit import (
     SECTION_TEXT,
+    Block,
     SlackMessage,
     actions,
     button,
@@ -20,6 +23,7 @@ from .blockkit import (
 )
 
 APPROVE_COMMAND = "wave approve {run_id} --decision {options}"
+BUDGET_COMMAND = "wave budget {run_id} --usd NEW_LIMIT"
 ESCALATION_ACTION_ID = "wave_escalation_{option}"
 _MAX_LISTED_VIOLATIONS = 10
 _OUTCOMES = {
@@ -90,7 +94,12 @@ def gate_passed(run_id: str, *, gate: str, gates: Mapping[str, bool], detail: st
 def escalation(
     run_id: str, *, escalation_id: str, kind: str, reason: str, options: Sequence[str]
 ) -> SlackMessage:
-    command = APPROVE_COMMAND.format(run_id=run_id, options="|".join(options))
+    if kind == "budget":
+        # `wave approve` refuses a budget stop: a top-up answers it, a reject stops the run.
+        command = BUDGET_COMMAND.format(run_id=run_id)
+        options = [option for option in options if option != "approve"]
+    else:
+        command = APPROVE_COMMAND.format(run_id=run_id, options="|".join(options))
     blocks = [
         header(f"⚠️ Run {run_id}: a decision is needed"),
         section(escape(reason)),
@@ -206,8 +215,60 @@ def budget_warning(
     )
 
 
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+def summary_blocks(summary: RunSummarized) -> list[Block]:
+    """What a finished run came to: time, cost, gates, retries, tests, files and the people's decisions."""
+    passed_tests = sum(1 for t in summary.tests if t.passed)
+    blocks: list[Block] = [
+        fields(
+            [
+                ("Took", _duration(summary.duration_s)),
+                ("Cost", f"{_usd(summary.cost_usd)} · {_tokens(summary.tokens)} tokens"),
+                ("Retries", str(len(summary.retries))),
+                ("Test runs", f"{len(summary.tests)} ({passed_tests} passed)"),
+                ("Files changed", str(len(summary.files_changed))),
+                ("Decisions", str(len(summary.decisions))),
+            ]
+        )
+    ]
+    gates = [
+        f"{'✅' if g.passed_at else '⬜'} {escape(g.gate)}"
+        + (f" at {g.passed_at:%H:%M:%S} (+{_duration(g.took_s or 0)})" if g.passed_at else "")
+        for g in summary.gates
+    ]
+    blocks.append(section("*Gates*\n" + "\n".join(gates)))
+    details = [f"• retry {r.retry}: {escape(r.reason)}" for r in summary.retries]
+    details += [
+        f"• {escape(d.decided_by)} chose *{d.decision}* on {escape(d.kind.replace('_', ' '))} at {d.decided_at:%H:%M:%S}"
+        + (f": {escape(d.comment)}" if d.comment else "")
+        for d in summary.decisions
+    ]
+    if details:
+        blocks.append(section("*Retries and decisions*\n" + "\n".join(details)))
+    spend = [
+        f"{escape(s.role)} on {escape(s.provider)}: {s.calls} call(s), "
+        f"{_tokens(s.input_tokens + s.output_tokens)} tokens, {_usd(s.cost_usd)}"
+        for s in summary.spend
+    ]
+    if summary.files_changed:
+        spend.append("Files: " + escape(", ".join(summary.files_changed)))
+    if spend:
+        blocks.append(context(*spend))
+    return blocks
+
+
 def run_finished(
-    run_id: str, *, outcome: str, merge_commit: str | None = None, reason: str | None = None
+    run_id: str,
+    *,
+    outcome: str,
+    merge_commit: str | None = None,
+    reason: str | None = None,
+    summary: RunSummarized | None = None,
 ) -> SlackMessage:
     if outcome not in _OUTCOMES:
         raise ValueError(f"unknown run outcome {outcome!r}; expected one of {', '.join(_OUTCOMES)}")
@@ -217,12 +278,19 @@ def run_finished(
     else:
         body, plain_body = escape(reason or "No reason was given."), reason or "no reason given"
     pairs = [("Outcome", outcome)] + ([("Merge commit", merge_commit)] if merge_commit else [])
+    told = ""
+    if summary is not None:
+        told = (
+            f" ({_duration(summary.duration_s)}, {_usd(summary.cost_usd)}, {len(summary.retries)} retries, "
+            f"{len(summary.files_changed)} files changed)"
+        )
     return SlackMessage(
-        text=fallback(f"Run {run_id} {said}: {plain_body}"),
+        text=fallback(f"Run {run_id} {said}: {plain_body}{told}"),
         blocks=(
             header(f"{emoji} Run {run_id} {said}"),
             section(body),
             fields(pairs),
+            *(summary_blocks(summary) if summary is not None else ()),
             context(_status_hint(run_id)),
         ),
     )

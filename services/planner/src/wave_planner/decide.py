@@ -19,7 +19,7 @@ from datetime import timedelta
 from wave_events import Envelope, escalations
 from wave_events import catalogue as ev
 from wave_events.escalations import Outcome, about_head, about_task, rule_of
-from wave_events.projections import Escalation, RunState, TaskState
+from wave_events.projections import Escalation, RunState, TaskState, summary_of
 from wave_runtime import CancelTimer, Output, ScheduleTimer
 
 from .backoff import Backoff
@@ -356,7 +356,10 @@ def _human_decision(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Ste
 def _run_ended(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step, ...]:
     # A retry still waiting would send a FixRequested into a finished run. The projection forgets pending
     # timers when a run ends, but retry timer ids are numbered, so the last one can be named.
-    return (CancelTimer(retry_timer_id(state.run_id, state.retries)),) if state.retries else ()
+    steps: tuple[Step, ...] = (CancelTimer(retry_timer_id(state.run_id, state.retries)),) if state.retries else ()
+    # One summary per run, caused by its first terminal event (a second one, from a racing writer, adds none).
+    summary = summary_of(state) if state.facts.ended_by == str(e.event_id) and not state.facts.summarized else None
+    return (*steps, summary) if summary is not None else steps
 
 
 # --- shared ------------------------------------------------------------------------------------

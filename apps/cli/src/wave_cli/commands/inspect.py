@@ -6,7 +6,7 @@ import asyncio
 import sys
 
 import click
-from wave_app import queries
+from wave_app import queries, replaying
 
 from .. import render
 from ..bootstrap import Composition
@@ -71,15 +71,33 @@ def events_command(parts: Composition, run_id: str, as_json: bool, raw: bool) ->
 
 @click.command("replay")
 @click.argument("run_id")
+@click.option("--execute", is_flag=True,
+              help="decide again: every service's decisions over the recorded history, with the recorded model "
+                   "answers, test runs and git results; report each output that differs from the stored one")
 @click.pass_obj
-def replay_command(parts: Composition, run_id: str) -> None:
+def replay_command(parts: Composition, run_id: str, execute: bool) -> None:
     """Rebuild a run's state from its stored events and compare it with what was seen live.
 
     The whole stream is compared with the run folded in the store's global order, the way a
     subscribed service sees it. The live projection, kept event by event while the run was followed
     here (`wave run`, `wave approve`, `wave demo`), is compared with the replay of the events it
-    covers. Exit status 1 on any difference.
+    covers. With --execute, each service decides again about every event it handled, on the state it
+    decided on, with its effects (model answers, tests, commits, merges) taken from the record; every
+    output that differs from the stored one is reported (service, cause event, expected and got).
+    Exit status 1 on any difference.
     """
+    if execute:
+        services = parts.service_decisions()
+
+        async def again():
+            async with parts.store() as store:
+                return await replaying.reexecute_run(store, run_id, services)
+
+        report = asyncio.run(again())
+        render.print_reexecution(report)
+        if report.divergences:
+            sys.exit(1)
+        return
 
     async def go():
         async with parts.store() as store:

@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 import click
-from wave_app import commands, queries
+from wave_app import commands, forking, queries
 
 from .. import render
 from ..bootstrap import FACTORIES, Composition, local_user
@@ -125,6 +125,62 @@ def resume_command(parts: Composition, run_id: str, timeout_s: float) -> None:
             return await follow_on(parts, store, follower, state.model_source, timeout_s)
 
     sys.exit(render.report(asyncio.run(go())))
+
+
+@click.command("fork")
+@click.argument("run_id")
+@click.option("--at", "position", type=click.IntRange(min=1), required=True,
+              help="the parent's stream version (the # of `wave events`) the fork starts after")
+@click.option("--models", "models_file", type=click.Path(dir_okay=False),
+              help="the models file (routes, or a cassette) the fork uses from there  [default: the parent's]")
+@click.option("--merge-policy", type=click.Choice(["auto", "model", "human"]),
+              help="who approves the fork's merge  [default: the parent's]")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=1800, show_default=True, help="seconds")
+@click.pass_obj
+def fork_command(parts: Composition, run_id: str, position: int, models_file: str | None, merge_policy: str | None,
+                 timeout_s: float) -> None:
+    """Start a new run from RUN_ID's history up to stream version --at, with other settings.
+
+    The parent's events 1…AT are copied into the new run (model answers included, so nothing before
+    AT is asked or paid for again) and the services go on from there, deciding only what the parent
+    decided after AT: what if the reviewer had been another model (--models), what if the merge
+    policy had been stricter (--merge-policy human). The parent gets a RunForked and is not changed
+    otherwise. Exit status as for `wave run`: 0 merged, 3 waiting for a decision, 1 failed, blocked,
+    rejected or cancelled.
+    """
+    model_source, cassette = _models_source(parts, models_file) if models_file else (None, None)
+
+    async def go() -> Outcome:
+        async with parts.store() as store:
+            _, parent = await queries.load_run(store, run_id)
+            models = parent.model_source if model_source is None else model_source
+            services = parts.embedded_services(models)  # a service that cannot start refuses before the fork is stored
+            child = await forking.fork_run(
+                store, actor=local_user(), run_id=run_id, at=position, services=list(FACTORIES),
+                merge_policy=merge_policy, model_source=models, cassette=cassette,
+            )
+            render.console.print(f"run [bold]{child}[/] forked from {run_id} at #{position} "
+                                 f"(merge policy {merge_policy or parent.merge_policy}) — {parts.settings.mode}")
+            return await follow(parts, store, child, timeout_s, services, models)
+
+    sys.exit(render.report(asyncio.run(go())))
+
+
+def _models_source(parts: Composition, path: str) -> tuple[str, str]:
+    """A models file, or a cassette (turned into the scripted models file that plays it), and the
+    cassette the fork carries ("" for a models file: it asks those models)."""
+    from wave_llm import load_cassette
+    from wave_llm.errors import CassetteError
+
+    if not Path(path).is_file():
+        raise UserError(f"--models {path}: no such file")
+    try:
+        load_cassette(path)
+    except (CassetteError, OSError):
+        source = str(Path(path).resolve())
+        parts.models_setup(source)  # a file that is neither is refused here, with its problem
+        return source, ""
+    return parts.use_cassette(path), _cassette_document(path)
 
 
 @click.command("demo")

@@ -1,5 +1,6 @@
 """Projections: pure folds of events into views. Replaying from scratch gives the state seen live."""
 
 from .run_state import GATES, Escalation, RunState, TaskState, evolve, fold, gates_of
+from .summary import summarize, summary_of
 
-__all__ = ["GATES", "Escalation", "RunState", "TaskState", "evolve", "fold", "gates_of"]
+__all__ = ["GATES", "Escalation", "RunState", "TaskState", "evolve", "fold", "gates_of", "summarize", "summary_of"]

@@ -9,6 +9,7 @@ from typing import Any
 from .. import catalogue as ev
 from ..envelope import Envelope
 from ..escalations import Outcome, on_approve
+from .summary import NOTED, SummaryFacts, facts_document, note
 
 # The fold's code version: bump it with every change to how events fold (a field added, an event
 # folded differently), so state snapshots taken by the old fold are ignored. `snapshots.PROJECTION`
@@ -90,6 +91,8 @@ class RunState:
     merge_policy: str = "auto"
     merge_strategy: str = "squash"
     model_source: str = ""  # the models file the run was submitted with ("" = the driving process's own)
+    parent_run_id: str | None = None  # a fork's parent run, whose events up to `forked_at` it copied
+    forked_at: int | None = None
     max_retries: int = 3
     plan_summary: str | None = None
     planned: bool = False
@@ -123,6 +126,7 @@ class RunState:
     cassette: str = ""  # the cassette the run plays (JSON, as stored: redacted), "" when it asks its models
     cassette_sha256: str = ""  # of the cassette before redaction
     notifications: int = 0
+    facts: SummaryFacts = field(default_factory=SummaryFacts)  # what the run's summary is made of
 
     @property
     def finished(self) -> bool:
@@ -138,7 +142,8 @@ class RunState:
         return gates_of(self)
 
     def to_dict(self) -> dict[str, Any]:
-        document = asdict(self)
+        document = asdict(replace(self, facts=SummaryFacts()))
+        document["facts"] = facts_document(self.facts)
         document["gates"] = self.gates
         return document
 
@@ -224,6 +229,8 @@ def _run_requested(state: RunState, e: Envelope, p: ev.RunRequested) -> RunState
         model_source=p.model_source,
         cassette=p.cassette,
         cassette_sha256=p.cassette_sha256,
+        parent_run_id=p.parent_run_id,
+        forked_at=p.forked_at,
         max_retries=p.max_retries,
         budget_limit_usd=p.budget_usd,
         budget_limit_tokens=p.budget_tokens,
@@ -448,9 +455,14 @@ _HANDLERS: dict[type, Callable[[RunState, Envelope, Any], RunState]] = {
 def evolve(state: RunState, envelope: Envelope) -> RunState:
     """Apply one event. Events that do not change the run's view (BudgetExceeded) only advance the version."""
     version = envelope.stream_version or state.version + 1
-    handler = _HANDLERS.get(type(envelope.payload))
-    if handler is not None:
-        changed = handler(state, envelope, envelope.payload)
+    kind = type(envelope.payload)
+    handler = _HANDLERS.get(kind)
+    if handler is not None or kind in NOTED:
+        changed = handler(state, envelope, envelope.payload) if handler is not None else state
+        if kind in NOTED:
+            facts = note(state.facts, state, changed, envelope)
+            if facts is not state.facts:
+                changed = replace(changed, facts=facts)
         if changed is not state:
             # A copy the handler has just made and nobody else holds: set the version in it rather
             # than copying the whole state a second time.

@@ -3,7 +3,7 @@
 The JSON follows the dataclasses' annotations: a dataclass becomes an object of its fields, a tuple
 an array, and a dict an array of [key, value] pairs (so its order survives a JSON store that sorts
 object keys, as PostgreSQL's jsonb does). Reading goes by the same annotations, so tuples, nested
-dataclasses and floats come back as they were: `state_from_json(state_to_json(s)) == s`.
+dataclasses, floats, times (ISO text) and value objects (their JSON) come back as they were: `state_from_json(state_to_json(s)) == s`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,11 @@ import hashlib
 import inspect
 import types
 import typing
+from datetime import datetime
 from functools import cache
 from typing import Any
+
+from pydantic import BaseModel
 
 from . import run_state
 from .run_state import RunState
@@ -42,6 +45,10 @@ def _encode(value: Any) -> Any:
         return [_encode(item) for item in value]
     if isinstance(value, dict):
         return [[key, _encode(item)] for key, item in value.items()]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, BaseModel):  # a payload's value object kept in the state (the summary's facts)
+        return value.model_dump(mode="json")
     return value
 
 
@@ -74,4 +81,8 @@ def _decode(hint: Any, value: Any) -> Any:
         return instance
     if hint is float:
         return float(value)
+    if hint is datetime:
+        return datetime.fromisoformat(value)
+    if isinstance(hint, type) and issubclass(hint, BaseModel):
+        return hint.model_validate(value)
     return value

@@ -1,0 +1,174 @@
+"""Each service's decisions, as `wave replay --execute` calls them again: the pure `decide()` of each
+service, with its effects (a model's answer, a test run, a commit, a merge) standing for the outputs
+they recorded (`wave_app.replaying.Claim`). Safety has no effect to stand in for: its scoring is pure,
+so it scores each change again.
+
+The notifier is not replayed: what it stores (`NotificationSent`) says only that Slack took a message,
+and whether it posts at all depends on the process's Slack settings, not on the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from importlib import import_module
+from typing import Any
+
+from wave_app.replaying import Claim, Regenerated, ServiceDecisions
+from wave_events import DomainEvent, Envelope
+from wave_events import catalogue as ev
+from wave_events.projections import RunState
+from wave_runtime import CancelTimer, ScheduleTimer
+
+# What a model call records, whoever makes it.
+MODEL_CALL = (ev.LLMCallRecorded, ev.BudgetCharged, ev.BudgetThresholdCrossed, ev.BudgetExceeded)
+
+
+def _about(event: DomainEvent, **wanted: Any) -> bool:
+    return all(getattr(event, name, None) == value for name, value in wanted.items())
+
+
+def _escalation(event: DomainEvent, *kinds: str, **wanted: Any) -> bool:
+    return isinstance(event, ev.EscalationRequested) and event.kind in kinds and _about(event, **wanted)
+
+
+class RecordedAnswers:
+    """A model client that answers from the record: each call gets the next recorded call of the
+    handling (its `LLMCallRecorded` and the budget events after it), so the service reads the very
+    answers it read then and nothing is asked or paid for."""
+
+    def __init__(self, recorded: Sequence[DomainEvent]) -> None:
+        self._calls: list[list[DomainEvent]] = []
+        for event in recorded:
+            if isinstance(event, ev.LLMCallRecorded):
+                # The service marks an answer it refuses itself: hand the record back unmarked.
+                self._calls.append([event.model_copy(update={"rejected_reason": None})])
+            elif isinstance(event, MODEL_CALL) and self._calls:
+                self._calls[-1].append(event)
+        self.offline, self.banner = True, None
+
+    @staticmethod
+    def replayable(recorded: Sequence[DomainEvent]) -> bool:
+        """Every call answered, with its answer stored in the event (a refusal by the budget, a failed call or
+        an answer kept as a content reference is taken from the record as it stands)."""
+        calls = [e for e in recorded if isinstance(e, ev.LLMCallRecorded)]
+        return bool(calls) and not any(isinstance(e, ev.BudgetExceeded) for e in recorded) and all(
+            c.outcome == "ok" and c.response is not None for c in calls
+        )
+
+    async def complete(self, role: str, system: str, messages: Any, **_: Any) -> Any:
+        from wave_llm import CallResult, ModelResponse, ModelSourceUnavailable
+
+        if not self._calls:
+            raise ModelSourceUnavailable(f"the record holds no further {role} answer", action="none: this is a replay")
+        events = self._calls.pop(0)
+        call = events[0]
+        assert isinstance(call, ev.LLMCallRecorded)
+        response = ModelResponse(text=call.response or "", input_tokens=call.input_tokens, output_tokens=call.output_tokens,
+                                 model=call.model, provider=call.provider, latency_ms=call.latency_ms)
+        return CallResult(response, events)
+
+
+def planner(env: Mapping[str, str]) -> ServiceDecisions:
+    """The planner's handle itself where the record holds its model answers (the plan and the review
+    are read again from them), its `decide` with a claim where it does not."""
+    planning = import_module("wave_planner.decide")  # the package's `decide` attribute is the function
+    from wave_planner import PlannerService
+    from wave_planner.config import PlannerConfig
+
+    config = PlannerConfig.from_env(env)
+    backoff = config.backoff
+
+    async def decide(state: RunState, event: Envelope, recorded: Sequence[DomainEvent]) -> Sequence[Regenerated]:
+        steps = planning.decide(state, event, backoff)
+        asks_model = any(isinstance(step, (planning.MakePlan, planning.ReviewMerge)) for step in steps)
+        if asks_model and RecordedAnswers.replayable(recorded):
+            service = PlannerService(RecordedAnswers(recorded), config=config, read_listing=lambda *_: None)  # type: ignore[arg-type]
+            steps = await service.handle(state, event)
+        out: list[Regenerated] = []
+        for step in planning.decide(state, event, backoff):
+            if isinstance(step, planning.MakePlan):
+                out.append(Claim("the planner model's plan", lambda e: isinstance(e, (*MODEL_CALL, ev.PlanCreated, ev.PlanRejected))
+                                 or _escalation(e, "invalid_plan", "budget")))
+            elif isinstance(step, planning.ReviewMerge):
+                head = step.head
+                out.append(Claim(f"the merge reviewer model's review of {head[:12]}", lambda e: isinstance(e, MODEL_CALL)
+                                 or (isinstance(e, (ev.MergeApproved, ev.MergeRejected)) and e.approver == "model")
+                                 or _escalation(e, "merge_review", "budget")))
+            elif isinstance(step, ScheduleTimer):
+                out.append(step.event)  # the event the timer appends when it fires
+            elif not isinstance(step, CancelTimer):
+                out.append(step)
+        return out
+
+    return ServiceDecisions(planning.SERVICE_NAME, planning.HANDLED_EVENT_TYPES, decide)
+
+
+def developer() -> ServiceDecisions:
+    developing = import_module("wave_developer.decide")  # the package's `decide` attribute is the function
+
+    async def decide(state: RunState, event: Envelope, recorded: Sequence[DomainEvent]) -> Sequence[Regenerated]:
+        out: list[Regenerated] = []
+        for step in developing.decide(state, event):
+            if isinstance(step, developing.Work):
+                task, attempt = step.task_id, step.attempt
+                out.append(Claim(
+                    f"the {step.role}'s change for task {task} attempt {attempt}",
+                    lambda e, task=task, attempt=attempt: isinstance(e, MODEL_CALL)
+                    or (isinstance(e, (ev.ChangeProposed, ev.ChangeRejected, ev.EscalationRequested))
+                        and _about(e, task_id=task, attempt=attempt)),
+                ))
+        return out
+
+    return ServiceDecisions("developer", developing.HANDLED_EVENT_TYPES, decide)
+
+
+def gitops() -> ServiceDecisions:
+    git = import_module("wave_gitops.decide")  # the package's `decide` attribute is the function
+
+    async def decide(state: RunState, event: Envelope, recorded: Sequence[DomainEvent]) -> Sequence[Regenerated]:
+        out: list[Regenerated] = []
+        for step in git.decide(state, event):
+            if isinstance(step, git.Prepare):
+                out.append(Claim("the run's workspace", lambda e: isinstance(e, (ev.WorkspaceReady, ev.RunFailed))))
+            elif isinstance(step, git.ApplyChange):
+                task, attempt = step.task_id, step.attempt
+                out.append(Claim(
+                    f"the commit of task {task} attempt {attempt}",
+                    lambda e, task=task, attempt=attempt: isinstance(e, (ev.ChangeCommitted, ev.ChangeRejected))
+                    and _about(e, task_id=task, attempt=attempt),
+                ))
+            elif isinstance(step, git.Merge):
+                out.append(Claim(f"the merge into {step.target_branch}", lambda e: isinstance(e, ev.Merged)
+                                 or _escalation(e, "merge_conflict")))
+        return out
+
+    return ServiceDecisions("gitops", git.HANDLED_EVENT_TYPES, decide)
+
+
+def qa() -> ServiceDecisions:
+    testing = import_module("wave_qa.decide")  # the package's `decide` attribute is the function
+
+    async def decide(state: RunState, event: Envelope, recorded: Sequence[DomainEvent]) -> Sequence[Regenerated]:
+        step = testing.decide(state, event)
+        if step is None:
+            return ()
+        commit = step.commit
+        return (Claim(f"the test run of {commit[:12]}", lambda e: isinstance(e, (ev.TestsPassed, ev.TestsFailed))
+                      and e.commit == commit),)
+
+    return ServiceDecisions("qa", testing.HANDLED_EVENT_TYPES, decide)
+
+
+def safety() -> ServiceDecisions:
+    from wave_safety import create_service
+
+    service = create_service()
+
+    async def decide(state: RunState, event: Envelope, recorded: Sequence[DomainEvent]) -> Sequence[Regenerated]:
+        return [o for o in await service.handle(state, event) if isinstance(o, DomainEvent)]
+
+    return ServiceDecisions(service.name, service.handles, decide)
+
+
+def every_service(env: Mapping[str, str]) -> list[ServiceDecisions]:
+    return [planner(env), gitops(), developer(), safety(), qa()]
