@@ -76,6 +76,9 @@ class EventRegistry:
 
         return decorate
 
+    def knows(self, event_type: str, version: int) -> bool:
+        return (event_type, version) in self._models
+
     def versions(self, event_type: str) -> list[int]:
         return sorted(v for (t, v) in self._models if t == event_type)
 

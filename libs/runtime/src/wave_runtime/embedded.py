@@ -169,7 +169,7 @@ class EmbeddedRuntime:
                     await subscription.skip(envelope.global_position or 0)
                     self._moved()
                     continue
-                if isinstance(envelope.payload, UnreadableEvent):
+                if dispatcher.wants_type(envelope.stored_type) and isinstance(envelope.payload, UnreadableEvent):
                     # No service can act on it; its run shows as unreadable, every other run goes on.
                     log.error("%s: skipped stored event %s of %s (%s v%s): %s", name, envelope.event_id,
                               envelope.stream_id, envelope.payload.stored_type, envelope.payload.stored_version,

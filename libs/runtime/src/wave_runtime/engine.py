@@ -21,10 +21,10 @@ import random
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 from wave_events import DomainEvent, Envelope, derived_event_id, escalations, new_envelope
 from wave_events import catalogue as ev
@@ -42,6 +42,8 @@ log = logging.getLogger("wave.runtime")
 _STATE_CACHE_SIZE = 1024
 
 Outcome = Literal["handled", "duplicate", "ignored", "dead"]
+A = TypeVar("A")
+B = TypeVar("B")
 RETRY_REQUEST = "HandlingRetryRequested"  # handled by the dispatcher of the service it names
 
 
@@ -79,6 +81,15 @@ class HandlingFailed(Exception):
         self.failure = failure
 
 
+async def _both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
+    """Await two reads at once; the first failure is raised once both have ended (none is left running)."""
+    results = await asyncio.gather(first, second, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results[0], results[1]
+
+
 class Dispatcher:
     def __init__(
         self, service: Service, store: EventStore, *, instance: str | None = None, retry: RetryPolicy | None = None
@@ -97,6 +108,8 @@ class Dispatcher:
         self._snapshotted: dict[str, int] = {}
 
     def wants(self, envelope: Envelope) -> bool:
+        if not self.wants_type(envelope.stored_type):
+            return False  # decided without decoding the payload
         if envelope.type == RETRY_REQUEST:
             return envelope.payload.service == self.service.name
         return envelope.type in self.service.handles
@@ -117,14 +130,21 @@ class Dispatcher:
         while True:
             in_handler = False
             try:
+                state = None
                 if not checked:
-                    if await self.store.was_handled(name, envelope.event_id):
+                    # Side by side: the check and the run's state are independent reads, and each is a
+                    # round trip (or two) on the way to the handler.
+                    handled, state = await _both(
+                        self.store.was_handled(name, envelope.event_id), self._state(envelope.stream_id)
+                    )
+                    if handled:
                         self.outage.recovered()
                         EVENTS_HANDLED.labels(name, envelope.type, "duplicate").inc()
                         return "duplicate"
                     checked = True
                 with handling_span(name, envelope):
-                    state = await self._state(envelope.stream_id)
+                    if state is None:
+                        state = await self._state(envelope.stream_id)
                     subject = await self._subject(envelope)
                     try:
                         in_handler = True

@@ -9,9 +9,11 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from wave_events import (
+    DomainEvent,
     Envelope,
     EventError,
     UndecodableEventError,
@@ -20,7 +22,7 @@ from wave_events import (
     registry,
     validate_stream_id,
 )
-from wave_events.envelope import trusted_envelope
+from wave_events.envelope import lazy_envelope, trusted_envelope
 
 from .errors import InvalidAppendError
 
@@ -102,18 +104,21 @@ DECODING_ERRORS = (EventError, ValueError, TypeError)
 
 def decode_rows(
     rows: Sequence[R],
-    envelope_of: Callable[[R], Envelope],
+    envelope_of: Callable[[R, bool], Envelope],
     stored_of: Callable[[R], StoredEvent],
     *,
     strict: bool,
 ) -> list[Envelope]:
     """Decode stored rows. An undecodable row raises UndecodableEventError naming it when `strict`
     (one run's stream: that run cannot be folded), else it becomes an `UnreadableEvent` placeholder
-    (the global order: followers skip it and go on)."""
+    (the global order: followers skip it and go on). Not `strict`, payloads are decoded when first
+    looked at (`envelope_of(row, True)`, see `read_payload_later`): a follower of the global order
+    mostly skips events by type or stream."""
     envelopes = []
+    lazy = not strict
     for row in rows:
         try:
-            envelopes.append(envelope_of(row))
+            envelopes.append(envelope_of(row, lazy))
         except DECODING_ERRORS as exc:
             stored = stored_of(row)
             error = stored.undecodable(exc)
@@ -121,6 +126,25 @@ def decode_rows(
                 raise error from None
             envelopes.append(unreadable_envelope(stored, error))
     return envelopes
+
+
+def read_payload_later(
+    fields: dict[str, Any], event_type: str, event_version: int, payload: str | bytes
+) -> Envelope:
+    """An envelope of `fields` (every field but the payload, checked) whose payload is decoded from
+    the stored text when first needed; one that cannot be decoded reads then as an `UnreadableEvent`
+    naming the error, as `decode_rows` would have made it. A type or version the registry does not
+    know is found out now: the placeholder is made at once."""
+    if not registry.knows(event_type, event_version):
+        registry.model(event_type, event_version)  # raises the error that names what is unknown
+    return lazy_envelope(fields, event_type, partial(_payload_or_placeholder, event_type, event_version, payload))
+
+
+def _payload_or_placeholder(event_type: str, event_version: int, payload: str | bytes) -> DomainEvent:
+    try:
+        return registry.decode(event_type, event_version, payload)
+    except DECODING_ERRORS as exc:
+        return UnreadableEvent(stored_type=event_type, stored_version=event_version, error=str(exc))
 
 
 def unreadable_envelope(stored: StoredEvent, error: UndecodableEventError) -> Envelope:

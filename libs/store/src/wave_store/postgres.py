@@ -30,6 +30,7 @@ from .port import (
     check_handling,
     decode_rows,
     prepare_append,
+    read_payload_later,
 )
 
 _MIGRATION_LOCK = 7460
@@ -90,6 +91,7 @@ class PostgresEventStore(EventStore):
         self._appended = asyncio.Condition()
         self._listener_lock = asyncio.Lock()  # one LISTEN connection, even when followers race
         self._notified_position = 0
+        self._appended_position = 0  # the newest position this store appended (its own commits)
 
     @classmethod
     async def connect(cls, dsn: str, *, min_size: int = 0, max_size: int = 10) -> PostgresEventStore:
@@ -116,7 +118,7 @@ class PostgresEventStore(EventStore):
                 # The same batch appended twice at once (a retried append racing its first try):
                 # now that the other has committed, it reads as the duplicate it is.
                 result = await _append(connection, stream_id, prepared, expected_version)
-            await _announce(connection, result)
+            await self._announce(connection, result)
             return result
 
     @asynccontextmanager
@@ -128,7 +130,7 @@ class PostgresEventStore(EventStore):
             async with connection.transaction():
                 result = await _append(connection, stream_id, prepared, expected_version)
                 yield result
-            await _announce(connection, result)
+            await self._announce(connection, result)
 
     async def read_stream(self, stream_id: str, from_version: int = 1) -> list[Envelope]:
         rows = await self.pool.fetch(
@@ -156,6 +158,11 @@ class PostgresEventStore(EventStore):
         sees that commit, as it did when appends were serialised."""
         rows = await self.pool.fetch(_PAGE, from_position, limit)
         if len(rows) >= limit:
+            return rows
+        reached = rows[-1]["global_position"] if rows else from_position
+        if _is_open(self._listener) and self._heard_of() <= reached:
+            # Listening, this store hears of every commit: none it heard of is held back, so there is
+            # no need to ask the server (one round trip less on every short page of a follower).
             return rows
         newest = await self._newest_held_back()
         if newest is None:
@@ -209,7 +216,7 @@ class PostgresEventStore(EventStore):
             async with connection.transaction():
                 result = await _record_handling(connection, handling, prepared)
             if result.appended is not None:
-                await _announce(connection, result.appended)
+                await self._announce(connection, result.appended)
             return result
 
     async def was_handled(self, consumer: str, event_id: uuid.UUID) -> bool:
@@ -268,7 +275,7 @@ class PostgresEventStore(EventStore):
                 await connection.execute(
                     "UPDATE wave_timers SET status = 'fired', settled_at = now() WHERE timer_id = $1", timer.timer_id
                 )
-            await _announce(connection, result)
+            await self._announce(connection, result)
             return result
 
     async def timer_status(self, timer_id: str) -> str | None:
@@ -279,6 +286,8 @@ class PostgresEventStore(EventStore):
         commit notified but still above the horizon (an older transaction is running) is looked at
         again every few milliseconds until it can be read."""
         await self._ensure_listener()
+        if self._heard_of() > after_position:
+            return  # committed already: the caller reads it (waiting, if need be, for the horizon)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while await self._readable_last_position() <= after_position:
@@ -311,6 +320,21 @@ class PostgresEventStore(EventStore):
             connection = await self.pool.acquire()
             await connection.add_listener("wave_events", self._on_notify)
             self._listener = connection
+
+    async def _announce(self, connection: asyncpg.Connection, result: AppendResult) -> None:
+        """Wake followers (`wait_for_append`) once an append has committed, from a statement of its own:
+        NOTIFY inside the append's transaction would hold the server's notify lock through that commit's
+        fsync, one committing append at a time. A wake lost to a crash right here costs a follower at most
+        its wait's timeout."""
+        if not result.duplicate and result.positions:
+            newest = max(result.positions)
+            self._appended_position = max(self._appended_position, newest)
+            await connection.execute("SELECT pg_notify('wave_events', $1)", str(newest))
+
+    def _heard_of(self) -> int:
+        """The newest position this store knows was committed: its own appends, and others' it was
+        notified of (all of them once it listens)."""
+        return max(self._notified_position, self._appended_position)
 
     def _on_notify(self, connection: Any, pid: int, channel: str, payload: str) -> None:
         position = int(payload)
@@ -421,13 +445,6 @@ async def _record_handling(
     return HandlingResult(False, appended, tuple(t.timer_id for t in handling.schedule))
 
 
-async def _announce(connection: asyncpg.Connection, result: AppendResult) -> None:
-    """Wake followers (`wait_for_append`) once an append has committed, from a statement of its own:
-    NOTIFY inside the append's transaction would hold the server's notify lock through that commit's
-    fsync, one committing append at a time. A wake lost to a crash right here costs a follower at most
-    its wait's timeout."""
-    if not result.duplicate and result.positions:
-        await connection.execute("SELECT pg_notify('wave_events', $1)", str(max(result.positions)))
 
 async def _append(
     connection: asyncpg.Connection, stream_id: str, prepared: list[PreparedEvent], expected_version: int
@@ -529,25 +546,27 @@ def _stored(row: Any) -> StoredEvent:
     )
 
 
-def _envelope(row: Any) -> Envelope:
+def _envelope(row: Any, lazy: bool = False) -> Envelope:
     """A stored row as an envelope. The row was validated when it was appended and the database
     enforces its types, so the envelope is built without validating it again; the payload still goes
-    through the registry (validation and upcasting)."""
-    causation_id = row["causation_id"]
-    return trusted_envelope(
-        {
-            "event_id": uuid.UUID(bytes=row["event_id"].bytes),
-            "stream_id": row["stream_id"],
-            "payload": registry.decode(row["event_type"], row["event_version"], row["payload"]),
-            "occurred_at": row["occurred_at"],
-            "correlation_id": row["correlation_id"],
-            "causation_id": None if causation_id is None else uuid.UUID(bytes=causation_id.bytes),
-            "producer": row["producer"],
-            "traceparent": row["traceparent"],
-            "stream_version": row["stream_version"],
-            "global_position": row["global_position"],
-        }
+    through the registry (validation and upcasting), at once or, `lazy`, when first looked at.
+    asyncpg's UUIDs are `uuid.UUID`s (a subclass, equal and hashing alike): kept as they come, since
+    converting them cost more than the rest of the envelope."""
+    fields = {"event_id": row["event_id"], "stream_id": row["stream_id"]}
+    if not lazy:  # in the envelope's field order, as validation would have made it
+        fields["payload"] = registry.decode(row["event_type"], row["event_version"], row["payload"])
+    fields.update(
+        occurred_at=row["occurred_at"],
+        correlation_id=row["correlation_id"],
+        causation_id=row["causation_id"],
+        producer=row["producer"],
+        traceparent=row["traceparent"],
+        stream_version=row["stream_version"],
+        global_position=row["global_position"],
     )
+    if lazy:
+        return read_payload_later(fields, row["event_type"], row["event_version"], row["payload"])
+    return trusted_envelope(fields)
 
 
 __all__ = ["PostgresEventStore", "migrate", "migrations"]

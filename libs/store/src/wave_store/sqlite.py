@@ -20,7 +20,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wave_events import Envelope, decode_envelope, encode_envelope, envelope_from_columns, registry
+from wave_events import (
+    Envelope,
+    decode_envelope,
+    encode_envelope,
+    envelope_from_columns,
+    registry,
+    validate_stream_id,
+)
 
 from .errors import ConcurrencyError, EventIdConflictError, StoreError, UnsupportedByStoreError
 from .port import (
@@ -36,6 +43,7 @@ from .port import (
     check_handling,
     decode_rows,
     prepare_append,
+    read_payload_later,
 )
 
 _SCHEMA = """
@@ -587,19 +595,32 @@ def _stored(row: tuple[Any, ...]) -> StoredEvent:
     )
 
 
-def _envelope(row: tuple[Any, ...]) -> Envelope:
+def _envelope(row: tuple[Any, ...], lazy: bool = False) -> Envelope:
+    """A stored row as an envelope, its columns checked (SQLite keeps them as text); the payload is
+    decoded at once or, `lazy`, when first looked at."""
     position, stream_id, version, event_id, event_type, event_version, occurred_at, correlation, causation, producer, trace, payload = row
-    return envelope_from_columns(
-        {
-            "event_id": uuid.UUID(event_id),
-            "stream_id": stream_id,
-            "occurred_at": occurred_at,
-            "correlation_id": correlation,
-            "causation_id": causation,
-            "producer": producer,
-            "traceparent": trace,
-            "stream_version": version,
-            "global_position": position,
-        },
-        registry.decode(event_type, event_version, payload),
+    columns = {
+        "event_id": uuid.UUID(event_id),
+        "stream_id": stream_id,
+        "occurred_at": occurred_at,
+        "correlation_id": correlation,
+        "causation_id": causation,
+        "producer": producer,
+        "traceparent": trace,
+        "stream_version": version,
+        "global_position": position,
+    }
+    if not lazy:
+        return envelope_from_columns(columns, registry.decode(event_type, event_version, payload))
+    moment = datetime.fromisoformat(occurred_at)
+    if moment.tzinfo is None:
+        raise ValueError(f"occurred_at must carry a timezone, got {occurred_at!r}")
+    texts = (correlation, producer) + ((trace,) if trace is not None else ())
+    if not all(isinstance(text, str) for text in texts) or not all(isinstance(n, int) for n in (version, position)):
+        raise TypeError("malformed event envelope: a column has the wrong type")
+    columns.update(
+        stream_id=validate_stream_id(stream_id),
+        occurred_at=moment,
+        causation_id=uuid.UUID(causation) if causation else None,
     )
+    return read_payload_later(columns, event_type, event_version, payload)

@@ -90,6 +90,7 @@ class OutboxRelay:
             self.outage.recovered()
             checked = asyncio.get_running_loop().time()
             following: asyncio.Future | None = None  # the next page, read while the acks come back
+            saver = _PositionSaver(self.store, self.name)
             try:
                 while not stop.is_set():
                     rows = await (following or self._read(position))
@@ -103,7 +104,7 @@ class OutboxRelay:
                         await acked
                         # Every record up to here is acknowledged by all in-sync replicas: only now move on.
                         position = rows[-1]["global_position"]
-                        await self.store.save_position(self.name, position)
+                        saver.save(position)
                         self.published += len(rows)
                         RELAY_PUBLISHED.inc(len(rows))
                         RELAY_POSITION.set(position)
@@ -115,6 +116,7 @@ class OutboxRelay:
                 if following is not None:
                     following.cancel()
                     await asyncio.gather(following, return_exceptions=True)
+                await saver.close()
         finally:
             await producer.stop()
 
@@ -156,8 +158,50 @@ class OutboxRelay:
                 if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
                     raise ValueError(f"event {row['event_id']} does not fit in a Kafka batch")
         for partition, batch in batches.items():
+            # Closed: the page is all there is, so the producer sends it at once instead of lingering
+            # for records that will not come (its linger is for `send`, record by record).
+            batch.close()
             futures.append(await producer.send_batch(batch, topic, partition=partition))
         return asyncio.gather(*futures)
+
+
+class _PositionSaver:
+    """Saves the relay's position beside the publishing instead of on its path: a save is a commit
+    (an fsync), and awaited after every page it delayed the next event by as much. One save at a
+    time, always of the newest acknowledged position; a failed save fails the next `save` or the
+    `close`, so the relay restarts from the position saved before it, publishing again, never
+    skipping. A crash loses at most the saves not made yet: duplicates, as before."""
+
+    def __init__(self, store: EventStore, name: str) -> None:
+        self._store, self._name = store, name
+        self._newest: int | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._failure: BaseException | None = None
+
+    def save(self, position: int) -> None:
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+        self._newest = position
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        while self._newest is not None:
+            position, self._newest = self._newest, None
+            try:
+                await self._store.save_position(self._name, position)
+            except Exception as exc:  # noqa: BLE001 - handed to the publishing loop by the next save
+                self._failure = exc
+                return
+
+    async def close(self) -> None:
+        """Wait for the last save; its failure is raised (the relay then starts again from the store)."""
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
 
 
 _PARTITIONER = DefaultPartitioner()
