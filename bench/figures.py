@@ -27,9 +27,9 @@ class Figure:
 
 @dataclass(frozen=True)
 class Target:
-    """What a figure must reach: a bound on the value and a minimum ratio to the peer."""
+    """What a figure must reach: a bound on the value (None: no bound) and a minimum ratio to the peer."""
 
-    bound: float
+    bound: float | None
     min_ratio: float | None = 2.0
 
 
@@ -74,7 +74,10 @@ def rate(count: int, seconds: float) -> float:
 
 def met(f: Figure, target: Target) -> bool:
     r = results.ratio(f.value, f.peer_value, higher_is_better=f.higher_is_better)
-    within = f.value >= target.bound if f.higher_is_better else f.value <= target.bound
+    if target.bound is None:
+        within = True
+    else:
+        within = f.value >= target.bound if f.higher_is_better else f.value <= target.bound
     beats_peer = target.min_ratio is None or (r is not None and r >= target.min_ratio)
     return within and beats_peer
 
@@ -112,5 +115,8 @@ def report(figures: Sequence[Figure], targets: dict[str, Target], *, quick: bool
 def _describe(target: Target | None, higher_is_better: bool, unit: str) -> str:
     if target is None:
         return "-"
+    ratio = None if target.min_ratio is None else f">= {target.min_ratio:g}x peer"
+    if target.bound is None:
+        return ratio or "-"
     bound = f"{'>=' if higher_is_better else '<='} {target.bound:,.0f} {unit}"
-    return bound if target.min_ratio is None else f"{bound}, >= {target.min_ratio:g}x peer"
+    return bound if ratio is None else f"{bound}, {ratio}"

@@ -9,15 +9,17 @@
   acks=all, position saved after the acks). Peer: a bare aiokafka producer with the same settings
   sending the same records (already encoded) = the ceiling for the relay.
 
-Every part runs in this one process and event loop (2 shared cores: nothing runs in parallel except
-PostgreSQL and Kafka themselves), against its own scratch database and its own topics
-(`wavebench.<random>.<part>`), deleted afterwards.
+The hop runs the relay and service B in processes of their own, as deployed; the two-hop flow and the
+relay throughput run in this one process and event loop. Each part has its own scratch database and
+its own topics (`wavebench.<random>.<part>`), deleted afterwards.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
+import queue
 import secrets
 import time
 import uuid
@@ -79,7 +81,7 @@ async def measure(url: str, bootstrap: str, sizes: Sizes) -> tuple[list[Figure],
 
 @dataclass
 class Clock:
-    """perf_counter() stamps by event id: when A's append returned, when a service started handling,
+    """monotonic() stamps by event id: when A's append returned, when a service started handling,
     when its outputs were committed."""
 
     appended: dict[uuid.UUID, float] = field(default_factory=dict)
@@ -98,7 +100,7 @@ class TimedStore(PostgresEventStore):
     async def record_handling(self, handling: Handling) -> HandlingResult:
         result = await super().record_handling(handling)
         if not result.duplicate:
-            self.clock.stored[(handling.consumer, handling.cause_event_id)] = time.perf_counter()
+            self.clock.stored[(handling.consumer, handling.cause_event_id)] = time.monotonic()
         return result
 
 
@@ -109,7 +111,7 @@ class Answer:
         self.name, self.handles, self.clock = name, frozenset({handles}), clock
 
     async def handle(self, state, event: Envelope):
-        self.clock.started[(self.name, event.event_id)] = time.perf_counter()
+        self.clock.started[(self.name, event.event_id)] = time.monotonic()
         if event.type == "RunRequested":
             return [c.WorkspaceReady(branch=f"wave/{state.run_id}", base_commit=workload.sha(1), location="mem")]
         return [c.RunCompleted(merge_commit=workload.sha(2))]
@@ -147,9 +149,9 @@ async def pipeline(url: str, bootstrap: str, topics: Topics, services: Sequence[
 
 
 async def _until(check, within: float, what: str) -> None:
-    deadline = time.perf_counter() + within
+    deadline = time.monotonic() + within
     while not check():
-        if time.perf_counter() > deadline:
+        if time.monotonic() > deadline:
             raise TimeoutError(f"runtime bench: {what} did not happen within {within:.0f} s")
         await asyncio.sleep(0.002)
 
@@ -157,92 +159,272 @@ async def _until(check, within: float, what: str) -> None:
 async def _paced(count: int, per_second: float, send) -> None:
     """Call `send(i)` for i in 0..count-1 at a fixed rate (open loop: a slow send does not delay the
     schedule, the next one goes at once)."""
-    start = time.perf_counter()
+    start = time.monotonic()
     for i in range(count):
-        delay = start + i / per_second - time.perf_counter()
+        delay = start + i / per_second - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
         await send(i)
 
 
 # --- hop latency ----------------------------------------------------------------------------------
+#
+# The relay and service B each run in a process of their own, as deployed (`wave relay`, `wave service`);
+# A appends from this one. Every process stamps with time.monotonic(), one clock for the machine, and
+# hands its stamps back when told to stop, so each hop splits into: the relay waking and reading the
+# event, Kafka taking it (linger, acks), B's consumer receiving it, B starting its handler (the
+# handled-check and the run's state), and B handling and storing its output.
+
+
+class StampedStore(PostgresEventStore):
+    """The relay's store, stamping when each page of rows was asked for and returned."""
+
+    read_at: dict[str, tuple[float, float]]
+
+    async def read_publishable(self, from_position: int, limit: int):
+        asked = time.monotonic()
+        rows = await super().read_publishable(from_position, limit)
+        returned = time.monotonic()
+        for row in rows:
+            self.read_at[str(row["event_id"])] = (asked, returned)
+        return rows
+
+
+class StampedRelay(OutboxRelay):
+    """The relay, stamping when Kafka acknowledged each event."""
+
+    acked_at: dict[str, float]
+
+    async def _send(self, producer, rows):
+        acked = await super()._send(producer, rows)
+        ids = [str(row["event_id"]) for row in rows]
+
+        def stamp(_) -> None:
+            now = time.monotonic()
+            for event_id in ids:
+                self.acked_at[event_id] = now
+
+        acked.add_done_callback(stamp)
+        return acked
+
+
+class StampedRunner(KafkaServiceRunner):
+    """Service B's runner, stamping when each record came out of the consumer."""
+
+    received_at: dict[str, float]
+
+    async def _handle(self, message, dead_letters) -> None:
+        self.received_at[dict(message.headers or ()).get("event-id", b"").decode()] = time.monotonic()
+        await super()._handle(message, dead_letters)
+
+
+async def _until_stopped(stop: asyncio.Event, told) -> None:
+    await asyncio.to_thread(told.wait)
+    stop.set()
+
+
+def relay_process(url: str, bootstrap: str, prefix: str, told, out) -> None:
+    async def main() -> None:
+        store = await StampedStore.connect(url, min_size=2, max_size=4)
+        store.read_at = {}
+        relay = StampedRelay(store, bootstrap, Topics(prefix))
+        relay.acked_at = {}
+        stop = asyncio.Event()
+        try:
+            await asyncio.gather(relay.run(stop), _until_stopped(stop, told))
+        finally:
+            await store.close()
+        out.put(("relay", {"read": store.read_at, "acked": relay.acked_at}))
+
+    asyncio.run(main())
+
+
+def service_process(url: str, bootstrap: str, prefix: str, name: str, told, out) -> None:
+    async def main() -> None:
+        clock = Clock()
+        store = await TimedStore.connect(url, min_size=2, max_size=4)
+        store.clock = clock
+        handles = {"b": "RunRequested", "c": "WorkspaceReady"}[name]
+        runner = StampedRunner(Answer(name, handles, clock), store, bootstrap, Topics(prefix))
+        runner.received_at = {}
+        stop = asyncio.Event()
+        try:
+            await asyncio.gather(runner.run(stop), _until_stopped(stop, told))
+        finally:
+            await store.close()
+        out.put((name, {
+            "received": runner.received_at,
+            "started": {str(k): t for (_, k), t in clock.started.items()},
+            "stored": {str(k): t for (_, k), t in clock.stored.items()},
+        }))
+
+    asyncio.run(main())
+
+
+@contextlib.asynccontextmanager
+async def processes(url: str, bootstrap: str, topics: Topics, services: Sequence[str]) -> AsyncIterator[dict]:
+    """The relay and one process per service; on exit they stop and their stamps land in the dict yielded."""
+    await ensure_topics(bootstrap, topics, partitions=PARTITIONS)
+    context = multiprocessing.get_context("spawn")
+    told, out = context.Event(), context.Queue()
+    children = [context.Process(target=relay_process, args=(url, bootstrap, topics.prefix, told, out))]
+    children += [
+        context.Process(target=service_process, args=(url, bootstrap, topics.prefix, name, told, out)) for name in services
+    ]
+    for child in children:
+        child.start()
+    stamps: dict = {}
+    try:
+        yield stamps
+    finally:
+        told.set()
+        for _ in children:
+            try:
+                name, stamped = await asyncio.to_thread(out.get, True, 60)
+                stamps[name] = stamped
+            except queue.Empty:
+                break
+        for child in children:
+            await asyncio.to_thread(child.join, 30)
+            if child.is_alive():
+                child.kill()
+
+
+async def _handled(store: PostgresEventStore, consumer: str) -> int:
+    return await store.pool.fetchval("SELECT count(*) FROM wave_handled WHERE consumer = $1", consumer)
+
+
+async def _until_handled(store: PostgresEventStore, consumer: str, count: int, within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while await _handled(store, consumer) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"runtime bench: {what} did not happen within {within:.0f} s")
+        await asyncio.sleep(0.05)
 
 
 async def _hop(url: str, bootstrap: str, topics: Topics, peer_topics: Topics, sizes: Sizes) -> tuple[Figure, Figure]:
-    clock = Clock()
     measured = int(sizes.hop_rate * sizes.hop_seconds)
-    async with pipeline(url, bootstrap, topics, ["b"], clock) as writer:
+    appended: dict[str, float] = {}
+    writer = await PostgresEventStore.connect(url, min_size=2, max_size=FLOW_WRITERS)
+    try:
+        async with processes(url, bootstrap, topics, ["b"]) as stamps:
 
-        async def append(envelopes: list[Envelope], i: int) -> None:
-            e = envelopes[i]
-            await writer.append(e.stream_id, [e], 0)
-            clock.appended[e.event_id] = time.perf_counter()
+            async def append(envelopes: list[Envelope], i: int) -> None:
+                e = envelopes[i]
+                await writer.append(e.stream_id, [e], 0)
+                appended[str(e.event_id)] = time.monotonic()
 
-        warm = [request() for _ in range(sizes.hop_warmup)]
-        await _paced(len(warm), sizes.hop_rate, lambda i: append(warm, i))
-        await _until(lambda: clock.count_stored("b") >= len(warm), 60, "the warm-up hops")
-        timed = [request() for _ in range(measured)]
-        await _paced(measured, sizes.hop_rate, lambda i: append(timed, i))
-        await _until(lambda: clock.count_stored("b") >= len(warm) + measured, 60, "the measured hops")
+            warm = [request() for _ in range(sizes.hop_warmup)]
+            await _paced(len(warm), sizes.hop_rate, lambda i: append(warm, i))
+            await _until_handled(writer, "b", len(warm), 120, "the warm-up hops")
+            timed = [request() for _ in range(measured)]
+            await _paced(measured, sizes.hop_rate, lambda i: append(timed, i))
+            await _until_handled(writer, "b", len(warm) + measured, 60, "the measured hops")
+    finally:
+        await writer.close()
 
-    hops = Latencies.of_seconds([clock.stored[("b", e.event_id)] - clock.appended[e.event_id] for e in timed])
-    transport = Latencies.of_seconds([clock.started[("b", e.event_id)] - clock.appended[e.event_id] for e in timed])
-    handling = Latencies.of_seconds([clock.stored[("b", e.event_id)] - clock.started[("b", e.event_id)] for e in timed])
+    relay, b = stamps["relay"], stamps["b"]
+    ids = [str(e.event_id) for e in timed]
+
+    def between(later, earlier) -> Latencies:
+        return Latencies.of_seconds([later(i) - earlier(i) for i in ids])
+
+    hops = between(lambda i: b["stored"][i], appended.get)
+    parts = {
+        "relay wakes": between(lambda i: relay["read"][i][0], appended.get),
+        "relay reads": between(lambda i: relay["read"][i][1], lambda i: relay["read"][i][0]),
+        "Kafka acks (linger, broker)": between(relay["acked"].get, lambda i: relay["read"][i][1]),
+        "B's consumer receives (after the read)": between(b["received"].get, lambda i: relay["read"][i][1]),
+        "B starts its handler": between(b["started"].get, b["received"].get),
+        "B handles and stores": between(b["stored"].get, b["started"].get),
+    }
     peer = await _peer_round_trip(bootstrap, peer_topics, sizes)
-    where = f"{sizes.hop_rate} ev/s for {sizes.hop_seconds:g} s"
-    detail = (
-        f"{where}; append->stored {hops.describe()}; of which append->B starts (relay+Kafka) "
-        f"p50 {transport.p50:.2f} p99 {transport.p99:.2f}, B handles+stores p50 {handling.p50:.2f} p99 {handling.p99:.2f}; "
-        f"peer {peer.describe()}"
-    )
+    where = f"{sizes.hop_rate} ev/s for {sizes.hop_seconds:g} s, relay and B in processes of their own"
+    detail = f"{where}; append->stored {hops.describe()}; " + "; ".join(
+        f"{name} p50 {part.p50:.2f} p99 {part.p99:.2f}" for name, part in parts.items()
+    ) + f"; peer {peer.describe()}"
     return (
         Figure("runtime.hop_p50", hops.p50, "ms", peer.p50, False, detail, PEER_HOP),
         Figure("runtime.hop_p99", hops.p99, "ms", peer.p99, False, f"{where}, see runtime.hop_p50", PEER_HOP),
     )
 
 
+def peer_consumer_process(bootstrap: str, topic: str, group: str, told, out) -> None:
+    """The peer's consumer in a process of its own, as B is: stamps when each record arrives."""
+
+    async def main() -> None:
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
+            auto_offset_reset="earliest", session_timeout_ms=10000, heartbeat_interval_ms=1000,
+        )
+        await consumer.start()
+        received: dict[bytes, float] = {}
+        try:
+            while not told.is_set():
+                batch = await consumer.getmany(timeout_ms=200)
+                now = time.monotonic()
+                for messages in batch.values():
+                    for message in messages:
+                        received[message.value] = now
+                if batch:
+                    out.put(("count", len(received)))
+        finally:
+            await consumer.stop()
+        out.put(("received", received))
+
+    asyncio.run(main())
+
+
 async def _peer_round_trip(bootstrap: str, topics: Topics, sizes: Sizes) -> Latencies:
-    """The same hop with nothing but Kafka: produce a record, a consumer in a group receives it."""
+    """The same hop with nothing but Kafka: produce a record, a consumer in a group (in a process of
+    its own) receives it."""
     await ensure_topics(bootstrap, topics, partitions=PARTITIONS)
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", request_timeout_ms=30000, **RELAY_SETTINGS
     )
-    consumer = AIOKafkaConsumer(
-        topics.events, bootstrap_servers=bootstrap, group_id=topics.group("peer"), enable_auto_commit=False,
-        auto_offset_reset="earliest", session_timeout_ms=10000, heartbeat_interval_ms=1000,
+    context = multiprocessing.get_context("spawn")
+    told, out = context.Event(), context.Queue()
+    child = context.Process(
+        target=peer_consumer_process, args=(bootstrap, topics.events, topics.group("peer"), told, out)
     )
+    child.start()
     await producer.start()
-    await consumer.start()
     sent: dict[bytes, float] = {}
-    received: dict[bytes, float] = {}
-    stop = asyncio.Event()
+    seen = 0
 
-    async def consume() -> None:
-        while not stop.is_set():
-            batch = await consumer.getmany(timeout_ms=200)
-            now = time.perf_counter()
-            for messages in batch.values():
-                for message in messages:
-                    received[message.value] = now
+    async def all_received(within: float) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + within
+        while seen < len(sent):
+            if time.monotonic() > deadline:
+                raise TimeoutError("runtime bench: the peer's round trips did not all arrive")
+            try:
+                _, seen = await asyncio.to_thread(out.get, True, 1)
+            except queue.Empty:
+                continue
 
     async def send(i: int) -> None:
         key = uuid.uuid4().hex.encode()
-        sent[key] = time.perf_counter()
+        sent[key] = time.monotonic()
         await producer.send(topics.events, key, key=key)
 
-    task = asyncio.create_task(consume())
     try:
         await _paced(sizes.hop_warmup, sizes.hop_rate, send)
-        await _until(lambda: len(received) >= len(sent), 60, "the peer's warm-up round trips")
+        await all_received(120)
         warm = set(sent)
         measured = int(sizes.hop_rate * sizes.hop_seconds)
         await _paced(measured, sizes.hop_rate, send)
-        await _until(lambda: len(received) >= len(sent), 60, "the peer's round trips")
+        await all_received(60)
     finally:
-        stop.set()
-        await task
-        await consumer.stop()
         await producer.stop()
+        told.set()
+        received: dict[bytes, float] = {}
+        while True:
+            kind, value = await asyncio.to_thread(out.get, True, 60)
+            if kind == "received":
+                received = value
+                break
+        await asyncio.to_thread(child.join, 30)
     return Latencies.of_seconds([received[k] - t for k, t in sent.items() if k not in warm])
 
 
@@ -265,9 +447,9 @@ async def _two_hop(url: str, bootstrap: str, topics: Topics, sizes: Sizes) -> Fi
                 e = queue.pop()
                 await writer.append(e.stream_id, [e], 0)
 
-        started = time.perf_counter()
+        started = time.monotonic()
         await asyncio.gather(*(write() for _ in range(FLOW_WRITERS)))
-        appended = time.perf_counter() - started
+        appended = time.monotonic() - started
         done = len(warm) + len(runs)
         await _until(lambda: clock.count_stored("c") >= done, 300, "the two-hop flow")
         finished = max(clock.stored[("c", k)] for name, k in clock.stored if name == "c")
@@ -300,11 +482,11 @@ async def _relay(url: str, bootstrap: str, topics: Topics, peer_topics: Topics, 
         await ensure_topics(bootstrap, topics, partitions=PARTITIONS)
         relay = OutboxRelay(store, bootstrap, topics)
         stop = asyncio.Event()
-        started = time.perf_counter()
+        started = time.monotonic()
         task = asyncio.create_task(relay.run(stop))
         try:
             await _until(lambda: relay.published >= total or task.done(), 300, "the relay publishing the backlog")
-            elapsed = time.perf_counter() - started
+            elapsed = time.monotonic() - started
         finally:
             stop.set()
             await task
@@ -344,14 +526,14 @@ async def _peer_producer(bootstrap: str, topics: Topics, records: list) -> float
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", request_timeout_ms=30000, **RELAY_SETTINGS
     )
-    started = time.perf_counter()
+    started = time.monotonic()
     await producer.start()
     try:
         futures = [await producer.send(topics.events, value, key=key, headers=headers) for key, value, headers in records]
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
-    return time.perf_counter() - started
+    return time.monotonic() - started
 
 
 async def _records_on(bootstrap: str, topic: str) -> int:
