@@ -36,6 +36,7 @@ class StoreSubscription:
         self.store, self.consumer, self.batch = store, consumer, batch
         self.position: int | None = None  # read so far
         self.held_at: int | None = None  # the saved position stays here: an event after it was skipped
+        self._saved: int | None = None
 
     @property
     def position_name(self) -> str:
@@ -53,10 +54,21 @@ class StoreSubscription:
             events = await self.store.read_all(self.position, self.batch)
         return events
 
-    async def commit(self, position: int) -> None:
+    def advance(self, position: int) -> None:
+        """Read and handled up to `position`; `save` makes it the saved position."""
         self.position = position
-        if self.held_at is None:
-            await self.store.save_position(self.position_name, position)
+
+    async def save(self) -> None:
+        """Save the position reached, once per batch rather than per event (a write, and on SQLite an
+        fsync, each): after a crash the events since the last save are read again, and the ones
+        handled already are recognised as such."""
+        if self.held_at is None and self.position is not None and self.position != self._saved:
+            await self.store.save_position(self.position_name, self.position)
+            self._saved = self.position
+
+    async def commit(self, position: int) -> None:
+        self.advance(position)
+        await self.save()
 
     async def skip(self, position: int) -> None:
         """Read past an event left for another time: the saved position stays before the first one."""
@@ -162,25 +174,36 @@ class EmbeddedRuntime:
             for event_id in self.dead_letters.take_redrives(name, self.only_stream):
                 await self._redrive(dispatcher, event_id)
             events = await self._unless_stopped(subscription.next_batch(wait_s=FOLLOW_WAIT_S))
-            for envelope in events:
-                if self._stop.is_set():
-                    return
-                if self.only_stream is not None and envelope.stream_id != self.only_stream:
-                    await subscription.skip(envelope.global_position or 0)
-                    self._moved()
-                    continue
-                if dispatcher.wants_type(envelope.stored_type) and isinstance(envelope.payload, UnreadableEvent):
-                    # No service can act on it; its run shows as unreadable, every other run goes on.
-                    log.error("%s: skipped stored event %s of %s (%s v%s): %s", name, envelope.event_id,
-                              envelope.stream_id, envelope.payload.stored_type, envelope.payload.stored_version,
-                              envelope.payload.error)
-                await self._dispatch(dispatcher, envelope)
-                await subscription.commit(envelope.global_position or 0)
-                self.timers.nudge()  # the handling may have scheduled a timer
-                self._moved()
+            try:
+                await self._follow_batch(dispatcher, subscription, events)
+            finally:
+                await subscription.save()
             if events:
                 lag = max(0, await self.store.last_position() - (subscription.position or 0))
                 CONSUMER_LAG.labels(name, EMBEDDED_LAG_TOPIC, EMBEDDED_LAG_PARTITION).set(lag)
+
+    async def _follow_batch(
+        self, dispatcher: Dispatcher, subscription: StoreSubscription, events: Sequence[Envelope]
+    ) -> None:
+        name = dispatcher.service.name
+        for envelope in events:
+            if self._stop.is_set():
+                return
+            if self.only_stream is not None and envelope.stream_id != self.only_stream:
+                await subscription.skip(envelope.global_position or 0)
+                self._moved()
+                continue
+            if dispatcher.wants_type(envelope.stored_type) and isinstance(envelope.payload, UnreadableEvent):
+                # No service can act on it; its run shows as unreadable, every other run goes on.
+                log.error("%s: skipped stored event %s of %s (%s v%s): %s", name, envelope.event_id,
+                          envelope.stream_id, envelope.payload.stored_type, envelope.payload.stored_version,
+                          envelope.payload.error)
+            scheduled = dispatcher.timers_scheduled
+            await self._dispatch(dispatcher, envelope)
+            subscription.advance(envelope.global_position or 0)
+            if dispatcher.timers_scheduled != scheduled:
+                self.timers.nudge()  # the timer may be due at once
+            self._moved()
 
     async def _unless_stopped(self, batch: Coroutine[Any, Any, list[Envelope]]) -> list[Envelope]:
         """The next batch, or nothing once `stop()` is called: a follower waiting for events stops at once."""

@@ -106,6 +106,7 @@ class Dispatcher:
         self.stop: asyncio.Event | None = None  # set by the transport: ends the wait for a store outage
         # The version of each cached stream's newest snapshot known here (0: none).
         self._snapshotted: dict[str, int] = {}
+        self.timers_scheduled = 0  # handlings stored with a timer: a poller in this process looks then
 
     def wants(self, envelope: Envelope) -> bool:
         if not self.wants_type(envelope.stored_type):
@@ -156,6 +157,8 @@ class Dispatcher:
                         outputs = self._abandon(state, envelope, subject, stop)
                     handling = self._handling(envelope, state.version, outputs)
                     result = await self.store.record_handling(handling)
+                    if handling.schedule and not result.duplicate:
+                        self.timers_scheduled += 1
             except ConcurrencyError:
                 conflicts += 1
                 if conflicts > self.retry.max_conflicts:
