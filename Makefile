@@ -42,7 +42,8 @@ demo: setup ## the sample story end to end, embedded and offline; its store is .
 demo-stack: setup ## the same story with every service its own process over PostgreSQL and Kafka
 	@bash $(LOCAL)/with-servers.sh bash -c 'WAVE_DATABASE_URL="$$WAVE_TEST_DATABASE_URL" WAVE_KAFKA_BOOTSTRAP="$$WAVE_TEST_KAFKA_BOOTSTRAP" $(VENV)/bin/wave demo --stack'
 
-bench: setup ## benchmarks; results in bench/results/latest.json
+bench: setup ## benchmarks; results in bench/results/latest.json (installs bench/requirements.txt: the peers)
+	@$(PY) -m pip install -q -r bench/requirements.txt
 	@bash $(LOCAL)/with-servers.sh $(PY) bench/run.py
 
 lint: setup

@@ -81,6 +81,15 @@ def test_targets_are_met_on_the_right_side_of_the_bound():
     assert not figures.met(_figure("x", 3_000), store)  # no peer figure: the ratio cannot be shown
 
 
+def test_a_target_without_a_bound_asks_only_for_the_ratio_to_the_peer():
+    race = figures.Target(None, 1.5)
+    assert figures.met(_figure("orchestration.steps_per_s", 15, peer_value=10), race)
+    assert not figures.met(_figure("orchestration.steps_per_s", 14, peer_value=10), race)
+    assert figures.met(_figure("orchestration.ms_per_step", 4, peer_value=4, higher_is_better=False), figures.Target(None, 1.0))
+    text = figures.report([_figure("orchestration.steps_per_s", 14, peer_value=10)], {"orchestration.steps_per_s": race}, quick=False)
+    assert ">= 1.5x peer" in text and "<=" not in text and text.splitlines()[2].endswith("NOT MET")
+
+
 def test_the_report_shows_values_peers_ratios_and_targets():
     found = [
         _figure("runtime.hop_p50", 8.0, peer_value=4.0, higher_is_better=False, peer="bare round trip"),
