@@ -47,7 +47,7 @@ class Sizes:
     sequential_runs: int  # one at a time, each side
 
 
-FULL = Sizes(runs=100, warmup_runs=6, sequential_runs=10)
+FULL = Sizes(runs=60, warmup_runs=4, sequential_runs=10)
 QUICK = Sizes(runs=30, warmup_runs=3, sequential_runs=5)
 
 TARGETS: dict[str, Target] = {

@@ -53,7 +53,7 @@ class Sizes:
     relay_events: int  # events pre-loaded for the relay
 
 
-FULL = Sizes(hop_rate=200, hop_seconds=10, hop_warmup=100, flow_runs=2000, relay_events=50_000)
+FULL = Sizes(hop_rate=200, hop_seconds=10, hop_warmup=100, flow_runs=1000, relay_events=50_000)
 QUICK = Sizes(hop_rate=200, hop_seconds=2, hop_warmup=40, flow_runs=200, relay_events=5_000)
 
 TARGETS: dict[str, Target] = {
