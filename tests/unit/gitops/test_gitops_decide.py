@@ -181,6 +181,8 @@ def test_gitops_handles_exactly_the_events_it_has_rules_for() -> None:
     assert HANDLED_EVENT_TYPES == {
         "PlanCreated", "ActionScored", "HumanDecisionRecorded", "MergeApproved",
         "RunCompleted", "RunFailed", "RunBlocked", "RunCancelled", "PlanRejected",
+        # delivery `pr`: the pull request, commit statuses, required checks
+        "ChangeCommitted", "TestsPassed", "TestsFailed", "HostChecksDue", "MergeRejected",
     }
 
 

@@ -16,6 +16,8 @@ from wave_events import catalogue as ev
 from wave_events.escalations import Outcome, on_approve
 from wave_events.projections import RunState, TaskState
 
+from . import delivery
+from .delivery import HostDecision
 from .trailers import story_subject
 
 CHANGE_AUTHOR = "developer"  # change commits are authored by the role that wrote the diff
@@ -47,12 +49,13 @@ class Cleanup:
     pass
 
 
-Decision = Prepare | ApplyChange | Merge | Cleanup
+Decision = Prepare | ApplyChange | Merge | Cleanup | HostDecision
 
 
 def decide(state: RunState, event: Envelope) -> tuple[Decision, ...]:
     rule = _RULES.get(event.type)
-    return rule(state, event.payload) if rule is not None else ()
+    own = rule(state, event.payload) if rule is not None else ()
+    return (*own, *delivery.decide(state, event))
 
 
 def _plan_created(state: RunState, p: ev.PlanCreated) -> tuple[Decision, ...]:
@@ -87,8 +90,8 @@ def _human_decision(state: RunState, p: ev.HumanDecisionRecorded) -> tuple[Decis
 
 
 def _merge_approved(state: RunState, p: ev.MergeApproved) -> tuple[Decision, ...]:
-    if state.finished or state.merge_commit is not None or state.branch is None:
-        return ()
+    if state.finished or state.merge_commit is not None or state.branch is None or state.delivery == "pr":
+        return ()  # a pull request is merged on the host (delivery.py)
     return (Merge(state.target_branch, state.merge_strategy, story_subject(state.story)),)
 
 
@@ -111,4 +114,4 @@ _RULES: dict[str, Callable[[RunState, Any], tuple[Decision, ...]]] = {
     **{event.event_type: _terminal for event in ev.TERMINAL_EVENTS},
 }
 
-HANDLED_EVENT_TYPES: frozenset[str] = frozenset(_RULES)
+HANDLED_EVENT_TYPES: frozenset[str] = frozenset(_RULES) | delivery.HANDLED_EVENT_TYPES

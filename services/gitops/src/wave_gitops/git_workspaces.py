@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pygit2
 import wave_diffs
@@ -68,8 +69,10 @@ class GitWorkspaces(Workspaces):
     """
 
     def __init__(
-        self, repo_path: str | Path, worktree_root: str | Path | None = None, remote: str | None = None
+        self, repo_path: str | Path, worktree_root: str | Path | None = None, remote: str | None = None,
+        credential: Callable[[str], tuple[str, str] | None] | None = None,
     ) -> None:
+        self._credential = credential  # (user, password) for an http(s) push to a URL, held in memory only
         self.repo_path = _repository_root(repo_path)
         if worktree_root is not None and not str(worktree_root).strip():
             raise InvalidInputError("the worktree root must be a directory path, got an empty string")
@@ -81,7 +84,8 @@ class GitWorkspaces(Workspaces):
 
     @property
     def location(self) -> str:
-        return self.remote_url or str(self.repo_path)
+        # Recorded in WorkspaceReady: a credential written into the remote's URL stays out of it.
+        return without_userinfo(self.remote_url) if self.remote_url else str(self.repo_path)
 
     # --- the port --------------------------------------------------------------------------------
 
@@ -324,20 +328,33 @@ class GitWorkspaces(Workspaces):
     def _push(self, repo: pygit2.Repository, refs: list[str]) -> None:
         if self.remote_url is None:
             return
-        callbacks = _PushResult()
+        callbacks = _PushResult(self._credential)
+        shown = without_userinfo(self.remote_url)
         try:
             repo.remotes.create_anonymous(self.remote_url).push([f"{r}:{r}" for r in refs], callbacks=callbacks)
         except pygit2.GitError as exc:
-            raise PushError(f"push of {', '.join(refs)} to {self.remote_url} failed: {exc}") from None
+            raise PushError(f"push of {', '.join(refs)} to {shown} failed: {callbacks.scrub(str(exc))}") from None
         if callbacks.refused:
             details = "; ".join(f"{ref}: {why}" for ref, why in callbacks.refused)
-            raise PushError(f"{self.remote_url} refused {details}")
+            raise PushError(f"{shown} refused {callbacks.scrub(details)}")
 
 
 class _PushResult(pygit2.RemoteCallbacks):
-    def __init__(self) -> None:
+    def __init__(self, credential: Callable[[str], tuple[str, str] | None] | None = None) -> None:
         super().__init__()
         self.refused: list[tuple[str, str]] = []
+        self._credential = credential
+        self._secret: str | None = None
+
+    def credentials(self, url: str, username_from_url: str | None, allowed_types: object) -> pygit2.UserPass:
+        found = self._credential(url) if self._credential is not None else None
+        if found is None:
+            raise pygit2.GitError(f"no credential for {without_userinfo(url)}")
+        self._secret = found[1]
+        return pygit2.UserPass(*found)
+
+    def scrub(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text
 
     def push_update_reference(self, refname: str, message: str | None) -> None:
         if message:
@@ -431,6 +448,14 @@ def _remote_url(repo: pygit2.Repository, remote: str) -> str:
     except pygit2.GitError:
         raise InvalidInputError(f"remote {remote!r} is not a remote of the repository, a URL, or a git repository") from None
     return str(path)
+
+
+def without_userinfo(url: str) -> str:
+    """A URL without the user and password it may carry (what is shown and recorded of a remote)."""
+    if "://" not in url:
+        return url
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 def _head_ref(branch: str) -> str:
