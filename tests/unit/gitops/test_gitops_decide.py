@@ -193,3 +193,33 @@ def test_a_merge_lands_by_the_strategy_the_run_was_requested_with(strategy: str)
     step = approve_merge(stream)
     assert decide(step.state, step.event) == (Merge("main", strategy, "make prices include tax"),)
 
+
+
+def _fork_of_r1(delivery: str = "local") -> RunStream:
+    """Run r2, forked from r1 after r1's workspace was ready and t1 committed: its copied history names wave/r1."""
+    stream = RunStream("r2")
+    stream.add(c.RunRequested(story="make prices include tax", repo="/srv/shop", budget_usd=1.0,
+                              parent_run_id="r1", forked_at=6, delivery=delivery))
+    plan(stream, "t1")
+    stream.add(c.WorkspaceReady(branch="wave/r1", base_commit=BASE, location="/srv/shop"))
+    return stream
+
+
+def test_a_fork_on_its_parents_branch_gets_a_branch_of_its_own_before_it_commits() -> None:
+    from wave_gitops import BranchFork
+
+    stream = _fork_of_r1()
+    step = score(stream, propose(stream, "t1", DIFF, BASE))
+    assert decide(step.state, step.event) == (
+        BranchFork(parent_run_id="r1", head_commit=BASE, base_commit=BASE),
+        ApplyChange("t1", 1, DIFF, proposal_id(stream, "t1")),
+    )
+    stream.add(c.WorkspaceReady(branch="wave/r2", base_commit=BASE, location="/srv/shop"))
+    merge = approve_merge(stream)
+    assert decide(merge.state, merge.event) == (Merge("main", "squash", "make prices include tax"),)
+
+
+def test_a_fork_that_needs_no_git_work_gets_no_branch() -> None:
+    stream = _fork_of_r1()
+    step = score(stream, propose(stream, "t1", DIFF, BASE), verdict="escalate")
+    assert decide(step.state, step.event) == ()

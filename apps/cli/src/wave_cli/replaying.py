@@ -130,7 +130,7 @@ def gitops() -> ServiceDecisions:
     async def decide(state: RunState, event: Envelope, recorded: Sequence[DomainEvent]) -> Sequence[Regenerated]:
         out: list[Regenerated] = []
         for step in git.decide(state, event):
-            if isinstance(step, git.Prepare):
+            if isinstance(step, git.Prepare | git.BranchFork):
                 out.append(Claim("the run's workspace", lambda e: isinstance(e, (ev.WorkspaceReady, ev.RunFailed))))
             elif isinstance(step, git.ApplyChange):
                 task, attempt = step.task_id, step.attempt

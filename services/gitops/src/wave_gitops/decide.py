@@ -18,6 +18,7 @@ from wave_events.projections import RunState, TaskState
 
 from . import delivery
 from .delivery import HostDecision
+from .names import RUN_BRANCH_PREFIX
 from .trailers import story_subject
 
 CHANGE_AUTHOR = "developer"  # change commits are authored by the role that wrote the diff
@@ -49,13 +50,40 @@ class Cleanup:
     pass
 
 
-Decision = Prepare | ApplyChange | Merge | Cleanup | HostDecision
+@dataclass(frozen=True)
+class BranchFork:
+    """A forked run's own branch, made from the commits it inherited: the parent's branch at the head
+    the fork point had (`head_commit`), the same base."""
+
+    parent_run_id: str
+    head_commit: str
+    base_commit: str
+
+
+Decision = Prepare | ApplyChange | Merge | Cleanup | BranchFork | HostDecision
+
+# Decisions that work on the run's own branch (a fork's copied WorkspaceReady names its parent's).
+_ON_THE_BRANCH = (ApplyChange, Merge, *HostDecision.__args__)
 
 
 def decide(state: RunState, event: Envelope) -> tuple[Decision, ...]:
     rule = _RULES.get(event.type)
     own = rule(state, event.payload) if rule is not None else ()
-    return (*own, *delivery.decide(state, event))
+    decisions: tuple[Decision, ...] = (*own, *delivery.decide(state, event))
+    if _on_parents_branch(state) and any(isinstance(d, _ON_THE_BRANCH) for d in decisions):
+        assert state.parent_run_id is not None and state.base_commit is not None
+        fork = BranchFork(state.parent_run_id, state.head_commit or state.base_commit, state.base_commit)
+        return (fork, *decisions)
+    return decisions
+
+
+def _on_parents_branch(state: RunState) -> bool:
+    """A fork whose history still names its parent's branch: gitops keeps one branch per run id, so
+    the fork needs a branch of its own before it commits or merges."""
+    return (
+        state.parent_run_id is not None and state.branch is not None and state.base_commit is not None
+        and state.branch != f"{RUN_BRANCH_PREFIX}{state.run_id}"
+    )
 
 
 def _plan_created(state: RunState, p: ev.PlanCreated) -> tuple[Decision, ...]:

@@ -111,6 +111,25 @@ class GitWorkspaces(Workspaces):
             self._push(repo, [_head_ref(branch)])
             return Workspace(branch=branch, base_commit=str(base.id), location=self.location, path=str(path))
 
+    def fork(self, run_id: str, parent_run_id: str, head_commit: str, base_commit: str) -> Workspace:
+        run, parent = names.run_id(run_id), names.run_id(parent_run_id)
+        branch = names.run_branch(run)
+        with self._repository() as repo:
+            head = _commit_of(repo, head_commit, f"the head of run {parent}")
+            base = self._base(repo, run)
+            if base is None:
+                if repo.references.get(_head_ref(branch)) is not None:
+                    raise WorkspaceConflictError(
+                        f"branch {branch!r} already exists in {self.repo_path} but was not made by gitops for run {run}"
+                    )
+                base = _commit_of(repo, base_commit, f"the base of run {parent}")
+                repo.references.create(names.base_ref(run), base.id)
+            if repo.references.get(_head_ref(branch)) is None:
+                repo.branches.local.create(branch, head)
+            path = self._ensure_worktree(repo, run, branch)
+            self._push(repo, [_head_ref(branch)])
+            return Workspace(branch=branch, base_commit=str(base.id), location=self.location, path=str(path))
+
     def apply_and_commit(self, run_id: str, diff: str, role: str, trailers: ChangeTrailers) -> Committed:
         run, author = names.run_id(run_id), names.role(role)
         if not isinstance(trailers, ChangeTrailers):
@@ -387,6 +406,13 @@ def _commit_in(
         raise DiffDoesNotApplyError(f"the diff changes nothing on {at}")
     # Naming the branch makes libgit2 refuse the update if the branch moved since `head` was read.
     return worktree.create_commit(branch_ref, sig, sig, message, tree, [head.id])
+
+
+def _commit_of(repo: pygit2.Repository, commit: str, what: str) -> pygit2.Commit:
+    try:
+        return repo[commit].peel(pygit2.Commit)
+    except (KeyError, ValueError, pygit2.GitError):
+        raise WorkspaceConflictError(f"{what}, commit {commit[:12]}, is not in the repository") from None
 
 
 def _check_files(diff: pygit2.Diff, tree: pygit2.Tree, at: str) -> None:

@@ -11,7 +11,7 @@ from wave_events import catalogue as ev
 from wave_events.projections import RunState
 from wave_runtime import Output, TransientError, Unrecoverable
 
-from .decide import HANDLED_EVENT_TYPES, ApplyChange, Cleanup, Decision, Merge, Prepare, decide
+from .decide import HANDLED_EVENT_TYPES, ApplyChange, BranchFork, Cleanup, Decision, Merge, Prepare, decide
 from .delivery import CheckHost, MergePullRequest, OpenPullRequest, PostStatus
 from .errors import (
     ChangeRefusedError,
@@ -88,6 +88,10 @@ class GitOpsService:
                 except _UNPREPARABLE as exc:
                     return (ev.RunFailed(reason=f"no workspace for run {run_id}: {exc}"),)
                 log.info("run %s: workspace %s from %s at %s", run_id, ready.branch, target, ready.base_commit[:12])
+                return (ev.WorkspaceReady(branch=ready.branch, base_commit=ready.base_commit, location=ready.location),)
+            case BranchFork(parent_run_id=parent, head_commit=head, base_commit=base):
+                ready = await asyncio.to_thread(workspaces.fork, run_id, parent, head, base)
+                log.info("run %s: workspace %s from run %s at %s", run_id, ready.branch, parent, head[:12])
                 return (ev.WorkspaceReady(branch=ready.branch, base_commit=ready.base_commit, location=ready.location),)
             case ApplyChange():
                 return (await self._commit(workspaces, run_id, event, decision),)
