@@ -77,6 +77,9 @@ def test_a_story_delivered_as_a_pull_request_is_merged_on_the_host_and_the_token
     status = subprocess.run([*WAVE, "status", run_id], capture_output=True, text=True, env=env, timeout=60)
     assert f"pull request #{pull['number']} on github acme/shop" in status.stdout
 
+    replay = subprocess.run([*WAVE, "replay", run_id, "--execute"], capture_output=True, text=True, env=env, timeout=120)
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+
     # Every API call carried the token; nothing WAVE printed or stored holds it.
     assert all(r.headers["Authorization"] == f"Bearer {TOKEN}" for r in host.requests)
     written = [run.stdout, run.stderr, shown.stdout, status.stdout]
