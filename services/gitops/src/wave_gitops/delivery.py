@@ -19,6 +19,7 @@ from wave_events import Envelope
 from wave_events import catalogue as ev
 from wave_events.projections import RunState
 
+from .names import RUN_BRANCH_PREFIX
 from .trailers import story_subject
 
 HOST_CHECKS_SANDBOX = "host-checks"  # TestsFailed.sandbox of a failing required check on the host
@@ -107,7 +108,7 @@ def _merge_approved(state: RunState, p: ev.MergeApproved) -> tuple[HostDecision,
     return (
         PostStatus(state.head_commit, "wave/G6-approved", "success", f"approved by {p.reviewer}"[:140]),
         MergePullRequest(
-            state.branch or "", state.target_branch, state.merge_strategy, story_subject(state.story), state.head_commit
+            _own_branch(state), state.target_branch, state.merge_strategy, story_subject(state.story), state.head_commit
         ),
     )
 
@@ -126,7 +127,12 @@ def _opening(state: RunState) -> OpenPullRequest:
         + (f"Tasks:\n{tasks}\n\n" if tasks else "")
         + f"Delivered by WAVE.\n\nWave-Run: {state.run_id}\n"
     )
-    return OpenPullRequest(state.branch or "", state.target_branch, story_subject(state.story), body)
+    return OpenPullRequest(_own_branch(state), state.target_branch, story_subject(state.story), body)
+
+
+def _own_branch(state: RunState) -> str:
+    # A fork's copied history may still name its parent's branch; its work goes on its own.
+    return f"{RUN_BRANCH_PREFIX}{state.run_id}"
 
 
 def check_timer_id(run_id: str, commit: str, poll: int) -> str:
