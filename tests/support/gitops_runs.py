@@ -7,12 +7,14 @@ from run_streams import RunStream, Step
 from wave_events import catalogue as c
 
 
-def requested(run_id: str, repo: str, target_branch: str = "main", merge_strategy: str = "squash") -> RunStream:
+def requested(
+    run_id: str, repo: str, target_branch: str = "main", merge_strategy: str = "squash", delivery: str = "local"
+) -> RunStream:
     stream = RunStream(run_id)
     stream.add(
         c.RunRequested(
             story="make prices include tax", repo=repo, target_branch=target_branch, budget_usd=1.0,
-            merge_strategy=merge_strategy,
+            merge_strategy=merge_strategy, delivery=delivery,
         )
     )
     return stream

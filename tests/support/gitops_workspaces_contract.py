@@ -18,6 +18,7 @@ from wave_gitops import (
     MergeConflictError,
     TargetBranchNotFoundError,
     UnsafePathError,
+    WorkspaceConflictError,
     WorkspaceNotPreparedError,
     Workspaces,
 )
@@ -69,6 +70,24 @@ class WorkspacesContract(ABC):
         again = workspaces.prepare("r1", "main")
         assert (again.branch, again.base_commit, again.path) == (first.branch, first.base_commit, first.path)
         assert commits_on(repo, "wave/r1") == 2
+
+    def test_a_fork_gets_its_own_branch_from_the_parents_commit_and_leaves_the_parents_alone(
+        self, workspaces: Workspaces, repo: pygit2.Repository
+    ) -> None:
+        parent = workspaces.prepare("r1", "main")
+        first = workspaces.apply_and_commit("r1", diff_of(repo, {"app.py": UNTAXED_TRY}), "developer", change())
+        workspaces.apply_and_commit("r1", diff_of(repo, {"app.py": TAXED}, at=first.commit), "developer", change("ev-2", attempt=2))
+        parent_head = head_of(repo, "wave/r1")
+        forked = workspaces.fork("r2", "r1", first.commit, parent.base_commit)
+        assert (forked.branch, forked.base_commit) == ("wave/r2", parent.base_commit)
+        assert head_of(repo, "wave/r2") == first.commit and (Path(forked.path) / "app.py").read_text() == UNTAXED_TRY
+        assert workspaces.fork("r2", "r1", first.commit, parent.base_commit) == forked
+        fix = workspaces.apply_and_commit("r2", diff_of(repo, {"app.py": TAXED}, at=first.commit), "developer", change("ev-3", attempt=2))
+        assert fix.parent == first.commit and head_of(repo, "wave/r2") == fix.commit
+        assert head_of(repo, "wave/r1") == parent_head
+        assert workspaces.prepare("r2", "main").base_commit == parent.base_commit
+        with pytest.raises(WorkspaceConflictError, match="not in the repository"):
+            workspaces.fork("r3", "r1", "f" * 40, parent.base_commit)
 
     def test_prepare_refuses_a_target_branch_that_does_not_exist(self, workspaces: Workspaces) -> None:
         with pytest.raises(TargetBranchNotFoundError, match="'release'"):

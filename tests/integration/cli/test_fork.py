@@ -75,3 +75,40 @@ def test_a_models_file_that_does_not_exist_is_refused_before_anything_is_stored(
     assert refused.returncode == 1
     assert refused.stderr.strip() == f"wave: error: --models {tmp_path / 'nope.yml'}: no such file"
     assert [run["run_id"] for run in json.loads(wave(tmp_path, "runs", "--json").stdout)] == [parent]
+
+
+@pytest.mark.timeout(400)
+def test_a_fork_before_a_commit_gets_a_branch_of_its_own_from_the_parents_head_and_goes_on(tmp_path):
+    demo = wave(tmp_path, "demo")
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    (parent,) = [run["run_id"] for run in json.loads(wave(tmp_path, "runs", "--json").stdout)]
+    history = _events(tmp_path, parent)
+    commits = [e for e in history if e["type"] == "ChangeCommitted"]
+    fix = commits[-1]  # the fixer's commit, after the first attempt failed its tests
+    at = fix["stream_version"] - 1  # the fix was scored allow; gitops has yet to commit it
+    repo = tmp_path / "demo" / "sample-repo"
+
+    forked = wave(tmp_path, "fork", parent, "--at", str(at), "--merge-policy", "human")
+    assert forked.returncode == 3, forked.stdout + forked.stderr  # it waits for the merge review, not stalled
+    child = forked.stdout.split("run ", 1)[1].split(" ", 1)[0]
+    state = _status(tmp_path, child)
+    assert state["status"] == "awaiting_human", state
+    assert [e["kind"] for e in state["pending_escalations"].values()] == ["merge_review"]
+    assert state["branch"] == f"wave/{child}"
+
+    events = _events(tmp_path, child)
+    after = [(e["type"], e["producer"].split("@")[0]) for e in events[at:]]
+    assert after[:2] == [("WorkspaceReady", "gitops"), ("ChangeCommitted", "gitops")]
+    assert ("TestsPassed", "qa") in after
+    # The fork's branch starts at the parent's head at the fork point (the first attempt) and holds the
+    # fix again; the parent's branch is as it was.
+    first_attempt = commits[0]["payload"]["commit"]
+    ready = next(e["payload"] for e in events[at:] if e["type"] == "WorkspaceReady")
+    assert ready["base_commit"] == state["base_commit"] == _status(tmp_path, parent)["base_commit"]
+    fork_commits = subprocess.run(
+        ["git", "-C", str(repo), "rev-list", f"wave/{child}", f"^{ready['base_commit']}"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()
+    assert fork_commits[1:] == [first_attempt] and fork_commits[0] == state["head_commit"] != fix["payload"]["commit"]
+    parent_head = subprocess.run(["git", "-C", str(repo), "rev-parse", f"wave/{parent}"], capture_output=True, text=True).stdout
+    assert parent_head.strip() == fix["payload"]["commit"]

@@ -181,6 +181,8 @@ def test_gitops_handles_exactly_the_events_it_has_rules_for() -> None:
     assert HANDLED_EVENT_TYPES == {
         "PlanCreated", "ActionScored", "HumanDecisionRecorded", "MergeApproved",
         "RunCompleted", "RunFailed", "RunBlocked", "RunCancelled", "PlanRejected",
+        # delivery `pr`: the pull request, commit statuses, required checks
+        "ChangeCommitted", "TestsPassed", "TestsFailed", "HostChecksDue", "MergeRejected",
     }
 
 
@@ -191,3 +193,69 @@ def test_a_merge_lands_by_the_strategy_the_run_was_requested_with(strategy: str)
     step = approve_merge(stream)
     assert decide(step.state, step.event) == (Merge("main", strategy, "make prices include tax"),)
 
+
+
+def _fork_of_r1(delivery: str = "local") -> RunStream:
+    """Run r2, forked from r1 after r1's workspace was ready and t1 committed: its copied history names wave/r1."""
+    stream = RunStream("r2")
+    stream.add(c.RunRequested(story="make prices include tax", repo="/srv/shop", budget_usd=1.0,
+                              parent_run_id="r1", forked_at=6, delivery=delivery))
+    plan(stream, "t1")
+    stream.add(c.WorkspaceReady(branch="wave/r1", base_commit=BASE, location="/srv/shop"))
+    return stream
+
+
+def test_a_fork_on_its_parents_branch_gets_a_branch_of_its_own_before_it_commits() -> None:
+    from wave_gitops import BranchFork
+
+    stream = _fork_of_r1()
+    step = score(stream, propose(stream, "t1", DIFF, BASE))
+    assert decide(step.state, step.event) == (
+        BranchFork(parent_run_id="r1", head_commit=BASE, base_commit=BASE),
+        ApplyChange("t1", 1, DIFF, proposal_id(stream, "t1")),
+    )
+    stream.add(c.WorkspaceReady(branch="wave/r2", base_commit=BASE, location="/srv/shop"))
+    merge = approve_merge(stream)
+    assert decide(merge.state, merge.event) == (Merge("main", "squash", "make prices include tax"),)
+
+
+def test_a_fork_that_needs_no_git_work_gets_no_branch() -> None:
+    stream = _fork_of_r1()
+    step = score(stream, propose(stream, "t1", DIFF, BASE), verdict="escalate")
+    assert decide(step.state, step.event) == ()
+
+
+def _committed_run(delivery: str) -> RunStream:
+    stream = requested("r1", "/srv/shop", delivery=delivery)
+    plan(stream, "t1")
+    ready(stream)
+    score(stream, propose(stream, "t1", DIFF, BASE))
+    stream.add(c.ChangeCommitted(task_id="t1", attempt=1, commit="c" * 40, parent=BASE, branch="wave/r1"))
+    return stream
+
+
+def test_a_local_run_asks_nothing_of_a_git_host() -> None:
+    stream = _committed_run("local")
+    assert decide(stream.state, stream.last.event) == ()
+    passed = stream.add(c.TestsPassed(commit="c" * 40, counts=c.TestCounts(passed=1), duration_s=1, sandbox="bwrap"))
+    assert decide(passed.state, passed.event) == ()
+
+
+def test_a_pull_request_run_opens_once_looks_at_the_head_only_and_merges_on_the_host() -> None:
+    from wave_gitops.delivery import CheckHost, MergePullRequest, OpenPullRequest, PostStatus
+
+    stream = _committed_run("pr")
+    first = decide(stream.state, stream.last.event)
+    assert isinstance(first[0], OpenPullRequest) and first[0].head_branch == "wave/r1"
+    assert all(isinstance(d, PostStatus) and d.commit == "c" * 40 for d in first[1:])
+    stream.add(c.PullRequestOpened(host="github", repository="acme/shop", number=7, url="u", head_branch="wave/r1", base_branch="main"))
+    stale = stream.add(c.TestsPassed(commit="d" * 40, counts=c.TestCounts(passed=1), duration_s=1, sandbox="bwrap"))
+    assert decide(stale.state, stale.event) == ()
+    passed = stream.add(c.TestsPassed(commit="c" * 40, counts=c.TestCounts(passed=1), duration_s=1, sandbox="bwrap"))
+    assert decide(passed.state, passed.event)[-1] == CheckHost("c" * 40, "main", 1)
+    stream.add(c.HostChecksPassed(commit="c" * 40))
+    due = stream.add(c.HostChecksDue(commit="c" * 40, poll=2, timer_id="t"))
+    assert decide(due.state, due.event) == ()  # answered already
+    merge = approve_merge(stream)
+    assert decide(merge.state, merge.event)[-1] == MergePullRequest("wave/r1", "main", "squash", "make prices include tax", "c" * 40)
+    assert not any(isinstance(d, Merge) for d in decide(merge.state, merge.event))

@@ -186,6 +186,17 @@ def _tested(policy: str = "auto") -> RunStream:
     return s
 
 
+def _checked_on_the_host(checked: bool) -> Callable[[], RunStream]:
+    def story() -> RunStream:
+        s = committed("t1", delivery="pr")
+        passed(s)
+        if checked:
+            s.add(c.HostChecksPassed(commit=s.state.head_commit, checks=("ci/test",)))
+        return s
+
+    return story
+
+
 def _change_rejected() -> RunStream:
     s = requested()
     plan(s, "t1")
@@ -419,6 +430,16 @@ CASES: dict[str, Case] = {
     # merge review
     "tested changes merge by the auto policy": Case(
         _tested,
+        lambda s: (
+            c.MergeApproved(
+                approver="policy", reviewer="policy:auto",
+                comment=f"tests passed on {sha(1)[:12]} and every change was scored allow or approved by a human",
+            ),
+        ),
+    ),
+    "a pull request's sandbox pass waits for the host's required checks": Case(_checked_on_the_host(False), lambda s: ()),
+    "a pull request whose required checks passed merges by the auto policy": Case(
+        _checked_on_the_host(True),
         lambda s: (
             c.MergeApproved(
                 approver="policy", reviewer="policy:auto",

@@ -137,7 +137,7 @@ async def submit_run(request: Request, body: models.RunCreate, token: Approver) 
         api.store, actor=access.actor_of(token), story=body.story, repo=body.repo,
         target_branch=body.target_branch, budget_usd=body.budget_usd, budget_tokens=body.budget_tokens,
         max_retries=body.max_retries, merge_policy=body.merge_policy, merge_strategy=body.merge_strategy,
-        model_source=api.config.model_source,
+        delivery=body.delivery, model_source=api.config.model_source,
     )
     return models.RunCreated(run_id=run_id, status="running")
 

@@ -149,6 +149,11 @@ def print_status(state: RunState) -> None:
     console.print(f"run [bold]{state.run_id}[/]: {state.status}" + (f" — {escape(state.outcome_reason)}" if state.outcome_reason else ""))
     console.print(f"story:  {escape(state.story.strip().splitlines()[0] if state.story.strip() else '')}")
     console.print(f"repo:   {escape(state.repo)} → {state.target_branch}" + (f" (branch {state.branch})" if state.branch else ""))
+    if state.pull_request is not None:
+        pull = state.pull_request
+        console.print(f"pull request #{pull.number} on {pull.host} {escape(pull.repository)}: {escape(pull.url)}")
+    elif state.delivery == "pr":
+        console.print("delivery: a pull request on the git host (not opened yet)")
     if state.parent_run_id:
         console.print(f"forked from run {state.parent_run_id} at #{state.forked_at} (events 2 to {state.forked_at} are its copies)")
     for gate, passed in state.gates.items():

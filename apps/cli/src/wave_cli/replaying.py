@@ -82,7 +82,8 @@ def planner(env: Mapping[str, str]) -> ServiceDecisions:
         steps = planning.decide(state, event, backoff)
         asks_model = any(isinstance(step, (planning.MakePlan, planning.ReviewMerge)) for step in steps)
         if asks_model and RecordedAnswers.replayable(recorded):
-            service = PlannerService(RecordedAnswers(recorded), config=config, read_listing=lambda *_: None)  # type: ignore[arg-type]
+            service = PlannerService(RecordedAnswers(recorded), config=config, read_listing=lambda *_: None,
+                                     read_diff=lambda *_: None)  # type: ignore[arg-type]
             steps = await service.handle(state, event)
         out: list[Regenerated] = []
         for step in planning.decide(state, event, backoff):
@@ -124,11 +125,12 @@ def developer() -> ServiceDecisions:
 
 def gitops() -> ServiceDecisions:
     git = import_module("wave_gitops.decide")  # the package's `decide` attribute is the function
+    delivery = import_module("wave_gitops.delivery")
 
     async def decide(state: RunState, event: Envelope, recorded: Sequence[DomainEvent]) -> Sequence[Regenerated]:
         out: list[Regenerated] = []
         for step in git.decide(state, event):
-            if isinstance(step, git.Prepare):
+            if isinstance(step, git.Prepare | git.BranchFork):
                 out.append(Claim("the run's workspace", lambda e: isinstance(e, (ev.WorkspaceReady, ev.RunFailed))))
             elif isinstance(step, git.ApplyChange):
                 task, attempt = step.task_id, step.attempt
@@ -137,9 +139,19 @@ def gitops() -> ServiceDecisions:
                     lambda e, task=task, attempt=attempt: isinstance(e, (ev.ChangeCommitted, ev.ChangeRejected))
                     and _about(e, task_id=task, attempt=attempt),
                 ))
-            elif isinstance(step, git.Merge):
-                out.append(Claim(f"the merge into {step.target_branch}", lambda e: isinstance(e, ev.Merged)
-                                 or _escalation(e, "merge_conflict")))
+            elif isinstance(step, git.Merge | delivery.MergePullRequest):
+                out.append(Claim(f"the merge into {step.base_branch if isinstance(step, delivery.MergePullRequest) else step.target_branch}",
+                                 lambda e: isinstance(e, ev.Merged) or _escalation(e, "merge_conflict")))
+            elif isinstance(step, delivery.OpenPullRequest):
+                out.append(Claim(f"the pull request from {step.head_branch}", lambda e: isinstance(e, ev.PullRequestOpened)))
+            elif isinstance(step, delivery.CheckHost):
+                commit = step.commit
+                out.append(Claim(
+                    f"the required checks on {commit[:12]}",
+                    lambda e, commit=commit: (isinstance(e, ev.HostChecksPassed | ev.HostChecksDue) and e.commit == commit)
+                    or (isinstance(e, ev.TestsFailed) and e.sandbox == delivery.HOST_CHECKS_SANDBOX and e.commit == commit),
+                ))
+            # A commit status (PostStatus) records no event.
         return out
 
     return ServiceDecisions("gitops", git.HANDLED_EVENT_TYPES, decide)

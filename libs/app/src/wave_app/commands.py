@@ -106,6 +106,7 @@ async def submit_run(
     model_source: str = "",
     merge_strategy: str = "squash",
     cassette: str = "",
+    delivery: str = "local",
 ) -> str:
     """Store a run's RunRequested and return its id; `target_branch` None means the repository's
     current branch; `cassette` is the content of the cassette the run plays (JSON,
@@ -124,6 +125,7 @@ async def submit_run(
         merge_policy=merge_policy,
         model_source=model_source,
         merge_strategy=merge_strategy,
+        delivery=delivery,
         cassette=cassette,
         cassette_sha256=cassette_sha256(cassette),
         requested_by=actor,

@@ -18,6 +18,7 @@ Verdict = Literal["allow", "escalate", "block"]
 Decision = Literal["approve", "reject"]
 MergePolicy = Literal["auto", "model", "human"]
 MergeStrategy = Literal["squash", "merge", "ff"]
+Delivery = Literal["local", "pr"]
 EscalationKind = Literal[
     "unsafe_action", "retries_exhausted", "budget", "merge_review", "merge_conflict", "invalid_plan", "change_rejected",
     "environment",
@@ -104,6 +105,26 @@ class RunRequestedV4(DomainEvent):
 
 
 @registry.register("RunRequested", version=5)
+class RunRequestedV5(DomainEvent):
+    """Fifth shape: every run landed on the target branch by gitops itself (no pull request)."""
+
+    story: str = NonEmpty
+    repo: str = NonEmpty
+    target_branch: str = Field(default="main", min_length=1)
+    budget_usd: float = Field(ge=0)
+    budget_tokens: int = Field(default=2_000_000, ge=0)
+    max_retries: int = Field(default=3, ge=0, le=20)
+    merge_policy: MergePolicy = "auto"
+    merge_strategy: MergeStrategy = "squash"
+    model_source: str = ""
+    cassette: str = ""
+    cassette_sha256: str = ""
+    requested_by: str = "unknown"
+    parent_run_id: str | None = Field(default=None, min_length=1)
+    forked_at: int | None = Field(default=None, ge=1)
+
+
+@registry.register("RunRequested", version=6)
 class RunRequested(DomainEvent):
     """A user asked WAVE to deliver a story against a repository.
 
@@ -118,6 +139,9 @@ class RunRequested(DomainEvent):
     process that holds the same cassette file play that one, secrets and all.
     A fork (`wave fork`) names its `parent_run_id` and the parent's stream version it was forked at
     (`forked_at`): the events after this one, up to that version, are copies of the parent's.
+    `delivery` says how the change reaches the target branch: `local` (gitops merges in the
+    repository) or `pr` (gitops pushes the run branch to a git host, opens a pull request, waits for
+    the host's required checks and merges it through the host's API).
     """
 
     story: str = NonEmpty
@@ -134,6 +158,7 @@ class RunRequested(DomainEvent):
     requested_by: str = "unknown"
     parent_run_id: str | None = Field(default=None, min_length=1)
     forked_at: int | None = Field(default=None, ge=1)
+    delivery: Delivery = "local"
 
 
 @registry.upcaster("RunRequested", from_version=1)
@@ -166,6 +191,12 @@ def _run_requested_v3_to_v4(payload: dict[str, Any]) -> dict[str, Any]:
 def _run_requested_v4_to_v5(payload: dict[str, Any]) -> dict[str, Any]:
     # Runs before forks existed had no parent.
     return {**payload, "parent_run_id": None, "forked_at": None}
+
+
+@registry.upcaster("RunRequested", from_version=5)
+def _run_requested_v5_to_v6(payload: dict[str, Any]) -> dict[str, Any]:
+    # Runs before pull requests existed were merged by gitops in the repository.
+    return {**payload, "delivery": "local"}
 
 
 class PlanTask(Value):
@@ -597,18 +628,101 @@ class BudgetRaised(DomainEvent):
 # --- review, merge, outcome --------------------------------------------------------------------
 
 
-@registry.register("MergeApproved")
-class MergeApproved(DomainEvent):
+@registry.register("MergeApproved", version=1)
+class MergeApprovedV1(DomainEvent):
+    """First shape: a review said nothing of the acceptance criteria."""
+
     approver: ApproverKind
     reviewer: str = NonEmpty
     comment: str = ""
 
 
-@registry.register("MergeRejected")
-class MergeRejected(DomainEvent):
+class CriterionVerdict(Value):
+    """What a model reviewer said of one acceptance criterion of the plan."""
+
+    task_id: str = TaskId
+    criterion: str = NonEmpty
+    met: bool
+    note: str = ""
+
+
+@registry.register("MergeApproved", version=2)
+class MergeApproved(DomainEvent):
+    """The run may be merged. A model reviewer's approval names, in `criteria`, which acceptance
+    criteria of the plan the whole branch meets (empty for policy and human approvals, and for a
+    reviewer answer that did not say)."""
+
+    approver: ApproverKind
+    reviewer: str = NonEmpty
+    comment: str = ""
+    criteria: tuple[CriterionVerdict, ...] = ()
+
+
+@registry.upcaster("MergeApproved", from_version=1)
+def _merge_approved_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "criteria": []}
+
+
+@registry.register("MergeRejected", version=1)
+class MergeRejectedV1(DomainEvent):
+    """First shape: a review said nothing of the acceptance criteria."""
+
     approver: ApproverKind
     reviewer: str = NonEmpty
     reason: str = NonEmpty
+
+
+@registry.register("MergeRejected", version=2)
+class MergeRejected(DomainEvent):
+    """The run may not be merged (`reason`); a model reviewer's `criteria` as in MergeApproved."""
+
+    approver: ApproverKind
+    reviewer: str = NonEmpty
+    reason: str = NonEmpty
+    criteria: tuple[CriterionVerdict, ...] = ()
+
+
+@registry.upcaster("MergeRejected", from_version=1)
+def _merge_rejected_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "criteria": []}
+
+
+# --- pull requests on a git host (delivery `pr`) ---------------------------------------------------
+
+HostName = Literal["github", "gitea"]
+
+
+@registry.register("PullRequestOpened")
+class PullRequestOpened(DomainEvent):
+    """gitops pushed the run branch to the git host and opened a pull request into the target branch
+    (or found the one it had opened). Never holds a credential: `url` is the page people open."""
+
+    host: HostName
+    repository: str = NonEmpty  # owner/name on the host
+    number: int = Field(ge=1)
+    url: str = NonEmpty
+    head_branch: str = NonEmpty
+    base_branch: str = NonEmpty
+
+
+@registry.register("HostChecksDue")
+class HostChecksDue(DomainEvent):
+    """A timer's event: time to look again at the host's required checks on `commit` (`poll` counts
+    the looks since the tests passed in the sandbox)."""
+
+    commit: str = CommitId
+    poll: int = Field(ge=1)
+    timer_id: str = NonEmpty
+
+
+@registry.register("HostChecksPassed")
+class HostChecksPassed(DomainEvent):
+    """Every required check of the target branch on the host passed on `commit` (`checks` names them;
+    empty when the branch requires none). With delivery `pr`, G5 needs this as well as the sandbox's
+    TestsPassed; a failing required check is recorded as a `TestsFailed` (sandbox `host-checks`)."""
+
+    commit: str = CommitId
+    checks: tuple[str, ...] = ()
 
 
 @registry.register("Merged")

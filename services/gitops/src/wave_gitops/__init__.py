@@ -3,7 +3,7 @@ make them idempotent, conflict checks, merges and cleanup — through pygit2, ne
 
 from .bootstrap import create_service
 from .config import ConfigError, GitOpsConfig
-from .decide import HANDLED_EVENT_TYPES, ApplyChange, Cleanup, Decision, Merge, Prepare, decide
+from .decide import HANDLED_EVENT_TYPES, ApplyChange, BranchFork, Cleanup, Decision, Merge, Prepare, decide
 from .errors import (
     ChangeRefusedError,
     DiffDoesNotApplyError,
@@ -27,6 +27,7 @@ from .workspaces import Committed, MergeCheck, MergeResult, Workspace, Workspace
 __all__ = [
     "HANDLED_EVENT_TYPES",
     "ApplyChange",
+    "BranchFork",
     "ChangeRefusedError",
     "ChangeTrailers",
     "Cleanup",

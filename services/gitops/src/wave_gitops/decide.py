@@ -16,6 +16,9 @@ from wave_events import catalogue as ev
 from wave_events.escalations import Outcome, on_approve
 from wave_events.projections import RunState, TaskState
 
+from . import delivery
+from .delivery import HostDecision
+from .names import RUN_BRANCH_PREFIX
 from .trailers import story_subject
 
 CHANGE_AUTHOR = "developer"  # change commits are authored by the role that wrote the diff
@@ -47,12 +50,40 @@ class Cleanup:
     pass
 
 
-Decision = Prepare | ApplyChange | Merge | Cleanup
+@dataclass(frozen=True)
+class BranchFork:
+    """A forked run's own branch, made from the commits it inherited: the parent's branch at the head
+    the fork point had (`head_commit`), the same base."""
+
+    parent_run_id: str
+    head_commit: str
+    base_commit: str
+
+
+Decision = Prepare | ApplyChange | Merge | Cleanup | BranchFork | HostDecision
+
+# Decisions that work on the run's own branch (a fork's copied WorkspaceReady names its parent's).
+_ON_THE_BRANCH = (ApplyChange, Merge, *HostDecision.__args__)
 
 
 def decide(state: RunState, event: Envelope) -> tuple[Decision, ...]:
     rule = _RULES.get(event.type)
-    return rule(state, event.payload) if rule is not None else ()
+    own = rule(state, event.payload) if rule is not None else ()
+    decisions: tuple[Decision, ...] = (*own, *delivery.decide(state, event))
+    if _on_parents_branch(state) and any(isinstance(d, _ON_THE_BRANCH) for d in decisions):
+        assert state.parent_run_id is not None and state.base_commit is not None
+        fork = BranchFork(state.parent_run_id, state.head_commit or state.base_commit, state.base_commit)
+        return (fork, *decisions)
+    return decisions
+
+
+def _on_parents_branch(state: RunState) -> bool:
+    """A fork whose history still names its parent's branch: gitops keeps one branch per run id, so
+    the fork needs a branch of its own before it commits or merges."""
+    return (
+        state.parent_run_id is not None and state.branch is not None and state.base_commit is not None
+        and state.branch != f"{RUN_BRANCH_PREFIX}{state.run_id}"
+    )
 
 
 def _plan_created(state: RunState, p: ev.PlanCreated) -> tuple[Decision, ...]:
@@ -87,8 +118,8 @@ def _human_decision(state: RunState, p: ev.HumanDecisionRecorded) -> tuple[Decis
 
 
 def _merge_approved(state: RunState, p: ev.MergeApproved) -> tuple[Decision, ...]:
-    if state.finished or state.merge_commit is not None or state.branch is None:
-        return ()
+    if state.finished or state.merge_commit is not None or state.branch is None or state.delivery == "pr":
+        return ()  # a pull request is merged on the host (delivery.py)
     return (Merge(state.target_branch, state.merge_strategy, story_subject(state.story)),)
 
 
@@ -111,4 +142,4 @@ _RULES: dict[str, Callable[[RunState, Any], tuple[Decision, ...]]] = {
     **{event.event_type: _terminal for event in ev.TERMINAL_EVENTS},
 }
 
-HANDLED_EVENT_TYPES: frozenset[str] = frozenset(_RULES)
+HANDLED_EVENT_TYPES: frozenset[str] = frozenset(_RULES) | delivery.HANDLED_EVENT_TYPES

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pygit2
 import wave_diffs
@@ -68,8 +69,10 @@ class GitWorkspaces(Workspaces):
     """
 
     def __init__(
-        self, repo_path: str | Path, worktree_root: str | Path | None = None, remote: str | None = None
+        self, repo_path: str | Path, worktree_root: str | Path | None = None, remote: str | None = None,
+        credential: Callable[[str], tuple[str, str] | None] | None = None,
     ) -> None:
+        self._credential = credential  # (user, password) for an http(s) push to a URL, held in memory only
         self.repo_path = _repository_root(repo_path)
         if worktree_root is not None and not str(worktree_root).strip():
             raise InvalidInputError("the worktree root must be a directory path, got an empty string")
@@ -81,7 +84,8 @@ class GitWorkspaces(Workspaces):
 
     @property
     def location(self) -> str:
-        return self.remote_url or str(self.repo_path)
+        # Recorded in WorkspaceReady: a credential written into the remote's URL stays out of it.
+        return without_userinfo(self.remote_url) if self.remote_url else str(self.repo_path)
 
     # --- the port --------------------------------------------------------------------------------
 
@@ -103,6 +107,25 @@ class GitWorkspaces(Workspaces):
                     repo.branches.local.create(branch, base)
                 except (pygit2.GitError, ValueError) as exc:
                     raise WorkspaceConflictError(f"cannot create branch {branch!r}: {exc}") from None
+            path = self._ensure_worktree(repo, run, branch)
+            self._push(repo, [_head_ref(branch)])
+            return Workspace(branch=branch, base_commit=str(base.id), location=self.location, path=str(path))
+
+    def fork(self, run_id: str, parent_run_id: str, head_commit: str, base_commit: str) -> Workspace:
+        run, parent = names.run_id(run_id), names.run_id(parent_run_id)
+        branch = names.run_branch(run)
+        with self._repository() as repo:
+            head = _commit_of(repo, head_commit, f"the head of run {parent}")
+            base = self._base(repo, run)
+            if base is None:
+                if repo.references.get(_head_ref(branch)) is not None:
+                    raise WorkspaceConflictError(
+                        f"branch {branch!r} already exists in {self.repo_path} but was not made by gitops for run {run}"
+                    )
+                base = _commit_of(repo, base_commit, f"the base of run {parent}")
+                repo.references.create(names.base_ref(run), base.id)
+            if repo.references.get(_head_ref(branch)) is None:
+                repo.branches.local.create(branch, head)
             path = self._ensure_worktree(repo, run, branch)
             self._push(repo, [_head_ref(branch)])
             return Workspace(branch=branch, base_commit=str(base.id), location=self.location, path=str(path))
@@ -324,20 +347,33 @@ class GitWorkspaces(Workspaces):
     def _push(self, repo: pygit2.Repository, refs: list[str]) -> None:
         if self.remote_url is None:
             return
-        callbacks = _PushResult()
+        callbacks = _PushResult(self._credential)
+        shown = without_userinfo(self.remote_url)
         try:
             repo.remotes.create_anonymous(self.remote_url).push([f"{r}:{r}" for r in refs], callbacks=callbacks)
         except pygit2.GitError as exc:
-            raise PushError(f"push of {', '.join(refs)} to {self.remote_url} failed: {exc}") from None
+            raise PushError(f"push of {', '.join(refs)} to {shown} failed: {callbacks.scrub(str(exc))}") from None
         if callbacks.refused:
             details = "; ".join(f"{ref}: {why}" for ref, why in callbacks.refused)
-            raise PushError(f"{self.remote_url} refused {details}")
+            raise PushError(f"{shown} refused {callbacks.scrub(details)}")
 
 
 class _PushResult(pygit2.RemoteCallbacks):
-    def __init__(self) -> None:
+    def __init__(self, credential: Callable[[str], tuple[str, str] | None] | None = None) -> None:
         super().__init__()
         self.refused: list[tuple[str, str]] = []
+        self._credential = credential
+        self._secret: str | None = None
+
+    def credentials(self, url: str, username_from_url: str | None, allowed_types: object) -> pygit2.UserPass:
+        found = self._credential(url) if self._credential is not None else None
+        if found is None:
+            raise pygit2.GitError(f"no credential for {without_userinfo(url)}")
+        self._secret = found[1]
+        return pygit2.UserPass(*found)
+
+    def scrub(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text
 
     def push_update_reference(self, refname: str, message: str | None) -> None:
         if message:
@@ -370,6 +406,13 @@ def _commit_in(
         raise DiffDoesNotApplyError(f"the diff changes nothing on {at}")
     # Naming the branch makes libgit2 refuse the update if the branch moved since `head` was read.
     return worktree.create_commit(branch_ref, sig, sig, message, tree, [head.id])
+
+
+def _commit_of(repo: pygit2.Repository, commit: str, what: str) -> pygit2.Commit:
+    try:
+        return repo[commit].peel(pygit2.Commit)
+    except (KeyError, ValueError, pygit2.GitError):
+        raise WorkspaceConflictError(f"{what}, commit {commit[:12]}, is not in the repository") from None
 
 
 def _check_files(diff: pygit2.Diff, tree: pygit2.Tree, at: str) -> None:
@@ -431,6 +474,14 @@ def _remote_url(repo: pygit2.Repository, remote: str) -> str:
     except pygit2.GitError:
         raise InvalidInputError(f"remote {remote!r} is not a remote of the repository, a URL, or a git repository") from None
     return str(path)
+
+
+def without_userinfo(url: str) -> str:
+    """A URL without the user and password it may carry (what is shown and recorded of a remote)."""
+    if "://" not in url:
+        return url
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 def _head_ref(branch: str) -> str:

@@ -11,7 +11,8 @@ from wave_events import catalogue as ev
 from wave_events.projections import RunState
 from wave_runtime import Output, TransientError, Unrecoverable
 
-from .decide import HANDLED_EVENT_TYPES, ApplyChange, Cleanup, Decision, Merge, Prepare, decide
+from .decide import HANDLED_EVENT_TYPES, ApplyChange, BranchFork, Cleanup, Decision, Merge, Prepare, decide
+from .delivery import CheckHost, MergePullRequest, OpenPullRequest, PostStatus
 from .errors import (
     ChangeRefusedError,
     GitOpsError,
@@ -23,6 +24,7 @@ from .errors import (
     TargetCheckoutBusyError,
     WorkspaceConflictError,
 )
+from .pull_requests import PullRequestDelivery
 from .trailers import ChangeTrailers
 from .workspaces import Workspaces
 
@@ -38,11 +40,15 @@ class GitOpsService:
     name = "gitops"
     handles: frozenset[str] = HANDLED_EVENT_TYPES
 
-    def __init__(self, open_workspaces: OpenWorkspaces, *, repo: str | None = None) -> None:
+    def __init__(
+        self, open_workspaces: OpenWorkspaces, *, repo: str | None = None, pull_requests: PullRequestDelivery | None = None
+    ) -> None:
         """`open_workspaces` gives the Workspaces of a repository path; `repo`, when set, is used for
-        every run instead of the repository its RunRequested names."""
+        every run instead of the repository its RunRequested names; `pull_requests` delivers the runs
+        requested with delivery `pr` (without it they wait for a person to configure a git host)."""
         self._open = open_workspaces
         self._repo = repo
+        self._pull_requests = pull_requests or PullRequestDelivery(None)
 
     async def handle(self, state: RunState, event: Envelope) -> Sequence[Output]:
         decisions = decide(state, event)
@@ -83,6 +89,10 @@ class GitOpsService:
                     return (ev.RunFailed(reason=f"no workspace for run {run_id}: {exc}"),)
                 log.info("run %s: workspace %s from %s at %s", run_id, ready.branch, target, ready.base_commit[:12])
                 return (ev.WorkspaceReady(branch=ready.branch, base_commit=ready.base_commit, location=ready.location),)
+            case BranchFork(parent_run_id=parent, head_commit=head, base_commit=base):
+                ready = await asyncio.to_thread(workspaces.fork, run_id, parent, head, base)
+                log.info("run %s: workspace %s from run %s at %s", run_id, ready.branch, parent, head[:12])
+                return (ev.WorkspaceReady(branch=ready.branch, base_commit=ready.base_commit, location=ready.location),)
             case ApplyChange():
                 return (await self._commit(workspaces, run_id, event, decision),)
             case Merge():
@@ -91,6 +101,8 @@ class GitOpsService:
                 await asyncio.to_thread(workspaces.cleanup, run_id)
                 log.info("run %s: worktree removed", run_id)
                 return ()
+            case OpenPullRequest() | PostStatus() | CheckHost() | MergePullRequest():
+                return await self._pull_requests.carry_out(workspaces, run_id, event, decision)
         raise GitOpsError(f"unknown decision {decision!r}")
 
     async def _commit(self, workspaces: Workspaces, run_id: str, event: Envelope, change: ApplyChange) -> Output:

@@ -60,6 +60,13 @@ class Workspaces(ABC):
         returns the same branch and base commit, whatever was committed since."""
 
     @abstractmethod
+    def fork(self, run_id: str, parent_run_id: str, head_commit: str, base_commit: str) -> Workspace:
+        """Give a forked run a branch and worktree of its own: `wave/<run-id>` at `head_commit` (a commit
+        of the parent's branch, where the fork point left it), with `base_commit` as its base. Calling it
+        again returns the same; the parent's branch is not touched. A commit the repository does not
+        have raises `WorkspaceConflictError`."""
+
+    @abstractmethod
     def apply_and_commit(self, run_id: str, diff: str, role: str, trailers: ChangeTrailers) -> Committed:
         """Apply a unified diff to the run branch's head and commit it as `WAVE <role>` with the Wave-*
         trailers. A commit on the branch with the same causing event and task is returned instead of

@@ -10,9 +10,10 @@ Planner, an infeasible story:
 
     {"feasible": false, "reason": "..."}
 
-Merge reviewer:
+Merge reviewer (`criteria` names every acceptance criterion of the plan by the id the prompt gives it;
+an answer without `criteria`, as reviewers answered before it was asked for, is still read):
 
-    {"approve": true, "reason": "..."}
+    {"approve": true, "reason": "...", "criteria": [{"id": "t1.1", "met": true, "note": "..."}]}
 
 One JSON object and nothing else; a single ```json fence around it is tolerated. Unknown keys are refused
 (a typo must not pass silently). A reader raises `InvalidAnswer` with a message the model is shown when it
@@ -83,9 +84,16 @@ class InfeasiblePlan(_Answer):
     reason: str = Field(min_length=1)
 
 
+class CriterionAnswer(_Answer):
+    id: str = Field(min_length=1)
+    met: StrictBool
+    note: str = ""
+
+
 class MergeReview(_Answer):
     approve: StrictBool
     reason: str = Field(min_length=1)
+    criteria: tuple[CriterionAnswer, ...] | None = None
 
 
 PlanAnswer = FeasiblePlan | InfeasiblePlan
@@ -114,8 +122,23 @@ def read_plan(text: str) -> PlanAnswer:
     return _validate(FeasiblePlan if feasible else InfeasiblePlan, document)
 
 
-def read_merge_review(text: str) -> MergeReview:
-    return _validate(MergeReview, read_json_object(text))
+def read_merge_review(text: str, criteria: tuple[str, ...] = ()) -> MergeReview:
+    """`criteria`: the ids the prompt gave the acceptance criteria; when the answer has `criteria`, it
+    must name each of them once and nothing else."""
+    review: MergeReview = _validate(MergeReview, read_json_object(text))
+    if review.criteria is None:
+        return review
+    named = [c.id for c in review.criteria]
+    unknown = [i for i in named if i not in criteria]
+    if unknown:
+        raise InvalidAnswer(f"criteria: {unknown[0]!r} is not a criterion id; the ids are {', '.join(criteria) or '(none)'}")
+    twice = sorted({i for i in named if named.count(i) > 1})
+    if twice:
+        raise InvalidAnswer(f"criteria: {twice[0]!r} is named twice; name each criterion once")
+    missing = [i for i in criteria if i not in named]
+    if missing:
+        raise InvalidAnswer(f"criteria: say whether {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} met too")
+    return review
 
 
 def _validate(model: type[_Answer], document: dict[str, Any]) -> Any:

@@ -245,7 +245,7 @@ def _change_rejected(state: RunState, e: Envelope, backoff: Backoff) -> tuple[St
 
 
 def _tests_passed(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step, ...]:
-    p: ev.TestsPassed = e.payload
+    p: ev.TestsPassed | ev.HostChecksPassed = e.payload
     if not _review_due(state, p.commit):
         return ()
     head = p.commit
@@ -377,6 +377,7 @@ _RULES: dict[str, Callable[[RunState, Envelope, Backoff], tuple[Step, ...]]] = {
     "RunRequested": _run_requested,
     "TestsFailed": _tests_failed,
     "TestsPassed": _tests_passed,
+    "HostChecksPassed": _tests_passed,  # delivery pr: the host's required checks complete the test gate
     "ActionScored": _action_scored,
     "ChangeRejected": _change_rejected,
     "HumanDecisionRecorded": _human_decision,

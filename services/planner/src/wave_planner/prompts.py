@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import wave_diffs
 from wave_events.projections import RunState
 
 from .listing import FileListing
@@ -32,8 +33,12 @@ You are the merge reviewer of WAVE. A run's changes passed safety checks and its
 the run branch should be merged into the target branch: do the changes deliver the story, and nothing \
 else?
 
+You see the whole change of the run branch against the base it started from, and the acceptance \
+criteria of the plan's tasks, each with an id. Say for every criterion whether the change meets it.
+
 Answer with exactly one JSON object and nothing else:
-{"approve": true, "reason": "<why>"} or {"approve": false, "reason": "<what is wrong>"}"""
+{"approve": true, "reason": "<why>", "criteria": [{"id": "<criterion id>", "met": true, "note": "<where or why>"}]} \
+or {"approve": false, "reason": "<what is wrong>", "criteria": [...]}. Name every criterion id once."""
 
 RETRY_INSTRUCTION = "Your answer is not valid: {problem}\nAnswer again with only the JSON object the instructions describe."
 
@@ -45,7 +50,18 @@ def plan_prompt(story: str, target_branch: str, listing: FileListing | None) -> 
     return f"Story:\n{story}\n\nTarget branch: {target_branch}\n\n{files}\n"
 
 
-def merge_review_prompt(state: RunState, head: str) -> str:
+def criteria_ids(state: RunState) -> dict[str, tuple[str, str]]:
+    """Each acceptance criterion of the plan by the id the reviewer names it with: `<task id>.<n>`."""
+    return {
+        f"{task.task_id}.{n}": (task.task_id, criterion)
+        for task in state.tasks.values()
+        for n, criterion in enumerate(task.acceptance_criteria, start=1)
+    }
+
+
+def merge_review_prompt(state: RunState, head: str, branch_diff: str | None = None) -> str:
+    """`branch_diff`: the run branch from its base to `head`; without it (the branch could not be read)
+    each task's last proposed change is shown instead."""
     lines = [
         f"Story:\n{state.story}",
         "",
@@ -53,8 +69,13 @@ def merge_review_prompt(state: RunState, head: str) -> str:
         f"Run branch {state.branch or '(unknown)'} at head {head}; merge into {state.target_branch}.",
         f"Tests passed on head {head}.",
         "",
-        "Changes, one per task:",
+        "Acceptance criteria (id: task, criterion):",
+        *(f"- {cid}: task {task} — {criterion}" for cid, (task, criterion) in criteria_ids(state).items()),
+        "",
     ]
+    if branch_diff is not None:
+        return "\n".join([*lines, *_whole_change(state, head, branch_diff)]) + "\n"
+    lines.append("Changes, one per task:")
     tasks = list(state.tasks.values())
     share = DIFF_BUDGET_CHARS // max(1, len(tasks))
     for task in tasks:
@@ -63,3 +84,22 @@ def merge_review_prompt(state: RunState, head: str) -> str:
             diff = diff[:share] + f"\n... ({len(diff) - share} more characters not shown)"
         lines += ["", f"## Task {task.task_id} ({task.domain}, attempt {task.attempt}): {task.description}", diff]
     return "\n".join(lines) + "\n"
+
+
+def _whole_change(state: RunState, head: str, branch_diff: str) -> list[str]:
+    base = (state.base_commit or "?")[:12]
+    if not branch_diff.strip():
+        return [f"The whole change ({base}..{head[:12]}): the branch changes no file."]
+    try:
+        files = wave_diffs.split(branch_diff).files
+    except wave_diffs.DiffError:  # nothing libgit2 made should be unreadable; shown as it is if it is
+        return [f"The whole change ({base}..{head[:12]}):", branch_diff[:DIFF_BUDGET_CHARS]]
+    lines = [f"The whole change of {state.branch or 'the run branch'} against its base ({base}..{head[:12]}), "
+             f"{len(files)} file(s):"]
+    share = DIFF_BUDGET_CHARS // max(1, len(files))
+    for file in files:
+        text = file.text
+        if len(text) > share:
+            text = text[:share] + f"\n... ({len(text) - share} more characters of {file.path} not shown)\n"
+        lines += ["", f"## {file.path}", text.rstrip("\n")]
+    return lines

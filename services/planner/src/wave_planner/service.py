@@ -16,6 +16,7 @@ from wave_runtime.memo import EffectResults
 
 from .answers import FeasiblePlan, MergeReview, read_merge_review, read_plan
 from .asking import Answered, Invalid, Refused, ask
+from .branch_diff import ReadBranchDiff, read_branch_diff
 from .config import PlannerConfig
 from .decide import (
     HANDLED_EVENT_TYPES,
@@ -27,7 +28,7 @@ from .decide import (
     merge_review_escalation,
 )
 from .listing import FileListing, ReadListing, read_file_listing
-from .prompts import MERGE_REVIEWER_SYSTEM, PLANNER_SYSTEM, merge_review_prompt, plan_prompt
+from .prompts import MERGE_REVIEWER_SYSTEM, PLANNER_SYSTEM, criteria_ids, merge_review_prompt, plan_prompt
 
 log = logging.getLogger("wave.planner")
 
@@ -44,10 +45,12 @@ class PlannerService:
         *,
         config: PlannerConfig | None = None,
         read_listing: ReadListing = read_file_listing,
+        read_diff: ReadBranchDiff = read_branch_diff,
     ) -> None:
         self.models = models
         self.config = config or PlannerConfig()
         self._read_listing = read_listing
+        self._read_diff = read_diff
         # The model's answers by (cause event, step). The runtime decides again after a concurrency
         # conflict (another service appended to the run while the model was asked, e.g. the notifier's
         # NotificationSent for the same event): the answer already paid for is used again rather than
@@ -99,18 +102,29 @@ class PlannerService:
 
     async def _review(self, state: RunState, event: Envelope, head: str) -> list[Output]:
         run_id = state.run_id or event.run_id
-        asked = await self._answers.once((str(event.event_id), ReviewMerge(head)), lambda: ask(
-            self.models, "merge_reviewer", MERGE_REVIEWER_SYSTEM, merge_review_prompt(state, head),
-            read_merge_review, budget=RunBudget.from_state(state), answers=self.config.max_answers,
+        key = (str(event.event_id), ReviewMerge(head))
+        branch_diff = None if self._answers.get(key) is not None else await self._branch_diff(state, head)
+        criteria = criteria_ids(state)
+        asked = await self._answers.once(key, lambda: ask(
+            self.models, "merge_reviewer", MERGE_REVIEWER_SYSTEM, merge_review_prompt(state, head, branch_diff),
+            lambda text: read_merge_review(text, tuple(criteria)), budget=RunBudget.from_state(state),
+            answers=self.config.max_answers,
         ))
         match asked:
-            case Answered(value=MergeReview(approve=True, reason=reason), model=model):
-                return [*asked.events, ev.MergeApproved(approver="model", reviewer=f"model:{model}", comment=reason)]
-            case Answered(value=MergeReview(reason=reason), model=model):
+            case Answered(value=MergeReview(approve=True, reason=reason) as review, model=model):
+                return [
+                    *asked.events,
+                    ev.MergeApproved(
+                        approver="model", reviewer=f"model:{model}", comment=reason, criteria=_verdicts(review, criteria)
+                    ),
+                ]
+            case Answered(value=MergeReview(reason=reason) as review, model=model):
                 # The model's no is recorded; a human has the last word on abandoning a tested change.
                 return [
                     *asked.events,
-                    ev.MergeRejected(approver="model", reviewer=f"model:{model}", reason=reason),
+                    ev.MergeRejected(
+                        approver="model", reviewer=f"model:{model}", reason=reason, criteria=_verdicts(review, criteria)
+                    ),
                     *merge_review_escalation(
                         state, head, f"the model reviewer rejected the merge of {head[:12]}: {reason}; approve to merge anyway"
                     ),
@@ -124,6 +138,21 @@ class PlannerService:
             case Refused():
                 return _budget_stop(run_id, asked, event)
         raise AssertionError(f"unexpected answer {asked!r}")
+
+    async def _branch_diff(self, state: RunState, head: str) -> str | None:
+        """The run branch from its base to `head`, from where the branch lives (the workspace's location
+        when it is a path here, else the run's repository)."""
+        if not state.base_commit:
+            return None
+        for place in dict.fromkeys(p for p in (state.workspace_location, state.repo) if p):
+            try:
+                found = await asyncio.to_thread(self._read_diff, place, state.base_commit, head)
+            except Exception:  # noqa: BLE001 - the whole change only helps; each task's change is the fallback
+                log.warning("planner: reading the branch diff in %s failed", place, exc_info=True)
+                continue
+            if found is not None:
+                return found
+        return None
 
     async def _listing(self, state: RunState) -> FileListing | None:
         if not state.repo or self.config.listing_limit == 0:
@@ -140,6 +169,14 @@ def _budget_stop(run_id: str, refused: Refused, cause: Envelope) -> list[Output]
     exceeded = refused.events[-1]
     assert isinstance(exceeded, ev.BudgetExceeded)
     return [*refused.events, budget_escalation(run_id, exceeded, cause)]
+
+
+def _verdicts(review: MergeReview, criteria: dict[str, tuple[str, str]]) -> tuple[ev.CriterionVerdict, ...]:
+    return tuple(
+        ev.CriterionVerdict(task_id=criteria[c.id][0], criterion=criteria[c.id][1], met=c.met, note=c.note)
+        for c in review.criteria or ()
+        if c.id in criteria
+    )
 
 
 def _plan_created(plan: FeasiblePlan, model: str) -> DomainEvent:

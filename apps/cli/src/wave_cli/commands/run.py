@@ -34,6 +34,11 @@ from ..follow import Outcome, follow_distributed
     help="how the run lands on the target branch: one squashed commit, a merge commit, or a fast-forward "
          "(every attempt); the run branch keeps every attempt",
 )
+@click.option(
+    "--delivery", type=click.Choice(["local", "pr"]), envvar="WAVE_DELIVERY", default="local", show_default=True,
+    help="local: gitops merges in the repository; pr: through a pull request on the git host gitops is set up "
+         "for (WAVE_GIT_HOST …). Default from WAVE_DELIVERY",
+)
 @click.option("--wait/--no-wait", default=None, help="follow the run until it stops (always, when embedded)")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=1800, show_default=True, help="seconds")
 @click.option("--json", "as_json", is_flag=True,
@@ -41,7 +46,7 @@ from ..follow import Outcome, follow_distributed
 @click.pass_obj
 def run_command(parts: Composition, story: str, repo: str, target_branch: str | None, cassette: str | None,
                 budget_usd: float, budget_tokens: int, max_retries: int, merge_policy: str, merge_strategy: str,
-                wait: bool | None, timeout_s: float, as_json: bool) -> None:
+                delivery: str, wait: bool | None, timeout_s: float, as_json: bool) -> None:
     """Submit STORY (a coding task) against a repository and follow it through the gates.
 
     Exit status: 0 merged, 3 waiting for a decision (`wave approve`), 1 failed, blocked,
@@ -65,7 +70,7 @@ def run_command(parts: Composition, story: str, repo: str, target_branch: str | 
                 store, actor=local_user(), story=story, repo=repo, target_branch=target_branch,
                 budget_usd=budget_usd, budget_tokens=budget_tokens, max_retries=max_retries,
                 merge_policy=merge_policy, model_source=model_source, merge_strategy=merge_strategy,
-                cassette=_cassette_document(cassette) if cassette else "",
+                delivery=delivery, cassette=_cassette_document(cassette) if cassette else "",
             )
             render.submitted(run_id, parts.settings.mode)
             if parts.settings.distributed and not wait:

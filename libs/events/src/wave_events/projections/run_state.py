@@ -14,7 +14,7 @@ from .summary import NOTED, SummaryFacts, facts_document, note
 # The fold's code version: bump it with every change to how events fold (a field added, an event
 # folded differently), so state snapshots taken by the old fold are ignored. `snapshots.PROJECTION`
 # adds a hash of this module's source as well, which catches a change nobody bumped this for.
-PROJECTION_VERSION = 1
+PROJECTION_VERSION = 2
 
 GATES = ("G0 planned", "G1 workspace", "G2 implemented", "G3 safe", "G4 committed", "G5 tested", "G6 approved", "G7 merged")
 
@@ -82,6 +82,14 @@ class SafetyVerdict:
 
 
 @dataclass(frozen=True)
+class PullRequest:
+    host: str
+    repository: str
+    number: int
+    url: str
+
+
+@dataclass(frozen=True)
 class RunState:
     run_id: str = ""
     status: str = "unknown"  # unknown, running, awaiting_human, stalled, completed, failed, blocked, cancelled, rejected
@@ -93,6 +101,9 @@ class RunState:
     model_source: str = ""  # the models file the run was submitted with ("" = the driving process's own)
     parent_run_id: str | None = None  # a fork's parent run, whose events up to `forked_at` it copied
     forked_at: int | None = None
+    delivery: str = "local"  # local: gitops merges in the repository; pr: through a pull request on a git host
+    pull_request: PullRequest | None = None  # delivery pr: the run's pull request, once opened
+    checks_passed_commit: str | None = None  # delivery pr: the last commit whose required host checks passed
     max_retries: int = 3
     plan_summary: str | None = None
     planned: bool = False
@@ -176,6 +187,8 @@ def gates_of(state: RunState) -> dict[str, bool]:
     safe = implemented and all(t.verdict == "allow" or t.human_approved for t in tasks)
     committed = safe and all(t.commit for t in tasks)
     tested = committed and state.head_commit is not None and state.tested_commit == state.head_commit
+    if state.delivery == "pr":  # the host's required checks are part of the test gate
+        tested = tested and state.checks_passed_commit == state.head_commit
     return dict(
         zip(
             GATES,
@@ -231,6 +244,7 @@ def _run_requested(state: RunState, e: Envelope, p: ev.RunRequested) -> RunState
         cassette_sha256=p.cassette_sha256,
         parent_run_id=p.parent_run_id,
         forked_at=p.forked_at,
+        delivery=p.delivery,
         max_retries=p.max_retries,
         budget_limit_usd=p.budget_usd,
         budget_limit_tokens=p.budget_tokens,
@@ -294,10 +308,20 @@ def _tests_passed(state: RunState, e: Envelope, p: ev.TestsPassed) -> RunState:
 
 
 def _tests_failed(state: RunState, e: Envelope, p: ev.TestsFailed) -> RunState:
+    # A failure after a pass on the same commit (a required check on the git host) undoes the pass.
+    tested = None if state.tested_commit == p.commit else state.tested_commit
     return replace(
-        state, last_test_failed_commit=p.commit, last_failure_excerpt=p.failure_excerpt,
+        state, tested_commit=tested, last_test_failed_commit=p.commit, last_failure_excerpt=p.failure_excerpt,
         last_failing_tests=p.failing_tests,
     )
+
+
+def _pull_request_opened(state: RunState, e: Envelope, p: ev.PullRequestOpened) -> RunState:
+    return replace(state, pull_request=PullRequest(p.host, p.repository, p.number, p.url))
+
+
+def _host_checks_passed(state: RunState, e: Envelope, p: ev.HostChecksPassed) -> RunState:
+    return replace(state, checks_passed_commit=p.commit)
 
 
 def _retry_scheduled(state: RunState, e: Envelope, p: ev.RetryScheduled) -> RunState:
@@ -431,6 +455,8 @@ _HANDLERS: dict[type, Callable[[RunState, Envelope, Any], RunState]] = {
     ev.TestsPassed: _tests_passed,
     ev.TestsFailed: _tests_failed,
     ev.RetryScheduled: _retry_scheduled,
+    ev.PullRequestOpened: _pull_request_opened,
+    ev.HostChecksPassed: _host_checks_passed,
     ev.FixRequested: _fix_requested,
     ev.EscalationRequested: _escalation_requested,
     ev.HumanDecisionRecorded: _human_decision,

@@ -144,7 +144,7 @@ _NOTERS: dict[type, Noter] = {
 GATE_MOVERS = frozenset({
     ev.PlanCreated, ev.WorkspaceReady, ev.ChangeProposed, ev.ActionScored, ev.HumanDecisionRecorded,
     ev.ChangeCommitted, ev.TestsPassed, ev.TestsFailed, ev.FixRequested, ev.MergeApproved, ev.MergeRejected,
-    ev.Merged,
+    ev.Merged, ev.HostChecksPassed,
 })
 NOTED = frozenset(_NOTERS) | GATE_MOVERS
 
