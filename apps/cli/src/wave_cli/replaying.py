@@ -82,7 +82,12 @@ def planner(env: Mapping[str, str]) -> ServiceDecisions:
         steps = planning.decide(state, event, backoff)
         asks_model = any(isinstance(step, (planning.MakePlan, planning.ReviewMerge)) for step in steps)
         if asks_model and RecordedAnswers.replayable(recorded):
-            service = PlannerService(RecordedAnswers(recorded), config=config, read_listing=lambda *_: None)  # type: ignore[arg-type]
+            # The domain table is read as it was then: the one the recorded plan names.
+            table = next((e.domain_table for e in recorded if isinstance(e, ev.PlanCreated)), None)
+            service = PlannerService(
+                RecordedAnswers(recorded), config=config, read_listing=lambda *_: None,  # type: ignore[arg-type]
+                read_domains=lambda *_: table,
+            )
             steps = await service.handle(state, event)
         out: list[Regenerated] = []
         for step in planning.decide(state, event, backoff):
