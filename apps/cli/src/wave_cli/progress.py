@@ -75,6 +75,8 @@ def summarize(envelope: Envelope) -> str:
             return f"retry {p.retry} in {p.delay_s:.1f} s" + (f": {p.reason}" if p.reason else "")
         case ev.FixRequested():
             return f"task {p.task_id} attempt {p.attempt}"
+        case ev.RewriteRequested():
+            return f"task {p.task_id} attempt {p.attempt}, written again against {p.head[:12]}: {p.reason}"
         case ev.EscalationRequested():
             return f"{p.kind} ({p.escalation_id}): {p.reason}"
         case ev.HumanDecisionRecorded():
