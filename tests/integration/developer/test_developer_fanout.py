@@ -7,7 +7,16 @@ import time
 from pathlib import Path
 
 import pytest
-from developer_runs import PRICE_DIFF, answer, make_repo, of_type, plan_created, requested, scripted_client, workspace_ready
+from developer_runs import (
+    PRICE_DIFF,
+    answer,
+    make_repo,
+    of_type,
+    plan_created,
+    requested,
+    scripted_client,
+    workspace_ready,
+)
 from wave_developer import DeveloperService, GitCheckouts, LoopLimits
 from wave_events import catalogue as c
 from wave_llm import dump_cassette
