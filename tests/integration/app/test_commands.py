@@ -149,3 +149,21 @@ async def test_a_repository_path_the_system_cannot_look_at_is_an_invalid_request
     with pytest.raises(InvalidRequest, match="--repo"):
         await commands.submit_run(store, actor="ana", story="x", repo=repo)
     assert await queries.list_runs(store) == []
+
+
+async def test_only_a_domains_approvers_may_approve_its_task_review(store, repo):
+    from wave_events.domains import parse_table
+
+    table = parse_table("[[domain]]\nname = 'payments'\nmerge_policy = 'human'\napprovers = ['ana']\n", "t")
+    run_id = await commands.submit_run(store, actor="ana", story="Charge cards", repo=str(repo), domain_table=table)
+    stream = f"run-{run_id}"
+    plan = ev.PlanCreated(tasks=(ev.PlanTask(task_id="pay", domain="payments", description="d", acceptance_criteria=("a",)),))
+    review = ev.EscalationRequested(escalation_id="e1", kind="task_review", reason="review", task_id="pay", attempt=1)
+    await store.append(stream, [new_envelope(stream, plan, producer="test"), new_envelope(stream, review, producer="test")], 1)
+    with pytest.raises(InvalidRequest, match=r"the payments domain, which only ana may approve \(you are bo \(approver\)\)"):
+        await commands.record_decision(store, run_id, actor="bo (approver)", decision="approve", escalation_id="e1")
+    # Anyone may say no; the domain's approver may say yes.
+    _, envelope = await commands.record_decision(store, run_id, actor="ana (approver)", decision="approve", escalation_id="e1")
+    assert envelope.payload.decided_by == "ana (approver)"
+    _, state = await queries.load_run(store, run_id)
+    assert state.tasks["pay"].reviewed_by == "ana (approver)"

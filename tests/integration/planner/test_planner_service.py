@@ -10,6 +10,7 @@ import pytest
 from planner_models import PLAN, answer, scripted_client
 from planner_runs import committed, passed, requested, sha
 from wave_events import catalogue as c
+from wave_events.domains import DEFAULT_TABLE
 from wave_planner import PlannerConfig, PlannerService, read_file_listing
 from wave_runtime import Unrecoverable
 
@@ -53,6 +54,7 @@ async def test_a_requested_run_gets_the_plan_the_model_answered(tmp_path) -> Non
         ),
         summary="compute tax in one place",
         model="scripted",
+        domain_table=DEFAULT_TABLE,  # no repository, so no .wave/domains.toml: the six default domains
     )
     assert "no file listing" in call.prompt  # the repository does not exist: planning goes on without it
 

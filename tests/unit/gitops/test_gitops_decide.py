@@ -179,10 +179,10 @@ def test_events_gitops_does_not_handle_decide_nothing() -> None:
 
 def test_gitops_handles_exactly_the_events_it_has_rules_for() -> None:
     assert HANDLED_EVENT_TYPES == {
-        "PlanCreated", "ActionScored", "HumanDecisionRecorded", "MergeApproved",
+        "PlanCreated", "ActionScored", "HumanDecisionRecorded", "MergeApproved", "ChangeCommitted",
         "RunCompleted", "RunFailed", "RunBlocked", "RunCancelled", "PlanRejected",
         # delivery `pr`: the pull request, commit statuses, required checks
-        "ChangeCommitted", "TestsPassed", "TestsFailed", "HostChecksDue", "MergeRejected",
+        "TestsPassed", "TestsFailed", "HostChecksDue", "MergeRejected",
     }
 
 

@@ -35,7 +35,10 @@ def summarize(envelope: Envelope) -> str:
         case ev.RunForked():
             return f"run {p.child_run_id} forked at #{p.at} by {p.forked_by} (merge policy {p.merge_policy})"
         case ev.PlanCreated():
-            return f"{len(p.tasks)} task(s): " + ", ".join(f"{t.task_id} ({t.domain})" for t in p.tasks)
+            return f"{len(p.tasks)} task(s): " + ", ".join(
+                f"{t.task_id} ({t.domain}" + (f", after {', '.join(t.depends_on)}" if t.depends_on else "") + ")"
+                for t in p.tasks
+            )
         case ev.PlanRejected() | ev.RunFailed() | ev.RunBlocked():
             return p.reason
         case ev.WorkspaceReady():
@@ -75,6 +78,8 @@ def summarize(envelope: Envelope) -> str:
             return f"retry {p.retry} in {p.delay_s:.1f} s" + (f": {p.reason}" if p.reason else "")
         case ev.FixRequested():
             return f"task {p.task_id} attempt {p.attempt}"
+        case ev.RewriteRequested():
+            return f"task {p.task_id} attempt {p.attempt}, written again against {p.head[:12]}: {p.reason}"
         case ev.EscalationRequested():
             return f"{p.kind} ({p.escalation_id}): {p.reason}"
         case ev.HumanDecisionRecorded():

@@ -17,7 +17,7 @@ from wave_app.queries import Replay, RunListing
 from wave_app.replaying import ReexecutionReport
 from wave_events import Envelope, encode_envelope
 from wave_events import catalogue as ev
-from wave_events.projections import GATES, RunState, summary_of
+from wave_events.projections import GATES, RunState, TaskState, summary_of, task_policy
 from wave_store.port import StoredEvent
 
 from .follow import Outcome
@@ -145,6 +145,43 @@ def print_runs(found: Sequence[RunListing]) -> None:
     console.print(table)
 
 
+def print_tasks_by_domain(state: RunState) -> None:
+    """The plan's tasks, domain by domain, each domain with the policy its tasks are handled under."""
+    table = Table("domain", "task", "attempt", "safety", "state", "description")
+    domains: dict[str, list[TaskState]] = {}
+    for task in state.tasks.values():
+        domains.setdefault(task.domain, []).append(task)
+    for domain, tasks in domains.items():
+        policy = task_policy(state, tasks[0])
+        rules = (
+            f"merge {policy.merge_policy}, allow ≥ {policy.allow_threshold}, {policy.retry_limit} fix(es)"
+            + (f", {policy.budget_share:.0%} of the budget" if policy.budget_share < 1 else "")
+            if policy is not None else "the run's settings"
+        )
+        for n, t in enumerate(tasks):
+            table.add_row(
+                f"{domain} ({rules})" if n == 0 else "", t.task_id, str(t.attempt),
+                t.verdict or ("approved" if t.human_approved else "-"), escape(_task_state(state, t)), escape(t.description[:50]),
+            )
+    source = state.domain_table.source if state.domain_table is not None else None
+    if source:
+        console.print(f"domain table: {escape(source)}")
+    console.print(table)
+
+
+def _task_state(state: RunState, task: TaskState) -> str:
+    if task.commit:
+        return f"integrated {task.commit[:12]}"
+    if any(e.kind == "task_review" and e.task_id == task.task_id for e in state.pending_escalations.values()):
+        return "waiting for review"
+    if task.rejected_reason:
+        return "rejected"
+    if task.proposal_event_id:
+        return "proposed"
+    waiting = [d for d in task.depends_on if d in state.tasks and not state.tasks[d].commit]
+    return f"after {', '.join(waiting)}" if waiting else "being written"
+
+
 def print_status(state: RunState) -> None:
     console.print(f"run [bold]{state.run_id}[/]: {state.status}" + (f" — {escape(state.outcome_reason)}" if state.outcome_reason else ""))
     console.print(f"story:  {escape(state.story.strip().splitlines()[0] if state.story.strip() else '')}")
@@ -159,11 +196,7 @@ def print_status(state: RunState) -> None:
     for gate, passed in state.gates.items():
         console.print(f"  {'✓' if passed else '·'} {gate}", style="green" if passed else "dim")
     if state.tasks:
-        table = Table("task", "domain", "attempt", "safety", "commit", "description")
-        for t in state.tasks.values():
-            table.add_row(t.task_id, t.domain, str(t.attempt), t.verdict or ("approved" if t.human_approved else "-"),
-                          (t.commit or "-")[:12], escape(t.description[:60]))
-        console.print(table)
+        print_tasks_by_domain(state)
     console.print(f"retries {state.retries} of {state.max_retries} · budget {cost_line(state)} · "
                   f"{state.llm_calls} model call(s) · merge policy {state.merge_policy}")
     if state.last_test_failed_commit:

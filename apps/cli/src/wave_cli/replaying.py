@@ -82,8 +82,12 @@ def planner(env: Mapping[str, str]) -> ServiceDecisions:
         steps = planning.decide(state, event, backoff)
         asks_model = any(isinstance(step, (planning.MakePlan, planning.ReviewMerge)) for step in steps)
         if asks_model and RecordedAnswers.replayable(recorded):
-            service = PlannerService(RecordedAnswers(recorded), config=config, read_listing=lambda *_: None,
-                                     read_diff=lambda *_: None)  # type: ignore[arg-type]
+            # The domain table is read as it was then: the one the recorded plan names.
+            table = next((e.domain_table for e in recorded if isinstance(e, ev.PlanCreated)), None)
+            service = PlannerService(
+                RecordedAnswers(recorded), config=config, read_listing=lambda *_: None,  # type: ignore[arg-type]
+                read_diff=lambda *_: None, read_domains=lambda *_: table,
+            )
             steps = await service.handle(state, event)
         out: list[Regenerated] = []
         for step in planning.decide(state, event, backoff):
@@ -104,17 +108,34 @@ def planner(env: Mapping[str, str]) -> ServiceDecisions:
     return ServiceDecisions(planning.SERVICE_NAME, planning.HANDLED_EVENT_TYPES, decide)
 
 
+def _call_lanes(recorded: Sequence[DomainEvent]) -> dict[int, str | None]:
+    """The task each recorded model-call event was made for: a call names it (tasks written side by
+    side), the budget events after a call are that call's. None: a call that named no task (runs from
+    before tasks were written side by side, one after another)."""
+    lanes: dict[int, str | None] = {}
+    lane: str | None = None
+    for event in recorded:
+        if isinstance(event, ev.LLMCallRecorded):
+            lane = event.task_id
+        if isinstance(event, MODEL_CALL):
+            lanes[id(event)] = lane
+        elif isinstance(event, (ev.ChangeProposed, ev.ChangeRejected, ev.EscalationRequested)):
+            lane = None  # a task's outputs end here; a refusal before the next task's first call is that task's
+    return lanes
+
+
 def developer() -> ServiceDecisions:
     developing = import_module("wave_developer.decide")  # the package's `decide` attribute is the function
 
     async def decide(state: RunState, event: Envelope, recorded: Sequence[DomainEvent]) -> Sequence[Regenerated]:
         out: list[Regenerated] = []
+        lanes = _call_lanes(recorded)
         for step in developing.decide(state, event):
             if isinstance(step, developing.Work):
                 task, attempt = step.task_id, step.attempt
                 out.append(Claim(
                     f"the {step.role}'s change for task {task} attempt {attempt}",
-                    lambda e, task=task, attempt=attempt: isinstance(e, MODEL_CALL)
+                    lambda e, task=task, attempt=attempt: (isinstance(e, MODEL_CALL) and lanes.get(id(e)) in (None, task))
                     or (isinstance(e, (ev.ChangeProposed, ev.ChangeRejected, ev.EscalationRequested))
                         and _about(e, task_id=task, attempt=attempt)),
                 ))

@@ -13,9 +13,10 @@ from pathlib import Path
 from pydantic import ValidationError
 from wave_events import DomainEvent, Envelope
 from wave_events import catalogue as ev
+from wave_events.domains import DomainTable, may_approve
 from wave_events.envelope import new_envelope, new_run_id, run_stream_id
 from wave_events.escalations import Outcome, on_approve
-from wave_events.projections import RunState
+from wave_events.projections import RunState, task_policy
 from wave_store import ConcurrencyError, EventStore
 
 from .errors import AppError, Conflict, InvalidRequest, NotFound
@@ -107,6 +108,7 @@ async def submit_run(
     merge_strategy: str = "squash",
     cassette: str = "",
     delivery: str = "local",
+    domain_table: DomainTable | None = None,
 ) -> str:
     """Store a run's RunRequested and return its id; `target_branch` None means the repository's
     current branch; `cassette` is the content of the cassette the run plays (JSON,
@@ -129,6 +131,7 @@ async def submit_run(
         cassette=cassette,
         cassette_sha256=cassette_sha256(cassette),
         requested_by=actor,
+        domain_table=domain_table,
     )
     run_id = new_run_id()
     await store.append(run_stream_id(run_id), [new_envelope(run_stream_id(run_id), request, producer=PRODUCER)], 0)
@@ -186,6 +189,12 @@ async def record_decision(
             )
         if decision not in chosen.options:
             raise InvalidRequest(f"escalation {chosen.escalation_id} accepts {' or '.join(chosen.options)}, not {decision}")
+        domain = task_policy(state, chosen.task_id) if chosen.task_id else None
+        if decision == "approve" and domain is not None and not may_approve(domain, actor):
+            raise InvalidRequest(
+                f"escalation {chosen.escalation_id} is about a task of the {domain.name} domain, which only "
+                f"{', '.join(domain.approvers)} may approve (you are {actor})"
+            )
         return _payload(
             ev.HumanDecisionRecorded,
             escalation_id=chosen.escalation_id,

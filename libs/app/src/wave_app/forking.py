@@ -23,6 +23,7 @@ from typing import Any
 
 from wave_events import DomainEvent, Envelope, derived_event_id
 from wave_events import catalogue as ev
+from wave_events.domains import DomainTable
 from wave_events.envelope import new_envelope, new_run_id, run_stream_id
 from wave_events.projections import fold
 from wave_store import ConcurrencyError, EventStore
@@ -49,10 +50,12 @@ async def fork_run(
     merge_policy: str | None = None,
     model_source: str | None = None,
     cassette: str | None = None,
+    domain_table: DomainTable | None = None,
 ) -> str:
     """Store a fork of `run_id` at stream version `at` and return its id. `services`: the names of
     the services that will drive it (their handled marks are copied). `model_source` and `cassette`
-    (the content the fork plays, "" for none) replace the parent's when given."""
+    (the content the fork plays, "" for none) and `domain_table` (the domain policies it applies)
+    replace the parent's when given."""
     events, state = await load_run(store, run_id)
     if not 1 <= at <= len(events):
         raise InvalidRequest(f"--at {at}: run {run_id} has events 1 to {len(events)}")
@@ -74,6 +77,7 @@ async def fork_run(
             "merge_policy": merge_policy or parent_request.merge_policy,
             "model_source": parent_request.model_source if model_source is None else model_source,
             **({} if cassette is None else {"cassette": cassette, "cassette_sha256": cassette_sha256(cassette)}),
+            **({} if domain_table is None else {"domain_table": domain_table}),
             "requested_by": actor,
             "parent_run_id": run_id,
             "forked_at": at,

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from .base import DomainEvent, registry
+from .domains import DomainTable
 from .escalations import fields_of_v1_id
 
 Verdict = Literal["allow", "escalate", "block"]
@@ -21,7 +22,7 @@ MergeStrategy = Literal["squash", "merge", "ff"]
 Delivery = Literal["local", "pr"]
 EscalationKind = Literal[
     "unsafe_action", "retries_exhausted", "budget", "merge_review", "merge_conflict", "invalid_plan", "change_rejected",
-    "environment",
+    "environment", "task_review",
 ]
 # EscalationRequested v1's kinds, frozen: the first seven, and `environment`, which runs stored as v1
 # before v2 existed. A new kind goes into `EscalationKind` (v2) only.
@@ -106,7 +107,8 @@ class RunRequestedV4(DomainEvent):
 
 @registry.register("RunRequested", version=5)
 class RunRequestedV5(DomainEvent):
-    """Fifth shape: every run landed on the target branch by gitops itself (no pull request)."""
+    """Fifth shape: every run landed on the target branch by gitops itself (no pull request), and the
+    domain table always came from the repository (or the defaults)."""
 
     story: str = NonEmpty
     repo: str = NonEmpty
@@ -142,6 +144,8 @@ class RunRequested(DomainEvent):
     `delivery` says how the change reaches the target branch: `local` (gitops merges in the
     repository) or `pr` (gitops pushes the run branch to a git host, opens a pull request, waits for
     the host's required checks and merges it through the host's API).
+    `domain_table` is a domain table the operator gave (`--domain-policy`): it replaces the one the
+    repository's target branch holds (`wave_events.domains`); None: the repository's, or the defaults.
     """
 
     story: str = NonEmpty
@@ -159,6 +163,7 @@ class RunRequested(DomainEvent):
     parent_run_id: str | None = Field(default=None, min_length=1)
     forked_at: int | None = Field(default=None, ge=1)
     delivery: Delivery = "local"
+    domain_table: DomainTable | None = None
 
 
 @registry.upcaster("RunRequested", from_version=1)
@@ -195,11 +200,12 @@ def _run_requested_v4_to_v5(payload: dict[str, Any]) -> dict[str, Any]:
 
 @registry.upcaster("RunRequested", from_version=5)
 def _run_requested_v5_to_v6(payload: dict[str, Any]) -> dict[str, Any]:
-    # Runs before pull requests existed were merged by gitops in the repository.
-    return {**payload, "delivery": "local"}
+    # Runs before pull requests existed were merged by gitops in the repository; runs before
+    # operators could give a domain table used the repository's.
+    return {**payload, "delivery": "local", "domain_table": None}
 
 
-class PlanTask(Value):
+class PlanTaskV1(Value):
     task_id: str = TaskId
     domain: str = NonEmpty
     description: str = NonEmpty
@@ -207,11 +213,80 @@ class PlanTask(Value):
     files_of_interest: tuple[str, ...] = ()
 
 
-@registry.register("PlanCreated")
+@registry.register("PlanCreated", version=1)
+class PlanCreatedV1(DomainEvent):
+    """First shape: tasks had no dependencies (all were developed from the base commit) and their
+    domain was the model's word, with no policy."""
+
+    tasks: tuple[PlanTaskV1, ...] = Field(min_length=1)
+    summary: str = ""
+    model: str | None = None
+
+
+class PlanTask(Value):
+    """One task of a plan. `domain` governs it (its policy applies); `domains` are all the domains its
+    files touch (the governing one first); `depends_on` names tasks that must be integrated first."""
+
+    task_id: str = TaskId
+    domain: str = NonEmpty
+    description: str = NonEmpty
+    acceptance_criteria: tuple[str, ...] = Field(min_length=1)
+    files_of_interest: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+
+
+@registry.register("PlanCreated", version=2)
 class PlanCreated(DomainEvent):
+    """The plan: a DAG of tasks (`depends_on`), each in a domain of `domain_table`, the table in effect
+    for the run (None: no table, every task under the run's own settings)."""
+
     tasks: tuple[PlanTask, ...] = Field(min_length=1)
     summary: str = ""
     model: str | None = None
+    domain_table: DomainTable | None = None
+
+    @model_validator(mode="after")
+    def _a_dag(self) -> PlanCreated:
+        ids = [t.task_id for t in self.tasks]
+        for task in self.tasks:
+            unknown = [d for d in task.depends_on if d not in ids or d == task.task_id]
+            if unknown:
+                raise ValueError(f"task {task.task_id} depends on {unknown[0]!r}, which is not another task of the plan")
+        cycle = dependency_cycle({t.task_id: t.depends_on for t in self.tasks})
+        if cycle:
+            raise ValueError(f"the tasks depend on each other in a cycle: {' -> '.join(cycle)}")
+        return self
+
+
+def dependency_cycle(depends_on: dict[str, tuple[str, ...]]) -> list[str]:
+    """A cycle of task ids (its first id repeated at the end), or [] when the graph is a DAG."""
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for nxt in depends_on.get(node, ()):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt):], nxt]
+            if state.get(nxt) is None and (found := visit(nxt)):
+                return found
+        state[node] = 2
+        path.pop()
+        return []
+
+    for node in depends_on:
+        if state.get(node) is None and (found := visit(node)):
+            return found
+    return []
+
+
+@registry.upcaster("PlanCreated", from_version=1)
+def _plan_created_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    # v1 tasks were all written from the base commit, none waiting for another, under no domain policy.
+    tasks = [{**t, "domains": [], "depends_on": []} for t in payload["tasks"]]
+    return {**payload, "tasks": tasks, "domain_table": None}
 
 
 @registry.register("PlanRejected")
@@ -310,9 +385,8 @@ class LLMCallRecordedV1(DomainEvent):
 
 
 @registry.register("LLMCallRecorded", version=2)
-class LLMCallRecorded(DomainEvent):
-    """One model call, paid for whatever came of it. `rejected_reason` says why the caller refused an
-    answer the model did give (not JSON, not a usable diff); the call is charged all the same."""
+class LLMCallRecordedV2(DomainEvent):
+    """Second shape: no word of the task a call was made for."""
 
     role: str = NonEmpty
     provider: str = NonEmpty
@@ -330,10 +404,40 @@ class LLMCallRecorded(DomainEvent):
     rejected_reason: str | None = None
 
 
+@registry.register("LLMCallRecorded", version=3)
+class LLMCallRecorded(DomainEvent):
+    """One model call, paid for whatever came of it. `rejected_reason` says why the caller refused an
+    answer the model did give (not JSON, not a usable diff); the call is charged all the same.
+    `task_id` names the task the call worked on, where it worked on one (tasks are developed side by
+    side: a run's cassette plays each task's answers in that task's own order)."""
+
+    role: str = NonEmpty
+    provider: str = NonEmpty
+    model: str = NonEmpty
+    prompt: str | None = None
+    prompt_ref: ContentRef | None = None
+    response: str | None = None
+    response_ref: ContentRef | None = None
+    input_tokens: int = Field(ge=0)
+    output_tokens: int = Field(ge=0)
+    cost_usd: float = Field(ge=0)
+    latency_ms: float = Field(ge=0)
+    outcome: Literal["ok", "error"] = "ok"
+    error: str | None = None
+    rejected_reason: str | None = None
+    task_id: str | None = None
+
+
 @registry.upcaster("LLMCallRecorded", from_version=1)
 def _llm_call_recorded_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     # v1 records did not say whether an answer was refused; those refusals went unrecorded.
     return {**payload, "rejected_reason": None}
+
+
+@registry.upcaster("LLMCallRecorded", from_version=2)
+def _llm_call_recorded_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
+    # Before tasks were developed side by side, calls were not told apart by task.
+    return {**payload, "task_id": None}
 
 
 class Violation(Value):
@@ -492,6 +596,17 @@ class FixRequested(DomainEvent):
     failure_excerpt: str = ""
     failing_commit: str | None = None
     timer_id: str | None = None
+
+
+@registry.register("RewriteRequested")
+class RewriteRequested(DomainEvent):
+    """Another task was integrated first and this task's change no longer applies on the run branch:
+    the developer writes a new attempt against `head`, before any person is asked."""
+
+    task_id: str = TaskId
+    attempt: int = Field(ge=2)  # the task's new attempt number
+    head: str = CommitId  # the run branch's head the new attempt is written against
+    reason: str = NonEmpty
 
 
 # --- escalations and decisions -----------------------------------------------------------------

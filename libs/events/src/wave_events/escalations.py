@@ -66,6 +66,10 @@ def developer_budget_id(run_id: str, task_id: str, attempt: int, version: int) -
     return f"{run_id}-developer-budget-{task_id}-a{attempt}-v{version}"
 
 
+def task_review_id(run_id: str, task_id: str, attempt: int) -> str:
+    return escalation_id(run_id, "task_review", f"{task_id}-{attempt}")
+
+
 def environment_id(run_id: str, service: str, cause: uuid.UUID) -> str:
     return f"{run_id}-environment-{service}-{cause.hex[:12]}"
 
@@ -159,6 +163,7 @@ RULES: tuple[Rule, ...] = (
     Rule("invalid_plan", ("planner",), Outcome.PLAN_AGAIN, Outcome.STOP, ("planner",)),
     Rule("change_rejected", ("planner", "developer"), Outcome.NEW_ATTEMPT, Outcome.STOP, ("planner", "developer")),
     Rule("environment", ("runtime",), Outcome.HAND_BACK, Outcome.STOP, ("planner", "runtime")),
+    Rule("task_review", ("planner",), Outcome.APPLY_CHANGE, Outcome.STOP, ("gitops", "planner")),
 )
 
 _BY_KIND = {rule.kind: rule for rule in RULES}

@@ -6,8 +6,10 @@ Format (YAML or JSON; the suffix decides, `.json` is JSON, anything else YAML):
     interactions:
       - role: planner
         match: {contains: "story text"}      # optional; a string or a list of strings, all must occur
+        task: t1                             # optional; answers only calls made for task t1, in their order
         repeat: false                        # optional; true serves this answer any number of times
-        response: {text: "...", input_tokens: 120, output_tokens: 40, model: "claude-sonnet-4-5"}
+        response: {text: "...", input_tokens: 120, output_tokens: 40, model: "claude-sonnet-4-5",
+                   latency_ms: 2000}         # optional; the answer takes this long (benchmarks)
       - role: fixer
         response: {error: {kind: transient, message: "overloaded"}}   # plays a failure
 """
@@ -58,6 +60,7 @@ class ScriptedResponse(_Strict):
     output_tokens: int = Field(default=0, ge=0)
     model: str | None = None
     error: ScriptedError | None = None
+    latency_ms: float = Field(default=0.0, ge=0, le=600_000)  # how long the provider takes to answer
 
     @model_validator(mode="after")
     def _error_alone(self) -> ScriptedResponse:
@@ -76,6 +79,7 @@ class RecordedRequest(_Strict):
 
 class Interaction(_Strict):
     role: AgentRole
+    task: str | None = None  # the task whose calls it answers (tasks are developed side by side)
     match: Match | None = None
     repeat: bool = False
     response: ScriptedResponse

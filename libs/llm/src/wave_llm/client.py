@@ -21,6 +21,7 @@ from .model import ROLES, Message, ModelRequest, ModelResponse, ToolSpec
 from .pricing import Price
 from .providers import ScriptedProvider
 from .records import CallRecorder, budget_charged
+from .reservations import current_shared_budget, current_task
 from .retry import RetryPolicy, Sleep, call_with_retries
 from .routing import RouteEntry, Router
 from .runplay import current_run_play
@@ -186,16 +187,25 @@ class ModelClient:
             entry = route[index]
             request = template.model_copy(update={"model": entry.model})
             while True:
-                if budget is not None and (
-                    refusal := check_call(budget, estimate_call(request, entry.price))
-                ):
+                shared, lane = current_shared_budget(), current_task() or ""
+                estimate = estimate_call(request, entry.price)
+                if budget is not None and shared is not None:
+                    # Concurrent calls of the run reserve their worst case first (`wave_llm.reservations`).
+                    _, refusal = await shared.reserve(lane, budget, estimate)
+                    if refusal is not None:
+                        raise BudgetExhausted(role, refusal, events)
+                elif budget is not None and (refusal := check_call(budget, estimate)):
                     raise BudgetExhausted(role, refusal, events)
                 started = time.perf_counter()
                 try:
                     response = await call_with_retries(
                         entry.provider.complete, request, self.retry, rng=self._rng, sleep=self._sleep
                     )
-                except (TransientModelError, PermanentModelError) as exc:
+                except BaseException as exc:
+                    if budget is not None and shared is not None:
+                        shared.release(lane, estimate)
+                    if not isinstance(exc, (TransientModelError, PermanentModelError)):
+                        raise
                     latency_ms = (time.perf_counter() - started) * 1000
                     events.append(await self._recorder.failed(request, entry.provider.name, exc, latency_ms))
                     errors.append(exc)
@@ -210,7 +220,10 @@ class ModelClient:
                 record_call(role, response, cost)
                 events.append(await self._recorder.answered(request, response, cost))
                 events.append(budget_charged(response, cost))
-                if budget is not None:
+                if budget is not None and shared is not None:
+                    shared.settle(lane, estimate, response.total_tokens, cost)
+                    events.extend(threshold_events(shared.announce(lane, budget.charged(response.total_tokens, cost))))
+                elif budget is not None:
                     events.extend(threshold_events(budget.charged(response.total_tokens, cost)))
                 return CallResult(response, events)
         raise ModelCallFailed(role, errors, events)

@@ -10,6 +10,7 @@ from wave_events.redaction import redact
 
 from .blobs import BlobStore
 from .model import ModelRequest, ModelResponse
+from .reservations import current_task
 
 INLINE_LIMIT_BYTES = 16 * 1024
 
@@ -48,6 +49,7 @@ class CallRecorder:
             cost_usd=cost_usd,
             latency_ms=response.latency_ms,
             outcome="ok",
+            task_id=current_task(),
         )
 
     async def failed(
@@ -66,6 +68,7 @@ class CallRecorder:
             latency_ms=latency_ms,
             outcome="error",
             error=redact(f"{type(error).__name__}: {error}"),
+            task_id=current_task(),
         )
 
 

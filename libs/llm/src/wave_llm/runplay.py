@@ -37,11 +37,22 @@ class RunPlay:
     cassette: Cassette | None = None
     cassette_sha256: str = ""  # of the cassette's content before it was stored (redacted)
 
-    def next_call(self, role: str) -> int:
-        """The run's index of this call of `role` (0 for its first), counted as made."""
+    def next_call(self, role: str, task: str | None = None) -> int:
+        """The run's index of this call of `role` (0 for its first), counted as made; with `task`, the
+        index among that task's calls of the role."""
         index = self.played.get(role, 0)
         self.played[role] = index + 1
+        if task is None:
+            return index
+        lane = f"{role}@{task}"
+        index = self.played.get(lane, 0)
+        self.played[lane] = index + 1
         return index
+
+    def untasked_calls(self, role: str) -> int:
+        """The calls of `role` made for no task."""
+        tasked = sum(n for key, n in self.played.items() if key.startswith(f"{role}@"))
+        return self.played.get(role, 0) - tasked
 
 
     def account(self, events: Iterable[object]) -> None:
@@ -49,6 +60,9 @@ class RunPlay:
         for event in events:
             if isinstance(event, LLMCallRecorded):
                 self.played[event.role] = self.played.get(event.role, 0) + 1
+                if event.task_id is not None:
+                    lane = f"{event.role}@{event.task_id}"
+                    self.played[lane] = self.played.get(lane, 0) + 1
 
 
 _CURRENT: contextvars.ContextVar[RunPlay | None] = contextvars.ContextVar("wave_run_play", default=None)

@@ -34,12 +34,13 @@ def create_service(
         log.info("developer: %s", client.banner)
     config.scratch_root.mkdir(parents=True, exist_ok=True)
     log.info(
-        "developer: scratch checkouts under %s, %s tool round(s), %s answer attempt(s), no diff -> %s",
-        config.scratch_root, config.max_tool_rounds, config.max_answer_attempts, config.on_no_diff,
+        "developer: scratch checkouts under %s, %s tool round(s), %s answer attempt(s), no diff -> %s, %d task(s) at once",
+        config.scratch_root, config.max_tool_rounds, config.max_answer_attempts, config.on_no_diff, config.concurrency,
     )
     return DeveloperService(
         client,
         checkouts or GitCheckouts(config.scratch_root),
         limits=LoopLimits(config.max_tool_rounds, config.max_answer_attempts, config.max_tokens),
         on_no_diff=config.on_no_diff,
+        concurrency=config.concurrency,
     )

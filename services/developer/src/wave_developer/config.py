@@ -15,6 +15,7 @@ MAX_TOOL_ROUNDS_VAR = "WAVE_DEVELOPER_MAX_TOOL_ROUNDS"
 MAX_ANSWER_ATTEMPTS_VAR = "WAVE_DEVELOPER_MAX_ANSWER_ATTEMPTS"
 MAX_TOKENS_VAR = "WAVE_DEVELOPER_MAX_TOKENS"
 ON_NO_DIFF_VAR = "WAVE_DEVELOPER_ON_NO_DIFF"
+CONCURRENCY_VAR = "WAVE_DEVELOPER_CONCURRENCY"
 
 OnNoDiff = Literal["reject", "escalate"]
 
@@ -33,6 +34,7 @@ class DeveloperSettings(EnvSettings):
     max_answer_attempts: int = 3
     max_tokens: int | None = None
     on_no_diff: str = "reject"
+    concurrency: int = 4
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,10 @@ class DeveloperConfig:
     max_answer_attempts: int = 3
     max_tokens: int | None = None
     on_no_diff: OnNoDiff = "reject"
+    concurrency: int = 4  # tasks of one run written at the same time by this instance
 
     def __post_init__(self) -> None:
+        _within(CONCURRENCY_VAR, self.concurrency, 1, 32)
         _within(MAX_TOOL_ROUNDS_VAR, self.max_tool_rounds, 0, 50)
         _within(MAX_ANSWER_ATTEMPTS_VAR, self.max_answer_attempts, 1, 10)
         if self.max_tokens is not None:
@@ -63,6 +67,7 @@ class DeveloperConfig:
             max_answer_attempts=settings.max_answer_attempts,
             max_tokens=settings.max_tokens,
             on_no_diff=cast(OnNoDiff, settings.on_no_diff.lower()),
+            concurrency=settings.concurrency,
         )
 
 

@@ -17,9 +17,9 @@ from typing import Any, Literal
 from wave_events import Envelope
 from wave_events import catalogue as ev
 from wave_events.escalations import about_task
-from wave_events.projections import RunState, TaskState
+from wave_events.projections import RunState, TaskState, ready_tasks
 
-Mode = Literal["develop", "fix"]
+Mode = Literal["develop", "fix", "rewrite"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Work:
 
     @property
     def role(self) -> str:
-        return "developer" if self.mode == "develop" else "fixer"
+        return "fixer" if self.mode == "fix" else "developer"
 
 
 @dataclass(frozen=True)
@@ -76,14 +76,29 @@ def _ready(state: RunState) -> bool:
 
 
 def _first_attempts(state: RunState, p: Any, *, budget_raised: bool = False) -> tuple[Decision, ...]:
+    """Every task whose dependencies are integrated and whose first attempt is undone: written side
+    by side, from the base commit (or, for a task that waited for others, the head that holds them)."""
     if not _ready(state):
         return ()
     assert state.base_commit is not None
     return tuple(
-        Work(t.task_id, 1, "develop", state.base_commit)
-        for t in state.tasks.values()
+        Work(t.task_id, 1, "develop", (state.head_commit or state.base_commit) if t.depends_on else state.base_commit)
+        for t in ready_tasks(state)
         if _undone(t, 1) and not _waits(state, t, for_budget=not budget_raised)
     )
+
+
+def _change_committed(state: RunState, p: ev.ChangeCommitted) -> tuple[Decision, ...]:
+    # The tasks that waited for this one can be written now.
+    waiting = tuple(d for d in _first_attempts(state, p) if p.task_id in state.tasks[d.task_id].depends_on)
+    return waiting
+
+
+def _rewrite_requested(state: RunState, p: ev.RewriteRequested) -> tuple[Decision, ...]:
+    task = state.tasks.get(p.task_id)
+    if not _ready(state) or task is None or not _undone(task, p.attempt) or _waits(state, task, for_budget=True):
+        return ()
+    return (Work(task.task_id, p.attempt, "rewrite", p.head, p.reason),)
 
 
 def _fix_requested(state: RunState, p: ev.FixRequested) -> tuple[Decision, ...]:
@@ -102,6 +117,8 @@ def _budget_raised(state: RunState, p: ev.BudgetRaised) -> tuple[Decision, ...]:
     head = state.head_commit or state.base_commit
     assert head is not None
     for task in state.tasks.values():
+        if any(isinstance(w, Work) and w.task_id == task.task_id for w in work):
+            continue
         if task.attempt > 1 and _undone(task, task.attempt) and not _waits(state, task, for_budget=False):
             work.append(
                 Work(
@@ -120,6 +137,8 @@ _RULES: dict[str, Callable[[RunState, Any], tuple[Decision, ...]]] = {
     "PlanCreated": _first_attempts,
     "WorkspaceReady": _first_attempts,
     "FixRequested": _fix_requested,
+    "RewriteRequested": _rewrite_requested,
+    "ChangeCommitted": _change_committed,
     "BudgetRaised": _budget_raised,
     **{event.event_type: _terminal for event in ev.TERMINAL_EVENTS},
 }

@@ -65,10 +65,11 @@ class Context:
     branch: str | None
     failure_excerpt: str = ""
     failing_commit: str | None = None
+    rewrite: bool = False  # the last change no longer applies on the run branch: write it again
 
     @property
     def is_fix(self) -> bool:
-        return self.attempt > 1 or bool(self.failure_excerpt)
+        return not self.rewrite and (self.attempt > 1 or bool(self.failure_excerpt))
 
 
 def build_prompt(context: Context, view: RepositoryView) -> str:
@@ -87,6 +88,11 @@ def build_prompt(context: Context, view: RepositoryView) -> str:
         failing = context.failing_commit or "(not given)"
         excerpt = _tail(context.failure_excerpt.strip(), EXCERPT_CHARS) or "(no output was captured)"
         parts.append(f"Failing commit: {failing}\nFailure output:\n```text\n{excerpt}\n```")
+    if context.rewrite:
+        parts.append(
+            "Another task's change was integrated on the run branch after this task's change was written, and "
+            f"this task's change no longer applies: write it again against the commit above.\n{context.failure_excerpt.strip()}"
+        )
     tree, total = view.file_tree()
     more = f"\n… and {total - len(tree)} more files" if total > len(tree) else ""
     parts.append(f"Files in the repository ({total}):\n" + "\n".join(tree) + more)

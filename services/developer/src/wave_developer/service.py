@@ -4,8 +4,12 @@ a validated diff — and says what came of it.
 Per task: the model call events, then `ChangeProposed`; or, when no usable diff came after every
 attempt, `ChangeRejected` (or `EscalationRequested(kind="change_rejected")`, see `on_no_diff`); or,
 when the budget refuses a call, `BudgetExceeded` and `EscalationRequested(kind="budget")`, and the
-remaining tasks wait for `BudgetRaised`. Tasks are worked one after another, so a cassette replays
-them in the same order.
+remaining tasks wait for `BudgetRaised`. The tasks an event starts are worked side by side (up to
+`concurrency` at once): each task's model calls are made for that task (`wave_llm.working_on`), so a
+run's cassette plays each task's answers in that task's own order, and every call reserves its worst
+case from the run's budget first (`wave_llm.sharing_budget`), so together they never pass it. A task
+of a domain with a `budget_share` is held to that share. The outputs come in plan order, whatever
+order the tasks finish in.
 """
 
 from __future__ import annotations
@@ -17,13 +21,12 @@ from pathlib import Path
 
 from wave_events import DomainEvent, Envelope, escalations
 from wave_events import catalogue as ev
-from wave_events.projections import RunState
-from wave_llm import ModelClient, RunBudget, playing_run
+from wave_events.projections import RunState, task_policy
+from wave_llm import ModelClient, RunBudget, SharedBudget, TaskCap, playing_run, sharing_budget, working_on
 from wave_runtime import Output, TransientError, Unrecoverable
 from wave_runtime.memo import EffectResults
 
 from .agent import GaveUp, LoopLimits, NoModel, OutOfBudget, Proposed, write_change
-from .agent import _spent as spent
 from .checkouts import CheckoutError, Checkouts
 from .config import OnNoDiff
 from .decide import HANDLED_EVENT_TYPES, Cleanup, Work, decide
@@ -46,8 +49,12 @@ class DeveloperService:
         *,
         limits: LoopLimits | None = None,
         on_no_diff: OnNoDiff = "reject",
+        concurrency: int = 4,
     ) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         self._client = client
+        self._concurrency = concurrency
         self._checkouts = checkouts
         self._limits = limits or LoopLimits()
         self._on_no_diff = on_no_diff
@@ -66,28 +73,42 @@ class DeveloperService:
         if not work:
             return ()
         checkouts = await self._checkout_all(run_id, state, work)
-        outputs: list[Output] = []
         budget = RunBudget.from_state(state)
-        with playing_run(state) as play:  # a scripted model answers by the run's own history
-            for item in work:
-                key = (str(event.event_id), item)
-                done = self._done.get(key)
+        shared = SharedBudget(caps=_task_caps(state, work))
+        gate = asyncio.Semaphore(self._concurrency)
+        with playing_run(state) as play, sharing_budget(shared):  # a scripted model answers by the run's own history
+            done_before = {item: self._done.get((str(event.event_id), item)) for item in work}
+            for done in done_before.values():
                 if done is not None:
-                    events, stop = done
-                    budget = spent(budget, events) or budget
-                    play.account(events)  # the calls given again count, so the next task's come after them
-                else:
-                    try:
-                        events, budget, stop = await self._work(
-                            state, run_id, event, item, checkouts[item.commit], budget
-                        )
-                    except Unrecoverable as stopped:
-                        # The tasks already worked on are kept (and paid for) with the reason.
-                        raise Unrecoverable(stopped.reason, stopped.action, [*outputs, *stopped.events]) from stopped
-                    self._done.put(key, (events, stop))
-                outputs.extend(events)
-                if stop:
-                    break
+                    play.account(done[0])  # the calls given again count, so the others' come after them
+
+            async def one(item: Work) -> tuple[list[DomainEvent], bool]:
+                key = (str(event.event_id), item)
+                if done_before[item] is not None:
+                    return done_before[item]  # type: ignore[return-value]
+                async with gate:
+                    with working_on(item.task_id):
+                        events, _, stop = await self._work(state, run_id, event, item, checkouts[item.commit], budget)
+                self._done.put(key, (events, stop))
+                return events, stop
+
+            results = await asyncio.gather(*(one(item) for item in work), return_exceptions=True)
+        outputs: list[Output] = []
+        stopped = False
+        for result in results:
+            if isinstance(result, tuple) and result[1]:
+                if stopped:
+                    # One budget question per refusal: a task refused after another keeps its paid calls
+                    # and waits for the same `BudgetRaised`.
+                    result = ([e for e in result[0] if not isinstance(e, ev.BudgetExceeded | ev.EscalationRequested)], True)
+                stopped = True
+            if isinstance(result, Unrecoverable):
+                # The tasks already worked on are kept (and paid for) with the reason.
+                finished = [e for r in results if not isinstance(r, BaseException) for e in r[0]]
+                raise Unrecoverable(result.reason, result.action, [*finished, *result.events]) from result
+            if isinstance(result, BaseException):
+                raise result
+            outputs.extend(result[0])
         return outputs
 
     async def _checkout_all(self, run_id: str, state: RunState, work: list[Work]) -> dict[str, Path]:
@@ -115,6 +136,7 @@ class DeveloperService:
             branch=state.branch,
             failure_excerpt=work.failure_excerpt,
             failing_commit=work.failing_commit,
+            rewrite=work.mode == "rewrite",
         )
         prompt = await asyncio.to_thread(build_prompt, context, view)
         outcome = await write_change(self._client, work.role, prompt, checkout, budget, self._limits, view=view)
@@ -166,3 +188,20 @@ class DeveloperService:
             acceptance_criteria=task.acceptance_criteria,
             files_of_interest=task.files_of_interest,
         )
+
+
+def _task_caps(state: RunState, work: list[Work]) -> dict[str, TaskCap]:
+    """The share of the run's budget each task's domain allows it (none for a full share)."""
+    caps: dict[str, TaskCap] = {}
+    for item in work:
+        policy = task_policy(state, item.task_id)
+        task = state.tasks.get(item.task_id)
+        if policy is None or task is None or policy.budget_share >= 1:
+            continue
+        caps[item.task_id] = TaskCap(
+            limit_usd=state.budget_limit_usd * policy.budget_share,
+            limit_tokens=int(state.budget_limit_tokens * policy.budget_share),
+            used_usd=task.spent_usd,
+            used_tokens=task.spent_tokens,
+        )
+    return caps

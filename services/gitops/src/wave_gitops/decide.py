@@ -14,7 +14,7 @@ from typing import Any
 from wave_events import Envelope
 from wave_events import catalogue as ev
 from wave_events.escalations import Outcome, on_approve
-from wave_events.projections import RunState, TaskState
+from wave_events.projections import RunState, TaskState, task_policy
 
 from . import delivery
 from .delivery import HostDecision
@@ -98,7 +98,7 @@ def _action_scored(state: RunState, p: ev.ActionScored) -> tuple[Decision, ...]:
     task = state.tasks.get(p.task_id or "")
     if task is None or task.proposal_event_id != str(p.target_event_id):
         return ()  # a proposal a newer attempt replaced, or a task the plan does not have
-    return _apply_if_undone(task)
+    return _apply_if_undone(task) if _may_integrate(state, task) else ()
 
 
 def _human_decision(state: RunState, p: ev.HumanDecisionRecorded) -> tuple[Decision, ...]:
@@ -112,9 +112,33 @@ def _human_decision(state: RunState, p: ev.HumanDecisionRecorded) -> tuple[Decis
     approved = [
         task
         for task in state.tasks.values()
-        if task.human_approved or (subject is not None and task.proposal_event_id == subject)
+        if (task.human_approved or task.reviewed_by or (subject is not None and task.proposal_event_id == subject))
+        and _may_integrate(state, task, approved_now=subject is not None and task.proposal_event_id == subject)
     ]
     return tuple(decision for task in approved for decision in _apply_if_undone(task))
+
+
+def _change_committed(state: RunState, p: ev.ChangeCommitted) -> tuple[Decision, ...]:
+    """A task was integrated: the changes that waited for it (their dependencies) are integrated now,
+    in plan order."""
+    if state.finished:
+        return ()
+    waiting = [
+        task for task in state.tasks.values()
+        if p.task_id in task.depends_on and (task.verdict == "allow" or task.human_approved) and _may_integrate(state, task)
+    ]
+    return tuple(decision for task in waiting for decision in _apply_if_undone(task))
+
+
+def _may_integrate(state: RunState, task: TaskState, *, approved_now: bool = False) -> bool:
+    """Dependencies first: a task is integrated once every task it depends on is. A task of a domain
+    whose merge policy is `human` also waits for a person's review (or a person's override of safety)."""
+    if any(state.tasks.get(d) is not None and not state.tasks[d].commit for d in task.depends_on):
+        return False
+    policy = task_policy(state, task)
+    if policy is not None and policy.merge_policy == "human":
+        return approved_now or bool(task.reviewed_by) or task.human_approved
+    return True
 
 
 def _merge_approved(state: RunState, p: ev.MergeApproved) -> tuple[Decision, ...]:
@@ -138,6 +162,7 @@ _RULES: dict[str, Callable[[RunState, Any], tuple[Decision, ...]]] = {
     "PlanCreated": _plan_created,
     "ActionScored": _action_scored,
     "HumanDecisionRecorded": _human_decision,
+    "ChangeCommitted": _change_committed,
     "MergeApproved": _merge_approved,
     **{event.event_type: _terminal for event in ev.TERMINAL_EVENTS},
 }

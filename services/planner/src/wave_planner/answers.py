@@ -3,8 +3,9 @@
 Planner, a feasible story:
 
     {"feasible": true, "summary": "...",
-     "tasks": [{"task_id": "t1", "domain": "backend", "description": "...",
-                "acceptance_criteria": ["..."], "files_of_interest": ["src/app.py"]}]}
+     "tasks": [{"task_id": "t1", "domain": "api", "description": "...",
+                "acceptance_criteria": ["..."], "files_of_interest": ["src/app.py"],
+                "depends_on": []}]}
 
 Planner, an infeasible story:
 
@@ -27,6 +28,7 @@ import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
+from wave_events.catalogue import dependency_cycle
 
 MAX_TASKS = 20
 _FENCE = re.compile(r"^```[A-Za-z]*\s*\n(?P<body>.*?)\n?```$", re.DOTALL)
@@ -42,10 +44,11 @@ class _Answer(BaseModel):
 
 class PlannedTask(_Answer):
     task_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    domain: str = Field(min_length=1, max_length=64)
+    domain: str = Field(default="", max_length=64)  # missing: the files decide
     description: str = Field(min_length=1)
     acceptance_criteria: tuple[str, ...] = Field(min_length=1)
     files_of_interest: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
 
     @field_validator("acceptance_criteria")
     @classmethod
@@ -76,6 +79,13 @@ class FeasiblePlan(_Answer):
             if task.task_id in seen:
                 raise ValueError(f"task_id {task.task_id!r} is used twice; every task needs its own id")
             seen.add(task.task_id)
+        for task in value:
+            for needed in task.depends_on:
+                if needed not in seen or needed == task.task_id:
+                    raise ValueError(f"task {task.task_id} depends on {needed!r}, which is not another task of the plan")
+        cycle = dependency_cycle({t.task_id: t.depends_on for t in value})
+        if cycle:
+            raise ValueError(f"tasks may not depend on each other in a cycle: {' -> '.join(cycle)}")
         return value
 
 

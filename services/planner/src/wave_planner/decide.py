@@ -18,14 +18,17 @@ from datetime import timedelta
 
 from wave_events import Envelope, escalations
 from wave_events import catalogue as ev
+from wave_events.domains import MERGE_STRICTNESS, stricter_merge_policy
 from wave_events.escalations import Outcome, about_head, about_task, rule_of
-from wave_events.projections import Escalation, RunState, TaskState, summary_of
+from wave_events.projections import Escalation, RunState, TaskState, summary_of, task_policy
+from wave_events.projections.summary import changed_paths
 from wave_runtime import CancelTimer, Output, ScheduleTimer
 
 from .backoff import Backoff
 
 SERVICE_NAME = "planner"
 EXCERPT_LIMIT = 8_000  # characters of a failure excerpt passed on to the fixer (the end is kept)
+MAX_REWRITES = 2  # automatic re-writes of one task after conflicts, before a person is asked
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ def _budget_raised(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step
     # (developer, safety judge) resume their own work on the same event.
     if not state.planned:
         return () if _pending_of_kind(state, "invalid_plan") else (MakePlan(),)
-    if state.merge_policy == "model" and state.head_commit and _review_due(state, state.head_commit):
+    if merge_policy_of(state) == "model" and state.head_commit and _review_due(state, state.head_commit):
         return (ReviewMerge(state.head_commit),)
     return ()
 
@@ -126,7 +129,25 @@ def _tests_failed(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step,
                 head=p.commit,
             ),
         )
-    task = _task_of_commit(state, p.commit)
+    task = _task_to_fix(state, p.commit, p.failing_tests)
+    policy = task_policy(state, task)
+    fixes = task.attempt - 1 - task.rewrites
+    if policy is not None and fixes >= policy.retry_limit:
+        question = escalations.retries_exhausted_id(state.run_id, p.commit)
+        if _asked(state, question):
+            return ()
+        return (
+            ev.EscalationRequested(
+                escalation_id=question,
+                kind="retries_exhausted",
+                reason=(
+                    f"tests still fail on {p.commit[:12]} ({_counts(p.counts)}) after {fixes} fix attempt(s) of task "
+                    f"{task.task_id}, the {policy.name} domain's limit; approve for one more fix attempt, reject to stop the run"
+                ),
+                subject_event_id=e.event_id,
+                head=p.commit,
+            ),
+        )
     retry = state.retries + 1
     delay = backoff.delay(retry, str(e.event_id))
     due = e.occurred_at + timedelta(seconds=delay)
@@ -156,6 +177,20 @@ def _awaits_fix(state: RunState, commit: str) -> bool:
         and state.tested_commit != commit
         and not any(t.purpose == "retry" for t in state.pending_timers.values())
     )
+
+
+def _task_to_fix(state: RunState, commit: str, failing_tests: tuple[str, ...]) -> TaskState:
+    """The task a failure on the integrated head goes to: the first (in plan order) whose change wrote
+    a file a failing test lives in, else the first whose files of interest name it, else the task whose
+    change made the head."""
+    files = {test.split("::", 1)[0] for test in failing_tests}
+    if files:
+        tasks = list(state.tasks.values())
+        for owns in (lambda t: files & set(changed_paths(t.proposal_diff or "")), lambda t: files & set(t.files_of_interest)):
+            traced = [t for t in tasks if owns(t)]
+            if traced:
+                return traced[0]
+    return _task_of_commit(state, commit)
 
 
 def _task_of_commit(state: RunState, commit: str) -> TaskState:
@@ -195,7 +230,7 @@ def _counts(counts: ev.TestCounts) -> str:
 def _action_scored(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step, ...]:
     p: ev.ActionScored = e.payload
     if p.verdict == "allow":
-        return ()
+        return _task_review(state, p)
     if p.task_id is not None:
         task = state.tasks.get(p.task_id)
         if task is None or task.proposal_event_id != str(p.target_event_id):
@@ -218,11 +253,51 @@ def _action_scored(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step
     )
 
 
+def _task_review(state: RunState, p: ev.ActionScored) -> tuple[Step, ...]:
+    """A change of a domain whose merge policy is `human` waits for a person before it is integrated;
+    the run's other tasks go on meanwhile."""
+    task = state.tasks.get(p.task_id or "")
+    policy = task_policy(state, task)
+    if task is None or policy is None or policy.merge_policy != "human" or task.proposal_event_id != str(p.target_event_id):
+        return ()
+    question = escalations.task_review_id(state.run_id, task.task_id, task.attempt)
+    if _asked(state, question) or task.commit is not None:
+        return ()
+    who = f"; approvers: {', '.join(policy.approvers)}" if policy.approvers else ""
+    return (
+        ev.EscalationRequested(
+            escalation_id=question,
+            kind="task_review",
+            reason=(
+                f"task {task.task_id} (attempt {task.attempt}) is in the {policy.name} domain, whose changes a person "
+                f"reviews before they are integrated{who}; approve to integrate it, reject to stop the run"
+            ),
+            subject_event_id=p.target_event_id,
+            task_id=task.task_id,
+            attempt=task.attempt,
+        ),
+    )
+
+
 def _change_rejected(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step, ...]:
     p: ev.ChangeRejected = e.payload
     task = state.tasks.get(p.task_id)
     if task is None or task.attempt != p.attempt or task.commit is not None or not task.rejected_reason:
         return ()
+    head = state.head_commit
+    stale = task.proposal_base_commit is not None and head is not None and task.proposal_base_commit != head
+    if stale and task.rewrites < MAX_REWRITES and task.proposal_diff:
+        # Another task was integrated after this change was written: the developer writes it again
+        # against the new head before anyone is asked.
+        assert head is not None
+        return (
+            ev.RewriteRequested(
+                task_id=task.task_id,
+                attempt=task.attempt + 1,
+                head=head,
+                reason=f"the change was written against {task.proposal_base_commit[:12]} and no longer applies on {head[:12]}: {p.reason}",
+            ),
+        )
     question = escalations.change_rejected_id(state.run_id, p.task_id, p.attempt)
     if _asked(state, question):
         return ()
@@ -249,9 +324,10 @@ def _tests_passed(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step,
     if not _review_due(state, p.commit):
         return ()
     head = p.commit
-    if state.merge_policy == "model":
+    policy = merge_policy_of(state)
+    if policy == "model":
         return (ReviewMerge(head),)
-    if state.merge_policy == "auto" and state.gates["G3 safe"]:
+    if policy == "auto" and state.gates["G3 safe"]:
         return (
             ev.MergeApproved(
                 approver="policy",
@@ -260,6 +336,18 @@ def _tests_passed(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step,
             ),
         )
     return merge_review_escalation(state, head, f"tests passed on {head[:12]}; may {state.branch} be merged into {state.target_branch}?")
+
+
+def merge_policy_of(state: RunState) -> str:
+    """How the run's branch is reviewed before it lands: the run's merge policy, made stricter by a
+    task's domain asking for a model review. A domain's `human` policy is met by the review of its
+    tasks before they were integrated (`task_review`)."""
+    policy = state.merge_policy
+    for task in state.tasks.values():
+        domain = task_policy(state, task)
+        if domain is not None and MERGE_STRICTNESS[domain.merge_policy] == MERGE_STRICTNESS["model"]:
+            policy = stricter_merge_policy(policy, "model")
+    return policy
 
 
 def merge_review_escalation(state: RunState, head: str, reason: str) -> tuple[Step, ...]:

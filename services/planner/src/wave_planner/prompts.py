@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import wave_diffs
+from wave_events.domains import DomainTable
 from wave_events.projections import RunState
 
 from .listing import FileListing
@@ -17,12 +18,15 @@ Answer with exactly one JSON object and nothing else.
 
 When the story can be done:
 {"feasible": true, "summary": "<one paragraph: the approach>", "tasks": [{"task_id": "t1", \
-"domain": "<backend|frontend|tests|docs|infra|...>", "description": "<what to change>", \
+"domain": "<one of the domains listed with the story>", "description": "<what to change>", \
 "acceptance_criteria": ["<a checkable statement>", "..."], "files_of_interest": ["<path relative to \
-the repository root>", "..."]}]}
+the repository root>", "..."], "depends_on": ["<task_id of a task that must be done first>"]}]}
 
 When it cannot:
 {"feasible": false, "reason": "<why not>"}
+
+Tasks without dependencies are developed at the same time, so keep them independent where you can; \
+depends_on is empty for those and never forms a cycle.
 
 Rules: 1 to 20 tasks; task_id uses letters, digits, '.', '_' or '-' and is unique; every task has at \
 least one acceptance criterion; files_of_interest may be empty and never leaves the repository; no \
@@ -45,9 +49,14 @@ RETRY_INSTRUCTION = "Your answer is not valid: {problem}\nAnswer again with only
 DIFF_BUDGET_CHARS = 24_000  # all diffs together, in a merge-review prompt
 
 
-def plan_prompt(story: str, target_branch: str, listing: FileListing | None) -> str:
+def plan_prompt(story: str, target_branch: str, listing: FileListing | None, domains: DomainTable | None = None) -> str:
     files = listing.render() if listing is not None else "(no file listing: the repository could not be read)"
-    return f"Story:\n{story}\n\nTarget branch: {target_branch}\n\n{files}\n"
+    known = ""
+    if domains is not None:
+        known = "Domains (the files a task touches decide its domain):\n" + "\n".join(
+            f"- {d.name}: {', '.join(d.paths) or '(no paths)'}" for d in domains.domains
+        ) + "\n\n"
+    return f"Story:\n{story}\n\nTarget branch: {target_branch}\n\n{known}{files}\n"
 
 
 def criteria_ids(state: RunState) -> dict[str, tuple[str, str]]:

@@ -9,9 +9,10 @@ from collections.abc import Sequence
 
 from wave_events import DomainEvent, Envelope, escalations
 from wave_events import catalogue as ev
+from wave_events.domains import DOMAINS_FILE, GENERAL, DomainPolicyError, DomainTable, assign
 from wave_events.projections import RunState
 from wave_llm import ModelClient, RunBudget, playing_run
-from wave_runtime import Output
+from wave_runtime import Output, Unrecoverable
 from wave_runtime.memo import EffectResults
 
 from .answers import FeasiblePlan, MergeReview, read_merge_review, read_plan
@@ -27,6 +28,7 @@ from .decide import (
     decide,
     merge_review_escalation,
 )
+from .domain_table import ReadDomains, read_domain_table
 from .listing import FileListing, ReadListing, read_file_listing
 from .prompts import MERGE_REVIEWER_SYSTEM, PLANNER_SYSTEM, criteria_ids, merge_review_prompt, plan_prompt
 
@@ -46,11 +48,13 @@ class PlannerService:
         config: PlannerConfig | None = None,
         read_listing: ReadListing = read_file_listing,
         read_diff: ReadBranchDiff = read_branch_diff,
+        read_domains: ReadDomains = read_domain_table,
     ) -> None:
         self.models = models
         self.config = config or PlannerConfig()
         self._read_listing = read_listing
         self._read_diff = read_diff
+        self._read_domains = read_domains
         # The model's answers by (cause event, step). The runtime decides again after a concurrency
         # conflict (another service appended to the run while the model was asked, e.g. the notifier's
         # NotificationSent for the same event): the answer already paid for is used again rather than
@@ -71,15 +75,16 @@ class PlannerService:
 
     async def _plan(self, state: RunState, event: Envelope) -> list[Output]:
         run_id = state.run_id or event.run_id
+        table = await self._domains(state)
         listing = None if self._answers.get((str(event.event_id), MakePlan())) is not None else await self._listing(state)
         asked = await self._answers.once((str(event.event_id), MakePlan()), lambda: ask(
-            self.models, "planner", PLANNER_SYSTEM, plan_prompt(state.story, state.target_branch, listing),
+            self.models, "planner", PLANNER_SYSTEM, plan_prompt(state.story, state.target_branch, listing, table),
             read_plan, budget=RunBudget.from_state(state), answers=self.config.max_answers,
         ))
         match asked:
             case Answered(value=FeasiblePlan() as plan, model=model):
                 log.info("run %s: planned %d task(s)", run_id, len(plan.tasks))
-                return [*asked.events, _plan_created(plan, model)]
+                return [*asked.events, _plan_created(plan, model, table)]
             case Answered(value=answer):
                 log.info("run %s: the story is infeasible: %s", run_id, answer.reason)
                 return [*asked.events, ev.PlanRejected(reason=answer.reason)]
@@ -153,6 +158,20 @@ class PlannerService:
             if found is not None:
                 return found
         return None
+    async def _domains(self, state: RunState) -> DomainTable | None:
+        """The operator's table (`--domain-policy`), else the target branch's `.wave/domains.toml`, else
+        the defaults. A table file that cannot be used stops the planning until a person fixes it."""
+        if state.requested_domain_table is not None:
+            return state.requested_domain_table
+        if not state.repo:
+            return None
+        try:
+            return await asyncio.to_thread(self._read_domains, state.repo, state.target_branch)
+        except DomainPolicyError as exc:
+            raise Unrecoverable(
+                f"the domain table cannot be used: {exc}",
+                f"fix {DOMAINS_FILE} on {state.target_branch} in {state.repo} (see docs/domains.md)",
+            ) from exc
 
     async def _listing(self, state: RunState) -> FileListing | None:
         if not state.repo or self.config.listing_limit == 0:
@@ -179,18 +198,22 @@ def _verdicts(review: MergeReview, criteria: dict[str, tuple[str, str]]) -> tupl
     )
 
 
-def _plan_created(plan: FeasiblePlan, model: str) -> DomainEvent:
-    return ev.PlanCreated(
-        tasks=tuple(
+def _plan_created(plan: FeasiblePlan, model: str, table: DomainTable | None) -> DomainEvent:
+    tasks = []
+    for t in plan.tasks:
+        # The model proposes a domain; the files the task touches decide when it is unknown or wrong.
+        domain, touched = (
+            assign(table, t.domain, t.files_of_interest) if table is not None else (t.domain or GENERAL, ())
+        )
+        tasks.append(
             ev.PlanTask(
                 task_id=t.task_id,
-                domain=t.domain,
+                domain=domain,
                 description=t.description,
                 acceptance_criteria=t.acceptance_criteria,
                 files_of_interest=t.files_of_interest,
+                domains=touched,
+                depends_on=t.depends_on,
             )
-            for t in plan.tasks
-        ),
-        summary=plan.summary,
-        model=model,
-    )
+        )
+    return ev.PlanCreated(tasks=tuple(tasks), summary=plan.summary, model=model, domain_table=table)

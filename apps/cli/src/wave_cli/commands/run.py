@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from wave_app import commands, forking, queries
+from wave_events.domains import DomainPolicyError, DomainTable, parse_table
 
 from .. import render
 from ..bootstrap import FACTORIES, Composition, local_user
@@ -39,6 +40,8 @@ from ..follow import Outcome, follow_distributed
     help="local: gitops merges in the repository; pr: through a pull request on the git host gitops is set up "
          "for (WAVE_GIT_HOST …). Default from WAVE_DELIVERY",
 )
+@click.option("--domain-policy", "domain_policy", type=click.Path(dir_okay=False),
+              help="a domain table (TOML, as .wave/domains.toml) to use instead of the target branch's")
 @click.option("--wait/--no-wait", default=None, help="follow the run until it stops (always, when embedded)")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=1800, show_default=True, help="seconds")
 @click.option("--json", "as_json", is_flag=True,
@@ -46,7 +49,8 @@ from ..follow import Outcome, follow_distributed
 @click.pass_obj
 def run_command(parts: Composition, story: str, repo: str, target_branch: str | None, cassette: str | None,
                 budget_usd: float, budget_tokens: int, max_retries: int, merge_policy: str, merge_strategy: str,
-                delivery: str, wait: bool | None, timeout_s: float, as_json: bool) -> None:
+                delivery: str, domain_policy: str | None, wait: bool | None, timeout_s: float,
+                as_json: bool) -> None:
     """Submit STORY (a coding task) against a repository and follow it through the gates.
 
     Exit status: 0 merged, 3 waiting for a decision (`wave approve`), 1 failed, blocked,
@@ -56,6 +60,7 @@ def run_command(parts: Composition, story: str, repo: str, target_branch: str | 
     if story.startswith("@"):
         story = _read_story(story[1:])
     commands.check_story(story)
+    domain_table = read_domain_policy(domain_policy) if domain_policy else None
     model_source = parts.use_cassette(cassette) if cassette else parts.models_in_use()
 
     services = parts.embedded_services(model_source)  # a service that cannot start refuses before the run is stored
@@ -71,6 +76,7 @@ def run_command(parts: Composition, story: str, repo: str, target_branch: str | 
                 budget_usd=budget_usd, budget_tokens=budget_tokens, max_retries=max_retries,
                 merge_policy=merge_policy, model_source=model_source, merge_strategy=merge_strategy,
                 delivery=delivery, cassette=_cassette_document(cassette) if cassette else "",
+                domain_table=domain_table,
             )
             render.submitted(run_id, parts.settings.mode)
             if parts.settings.distributed and not wait:
@@ -88,6 +94,20 @@ def run_command(parts: Composition, story: str, repo: str, target_branch: str | 
         render.console.print(f"follow it with: wave status {outcome}")
         return
     sys.exit(render.report(outcome))
+
+
+def read_domain_policy(path: str) -> DomainTable:
+    """The domain table in a TOML file; a file that cannot be used is one line naming the problem."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"--domain-policy {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"--domain-policy {path}: not UTF-8 text") from None
+    try:
+        return parse_table(text, str(path))
+    except DomainPolicyError as exc:
+        raise UserError(f"--domain-policy {exc}") from None
 
 
 def _cassette_document(path: str) -> str:
@@ -140,20 +160,24 @@ def resume_command(parts: Composition, run_id: str, timeout_s: float) -> None:
               help="the models file (routes, or a cassette) the fork uses from there  [default: the parent's]")
 @click.option("--merge-policy", type=click.Choice(["auto", "model", "human"]),
               help="who approves the fork's merge  [default: the parent's]")
+@click.option("--domain-policy", "domain_policy", type=click.Path(dir_okay=False),
+              help="a domain table (TOML, as .wave/domains.toml) the fork applies from there  [default: the parent's]")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=1800, show_default=True, help="seconds")
 @click.pass_obj
 def fork_command(parts: Composition, run_id: str, position: int, models_file: str | None, merge_policy: str | None,
-                 timeout_s: float) -> None:
+                 domain_policy: str | None, timeout_s: float) -> None:
     """Start a new run from RUN_ID's history up to stream version --at, with other settings.
 
     The parent's events 1…AT are copied into the new run (model answers included, so nothing before
     AT is asked or paid for again) and the services go on from there, deciding only what the parent
     decided after AT: what if the reviewer had been another model (--models), what if the merge
-    policy had been stricter (--merge-policy human). The parent gets a RunForked and is not changed
+    policy had been stricter (--merge-policy human), what if a domain's policy had been stricter
+    (--domain-policy FILE). The parent gets a RunForked and is not changed
     otherwise. Exit status as for `wave run`: 0 merged, 3 waiting for a decision, 1 failed, blocked,
     rejected or cancelled.
     """
     model_source, cassette = _models_source(parts, models_file) if models_file else (None, None)
+    domain_table = read_domain_policy(domain_policy) if domain_policy else None
 
     async def go() -> Outcome:
         async with parts.store() as store:
@@ -162,7 +186,7 @@ def fork_command(parts: Composition, run_id: str, position: int, models_file: st
             services = parts.embedded_services(models)  # a service that cannot start refuses before the fork is stored
             child = await forking.fork_run(
                 store, actor=local_user(), run_id=run_id, at=position, services=list(FACTORIES),
-                merge_policy=merge_policy, model_source=models, cassette=cassette,
+                merge_policy=merge_policy, model_source=models, cassette=cassette, domain_table=domain_table,
             )
             render.console.print(f"run [bold]{child}[/] forked from {run_id} at #{position} "
                                  f"(merge policy {merge_policy or parent.merge_policy}) — {parts.settings.mode}")

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from .. import catalogue as ev
+from ..domains import DomainPolicy, DomainTable, strictest
 from ..envelope import Envelope
 from ..escalations import Outcome, on_approve
 from .summary import NOTED, SummaryFacts, facts_document, note
@@ -34,6 +35,12 @@ class TaskState:
     human_approved: bool = False  # a human overrode an `escalate` verdict on that change
     commit: str | None = None  # the commit of that change on the run branch
     rejected_reason: str | None = None
+    domains: tuple[str, ...] = ()  # every domain its files touch, the governing one first
+    depends_on: tuple[str, ...] = ()  # tasks integrated before this one is written
+    reviewed_by: str | None = None  # who approved the current attempt's change (a domain's task review)
+    rewrites: int = 0  # new attempts asked because the change no longer applied on the run branch
+    spent_usd: float = 0.0  # what the model calls made for this task cost (its domain's budget share)
+    spent_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,13 @@ class RunState:
     cassette_sha256: str = ""  # of the cassette before redaction
     notifications: int = 0
     facts: SummaryFacts = field(default_factory=SummaryFacts)  # what the run's summary is made of
+    requested_domain_table: DomainTable | None = None  # the operator's (`--domain-policy`), if any
+    plan_domain_table: DomainTable | None = None  # the one the plan was made under
+
+    @property
+    def domain_table(self) -> DomainTable | None:
+        """The domain table in effect: the operator's (a fork's `--domain-policy`), else the plan's."""
+        return self.requested_domain_table or self.plan_domain_table
 
     @property
     def finished(self) -> bool:
@@ -156,6 +170,15 @@ class RunState:
         document = asdict(replace(self, facts=SummaryFacts()))
         document["facts"] = facts_document(self.facts)
         document["gates"] = self.gates
+        for name in ("requested_domain_table", "plan_domain_table"):
+            table = getattr(self, name)
+            document[name] = table.model_dump(mode="json") if table is not None else None
+        table = self.domain_table
+        document["domain_table"] = table.model_dump(mode="json") if table is not None else None
+        # Each task's policy as it applies (its domains' strictest), for readers grouping tasks by domain.
+        for task_id, task in document["tasks"].items():
+            policy = task_policy(self, task_id)
+            task["policy"] = policy.model_dump(mode="json", exclude={"paths"}) if policy is not None else None
         return document
 
 
@@ -207,6 +230,23 @@ def gates_of(state: RunState) -> dict[str, bool]:
     )
 
 
+def task_policy(state: RunState, task: TaskState | str | None) -> DomainPolicy | None:
+    """The policy a task is handled under: the strictest of the domains it touches (None: no table,
+    or a domain the table does not know, so the run's own settings apply)."""
+    table = state.domain_table
+    if isinstance(task, str) or task is None:
+        task = state.tasks.get(task or "")
+    if table is None or task is None:
+        return None
+    names = task.domains or (task.domain,)
+    return strictest([p for p in (table.get(n) for n in names) if p is not None])
+
+
+def ready_tasks(state: RunState) -> list[TaskState]:
+    """The tasks whose dependencies are all integrated (committed on the run branch), in plan order."""
+    return [t for t in state.tasks.values() if all(state.tasks.get(d) is None or state.tasks[d].commit for d in t.depends_on)]
+
+
 def _with_task(state: RunState, task_id: str, **changes: Any) -> RunState:
     task = state.tasks.get(task_id)
     if task is None:
@@ -245,6 +285,7 @@ def _run_requested(state: RunState, e: Envelope, p: ev.RunRequested) -> RunState
         parent_run_id=p.parent_run_id,
         forked_at=p.forked_at,
         delivery=p.delivery,
+        requested_domain_table=p.domain_table,
         max_retries=p.max_retries,
         budget_limit_usd=p.budget_usd,
         budget_limit_tokens=p.budget_tokens,
@@ -253,10 +294,13 @@ def _run_requested(state: RunState, e: Envelope, p: ev.RunRequested) -> RunState
 
 def _plan_created(state: RunState, e: Envelope, p: ev.PlanCreated) -> RunState:
     tasks = {
-        t.task_id: TaskState(t.task_id, t.domain, t.description, t.acceptance_criteria, t.files_of_interest)
+        t.task_id: TaskState(
+            t.task_id, t.domain, t.description, t.acceptance_criteria, t.files_of_interest,
+            domains=t.domains, depends_on=t.depends_on,
+        )
         for t in p.tasks
     }
-    return replace(state, planned=True, plan_summary=p.summary, tasks=tasks)
+    return replace(state, planned=True, plan_summary=p.summary, tasks=tasks, plan_domain_table=p.domain_table)
 
 
 def _plan_rejected(state: RunState, e: Envelope, p: ev.PlanRejected) -> RunState:
@@ -275,7 +319,7 @@ def _change_proposed(state: RunState, e: Envelope, p: ev.ChangeProposed) -> RunS
         return state
     return _with_task(
         state, p.task_id, proposal_event_id=str(e.event_id), proposal_diff=p.diff, proposal_base_commit=p.base_commit,
-        verdict=None, human_approved=False, commit=None, rejected_reason=None,
+        verdict=None, human_approved=False, commit=None, rejected_reason=None, reviewed_by=None,
     )
 
 
@@ -337,7 +381,18 @@ def _fix_requested(state: RunState, e: Envelope, p: ev.FixRequested) -> RunState
         return state
     return _with_task(
         state, p.task_id, attempt=p.attempt, proposal_event_id=None, proposal_diff=None, proposal_base_commit=None,
-        verdict=None, human_approved=False, commit=None, rejected_reason=None,
+        verdict=None, human_approved=False, commit=None, rejected_reason=None, reviewed_by=None,
+    )
+
+
+def _rewrite_requested(state: RunState, e: Envelope, p: ev.RewriteRequested) -> RunState:
+    task = state.tasks.get(p.task_id)
+    if task is None or p.attempt <= task.attempt:
+        return state
+    return _with_task(
+        state, p.task_id, attempt=p.attempt, proposal_event_id=None, proposal_diff=None, proposal_base_commit=None,
+        verdict=None, human_approved=False, commit=None, rejected_reason=None, reviewed_by=None,
+        rewrites=task.rewrites + 1,
     )
 
 
@@ -363,6 +418,11 @@ def _human_decision(state: RunState, e: Envelope, p: ev.HumanDecisionRecorded) -
         decisions=(*state.decisions, (p.escalation_id, p.decision, p.decided_by)),
         status=_open_status(state, pending, state.abandoned),
     )
+    if escalation.kind == "task_review":
+        # A person reviewed the task's attempt for its domain: gitops may integrate it.
+        if p.decision == "approve" and _is_current(state, escalation.task_id, escalation.attempt):
+            state = _with_task(state, escalation.task_id or "", reviewed_by=p.decided_by)
+        return state
     applies = on_approve(escalation.kind) is Outcome.APPLY_CHANGE
     if applies and p.decision == "approve" and escalation.subject_event_id:
         for task in state.tasks.values():
@@ -436,7 +496,18 @@ def _ending(status: str) -> Callable[[RunState, Envelope, Any], RunState]:
 
 def _llm_call(state: RunState, e: Envelope, p: ev.LLMCallRecorded) -> RunState:
     by_role = {**state.llm_calls_by_role, p.role: state.llm_calls_by_role.get(p.role, 0) + 1}
-    return replace(state, llm_calls=state.llm_calls + 1, llm_calls_by_role=by_role)
+    if p.task_id is not None:
+        # A task's own count too: a run's cassette plays each task's answers in that task's order.
+        lane = f"{p.role}@{p.task_id}"
+        by_role[lane] = by_role.get(lane, 0) + 1
+    state = replace(state, llm_calls=state.llm_calls + 1, llm_calls_by_role=by_role)
+    task = state.tasks.get(p.task_id or "")
+    if task is not None:
+        tokens = p.input_tokens + p.output_tokens
+        state = _with_task(
+            state, task.task_id, spent_usd=round(task.spent_usd + p.cost_usd, 10), spent_tokens=task.spent_tokens + tokens
+        )
+    return state
 
 
 def _notification(state: RunState, e: Envelope, p: ev.NotificationSent) -> RunState:
@@ -458,6 +529,7 @@ _HANDLERS: dict[type, Callable[[RunState, Envelope, Any], RunState]] = {
     ev.PullRequestOpened: _pull_request_opened,
     ev.HostChecksPassed: _host_checks_passed,
     ev.FixRequested: _fix_requested,
+    ev.RewriteRequested: _rewrite_requested,
     ev.EscalationRequested: _escalation_requested,
     ev.HumanDecisionRecorded: _human_decision,
     ev.HandlingAbandoned: _handling_abandoned,

@@ -10,6 +10,7 @@ from ..cassette import Cassette, Interaction, load_cassette
 from ..errors import CassetteError, ModelSourceUnavailable, PermanentModelError, TransientModelError
 from ..model import ModelRequest, ModelResponse
 from ..provider import ModelProvider
+from ..reservations import current_task
 from ..runplay import cassette_document, current_run_play, document_sha256
 
 
@@ -57,8 +58,15 @@ class ScriptedProvider(ModelProvider):
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         play = current_run_play()
-        if play is not None:
-            earlier = play.next_call(request.role)
+        task = current_task()
+        if play is not None and task is not None and self._tasked(request.role):
+            # The cassette answers this role task by task: the task's n-th call plays its n-th answer.
+            earlier = play.next_call(request.role, task)
+            _, interaction = self._next_for(request, self._used_by_run(request.role, earlier, task), task)
+        elif play is not None:
+            # A cassette of one order per role: the run's n-th call of the role, whatever its task.
+            earlier = play.untasked_calls(request.role) if self._tasked(request.role) else play.played.get(request.role, 0)
+            play.next_call(request.role, task)
             _, interaction = self._next_for(request, self._used_by_run(request.role, earlier))
         else:
             async with self._lock:
@@ -66,6 +74,8 @@ class ScriptedProvider(ModelProvider):
                 if not interaction.repeat:
                     self._used.add(index)
         answer = interaction.response
+        if answer.latency_ms:
+            await asyncio.sleep(answer.latency_ms / 1000)
         if answer.error is not None:
             message = f"{self.name}: {answer.error.message}"
             if answer.error.kind == "transient":
@@ -78,7 +88,7 @@ class ScriptedProvider(ModelProvider):
             output_tokens=answer.output_tokens,
             model=answer.model or request.model,
             provider=self.name,
-            latency_ms=0.0,
+            latency_ms=answer.latency_ms,
         )
 
     def plays(self, sha256: str) -> bool:
@@ -92,14 +102,21 @@ class ScriptedProvider(ModelProvider):
                 self._sha256 = ""
         return self._sha256 == sha256
 
-    def _used_by_run(self, role: str, earlier: int) -> set[int]:
-        """The answers of `role` a run's `earlier` calls used up: its first ones, in cassette order."""
-        consumable = [i for i, x in enumerate(self._interactions()) if x.role == role and not x.repeat]
+    def _tasked(self, role: str) -> bool:
+        return any(x.role == role and x.task is not None for x in self._interactions())
+
+    def _used_by_run(self, role: str, earlier: int, task: str | None = None) -> set[int]:
+        """The answers of `role` (for `task`) a run's `earlier` calls used up: its first ones, in cassette order."""
+        consumable = [
+            i for i, x in enumerate(self._interactions()) if x.role == role and x.task == task and not x.repeat
+        ]
         return set(consumable[:earlier])
 
-    def _next_for(self, request: ModelRequest, used: set[int]) -> tuple[int, Interaction]:
+    def _next_for(self, request: ModelRequest, used: set[int], task: str | None = None) -> tuple[int, Interaction]:
         text = request.searchable_text()
-        of_role = [(i, x) for i, x in enumerate(self._interactions()) if x.role == request.role]
+        of_role = [
+            (i, x) for i, x in enumerate(self._interactions()) if x.role == request.role and x.task == task
+        ]
         for index, interaction in of_role:
             if index in used:
                 continue

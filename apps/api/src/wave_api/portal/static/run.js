@@ -8,6 +8,8 @@ function summaryOf(event) {
   switch (event.type) {
     case "RunRequested": return (p.story || "").split("\n")[0];
     case "PlanProposed": return (p.tasks || []).length + " task(s): " + (p.summary || "");
+    case "PlanCreated": return (p.tasks || []).map((t) => t.task_id + " (" + t.domain + ")").join(", ") + (p.summary ? ": " + p.summary : "");
+    case "RewriteRequested": return "task " + p.task_id + " written again against " + String(p.head || "").slice(0, 12);
     case "ChangeProposed": return "task " + p.task_id + ", attempt " + p.attempt;
     case "ActionScored": return p.verdict + " (score " + p.score + ")" + (p.task_id ? " on " + p.task_id + " attempt " + p.attempt : "");
     case "TestsPassed": return "on " + String(p.commit || "").slice(0, 12);
@@ -124,6 +126,7 @@ function showState(state) {
   document.getElementById("facts").textContent = " · " + runId + " · " + state.repo + " → " + state.target_branch +
     " · " + money(state.budget_used_usd) + " of " + money(state.budget_limit_usd) + " · " + state.budget_used_tokens + " tokens · retries " + state.retries;
   clear(document.getElementById("gates")).append(gateBar(state.gates));
+  showDomains(state);
   const waiting = clear(document.getElementById("waiting"));
   const pending = Object.values(state.pending_escalations || {});
   for (const escalation of pending) {
@@ -138,6 +141,38 @@ function showState(state) {
   if (!waiting.children.length) waiting.append(el("p", { class: "muted" }, state.finished || ["completed", "failed", "blocked", "cancelled", "rejected"].includes(state.status) ? "Nothing: the run has finished." : "Nothing: the run is not waiting for a person."));
   document.getElementById("actions").hidden = role === "viewer" || ["completed", "failed", "blocked", "cancelled", "rejected"].includes(state.status);
   document.getElementById("budget").textContent = "Budget: " + money(state.budget_used_usd) + " of " + money(state.budget_limit_usd) + ", " + state.budget_used_tokens + " of " + state.budget_limit_tokens + " tokens.";
+}
+
+function taskState(task, state) {
+  if (task.commit) return "integrated at " + task.commit.slice(0, 12);
+  const review = Object.values(state.pending_escalations || {}).find((e) => e.kind === "task_review" && e.task_id === task.task_id);
+  if (review) return "waiting for review";
+  if (task.rejected_reason) return "rejected: " + task.rejected_reason;
+  if (task.proposal_event_id) return task.verdict ? "scored " + task.verdict : "proposed";
+  const waiting = (task.depends_on || []).filter((d) => !(state.tasks[d] || {}).commit);
+  return waiting.length ? "waits for " + waiting.join(", ") : "being written";
+}
+
+function showDomains(state) {
+  const holder = document.getElementById("domains");
+  const tasks = Object.values(state.tasks || {});
+  if (!tasks.length) return;
+  clear(holder);
+  const byDomain = new Map();
+  for (const task of tasks) {
+    if (!byDomain.has(task.domain)) byDomain.set(task.domain, []);
+    byDomain.get(task.domain).push(task);
+  }
+  for (const [domain, members] of byDomain) {
+    const policy = members[0].policy;
+    const rules = policy ? "merge " + policy.merge_policy + " · safety allow ≥ " + policy.allow_threshold + ", block < " + policy.block_threshold +
+      " · " + policy.retry_limit + " fix(es) · " + Math.round(policy.budget_share * 100) + "% of the budget" +
+      (policy.approvers.length ? " · approvers " + policy.approvers.join(", ") : "") : "the run's own settings";
+    holder.append(el("section", { class: "domain", "data-domain": domain },
+      el("h3", {}, domain, el("span", { class: "muted" }, " — " + rules)),
+      el("ul", {}, members.map((t) => el("li", { "data-task": t.task_id }, el("strong", {}, t.task_id), " (attempt " + t.attempt + "): " + t.description + " — ",
+        el("em", {}, taskState(t, state)), (t.depends_on || []).length ? el("span", { class: "muted" }, " · after " + t.depends_on.join(", ")) : null)))));
+  }
 }
 
 let refreshing = null;
