@@ -3,8 +3,8 @@
 import json
 
 from click.testing import CliRunner
-from wave_safety import SafetyPolicy
-from wave_safety.cli import score, score_lines
+from wave_cli.commands.operate import safety_score as score
+from wave_constitution import SafetyPolicy, score_lines
 
 CLEAN_ENV = {
     "WAVE_SAFETY_ALLOW_THRESHOLD": "",

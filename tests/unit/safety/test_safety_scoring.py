@@ -1,7 +1,7 @@
 """Combining violations into a score, and the grey-zone judge port."""
 
 import pytest
-from wave_safety import (
+from wave_constitution import (
     RULES,
     Action,
     Finding,

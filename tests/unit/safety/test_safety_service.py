@@ -1,10 +1,11 @@
 """SafetyService turns each ChangeProposed into one ActionScored."""
 
 from safety_diffs import added, modified
+from wave_constitution import Judge, JudgeRuling, SafetyPolicy
 from wave_events import new_envelope, run_stream_id
 from wave_events.catalogue import ActionScored, ChangeProposed, RunRequested
 from wave_events.projections import RunState
-from wave_safety import Judge, JudgeRuling, SafetyPolicy, SafetyService
+from wave_safety import SafetyService
 
 STREAM = run_stream_id("r1")
 

@@ -13,13 +13,13 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from wave_constitution import SafetyPolicy, ShellCommand, score
 from wave_events import Envelope
 from wave_events import catalogue as ev
 from wave_events.projections import RunState
 from wave_runtime import Output, TransientError
 from wave_runtime.memo import EffectResults
 from wave_runtime.metrics import SANDBOX_SECONDS
-from wave_safety import SafetyPolicy, ShellCommand, score
 
 from .checkout import Checkout, CheckoutError, file_at
 from .decide import (

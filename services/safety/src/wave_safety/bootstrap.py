@@ -5,7 +5,8 @@ python -m wave_runtime service --factory wave_safety:create_service
 
 from __future__ import annotations
 
-from .policy import SafetyPolicy
+from wave_constitution import SafetyPolicy
+
 from .service import SafetyService
 
 

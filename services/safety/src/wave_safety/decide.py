@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wave_constitution import Diff, SafetyVerdict
 from wave_events import Envelope
 from wave_events.catalogue import ActionScored, ChangeProposed, Violation
 from wave_events.projections import RunState
-
-from .actions import Diff
-from .scoring import SafetyVerdict
 
 HANDLED_EVENT_TYPES: frozenset[str] = frozenset({"ChangeProposed"})
 
@@ -32,8 +30,7 @@ def decide(state: RunState, event: Envelope) -> ScoreChange | None:
     payload = event.payload
     if not isinstance(payload, ChangeProposed):
         return None
-    withheld = tuple((w.path, w.line, w.kind) for w in payload.withheld)
-    return ScoreChange(payload, Diff(payload.diff, withheld))
+    return ScoreChange(payload, Diff.of_proposal(payload))
 
 
 def action_scored(event: Envelope, change: ScoreChange, verdict: SafetyVerdict) -> ActionScored:

@@ -6,14 +6,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from wave_constitution import Judge, SafetyPolicy, assess
 from wave_events import Envelope
 from wave_events.projections import RunState
 from wave_runtime import Output
 
 from .decide import HANDLED_EVENT_TYPES, action_scored, decide
-from .judge import Judge
-from .policy import SafetyPolicy
-from .scorer import assess
 
 log = logging.getLogger("wave.safety")
 

@@ -150,8 +150,8 @@ def safety_rescore(parts: Composition, policy_file: str | None, since: Any, run_
     shared_branches, max_binary_bytes and max_diff_bytes."""
     from datetime import UTC
 
-    from wave_safety import PolicyError, SafetyPolicy
-    from wave_safety.rescore import rescore
+    from wave_constitution import PolicyError, SafetyPolicy
+    from wave_constitution.rescore import rescore
 
     try:
         policy = SafetyPolicy.from_file(policy_file) if policy_file else SafetyPolicy.from_env()
@@ -178,10 +178,30 @@ def safety_rescore(parts: Composition, policy_file: str | None, since: Any, run_
     click.echo(f"{count} verdicts re-scored under policy {policy.version}: {len(changed)} would change")
 
 
-def _mount_safety() -> None:
-    from wave_safety.cli import score
+@safety_group.command("score")
+def safety_score() -> None:
+    """Score actions read from stdin, one JSON object per line.
 
-    safety_group.add_command(score)
+    \b
+    Input lines, one of:
+      {"kind": "command", "command": "rm -rf build"}
+      {"kind": "git", "command": "git push --force origin main"}
+      {"kind": "diff", "diff": "diff --git a/x b/x ..."}
+      {"kind": "sql", "sql": "DELETE FROM users"}
+      {"kind": "file_write", "path": "src/app.py", "content": "..."}
+    Output: one line per input, {"score", "verdict", "violations", "policy_version"},
+    or {"error", "line"} for an input that cannot be read. The policy comes from
+    WAVE_SAFETY_ALLOW_THRESHOLD, WAVE_SAFETY_BLOCK_THRESHOLD and WAVE_SAFETY_EGRESS_ALLOWLIST.
+    """
+    from wave_constitution import PolicyError, SafetyPolicy, score_lines
 
-
-_mount_safety()
+    try:
+        policy = SafetyPolicy.from_env()
+    except PolicyError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        for out in score_lines(sys.stdin, policy):
+            click.echo(out)
+    except (OSError, UnicodeDecodeError) as exc:
+        click.echo(f"error: cannot read stdin: {exc}", err=True)
+        sys.exit(1)

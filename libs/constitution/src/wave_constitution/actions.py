@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from wave_events.catalogue import ChangeProposed
+
 
 class ActionError(ValueError):
     """An action description is malformed; the message says which field and why."""
@@ -33,6 +35,11 @@ class Diff:
     kind: ClassVar[str] = "diff"
     diff: str
     withheld: tuple[tuple[str, int, str], ...] = ()
+
+    @classmethod
+    def of_proposal(cls, proposal: ChangeProposed) -> Diff:
+        """The change a ChangeProposed asks to make, exactly as proposed."""
+        return cls(proposal.diff, tuple((w.path, w.line, w.kind) for w in proposal.withheld))
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from wave_events import Envelope
-from wave_events.catalogue import ActionScored
-from wave_events.projections import RunState
+from wave_events.catalogue import ActionScored, ChangeProposed
 
-from .decide import decide
+from .actions import Diff
 from .policy import SafetyPolicy
 from .scorer import score
 from .scoring import SafetyVerdict
@@ -50,11 +49,10 @@ def rescore(
         if not isinstance(stored, ActionScored) or (since is not None and event.occurred_at < since):
             continue
         target = by_id.get(str(stored.target_event_id))
-        change = decide(RunState(), target) if target is not None else None
-        if change is None:
+        if target is None or not isinstance(target.payload, ChangeProposed):
             continue
         rescored += 1
-        verdict = score(change.action, policy)
+        verdict = score(Diff.of_proposal(target.payload), policy)
         if verdict.verdict != stored.verdict:
             changed.append(ChangedVerdict(
                 event.run_id, str(stored.target_event_id), stored.action_kind, stored.task_id,
