@@ -27,6 +27,12 @@ def _about(event: DomainEvent, **wanted: Any) -> bool:
     return all(getattr(event, name, None) == value for name, value in wanted.items())
 
 
+def _scored(event: DomainEvent, kind: str) -> bool:
+    """A verdict a service recorded on its own action before carrying it out: what was scored is the
+    effect's (the remote, the test command), so it is taken from the record like the effect."""
+    return isinstance(event, ev.ActionScored) and event.action_kind == kind
+
+
 def _escalation(event: DomainEvent, *kinds: str, **wanted: Any) -> bool:
     return isinstance(event, ev.EscalationRequested) and event.kind in kinds and _about(event, **wanted)
 
@@ -129,7 +135,8 @@ def gitops() -> ServiceDecisions:
         out: list[Regenerated] = []
         for step in git.decide(state, event):
             if isinstance(step, git.Prepare):
-                out.append(Claim("the run's workspace", lambda e: isinstance(e, (ev.WorkspaceReady, ev.RunFailed))))
+                out.append(Claim("the run's workspace", lambda e: isinstance(e, (ev.WorkspaceReady, ev.RunFailed))
+                                 or _scored(e, "push")))
             elif isinstance(step, git.ApplyChange):
                 task, attempt = step.task_id, step.attempt
                 out.append(Claim(
@@ -139,7 +146,7 @@ def gitops() -> ServiceDecisions:
                 ))
             elif isinstance(step, git.Merge):
                 out.append(Claim(f"the merge into {step.target_branch}", lambda e: isinstance(e, ev.Merged)
-                                 or _escalation(e, "merge_conflict")))
+                                 or _escalation(e, "merge_conflict") or _scored(e, "merge")))
         return out
 
     return ServiceDecisions("gitops", git.HANDLED_EVENT_TYPES, decide)
@@ -154,7 +161,7 @@ def qa() -> ServiceDecisions:
             return ()
         commit = step.commit
         return (Claim(f"the test run of {commit[:12]}", lambda e: isinstance(e, (ev.TestsPassed, ev.TestsFailed))
-                      and e.commit == commit),)
+                      and e.commit == commit or _scored(e, "test_command")),)
 
     return ServiceDecisions("qa", testing.HANDLED_EVENT_TYPES, decide)
 

@@ -10,8 +10,11 @@ from .actions import (
     Diff,
     FileWrite,
     GitCommand,
+    Merge,
+    Push,
     ShellCommand,
     Sql,
+    action_as_mapping,
     action_from_mapping,
 )
 from .judge import Judge, JudgeRuling
@@ -32,6 +35,8 @@ __all__ = [
     "FileWrite",
     "Finding",
     "GitCommand",
+    "Merge",
+    "Push",
     "Judge",
     "JudgeRuling",
     "PolicyError",
@@ -42,6 +47,7 @@ __all__ = [
     "ShellCommand",
     "Sql",
     "Violation",
+    "action_as_mapping",
     "action_from_mapping",
     "assess",
     "combine",

@@ -1,8 +1,8 @@
 """Re-scoring stored actions under a policy. Pure: stored events in, the verdicts that would change out.
 
-Each ActionScored names the event it judged; that event (a ChangeProposed's diff) is scored again with
-the rules alone — no model — and every verdict that differs from the stored one is reported with the
-rules the new score rests on.
+Each ActionScored holds the action it judged (a push, a merge, a test command), or for a diff names
+the ChangeProposed holding it; that action is scored again with the rules alone — no model — and every
+verdict that differs from the stored one is reported with the rules the new score rests on.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime
 from wave_events import Envelope
 from wave_events.catalogue import ActionScored, ChangeProposed
 
-from .actions import Diff
+from .actions import Action, ActionError, Diff, action_from_mapping
 from .policy import SafetyPolicy
 from .scorer import score
 from .scoring import SafetyVerdict
@@ -48,14 +48,27 @@ def rescore(
         stored = event.payload
         if not isinstance(stored, ActionScored) or (since is not None and event.occurred_at < since):
             continue
-        target = by_id.get(str(stored.target_event_id))
-        if target is None or not isinstance(target.payload, ChangeProposed):
+        action = stored_action(stored, by_id.get(str(stored.target_event_id)))
+        if action is None:
             continue
         rescored += 1
-        verdict = score(Diff.of_proposal(target.payload), policy)
+        verdict = score(action, policy)
         if verdict.verdict != stored.verdict:
             changed.append(ChangedVerdict(
                 event.run_id, str(stored.target_event_id), stored.action_kind, stored.task_id,
                 stored.verdict, stored.policy_version, verdict,
             ))
     return rescored, changed
+
+
+def stored_action(stored: ActionScored, target: Envelope | None) -> Action | None:
+    """The action a stored verdict judged: the one it holds, else the diff its ChangeProposed holds;
+    None when neither is there (a target outside the events read, an action no longer understood)."""
+    if stored.action:
+        try:
+            return action_from_mapping(stored.action)
+        except ActionError:
+            return None
+    if target is not None and isinstance(target.payload, ChangeProposed):
+        return Diff.of_proposal(target.payload)
+    return None

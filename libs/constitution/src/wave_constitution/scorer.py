@@ -6,9 +6,10 @@ from __future__ import annotations
 import logging
 import shlex
 
-from .actions import Action, Diff, FileWrite, GitCommand, ShellCommand, Sql
+from .actions import Action, Diff, FileWrite, GitCommand, Merge, Push, ShellCommand, Sql
 from .analyzers.diff import analyze_diff
 from .analyzers.file_write import analyze_file_write
+from .analyzers.publish import analyze_merge, analyze_push
 from .analyzers.shell import analyze_shell
 from .analyzers.sql import analyze_sql
 from .judge import Judge, JudgeRuling
@@ -30,6 +31,10 @@ def findings_for(action: Action, policy: SafetyPolicy) -> list[Finding]:
         return analyze_sql(action.sql)
     if isinstance(action, FileWrite):
         return analyze_file_write(action.path, action.content, policy, action.worktree)
+    if isinstance(action, Push):
+        return analyze_push(action.remote, action.branch, policy)
+    if isinstance(action, Merge):
+        return analyze_merge(action.branch, action.target, action.remote, policy)
     raise TypeError(f"not a safety action: {type(action).__name__}")
 
 

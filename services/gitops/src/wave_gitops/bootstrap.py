@@ -9,6 +9,8 @@ import logging
 from collections.abc import Mapping
 from functools import lru_cache
 
+from wave_constitution import SafetyPolicy
+
 from .config import GitOpsConfig
 from .git_workspaces import GitWorkspaces
 from .service import GitOpsService
@@ -32,4 +34,4 @@ def create_service(env: Mapping[str, str] | None = None, *, config: GitOpsConfig
         config.worktree_root or "<WAVE home>/worktrees/<repo>-<hash>",
         config.remote or "none",
     )
-    return GitOpsService(open_workspaces, repo=config.repo)
+    return GitOpsService(open_workspaces, repo=config.repo, safety_policy=SafetyPolicy.from_env(env))
