@@ -167,14 +167,19 @@ def qa() -> ServiceDecisions:
 
 
 def safety() -> ServiceDecisions:
-    from wave_safety import create_service
+    """Safety's handle itself: the rules score each change again, and where the record holds the
+    judge's answers, they are read again from it."""
+    from wave_constitution import SafetyPolicy
+    from wave_safety import SafetyService
 
-    service = create_service()
+    policy = SafetyPolicy.from_env()
 
     async def decide(state: RunState, event: Envelope, recorded: Sequence[DomainEvent]) -> Sequence[Regenerated]:
+        judged = any(isinstance(e, ev.LLMCallRecorded) for e in recorded)
+        service = SafetyService(policy, models=RecordedAnswers(recorded) if judged else None)  # type: ignore[arg-type]
         return [o for o in await service.handle(state, event) if isinstance(o, DomainEvent)]
 
-    return ServiceDecisions(service.name, service.handles, decide)
+    return ServiceDecisions(SafetyService.name, SafetyService.handles, decide)
 
 
 def every_service(env: Mapping[str, str]) -> list[ServiceDecisions]:

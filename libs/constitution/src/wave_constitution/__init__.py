@@ -17,7 +17,17 @@ from .actions import (
     action_as_mapping,
     action_from_mapping,
 )
-from .judge import Judge, JudgeRuling
+from .judge import (
+    JUDGE_SYSTEM,
+    PERSON_ONLY_RULES,
+    InvalidRuling,
+    Judge,
+    JudgeRuling,
+    NoJudgeAvailable,
+    judge_prompt,
+    judged_verdict,
+    read_ruling,
+)
 from .lines import score_lines
 from .policy import DEFAULT_EGRESS_ALLOWLIST, PolicyError, SafetyPolicy
 from .rules import PRINCIPLE_TEXT, RULES, Finding, Principle, Rule
@@ -25,6 +35,13 @@ from .scorer import assess, findings_for, score
 from .scoring import SafetyVerdict, Violation, combine
 
 __all__ = [
+    "JUDGE_SYSTEM",
+    "PERSON_ONLY_RULES",
+    "InvalidRuling",
+    "NoJudgeAvailable",
+    "judge_prompt",
+    "judged_verdict",
+    "read_ruling",
     "ACTION_KINDS",
     "DEFAULT_EGRESS_ALLOWLIST",
     "PRINCIPLE_TEXT",

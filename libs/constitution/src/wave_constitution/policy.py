@@ -87,10 +87,11 @@ class SafetyPolicy:
     max_binary_bytes: int = 1_000_000
     max_diff_bytes: int = 5_000_000
     push_remotes: tuple[str, ...] = ()  # glob patterns of remote URLs or paths; empty: any remote
+    judge_weight: float = 0.5  # how much the judge's answer counts against the rules' score (docs/safety.md)
     version: str = field(default="")
 
     def __post_init__(self) -> None:
-        for name in ("allow_threshold", "block_threshold"):
+        for name in ("allow_threshold", "block_threshold", "judge_weight"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
                 raise PolicyError(f"{name} must be a number between 0 and 1, got {value!r}")

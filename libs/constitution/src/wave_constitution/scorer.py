@@ -12,7 +12,7 @@ from .analyzers.file_write import analyze_file_write
 from .analyzers.publish import analyze_merge, analyze_push
 from .analyzers.shell import analyze_shell
 from .analyzers.sql import analyze_sql
-from .judge import Judge, JudgeRuling
+from .judge import Judge, JudgeRuling, NoJudgeAvailable, judged_verdict
 from .policy import SafetyPolicy
 from .rules import Finding
 from .scoring import SafetyVerdict, combine
@@ -47,7 +47,8 @@ def score(action: Action, policy: SafetyPolicy | None = None) -> SafetyVerdict:
 async def assess(
     action: Action, policy: SafetyPolicy | None = None, judge: Judge | None = None
 ) -> SafetyVerdict:
-    """`score`, then the judge's ruling when the rules escalate and a judge is configured."""
+    """`score`, then — when the rules escalate and a judge is configured — the judge's ruling combined
+    with it (`judge.judged_verdict`)."""
     verdict = score(action, policy)
     if verdict.verdict != "escalate" or judge is None:
         return verdict
@@ -55,10 +56,13 @@ async def assess(
         ruling = await judge.review(action, verdict)
         if not isinstance(ruling, JudgeRuling):
             raise TypeError(f"judge returned {type(ruling).__name__}, not a JudgeRuling")
+    except NoJudgeAvailable as exc:
+        log.info("no safety judge to ask, the rules decide alone: %s", exc)
+        return verdict
     except Exception as exc:  # the judge is advisory: its failure must not decide anything
         log.warning("safety judge failed, keeping escalate: %s", exc)
         return verdict.judged("escalate", f"judge unavailable ({type(exc).__name__}); a human decides")
-    return verdict.judged(ruling.verdict, ruling.reason)
+    return judged_verdict(verdict, ruling, policy or SafetyPolicy())
 
 
 def _git_findings(action: GitCommand, policy: SafetyPolicy) -> list[Finding]:
