@@ -41,10 +41,10 @@ log = logging.getLogger("wave.safety")
 
 
 class ModelJudge(Judge):
-    """The `safety_judge` role through wave_llm, for one handling: the calls it made (and paid for)
-    are kept in `events`, to be recorded before the verdict."""
+    """The `safety_judge` role through wave_llm, for one handling (or one re-scoring, with no run
+    budget): the calls it made (and paid for) are kept in `events`, to be recorded before the verdict."""
 
-    def __init__(self, models: ModelClient, budget: RunBudget) -> None:
+    def __init__(self, models: ModelClient, budget: RunBudget | None) -> None:
         self.models = models
         self.budget = budget
         self.events: list[DomainEvent] = []
