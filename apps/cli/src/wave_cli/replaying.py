@@ -1,7 +1,7 @@
 """Each service's decisions, as `wave replay --execute` calls them again: the pure `decide()` of each
 service, with its effects (a model's answer, a test run, a commit, a merge) standing for the outputs
-they recorded (`wave_app.replaying.Claim`). Safety has no effect to stand in for: its scoring is pure,
-so it scores each change again.
+they recorded (`wave_app.replaying.Claim`). Safety's rules are pure, so it scores each change again;
+a grey-zone judge's answers are read back from the record.
 
 The notifier is not replayed: what it stores (`NotificationSent`) says only that Slack took a message,
 and whether it posts at all depends on the process's Slack settings, not on the run.
