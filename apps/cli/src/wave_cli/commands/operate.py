@@ -230,9 +230,12 @@ def safety_score() -> None:
       {"kind": "diff", "diff": "diff --git a/x b/x ..."}
       {"kind": "sql", "sql": "DELETE FROM users"}
       {"kind": "file_write", "path": "src/app.py", "content": "..."}
+      {"kind": "push", "remote": "git@github.com:org/repo.git", "branch": "wave/r1"}
+      {"kind": "merge", "branch": "wave/r1", "target": "main", "remote": "..."}
     Output: one line per input, {"score", "verdict", "violations", "policy_version"},
     or {"error", "line"} for an input that cannot be read. The policy comes from
-    WAVE_SAFETY_ALLOW_THRESHOLD, WAVE_SAFETY_BLOCK_THRESHOLD and WAVE_SAFETY_EGRESS_ALLOWLIST.
+    WAVE_SAFETY_ALLOW_THRESHOLD, WAVE_SAFETY_BLOCK_THRESHOLD, WAVE_SAFETY_EGRESS_ALLOWLIST and
+    WAVE_SAFETY_PUSH_REMOTES.
     """
     from wave_constitution import PolicyError, SafetyPolicy, score_lines
 
