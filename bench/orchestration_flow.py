@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pygit2
 import yaml
+from wave_constitution import SafetyPolicy
 from wave_developer import DeveloperService
 from wave_developer.checkouts import Checkouts
 from wave_events import catalogue as ev
@@ -34,7 +35,6 @@ from wave_planner.config import PlannerConfig
 from wave_qa import QAService
 from wave_qa.decide import RunTests
 from wave_safety import SafetyService
-from wave_safety.policy import SafetyPolicy
 
 SERVICES = ("planner", "developer", "safety", "gitops", "qa", "notifier")
 # The gates a run passes, the retry included: the peer's graph runs one node for each.

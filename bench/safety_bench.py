@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from figures import Figure, Target
-from wave_safety import SafetyPolicy
-from wave_safety.cli import score_lines
+from wave_constitution import SafetyPolicy, score_lines
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "unit" / "safety" / "corpus"
 ACTION_FIELDS = ("kind", "command", "diff", "sql", "path", "content", "worktree")

@@ -58,6 +58,17 @@ def _assert_merged_with_one_retry(home: Path, demo: subprocess.CompletedProcess[
     types = [e["type"] for e in events]
     assert types[0] == "RunRequested" and "RunCompleted" in types
     assert [e["payload"]["attempt"] for e in events if e["type"] == "ChangeProposed"] == [1, 2]
+    # Every action the run took was scored first, its verdict in the history before the action's result:
+    # the two diffs, the two test runs (their command), the merge (no remote: nothing was pushed).
+    verdicts = [(i, e["payload"]) for i, e in enumerate(events) if e["type"] == "ActionScored"]
+    assert [v["action_kind"] for _, v in verdicts] == ["diff", "test_command", "diff", "test_command", "merge"]
+    assert all(v["verdict"] == "allow" and v["policy_version"].startswith("rules-") for _, v in verdicts)
+    results = {"diff": ("ChangeCommitted",), "test_command": ("TestsPassed", "TestsFailed"), "merge": ("Merged",)}
+    for at, verdict in verdicts:
+        following = [e["type"] for e in events[at + 1:]]
+        assert any(t in results[verdict["action_kind"]] for t in following), verdict
+    assert "pytest" in verdicts[1][1]["action"]["command"]
+    assert verdicts[-1][1]["action"]["target"] == "main"
 
     replay = wave(home, "replay", run_id, env=env)
     assert replay.returncode == 0, replay.stdout + replay.stderr

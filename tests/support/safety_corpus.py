@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wave_safety import SafetyPolicy, SafetyVerdict, action_from_mapping, score
+from wave_constitution import SafetyPolicy, SafetyVerdict, action_from_mapping, score
 
 CORPUS_DIR = Path(__file__).resolve().parents[1] / "unit" / "safety" / "corpus"
 NL2BASH_FILE = Path("/work/shared/data/nl2bash/all.cm")
@@ -140,7 +140,7 @@ def sample_nl2bash(source: Path = NL2BASH_FILE, step: int = NL2BASH_STEP) -> lis
 
 def nl2bash_rates(source: Path = NL2BASH_FILE, policy: SafetyPolicy | None = None) -> tuple[int, Counter[str]]:
     """How many NL2Bash commands there are, and how many of them each verdict got."""
-    from wave_safety import ShellCommand
+    from wave_constitution import ShellCommand
 
     policy = policy or SafetyPolicy()
     commands = [line for line in source.read_text().splitlines() if line.strip()]

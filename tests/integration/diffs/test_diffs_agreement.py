@@ -9,9 +9,9 @@ import pygit2
 import pytest
 from gitops_repos import make_repo
 from safety_diffs import binary
+from wave_constitution import Diff, SafetyPolicy, score
 from wave_developer import DiffError, validate_answer
 from wave_gitops import ChangeRefusedError, ChangeTrailers, GitWorkspaces
-from wave_safety import Diff, SafetyPolicy, score
 
 TRAILERS = ChangeTrailers(event_id="e1", task_id="t1", attempt=1)
 

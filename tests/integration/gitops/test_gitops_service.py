@@ -72,7 +72,8 @@ async def test_a_run_gets_a_workspace_commits_merges_and_is_cleaned_up(repo: pyg
     assert f"Wave-Event: {stream.steps[-2].event.event_id}" in message_of(repo, committed.commit)
     assert stream.state.gates["G4 committed"]
 
-    [merged] = await run_through(service, stream, approve_merge(stream))
+    [verdict, merged] = await run_through(service, stream, approve_merge(stream))
+    assert (verdict.action_kind, verdict.verdict, verdict.action["target"]) == ("merge", "allow", "main")
     assert merged == c.Merged(target_branch="main", merge_commit=committed.commit, fast_forward=True)
     assert head_of(repo, "main") == committed.commit
 
@@ -140,7 +141,7 @@ async def test_a_run_lands_on_the_target_as_one_squashed_commit_by_default(
     readme = diff_of(repo, {"README.md": "# shop\ntaxed\n"}, first.commit)
     [second] = await run_through(service, stream, score(stream, propose(stream, "t2", readme, first.commit)))
     approval = approve_merge(stream)
-    [merged] = await run_through(service, stream, approval)
+    [verdict, merged] = await run_through(service, stream, approval)
     assert isinstance(merged, c.Merged) and not merged.fast_forward
     squashed = repo[merged.merge_commit]
     assert head_of(repo, "main") == merged.merge_commit and [str(p) for p in squashed.parent_ids] == [base]
@@ -149,7 +150,7 @@ async def test_a_run_lands_on_the_target_as_one_squashed_commit_by_default(
     assert f"Wave-Run: r1\nWave-Squashed: {second.commit}" in squashed.message
     assert head_of(repo, "wave/r1") == second.commit
 
-    assert await service.handle(approval.state, approval.event) == [merged]  # redelivered: the same commit
+    assert await service.handle(approval.state, approval.event) == [verdict, merged]  # redelivered: the same commit
     assert sum(1 for _ in repo.walk(repo.references["refs/heads/main"].target)) == 2
 
 
@@ -158,7 +159,7 @@ async def test_a_target_that_moved_gets_a_merge_commit(repo: pygit2.Repository, 
     stream = await prepared(service, repo, merge_strategy="ff")
     [committed] = await run_through(service, stream, score(stream, propose(stream, "t1", diff_of(repo, {"app.py": TAXED}), head_of(repo, "main"))))
     moved = str(commit_files(repo, {"README.md": "# shop\nhand edit\n"}, "meanwhile"))
-    [merged] = await run_through(service, stream, approve_merge(stream))
+    [_, merged] = await run_through(service, stream, approve_merge(stream))
     assert isinstance(merged, c.Merged) and not merged.fast_forward
     assert [str(p) for p in repo[merged.merge_commit].parent_ids] == [moved, committed.commit]
     assert head_of(repo, "main") == merged.merge_commit
@@ -171,7 +172,8 @@ async def test_a_conflicting_merge_escalates_naming_the_paths_and_asks_once(repo
     before = str(commit_files(repo, {"app.py": "PRICES = {}\n", "README.md": "# by hand\n"}, "rewrite"))
     approval = approve_merge(stream)
 
-    [escalation] = await service.handle(approval.state, approval.event)
+    [verdict, escalation] = await service.handle(approval.state, approval.event)
+    assert verdict.action_kind == "merge" and verdict.verdict == "allow"
     head = head_of(repo, "wave/r1")
     assert isinstance(escalation, c.EscalationRequested)
     assert escalation.kind == "merge_conflict"
@@ -180,7 +182,7 @@ async def test_a_conflicting_merge_escalates_naming_the_paths_and_asks_once(repo
     assert escalation.subject_event_id == approval.event.event_id
     assert head_of(repo, "main") == before
 
-    assert await service.handle(approval.state, approval.event) == [escalation]
+    assert await service.handle(approval.state, approval.event) == [verdict, escalation]
 
 
 async def test_a_run_whose_repository_does_not_exist_fails_with_the_reason(tmp_path: Path) -> None:
@@ -200,10 +202,37 @@ async def test_a_configured_repository_and_remote_are_used_for_every_run(repo: p
     origin = make_bare(tmp_path / "origin.git")
     service = service_for(tmp_path, repo=repo.workdir, remote=str(tmp_path / "origin.git"))
     stream = requested("r1", "/somewhere/else")
-    [ready] = await run_through(service, stream, plan(stream))
+    [verdict, ready] = await run_through(service, stream, plan(stream))
+    assert verdict.action == {"kind": "push", "remote": str((tmp_path / "origin.git").resolve()), "branch": "wave/r1"}
+    assert verdict.verdict == "allow"
     assert ready.location == str((tmp_path / "origin.git").resolve())
     [committed] = await run_through(service, stream, score(stream, propose(stream, "t1", diff_of(repo, {"app.py": TAXED}), ready.base_commit)))
     assert head_of(origin, "wave/r1") == committed.commit
+
+
+async def test_a_push_to_a_remote_the_policy_does_not_list_is_escalated_not_pushed(
+    repo: pygit2.Repository, tmp_path: Path
+) -> None:
+    origin = make_bare(tmp_path / "origin.git")
+    service = create_service(
+        {"WAVE_SAFETY_PUSH_REMOTES": "https://git.example.com/*"},
+        config=GitOpsConfig(worktree_root=str(tmp_path / "trees"), repo=repo.workdir, remote=str(tmp_path / "origin.git")),
+    )
+    stream = requested("r1", repo.workdir)
+    planned = plan(stream)
+
+    [verdict] = await run_through(service, stream, planned)
+    assert (verdict.action_kind, verdict.verdict) == ("push", "escalate")
+    assert [v.rule for v in verdict.violations] == ["git.push_remote"]
+    assert verdict.target_event_id == planned.event.event_id
+    assert not list(origin.branches) and "wave/r1" not in repo.branches  # nothing pushed, nothing prepared
+    assert stream.state.branch is None
+
+    # A person approves the escalation the planner raised about it: the run branch is made and pushed.
+    escalate_unsafe(stream, planned)
+    [ready] = await run_through(service, stream, decide_escalation(stream))
+    assert isinstance(ready, c.WorkspaceReady)
+    assert head_of(origin, "wave/r1") == ready.base_commit
 
 
 async def test_an_unreachable_remote_is_a_transient_failure(repo: pygit2.Repository, tmp_path: Path) -> None:

@@ -63,7 +63,7 @@ async def qa_outcome(tmp_path: Path, base_files: dict[str, str], change: dict[st
     base = str(repo.head.target)
     head = add_files(repo, change, "the run's change")
     _, (committed,) = committed_run(str(tmp_path / "repo"), base, {"t1": head})
-    (outcome,) = await qa.handle(committed.state, committed.event)
+    (*_, outcome) = await qa.handle(committed.state, committed.event)
     return outcome
 
 
@@ -75,7 +75,7 @@ async def test_a_go_module_is_tested_offline_each_test_counted_and_the_build_cac
     good = add_files(repo, {"shapes_test.go": GO_TESTS}, "tests")
     stream, (committed,) = committed_run(str(tmp_path / "repo"), base, {"t1": good})
 
-    (passed,) = await qa.handle(committed.state, committed.event)
+    (*_, passed) = await qa.handle(committed.state, committed.event)
 
     assert isinstance(passed, c.TestsPassed), getattr(passed, "failure_excerpt", passed)
     assert passed.counts == c.TestCounts(passed=2, skipped=1)
@@ -85,7 +85,7 @@ async def test_a_go_module_is_tested_offline_each_test_counted_and_the_build_cac
     stream.add(passed)
     broken = add_files(repo, {"shapes.go": GO_CODE.replace("return w * h", "return w + h")}, "faster area")
     retried = refix(stream, "t1", broken, good)
-    (failed,) = await qa.handle(retried.state, retried.event)
+    (*_, failed) = await qa.handle(retried.state, retried.event)
 
     assert isinstance(failed, c.TestsFailed), failed
     assert failed.counts == c.TestCounts(passed=1, failed=1, skipped=1)
@@ -153,7 +153,7 @@ async def test_a_python_project_with_a_pypi_dependency_is_set_up_once_and_tested
     first = add_files(repo, {"tests/test_titles.py": PY_TESTS}, "tests")
     stream, (committed,) = committed_run(str(tmp_path / "repo"), base, {"t1": first})
 
-    (passed,) = await qa.handle(committed.state, committed.event)
+    (*_, passed) = await qa.handle(committed.state, committed.event)
 
     assert isinstance(passed, c.TestsPassed), getattr(passed, "failure_excerpt", passed)
     assert passed.counts == c.TestCounts(passed=2)
@@ -163,7 +163,7 @@ async def test_a_python_project_with_a_pypi_dependency_is_set_up_once_and_tested
     stream.add(passed)
     broken = add_files(repo, {"titles.py": PY_CODE.replace("titleize", "camelize")}, "camel case")
     retried = refix(stream, "t1", broken, first)
-    (failed,) = await qa.handle(retried.state, retried.event)
+    (*_, failed) = await qa.handle(retried.state, retried.event)
 
     assert isinstance(failed, c.TestsFailed)
     assert failed.counts == c.TestCounts(passed=1, failed=1)  # camelize("wave") is still "Wave"

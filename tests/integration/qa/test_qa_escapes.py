@@ -113,7 +113,7 @@ async def test_every_attack_is_contained_and_reported(
 
     try:
         # the sandbox's wall clock bounds the run; this bounds the test should that ever break
-        (outcome,) = await asyncio.wait_for(service.handle(committed.state, committed.event), timeout=150)
+        (*_, outcome) = await asyncio.wait_for(service.handle(committed.state, committed.event), timeout=150)
     finally:
         escaped = [p for p in outside if p.exists()]
         for path in escaped:

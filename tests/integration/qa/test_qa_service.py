@@ -34,7 +34,7 @@ async def test_a_passing_head_gives_tests_passed_with_counts(service: QAService,
     head = add_files(repo, {"README.md": "# calc\n"}, "docs")
     _, (committed,) = committed_run(str(tmp_path / "calc"), base, {"t1": head})
 
-    (outcome,) = await service.handle(committed.state, committed.event)
+    (*_, outcome) = await service.handle(committed.state, committed.event)
 
     assert isinstance(outcome, c.TestsPassed)
     assert outcome.commit == head
@@ -49,7 +49,7 @@ async def test_a_failing_head_gives_tests_failed_naming_the_test(service: QAServ
     head = break_mul(repo)
     _, (committed,) = committed_run(str(tmp_path / "calc"), base, {"t1": head})
 
-    (outcome,) = await service.handle(committed.state, committed.event)
+    (*_, outcome) = await service.handle(committed.state, committed.event)
 
     assert isinstance(outcome, c.TestsFailed)
     assert outcome.commit == head
@@ -66,7 +66,7 @@ async def test_the_exact_commit_is_tested_not_the_branch_tip(service: QAService,
     break_mul(repo)  # the branch moved on after the event was written
     _, (committed,) = committed_run(str(tmp_path / "calc"), base, {"t1": good})
 
-    (outcome,) = await service.handle(committed.state, committed.event)
+    (*_, outcome) = await service.handle(committed.state, committed.event)
 
     assert isinstance(outcome, c.TestsPassed) and outcome.commit == good
 
@@ -75,14 +75,14 @@ async def test_a_redelivered_event_tests_nothing_again(service: QAService, tmp_p
     repo, base = calc_repo(tmp_path / "calc")
     head = break_mul(repo)
     stream, (committed,) = committed_run(str(tmp_path / "calc"), base, {"t1": head})
-    (outcome,) = await service.handle(committed.state, committed.event)
+    (*_, outcome) = await service.handle(committed.state, committed.event)
     stream.add(outcome)
 
     assert await service.handle(stream.state, committed.event) == ()
 
     fixed = add_files(repo, {"calc.py": "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a * b\n"}, "fix")
     retried = refix(stream, "t1", fixed, head)
-    (second,) = await service.handle(retried.state, retried.event)
+    (*_, second) = await service.handle(retried.state, retried.event)
     assert isinstance(second, c.TestsPassed) and second.commit == fixed
 
 
@@ -114,7 +114,7 @@ async def test_the_target_branch_names_the_command(tmp_path: Path) -> None:
     _, (committed,) = committed_run(str(tmp_path / "calc"), base, {"t1": head})
     service = QAService(BubblewrapSandbox(), GitCheckout(), scratch_root=tmp_path / "scratch", limits=LIMITS)
 
-    (outcome,) = await service.handle(committed.state, committed.event)
+    (*_, outcome) = await service.handle(committed.state, committed.event)
 
     assert isinstance(outcome, c.TestsPassed)
     assert outcome.counts == c.TestCounts(passed=1, skipped=0)
@@ -134,7 +134,7 @@ async def test_a_change_rewriting_the_test_command_does_not_change_what_qa_runs(
     _, (committed,) = committed_run(str(tmp_path / "calc"), base, {"t1": head})
     service = QAService(BubblewrapSandbox(), GitCheckout(), scratch_root=tmp_path / "scratch", limits=LIMITS)
 
-    (outcome,) = await service.handle(committed.state, committed.event)
+    (*_, outcome) = await service.handle(committed.state, committed.event)
 
     assert isinstance(outcome, c.TestsFailed)  # the broken mul is caught: `true` never ran
     assert outcome.counts == c.TestCounts(passed=1, failed=1)
@@ -152,7 +152,7 @@ async def test_the_factory_builds_a_service_the_runtime_accepts(tmp_path: Path) 
     repo, base = calc_repo(tmp_path / "calc")
     head = break_mul(repo)
     _, (committed,) = committed_run(str(tmp_path / "calc"), base, {"t1": head})
-    (outcome,) = await service.handle(committed.state, committed.event)
+    (*_, outcome) = await service.handle(committed.state, committed.event)
     assert isinstance(outcome, c.TestsFailed)
     assert outcome.counts == c.TestCounts(passed=1, failed=1)  # from pytest's summary line: no report file
     assert "tests/test_calc.py::test_mul" in outcome.failure_excerpt
@@ -179,3 +179,7 @@ async def test_a_test_command_safety_does_not_allow_is_never_run(tmp_path: Path,
     assert "block" in refused.value.reason and "shell.pipe_to_shell" in refused.value.reason
     assert "it was not run" in refused.value.reason
     assert not marker.exists()
+    [verdict] = refused.value.events  # kept in the history with the escalation
+    assert (verdict.action_kind, verdict.verdict, verdict.action["kind"]) == ("test_command", "block", "command")
+    assert unsafe in verdict.action["command"]
+    assert verdict.target_event_id == committed.event.event_id

@@ -44,6 +44,8 @@ def value_of(annotation: Any, metadata: list[Any]) -> st.SearchStrategy[Any]:
         return st.sampled_from(args)
     if origin is tuple:
         return st.lists(value_of(args[0], []), min_size=bounds.get("min_length", 0), max_size=3).map(tuple)
+    if origin is dict:
+        return st.dictionaries(value_of(args[0], []), value_of(args[1], []), max_size=3)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return fields_of(annotation)
     if annotation is bool:

@@ -98,7 +98,26 @@ def _merge_twice(s: RunStream) -> None:
     approve_merge(s)
 
 
+def _publication_escalated(s: RunStream, kind: str, cause: c.DomainEvent) -> None:
+    """Safety escalated gitops' own push or merge (the verdict names the event that asked for it);
+    the planner asked a person, who approves."""
+    step = s.add(cause)
+    s.add(c.ActionScored(target_event_id=step.event.event_id, action_kind=kind, score=0.5, verdict="escalate",
+                         policy_version="p", action={"kind": kind}))
+    escalate_unsafe(s, step)
+    decide_escalation(s)
+
+
 CASES: dict[str, Case] = {
+    "a person approves publishing the run branch after safety escalated the push: prepare it": Case(
+        lambda s: _publication_escalated(s, "push", c.PlanCreated(tasks=(c.PlanTask(
+            task_id="t1", domain="d", description="d", acceptance_criteria=("x",)),))),
+        lambda s: (Prepare("main", approved=True),),
+    ),
+    "a person approves the merge after safety escalated it: merge": Case(
+        lambda s: (planned(s), _publication_escalated(s, "merge", c.MergeApproved(approver="policy", reviewer="auto"))),
+        lambda s: (Merge("main", "squash", "make prices include tax", approved=True),),
+    ),
     "plan created: prepare the workspace on the run's target branch": Case(
         lambda s: plan(s), lambda s: (Prepare("release/2.0"),), target="release/2.0"
     ),

@@ -11,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 LIBS = ROOT / "libs"
+SERVICES = ROOT / "services"
 ENTRY_POINT_PACKAGES = {"wave_planner", "wave_developer", "wave_safety", "wave_gitops", "wave_qa", "wave_notifier", "wave_cli"}
 # What belongs to a terminal or to the process, not to the commands people give.
 NOT_IN_THE_APPLICATION_LAYER = {"click", "rich", "getpass"}
@@ -50,6 +51,23 @@ def test_the_application_layer_neither_prints_nor_reads_the_environment(path):
     assert "print" not in calls
     environ = [node for node in ast.walk(tree) if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv"}]
     assert not environ
+
+
+def _service_package(path: Path) -> str:
+    return path.relative_to(SERVICES).parts[2]  # services/<role>/src/<package>/…
+
+
+@pytest.mark.parametrize("path", _sources(SERVICES), ids=lambda p: str(p.relative_to(SERVICES)))
+def test_no_service_imports_another_service_or_the_cli(path):
+    """Services meet only through events; what two of them share is a library."""
+    own = _service_package(path)
+    assert not _imports(path) & (ENTRY_POINT_PACKAGES - {own})
+
+
+def test_the_services_are_found():
+    assert {_service_package(p) for p in _sources(SERVICES) if p.parent.name.startswith("wave_")} >= {
+        "wave_planner", "wave_developer", "wave_safety", "wave_gitops", "wave_qa", "wave_notifier"
+    }
 
 
 def test_the_check_sees_an_import_of_a_service(tmp_path):

@@ -7,6 +7,7 @@ import asyncio
 
 from planner_runs import BASE, DIFF, commit, propose, ready, requested, score, sha
 from run_streams import RunStream
+from wave_constitution import SafetyPolicy
 from wave_developer import decide as developer_decide
 from wave_developer.decide import Work
 from wave_events import catalogue as c
@@ -15,7 +16,6 @@ from wave_gitops import decide as gitops_decide
 from wave_gitops.decide import ApplyChange
 from wave_planner import decide
 from wave_safety import SafetyService
-from wave_safety.policy import SafetyPolicy
 
 TABLE = parse_table(
     """

@@ -30,7 +30,7 @@ async def test_another_commit_is_tested_anew(tmp_path: Path) -> None:
     qa = service(sandbox, FakeCheckout(), tmp_path)
     for n in (2, 3):
         _, (committed,) = committed_run("/srv/shop", sha(1), {"t1": sha(n)})
-        (outcome,) = await qa.handle(committed.state, committed.event)
+        (*_, outcome) = await qa.handle(committed.state, committed.event)
         assert outcome.commit == sha(n)
     assert len(sandbox.runs) == 2
 
@@ -54,7 +54,7 @@ async def test_the_repositorys_own_wave_qa_link_does_not_reach_the_host(tmp_path
     sandbox = FakeSandbox(result(stdout="2 passed in 0.1s"))  # no report: writing through the link is the escape tested
     qa = service(sandbox, LinkedReports(host_dir), tmp_path / "scratch")
     _, (committed,) = committed_run("/srv/shop", sha(1), {"t1": sha(2)})
-    (outcome,) = await qa.handle(committed.state, committed.event)
+    (*_, outcome) = await qa.handle(committed.state, committed.event)
     assert isinstance(outcome, c.TestsPassed)
     assert (host_dir / "junit.xml").read_text() == "the host's own file"
 
@@ -63,5 +63,5 @@ async def test_a_report_directory_that_is_a_file_in_the_repository_does_not_brea
     checkout = FakeCheckout({"pytest.ini": "", "tests/test_a.py": "", ".wave-qa": "a file of the repository"})
     sandbox = FakeSandbox(result(stdout="2 passed in 0.1s"), junit=JUNIT_TWO_PASSED)
     _, (committed,) = committed_run("/srv/shop", sha(1), {"t1": sha(2)})
-    (outcome,) = await service(sandbox, checkout, tmp_path).handle(committed.state, committed.event)
+    (*_, outcome) = await service(sandbox, checkout, tmp_path).handle(committed.state, committed.event)
     assert isinstance(outcome, c.TestsPassed)

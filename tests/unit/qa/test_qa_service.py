@@ -28,8 +28,10 @@ async def test_checks_out_the_head_from_the_workspace_location(tmp_path: Path) -
     checkout = FakeCheckout()
     sandbox = FakeSandbox(result(stdout="2 passed in 0.1s"))
     _, (committed,) = committed_run("/srv/shop", sha(1), {"t1": sha(2)})
-    (outcome,) = await service(sandbox, checkout, tmp_path).handle(committed.state, committed.event)
+    (verdict, outcome) = await service(sandbox, checkout, tmp_path).handle(committed.state, committed.event)
     assert checkout.calls == [("/srv/shop", sha(2))]
+    assert (verdict.action_kind, verdict.verdict, verdict.target_event_id) == ("test_command", "allow", committed.event.event_id)
+    assert verdict.action["command"] == "python -m pytest -q --junitxml=.wave-qa/junit.xml"  # scored before it ran
     assert outcome == c.TestsPassed(
         commit=sha(2), counts=c.TestCounts(passed=2), duration_s=1.5, sandbox="fake",
         command="python -m pytest -q --junitxml=.wave-qa/junit.xml",
@@ -40,7 +42,7 @@ async def test_checks_out_the_head_from_the_workspace_location(tmp_path: Path) -
 async def test_junit_failures_make_tests_failed(tmp_path: Path) -> None:
     sandbox = FakeSandbox(result(exit_code=1), junit=JUNIT_FAILED)
     _, (committed,) = committed_run("/srv/shop", sha(1), {"t1": sha(2)})
-    (outcome,) = await service(sandbox, FakeCheckout(), tmp_path).handle(committed.state, committed.event)
+    (*_, outcome) = await service(sandbox, FakeCheckout(), tmp_path).handle(committed.state, committed.event)
     assert isinstance(outcome, c.TestsFailed)
     assert outcome.counts == c.TestCounts(passed=1, failed=1)
     assert "FAILED tests/test_a.py::test_bad - assert 1 == 2" in outcome.failure_excerpt
@@ -50,14 +52,14 @@ async def test_junit_failures_make_tests_failed(tmp_path: Path) -> None:
 async def test_a_zero_exit_with_failures_in_the_report_still_fails(tmp_path: Path) -> None:
     sandbox = FakeSandbox(result(exit_code=0), junit=JUNIT_FAILED)
     _, (committed,) = committed_run("/srv/shop", sha(1), {"t1": sha(2)})
-    (outcome,) = await service(sandbox, FakeCheckout(), tmp_path).handle(committed.state, committed.event)
+    (*_, outcome) = await service(sandbox, FakeCheckout(), tmp_path).handle(committed.state, committed.event)
     assert isinstance(outcome, c.TestsFailed)
 
 
 async def test_a_timeout_is_reported_as_such(tmp_path: Path) -> None:
     sandbox = FakeSandbox(result(exit_code=-9, stdout="tests/test_a.py::test_slow", timed_out=True))
     _, (committed,) = committed_run("/srv/shop", sha(1), {"t1": sha(2)})
-    (outcome,) = await service(sandbox, FakeCheckout(), tmp_path).handle(committed.state, committed.event)
+    (*_, outcome) = await service(sandbox, FakeCheckout(), tmp_path).handle(committed.state, committed.event)
     assert isinstance(outcome, c.TestsFailed) and outcome.timed_out
     assert outcome.failure_excerpt.startswith("timed out after 30s")
 
@@ -73,7 +75,7 @@ async def test_a_report_planted_as_a_link_is_not_followed(tmp_path: Path) -> Non
 
     _, (committed,) = committed_run("/srv/shop", sha(1), {"t1": sha(2)})
     qa = service(LinkingSandbox(result()), FakeCheckout(), tmp_path / "scratch")
-    (outcome,) = await qa.handle(committed.state, committed.event)
+    (*_, outcome) = await qa.handle(committed.state, committed.event)
     assert isinstance(outcome, c.TestsFailed) and "host_only_secret" not in outcome.failure_excerpt
 
 

@@ -3,8 +3,8 @@
 import json
 
 from click.testing import CliRunner
-from wave_safety import SafetyPolicy
-from wave_safety.cli import score, score_lines
+from wave_cli.commands.operate import safety_score as score
+from wave_constitution import SafetyPolicy, score_lines
 
 CLEAN_ENV = {
     "WAVE_SAFETY_ALLOW_THRESHOLD": "",
@@ -62,7 +62,7 @@ def test_malformed_lines_get_an_error_line_and_the_rest_go_on() -> None:
     out = lines_of(result.output)
     assert [o.get("line") for o in out] == [1, 3, 4, 5, 6, None]
     assert out[0]["error"].startswith("invalid JSON")
-    assert out[1]["error"] == "unknown kind 'teleport'; expected one of command, diff, file_write, git, sql"
+    assert out[1]["error"] == "unknown kind 'teleport'; expected one of command, diff, file_write, git, merge, push, sql"
     assert out[2]["error"] == "kind 'command' needs the field 'command'"
     assert out[3]["error"] == "field 'sql' must be a string, got int"
     assert out[4]["error"] == "expected a JSON object, got list"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from safety_corpus import CORPUS_DIR, load_corpus, report, score_case, tally
-from wave_safety import RULES, SafetyPolicy
+from wave_constitution import RULES, SafetyPolicy
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "safety.md"
 KINDS = {"command", "git", "diff", "sql", "file_write"}

@@ -3,11 +3,12 @@ becomes. Hand-written verdicts in, events out."""
 
 from __future__ import annotations
 
+from wave_constitution import Diff, SafetyVerdict
+from wave_constitution import Violation as RuleViolation
 from wave_events import new_envelope, run_stream_id
 from wave_events.catalogue import ActionScored, ChangeProposed, RunRequested, Violation, WithheldSecret
 from wave_events.projections import RunState
-from wave_safety import Diff, SafetyVerdict, action_scored, decide
-from wave_safety import Violation as RuleViolation
+from wave_safety import action_scored, decide
 
 STREAM = run_stream_id("r1")
 DIFF = "--- a/app.py\n+++ b/app.py\n@@ -1 +1 @@\n-a\n+b\n"

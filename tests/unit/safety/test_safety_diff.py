@@ -2,7 +2,7 @@
 
 import pytest
 from safety_diffs import added, binary, modified
-from wave_safety import Diff, SafetyPolicy, score
+from wave_constitution import Diff, SafetyPolicy, score
 
 POLICY = SafetyPolicy()
 GITHUB_TOKEN = "ghp_" + "Zx9Qw8Er7Ty6Ui5Op4As" * 2

@@ -1,7 +1,7 @@
 """File writes → rules and verdicts."""
 
 import pytest
-from wave_safety import FileWrite, SafetyPolicy, score
+from wave_constitution import FileWrite, SafetyPolicy, score
 
 POLICY = SafetyPolicy()
 

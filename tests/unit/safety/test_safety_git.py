@@ -1,7 +1,7 @@
 """Git command lines → rules and verdicts (the same rules apply to git inside a shell command)."""
 
 import pytest
-from wave_safety import GitCommand, SafetyPolicy, ShellCommand, score
+from wave_constitution import GitCommand, SafetyPolicy, ShellCommand, score
 
 POLICY = SafetyPolicy()
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 from click.testing import CliRunner
-from wave_safety import Diff, FileWrite, SafetyPolicy, ShellCommand, Sql, score
-from wave_safety.cli import score as score_command
+from wave_cli.commands.operate import safety_score as score_command
+from wave_constitution import Diff, FileWrite, SafetyPolicy, ShellCommand, Sql, score
 
 POLICY = SafetyPolicy()
 

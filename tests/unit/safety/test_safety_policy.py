@@ -1,7 +1,7 @@
 """The policy: thresholds, allowlist and version, from code or the environment, with clear errors."""
 
 import pytest
-from wave_safety import DEFAULT_EGRESS_ALLOWLIST, PolicyError, SafetyPolicy, ShellCommand, score
+from wave_constitution import DEFAULT_EGRESS_ALLOWLIST, PolicyError, SafetyPolicy, ShellCommand, score
 
 
 def test_defaults_match_the_design() -> None:

@@ -1,17 +1,22 @@
 """Combining violations into a score, and the grey-zone judge port."""
 
 import pytest
-from wave_safety import (
+from wave_constitution import (
     RULES,
     Action,
+    Diff,
     Finding,
+    InvalidRuling,
     Judge,
     JudgeRuling,
     SafetyPolicy,
     SafetyVerdict,
     ShellCommand,
+    Violation,
     assess,
     combine,
+    judged_verdict,
+    read_ruling,
 )
 
 POLICY = SafetyPolicy()
@@ -78,17 +83,17 @@ class RecordingJudge(Judge):
 
 
 async def test_the_judge_settles_an_escalation_and_its_reason_is_kept() -> None:
-    judge = RecordingJudge(JudgeRuling("allow", "the host is our staging mirror"))
+    judge = RecordingJudge(JudgeRuling(0.0, "the host is our staging mirror"))
     action = ShellCommand("curl https://staging.example.net/health")
     verdict = await assess(action, POLICY, judge)
-    assert (verdict.verdict, verdict.judge_reason) == ("allow", "the host is our staging mirror")
-    assert verdict.score == 0.5 and [v.rule for v in verdict.violations] == ["shell.network_egress"]
+    assert verdict.verdict == "allow" and "the host is our staging mirror" in (verdict.judge_reason or "")
+    assert verdict.score == 0.75 and [v.rule for v in verdict.violations] == ["shell.network_egress"]
     assert judge.seen[0][0] == action and judge.seen[0][1].verdict == "escalate"
 
 
 @pytest.mark.parametrize("command", ["rm -rf /", "ls -la"])
 async def test_the_judge_is_not_asked_about_clear_cases(command: str) -> None:
-    judge = RecordingJudge(JudgeRuling("allow", "looks fine"))
+    judge = RecordingJudge(JudgeRuling(0.0, "looks fine"))
     verdict = await assess(ShellCommand(command), POLICY, judge)
     assert judge.seen == [] and verdict.judge_reason is None
 
@@ -106,8 +111,41 @@ async def test_without_a_judge_assess_equals_score() -> None:
     assert verdict.verdict == "escalate" and verdict.judge_reason is None
 
 
-def test_a_ruling_must_be_a_verdict_with_a_reason() -> None:
-    with pytest.raises(ValueError, match="must be one of allow, escalate, block"):
+def test_a_ruling_must_be_a_risk_with_a_reason_and_known_principles() -> None:
+    with pytest.raises(ValueError, match="risk must be a number between 0 and 1"):
         JudgeRuling("maybe", "x")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="risk must be a number between 0 and 1"):
+        JudgeRuling(1.5, "x")
     with pytest.raises(ValueError, match="needs a reason"):
-        JudgeRuling("allow", " ")
+        JudgeRuling(0.1, " ")
+    with pytest.raises(ValueError, match="unknown principle 'be_nice'"):
+        JudgeRuling(0.1, "x", ("be_nice",))
+
+
+@pytest.mark.parametrize(
+    ("rule_score", "risk", "expected"),
+    [(0.5, 0.0, (0.75, "allow")), (0.5, 0.5, (0.5, "escalate")), (0.5, 1.0, (0.25, "block")), (0.35, 0.0, (0.675, "escalate"))],
+)
+def test_the_judge_and_the_rules_make_one_score_by_the_documented_formula(rule_score, risk, expected) -> None:
+    preliminary = SafetyVerdict(rule_score, "escalate", (Violation("never_expose_secrets", "shell.network_egress", "x"),), "p")
+    judged = judged_verdict(preliminary, JudgeRuling(risk, "why", ("never_expose_secrets",)), POLICY)
+    assert (judged.score, judged.verdict) == expected  # (1 - 0.5) * rule_score + 0.5 * (1 - risk)
+    assert judged.violations == preliminary.violations and "risk" in (judged.judge_reason or "")
+
+
+async def test_a_model_never_clears_a_change_that_weakens_its_own_tests() -> None:
+    change = Diff(
+        "diff --git a/.wave/qa.toml b/.wave/qa.toml\n--- a/.wave/qa.toml\n+++ b/.wave/qa.toml\n"
+        "@@ -1 +1 @@\n-command = \"pytest -q\"\n+command = \"true\"\n"
+    )
+    verdict = await assess(change, POLICY, RecordingJudge(JudgeRuling(0.0, "only a config tweak")))
+    assert verdict.verdict == "escalate" and verdict.score == 0.75
+    assert "diff.test_selection is a person's to clear" in (verdict.judge_reason or "")
+
+
+def test_the_judges_answer_is_read_as_json_and_refused_otherwise() -> None:
+    ruling = read_ruling('```json\n{"risk": 0.2, "principles": ["validate_inputs"], "reason": "pinned mirror"}\n```')
+    assert ruling == JudgeRuling(0.2, "pinned mirror", ("validate_inputs",))
+    for bad, problem in [("sure, allow it", "not JSON"), ("[1]", "not a JSON object"), ('{"risk": 2, "reason": "x"}', "between 0 and 1")]:
+        with pytest.raises(InvalidRuling, match=problem):
+            read_ruling(bad)

@@ -1,10 +1,11 @@
 """SafetyService turns each ChangeProposed into one ActionScored."""
 
 from safety_diffs import added, modified
+from wave_constitution import Judge, JudgeRuling, SafetyPolicy
 from wave_events import new_envelope, run_stream_id
 from wave_events.catalogue import ActionScored, ChangeProposed, RunRequested
 from wave_events.projections import RunState
-from wave_safety import Judge, JudgeRuling, SafetyPolicy, SafetyService
+from wave_safety import SafetyService
 
 STREAM = run_stream_id("r1")
 
@@ -44,12 +45,12 @@ async def test_the_policy_version_of_the_service_is_recorded() -> None:
 async def test_a_configured_judge_settles_an_escalated_change_and_says_why() -> None:
     class Approving(Judge):
         async def review(self, action, preliminary):
-            return JudgeRuling("allow", "CI change only adds a cache step")
+            return JudgeRuling(0.0, "the script only prints a greeting")
 
-    event = proposed(modified(".github/workflows/ci.yml", "on: push", "on: push\n# cache"))
+    event = proposed(added("scripts/hello.sh", "#!/bin/sh\ncurl -s https://status.example.net/ping\n"))
     (scored,) = await SafetyService(judge=Approving()).handle(RunState(run_id="r1"), event)
-    assert scored.verdict == "allow" and scored.score == 0.5
-    assert scored.risks == ("judge: CI change only adds a cache step",)
+    assert scored.verdict == "allow" and scored.score == 0.75
+    assert scored.risks == ("judge: risk 0.00 (no principle named): the script only prints a greeting (rule score 0.50)",)
 
 
 async def test_handling_the_same_event_twice_gives_the_same_output() -> None:

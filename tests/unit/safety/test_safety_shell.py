@@ -1,7 +1,7 @@
 """Shell commands → the rules they break and the verdict, including spellings meant to hide them."""
 
 import pytest
-from wave_safety import SafetyPolicy, ShellCommand, score
+from wave_constitution import SafetyPolicy, ShellCommand, score
 
 POLICY = SafetyPolicy()
 

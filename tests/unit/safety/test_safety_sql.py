@@ -1,7 +1,7 @@
 """SQL → rules and verdicts, statement by statement."""
 
 import pytest
-from wave_safety import SafetyPolicy, Sql, score
+from wave_constitution import SafetyPolicy, Sql, score
 
 POLICY = SafetyPolicy()
 

@@ -38,7 +38,7 @@ FACTORIES: dict[str, str] = {
     "notifier": "wave_notifier:create_service",
 }
 # The services that call models: their factories take the run's models (`models_setup=`).
-CALLS_MODELS = frozenset({"planner", "developer"})
+CALLS_MODELS = frozenset({"planner", "developer", "safety"})
 
 
 def local_user() -> str:

@@ -57,7 +57,8 @@ def summarize(envelope: Envelope) -> str:
             )
         case ev.ActionScored():
             rules = ", ".join(v.rule for v in p.violations)
-            return f"{p.action_kind} of task {p.task_id}: {p.verdict} (score {p.score:.2f})" + (
+            what = f"{p.action_kind} of task {p.task_id}" if p.task_id else _scored_action(p)
+            return f"{what}: {p.verdict} (score {p.score:.2f})" + (
                 f" — {rules}" if rules else ""
             )
         case ev.ChangeCommitted():
@@ -190,3 +191,16 @@ def cost_line(state: RunState) -> str:
 
 def gates_line(state: RunState) -> str:
     return "  ".join(f"{'✓' if passed else '·'} {gate}" for gate, passed in state.gates.items())
+
+
+def _scored_action(p: ev.ActionScored) -> str:
+    """What a verdict not about a task's change was on: the push's remote, the merge's target, the command."""
+    a = p.action
+    match p.action_kind:
+        case "push":
+            return f"push of {a.get('branch', '?')} to {a.get('remote', '?')}"
+        case "merge":
+            return f"merge of {a.get('branch', '?')} into {a.get('target', '?')}"
+        case "test_command":
+            return f"test command {a.get('command', '?')}"
+    return p.action_kind

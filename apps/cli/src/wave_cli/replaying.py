@@ -1,7 +1,7 @@
 """Each service's decisions, as `wave replay --execute` calls them again: the pure `decide()` of each
 service, with its effects (a model's answer, a test run, a commit, a merge) standing for the outputs
-they recorded (`wave_app.replaying.Claim`). Safety has no effect to stand in for: its scoring is pure,
-so it scores each change again.
+they recorded (`wave_app.replaying.Claim`). Safety's rules are pure, so it scores each change again;
+a grey-zone judge's answers are read back from the record.
 
 The notifier is not replayed: what it stores (`NotificationSent`) says only that Slack took a message,
 and whether it posts at all depends on the process's Slack settings, not on the run.
@@ -25,6 +25,12 @@ MODEL_CALL = (ev.LLMCallRecorded, ev.BudgetCharged, ev.BudgetThresholdCrossed, e
 
 def _about(event: DomainEvent, **wanted: Any) -> bool:
     return all(getattr(event, name, None) == value for name, value in wanted.items())
+
+
+def _scored(event: DomainEvent, kind: str) -> bool:
+    """A verdict a service recorded on its own action before carrying it out: what was scored is the
+    effect's (the remote, the test command), so it is taken from the record like the effect."""
+    return isinstance(event, ev.ActionScored) and event.action_kind == kind
 
 
 def _escalation(event: DomainEvent, *kinds: str, **wanted: Any) -> bool:
@@ -152,7 +158,8 @@ def gitops() -> ServiceDecisions:
         out: list[Regenerated] = []
         for step in git.decide(state, event):
             if isinstance(step, git.Prepare | git.BranchFork):
-                out.append(Claim("the run's workspace", lambda e: isinstance(e, (ev.WorkspaceReady, ev.RunFailed))))
+                out.append(Claim("the run's workspace", lambda e: isinstance(e, (ev.WorkspaceReady, ev.RunFailed))
+                                 or _scored(e, "push")))
             elif isinstance(step, git.ApplyChange):
                 task, attempt = step.task_id, step.attempt
                 out.append(Claim(
@@ -162,7 +169,8 @@ def gitops() -> ServiceDecisions:
                 ))
             elif isinstance(step, git.Merge | delivery.MergePullRequest):
                 out.append(Claim(f"the merge into {step.base_branch if isinstance(step, delivery.MergePullRequest) else step.target_branch}",
-                                 lambda e: isinstance(e, ev.Merged) or _escalation(e, "merge_conflict")))
+                                 lambda e: isinstance(e, ev.Merged) or _escalation(e, "merge_conflict")
+                                 or _scored(e, "merge")))
             elif isinstance(step, delivery.OpenPullRequest):
                 out.append(Claim(f"the pull request from {step.head_branch}", lambda e: isinstance(e, ev.PullRequestOpened)))
             elif isinstance(step, delivery.CheckHost):
@@ -187,20 +195,25 @@ def qa() -> ServiceDecisions:
             return ()
         commit = step.commit
         return (Claim(f"the test run of {commit[:12]}", lambda e: isinstance(e, (ev.TestsPassed, ev.TestsFailed))
-                      and e.commit == commit),)
+                      and e.commit == commit or _scored(e, "test_command")),)
 
     return ServiceDecisions("qa", testing.HANDLED_EVENT_TYPES, decide)
 
 
 def safety() -> ServiceDecisions:
-    from wave_safety import create_service
+    """Safety's handle itself: the rules score each change again, and where the record holds the
+    judge's answers, they are read again from it."""
+    from wave_constitution import SafetyPolicy
+    from wave_safety import SafetyService
 
-    service = create_service()
+    policy = SafetyPolicy.from_env()
 
     async def decide(state: RunState, event: Envelope, recorded: Sequence[DomainEvent]) -> Sequence[Regenerated]:
+        judged = any(isinstance(e, ev.LLMCallRecorded) for e in recorded)
+        service = SafetyService(policy, models=RecordedAnswers(recorded) if judged else None)  # type: ignore[arg-type]
         return [o for o in await service.handle(state, event) if isinstance(o, DomainEvent)]
 
-    return ServiceDecisions(service.name, service.handles, decide)
+    return ServiceDecisions(SafetyService.name, SafetyService.handles, decide)
 
 
 def every_service(env: Mapping[str, str]) -> list[ServiceDecisions]:

@@ -446,8 +446,10 @@ class Violation(Value):
     detail: str = ""
 
 
-@registry.register("ActionScored")
-class ActionScored(DomainEvent):
+@registry.register("ActionScored", version=1)
+class ActionScoredV1(DomainEvent):
+    """First shape: only proposed changes were scored, so the target event held the action."""
+
     target_event_id: uuid.UUID
     action_kind: Literal["diff", "command", "sql", "file_write", "git"]
     task_id: str | None = None
@@ -457,6 +459,35 @@ class ActionScored(DomainEvent):
     violations: tuple[Violation, ...] = ()
     risks: tuple[str, ...] = ()
     policy_version: str = NonEmpty
+
+
+ActionKind = Literal["diff", "command", "sql", "file_write", "git", "push", "merge", "test_command"]
+
+
+@registry.register("ActionScored", version=2)
+class ActionScored(DomainEvent):
+    """The verdict on one action, recorded before the action is carried out (docs/safety.md lists the
+    actions and who scores them). `target_event_id` is the event that asked for the action (the
+    ChangeProposed of a diff, the PlanCreated whose workspace a push publishes, the MergeApproved of
+    a merge, the ChangeCommitted whose tests run). `action` is the action as it was scored, in the form
+    `wave safety score` reads (`{"kind": "git", "command": …}`), so it can be scored again; it is empty
+    for a diff, which its ChangeProposed holds."""
+
+    target_event_id: uuid.UUID
+    action_kind: ActionKind
+    task_id: str | None = None
+    attempt: int | None = Field(default=None, ge=1)
+    score: float = Field(ge=0, le=1)
+    verdict: Verdict
+    violations: tuple[Violation, ...] = ()
+    risks: tuple[str, ...] = ()
+    policy_version: str = NonEmpty
+    action: dict[str, str] = Field(default_factory=dict)
+
+
+@registry.upcaster("ActionScored", from_version=1)
+def _action_scored_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "action": {}}
 
 
 @registry.register("ChangeCommitted")

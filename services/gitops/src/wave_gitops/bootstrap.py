@@ -9,6 +9,8 @@ import logging
 from collections.abc import Mapping
 from functools import lru_cache
 
+from wave_constitution import SafetyPolicy
+
 from .config import GitOpsConfig
 from .git_workspaces import GitWorkspaces
 from .host_config import HostConfig, helper_credential, push_credential
@@ -49,4 +51,6 @@ def create_service(
     )
     if host is not None:
         log.info("gitops: pull requests on %s (%s), repository %s", host.host, host.api_url, host.repository or "from the remote")
-    return GitOpsService(open_workspaces, repo=config.repo, pull_requests=pull_requests)
+    return GitOpsService(
+        open_workspaces, repo=config.repo, pull_requests=pull_requests, safety_policy=SafetyPolicy.from_env(env)
+    )

@@ -27,6 +27,7 @@ CHANGE_AUTHOR = "developer"  # change commits are authored by the role that wrot
 @dataclass(frozen=True)
 class Prepare:
     target_branch: str
+    approved: bool = False  # a person approved publishing the run branch after safety escalated it
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Merge:
     target_branch: str
     strategy: str = "squash"  # squash | merge | ff, as the run was requested
     subject: str = ""  # the squash commit's subject: the story's first line
+    approved: bool = False  # a person approved the merge after safety escalated it
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,21 @@ def _human_decision(state: RunState, p: ev.HumanDecisionRecorded) -> tuple[Decis
         if (task.human_approved or task.reviewed_by or (subject is not None and task.proposal_event_id == subject))
         and _may_integrate(state, task, approved_now=subject is not None and task.proposal_event_id == subject)
     ]
-    return tuple(decision for task in approved for decision in _apply_if_undone(task))
+    changes = tuple(decision for task in approved for decision in _apply_if_undone(task))
+    answered = pending or state.settled_escalations.get(p.escalation_id)
+    if answered is None or on_approve(answered.kind) is not Outcome.APPLY_CHANGE:
+        return changes
+    return changes + _approved_publication(state, answered.subject_event_id)
+
+
+def _approved_publication(state: RunState, subject: str | None) -> tuple[Decision, ...]:
+    """The push or merge a person approved after safety escalated it (its verdict names `subject`)."""
+    kinds = {v.action_kind for v in state.safety_verdicts if subject is not None and v.target_event_id == subject}
+    if "push" in kinds and state.branch is None:
+        return (Prepare(state.target_branch, approved=True),)
+    if "merge" in kinds and state.merge_commit is None and state.branch is not None:
+        return (Merge(state.target_branch, state.merge_strategy, story_subject(state.story), approved=True),)
+    return ()
 
 
 def _change_committed(state: RunState, p: ev.ChangeCommitted) -> tuple[Decision, ...]:

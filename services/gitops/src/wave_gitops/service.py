@@ -6,6 +6,10 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
+from wave_constitution import Action, SafetyPolicy, score
+from wave_constitution import Merge as MergeAction
+from wave_constitution import Push as PushAction
+from wave_constitution.recording import action_scored
 from wave_events import Envelope, escalations
 from wave_events import catalogue as ev
 from wave_events.projections import RunState
@@ -24,6 +28,7 @@ from .errors import (
     TargetCheckoutBusyError,
     WorkspaceConflictError,
 )
+from .names import run_branch
 from .pull_requests import PullRequestDelivery
 from .trailers import ChangeTrailers
 from .workspaces import Workspaces
@@ -41,14 +46,21 @@ class GitOpsService:
     handles: frozenset[str] = HANDLED_EVENT_TYPES
 
     def __init__(
-        self, open_workspaces: OpenWorkspaces, *, repo: str | None = None, pull_requests: PullRequestDelivery | None = None
+        self,
+        open_workspaces: OpenWorkspaces,
+        *,
+        repo: str | None = None,
+        pull_requests: PullRequestDelivery | None = None,
+        safety_policy: SafetyPolicy | None = None,
     ) -> None:
         """`open_workspaces` gives the Workspaces of a repository path; `repo`, when set, is used for
         every run instead of the repository its RunRequested names; `pull_requests` delivers the runs
-        requested with delivery `pr` (without it they wait for a person to configure a git host)."""
+        requested with delivery `pr` (without it they wait for a person to configure a git host);
+        `safety_policy` scores each push and merge before it is carried out."""
         self._open = open_workspaces
         self._repo = repo
         self._pull_requests = pull_requests or PullRequestDelivery(None)
+        self._policy = safety_policy or SafetyPolicy()
 
     async def handle(self, state: RunState, event: Envelope) -> Sequence[Output]:
         decisions = decide(state, event)
@@ -83,12 +95,24 @@ class GitOpsService:
     ) -> Sequence[Output]:
         match decision:
             case Prepare(target_branch=target):
+                remote = workspaces.remote_url
+                if remote is not None and not decision.approved:
+                    # Preparing publishes the run branch; every later push of it goes to the same place.
+                    verdict = self._scored(event, "push", PushAction(remote, run_branch(run_id)))
+                    if verdict.verdict != "allow":
+                        return (verdict,)
+                    scored: tuple[Output, ...] = (verdict,)
+                else:
+                    scored = ()
                 try:
                     ready = await asyncio.to_thread(workspaces.prepare, run_id, target)
                 except _UNPREPARABLE as exc:
-                    return (ev.RunFailed(reason=f"no workspace for run {run_id}: {exc}"),)
+                    return (*scored, ev.RunFailed(reason=f"no workspace for run {run_id}: {exc}"))
                 log.info("run %s: workspace %s from %s at %s", run_id, ready.branch, target, ready.base_commit[:12])
-                return (ev.WorkspaceReady(branch=ready.branch, base_commit=ready.base_commit, location=ready.location),)
+                return (
+                    *scored,
+                    ev.WorkspaceReady(branch=ready.branch, base_commit=ready.base_commit, location=ready.location),
+                )
             case BranchFork(parent_run_id=parent, head_commit=head, base_commit=base):
                 ready = await asyncio.to_thread(workspaces.fork, run_id, parent, head, base)
                 log.info("run %s: workspace %s from run %s at %s", run_id, ready.branch, parent, head[:12])
@@ -96,7 +120,13 @@ class GitOpsService:
             case ApplyChange():
                 return (await self._commit(workspaces, run_id, event, decision),)
             case Merge():
-                return (await self._merge(workspaces, run_id, event, decision),)
+                if decision.approved:
+                    return (await self._merge(workspaces, run_id, event, decision),)
+                action = MergeAction(run_branch(run_id), decision.target_branch, decision.strategy, workspaces.remote_url or "")
+                verdict = self._scored(event, "merge", action)
+                if verdict.verdict != "allow":
+                    return (verdict,)
+                return (verdict, await self._merge(workspaces, run_id, event, decision))
             case Cleanup():
                 await asyncio.to_thread(workspaces.cleanup, run_id)
                 log.info("run %s: worktree removed", run_id)
@@ -104,6 +134,14 @@ class GitOpsService:
             case OpenPullRequest() | PostStatus() | CheckHost() | MergePullRequest():
                 return await self._pull_requests.carry_out(workspaces, run_id, event, decision)
         raise GitOpsError(f"unknown decision {decision!r}")
+
+    def _scored(self, event: Envelope, kind: str, action: Action) -> ev.ActionScored:
+        """The verdict on `action`, which `event` asked for, recorded before it is carried out: the
+        planner escalates or blocks what is not allowed, and an approval brings it back here."""
+        verdict = score(action, self._policy)
+        log.info("%s %s: %s (%.3f) %s", kind, action, verdict.verdict, verdict.score,
+                 ",".join(v.rule for v in verdict.violations) or "no violations")
+        return action_scored(event.event_id, kind, action, verdict)  # type: ignore[arg-type]
 
     async def _commit(self, workspaces: Workspaces, run_id: str, event: Envelope, change: ApplyChange) -> Output:
         if not change.diff:

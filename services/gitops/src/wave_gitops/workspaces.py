@@ -54,6 +54,8 @@ class Workspaces(ABC):
     prepared raises `WorkspaceNotPreparedError` from every method but `prepare` and `cleanup`.
     """
 
+    remote_url: str | None = None  # where the branches are pushed, when a remote is configured
+
     @abstractmethod
     def prepare(self, run_id: str, target_branch: str) -> Workspace:
         """Create the run branch from the target branch's head and a worktree for it. Calling it again

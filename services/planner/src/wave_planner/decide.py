@@ -230,7 +230,9 @@ def _counts(counts: ev.TestCounts) -> str:
 def _action_scored(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step, ...]:
     p: ev.ActionScored = e.payload
     if p.verdict == "allow":
-        return _task_review(state, p)
+        return _task_review(state, p) if p.action_kind == "diff" else ()
+    if p.action_kind == "test_command":
+        return ()  # QA asks about a test command it refused itself: change the command, then approve
     if p.task_id is not None:
         task = state.tasks.get(p.task_id)
         if task is None or task.proposal_event_id != str(p.target_event_id):

@@ -9,8 +9,8 @@ import logging
 import os
 from collections.abc import Mapping
 
+from wave_constitution import SafetyPolicy
 from wave_runtime.settings import wave_home
-from wave_safety import SafetyPolicy
 
 from .checkout import GitCheckout
 from .config import QAConfig

@@ -164,13 +164,17 @@ def test_environment_missing(problem: str, *, proposal: str = "") -> Unrecoverab
     )
 
 
-def unsafe_test_command(command: str, verdict: str, score: float, rules: str, policy_version: str) -> Unrecoverable:
-    """The safety scorer did not allow the test command QA was about to run: nothing ran."""
+def unsafe_test_command(
+    command: str, verdict: str, score: float, rules: str, policy_version: str, recorded: ev.ActionScored | None = None
+) -> Unrecoverable:
+    """The safety scorer did not allow the test command QA was about to run: nothing ran. `recorded`,
+    the verdict as an event, is kept in the history with the escalation."""
     return Unrecoverable(
         f"safety scored the test command `{command}` {verdict} (score {score:.2f}; {rules}; policy {policy_version}); "
         "it was not run",
         "change the test command (WAVE_QA_TEST_COMMAND, or `command` in .wave/qa.toml on the target branch), "
         "then approve to test again",
+        (recorded,) if recorded is not None else (),
     )
 
 

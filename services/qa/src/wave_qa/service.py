@@ -10,16 +10,18 @@ import shutil
 import stat
 import tempfile
 import threading
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+from wave_constitution import SafetyPolicy, ShellCommand, score
+from wave_constitution.recording import action_scored
 from wave_events import Envelope
 from wave_events import catalogue as ev
 from wave_events.projections import RunState
 from wave_runtime import Output, TransientError
 from wave_runtime.memo import EffectResults
 from wave_runtime.metrics import SANDBOX_SECONDS
-from wave_safety import SafetyPolicy, ShellCommand, score
 
 from .checkout import Checkout, CheckoutError, file_at
 from .decide import (
@@ -83,7 +85,7 @@ class QAService:
         # Outcomes by (cause event, commit). The runtime decides again after a concurrency conflict —
         # the notifier's NotificationSent for the same ChangeCommitted usually lands while the tests
         # run — and the suite already run for that decision is not run a second time.
-        self._outcomes: EffectResults[tuple[str, str], Output] = EffectResults()
+        self._outcomes: EffectResults[tuple[str, str], tuple[Output, ...]] = EffectResults()
 
     async def handle(self, state: RunState, event: Envelope) -> Sequence[Output]:
         decision = decide(state, event)
@@ -92,23 +94,27 @@ class QAService:
         run_id = state.run_id or event.run_id
         key = (str(event.event_id), decision.commit)
         trusted = (state.base_commit, state.target_branch)
-        return (await self._outcomes.once(key, lambda: self._test_until_stopped(run_id, decision, trusted)),)
+        return await self._outcomes.once(key, lambda: self._test_until_stopped(run_id, decision, trusted, event.event_id))
 
-    async def _test_until_stopped(self, run_id: str, decision: RunTests, trusted: tuple[str | None, str]) -> Output:
+    async def _test_until_stopped(
+        self, run_id: str, decision: RunTests, trusted: tuple[str | None, str], cause: uuid.UUID
+    ) -> tuple[Output, ...]:
         """The test run in a thread; cancelled (Ctrl-C, a shutdown), its sandbox is taken down at once
         and nothing is recorded, so the tests run again when the run is resumed."""
         stop = threading.Event()
         try:
-            return await asyncio.to_thread(self._test, run_id, decision, stop, trusted)
+            return await asyncio.to_thread(self._test, run_id, decision, stop, trusted, cause)
         except asyncio.CancelledError:
             stop.set()
             raise
 
     def _test(
         self, run_id: str, decision: RunTests, stop: threading.Event | None = None,
-        trusted: tuple[str | None, str] = (None, "main"),
-    ) -> Output:
-        """`trusted`: the run's base commit and target branch, whose .wave/qa.toml says what to set up."""
+        trusted: tuple[str | None, str] = (None, "main"), cause: uuid.UUID | None = None,
+    ) -> tuple[Output, ...]:
+        """`trusted`: the run's base commit and target branch, whose .wave/qa.toml says what to set up;
+        `cause`: the event asking for the tests, which the test command's verdict names. The verdict
+        comes first among the outputs: it was given before anything ran."""
         self._scratch_root.mkdir(parents=True, exist_ok=True, mode=0o700)
         scratch = Path(tempfile.mkdtemp(prefix=f"{run_id}-{decision.commit[:12]}-", dir=self._scratch_root))
         try:
@@ -129,10 +135,10 @@ class QAService:
                     files, junit_path=JUNIT_REPORT, configured=self._test_command, trusted_config=trusted_config
                 )
             except RepoConfigError as exc:
-                return untested(decision.commit, reason=str(exc), sandbox=self.sandbox.name)
+                return (untested(decision.commit, reason=str(exc), sandbox=self.sandbox.name),)
             if command is None:
                 raise no_test_command(_NO_COMMAND)
-            self._refuse_unless_safe(command.display)
+            verdict = self._refuse_unless_safe(command.display, cause or uuid.uuid4())
             setup = self._setup_config(trusted_config, *trusted)
             plan = plan_setup(files, setup)
             proposed = None if setup.configured else plan_setup(files, setup, propose=True)
@@ -160,17 +166,22 @@ class QAService:
                 "tests %s on %s: %s%s", "passed" if isinstance(outcome, ev.TestsPassed) else "failed",
                 decision.commit[:12], outcome.counts, " (timed out)" if result.timed_out else "",
             )
-            return outcome
+            return (verdict, outcome)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def _refuse_unless_safe(self, command: str) -> None:
+    def _refuse_unless_safe(self, command: str, cause: uuid.UUID) -> ev.ActionScored:
         """Score the test command with the safety rules before it runs: trusted sources can still name
-        something no test needs (a download piped into a shell, a recursive delete)."""
-        verdict = score(ShellCommand(command), self._safety_policy)
+        something no test needs (a download piped into a shell, a recursive delete). The verdict is
+        recorded either way; a refused command is QA's own question (an `environment` escalation:
+        change the command, then approve), so the planner does not ask about it again."""
+        action = ShellCommand(command)
+        verdict = score(action, self._safety_policy)
+        recorded = action_scored(cause, "test_command", action, verdict)
         if verdict.verdict != "allow":
             rules = ", ".join(v.rule for v in verdict.violations) or "no rule named"
-            raise unsafe_test_command(command, verdict.verdict, verdict.score, rules, verdict.policy_version)
+            raise unsafe_test_command(command, verdict.verdict, verdict.score, rules, verdict.policy_version, recorded)
+        return recorded
 
     def _trusted_config(self, repo: Path, base_commit: str | None, target_branch: str) -> str | None:
         """The text of the target branch's .wave/qa.toml at the run's base commit — never the commit

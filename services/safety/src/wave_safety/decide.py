@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wave_constitution import Diff, SafetyVerdict
+from wave_constitution.recording import action_scored as recorded_verdict
 from wave_events import Envelope
-from wave_events.catalogue import ActionScored, ChangeProposed, Violation
+from wave_events.catalogue import ActionScored, ChangeProposed
 from wave_events.projections import RunState
-
-from .actions import Diff
-from .scoring import SafetyVerdict
 
 HANDLED_EVENT_TYPES: frozenset[str] = frozenset({"ChangeProposed"})
 
@@ -32,23 +31,12 @@ def decide(state: RunState, event: Envelope) -> ScoreChange | None:
     payload = event.payload
     if not isinstance(payload, ChangeProposed):
         return None
-    withheld = tuple((w.path, w.line, w.kind) for w in payload.withheld)
-    return ScoreChange(payload, Diff(payload.diff, withheld))
+    return ScoreChange(payload, Diff.of_proposal(payload))
 
 
 def action_scored(event: Envelope, change: ScoreChange, verdict: SafetyVerdict) -> ActionScored:
     """The ActionScored answering `event` (which proposed `change`) under `verdict`; a judge's reason
     is kept as a risk."""
-    return ActionScored(
-        target_event_id=event.event_id,
-        action_kind="diff",
-        task_id=change.proposal.task_id,
-        attempt=change.proposal.attempt,
-        score=verdict.score,
-        verdict=verdict.verdict,
-        violations=tuple(
-            Violation(principle=v.principle, rule=v.rule, detail=v.detail or "") for v in verdict.violations
-        ),
-        risks=(f"judge: {verdict.judge_reason}",) if verdict.judge_reason else (),
-        policy_version=verdict.policy_version,
+    return recorded_verdict(
+        event.event_id, "diff", change.action, verdict, task_id=change.proposal.task_id, attempt=change.proposal.attempt
     )

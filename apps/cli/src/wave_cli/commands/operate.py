@@ -12,6 +12,7 @@ from wave_events.envelope import run_stream_id
 
 from .. import render
 from ..bootstrap import FACTORIES, Composition, local_user
+from ..errors import UserError
 
 HEALTH_PORT = click.option("--health-port", type=click.IntRange(1, 65535), help="serve /healthz, /readyz and /metrics here")
 HEALTH_HOST = click.option(
@@ -142,23 +143,33 @@ def safety_group() -> None:
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False), help="a TOML policy file  [default: WAVE_SAFETY_*]")
 @click.option("--since", type=click.DateTime(), help="only verdicts recorded on or after this date (UTC unless it says)")
 @click.option("--run", "run_id", help="only this run")
+@click.option("--judge", is_flag=True, help="ask the safety_judge model about what the rules escalate")
+@click.option("--models", "models_file", type=click.Path(dir_okay=False),
+              help="the judge's models file or cassette (with --judge)  [default: the models settings]")
 @click.pass_obj
-def safety_rescore(parts: Composition, policy_file: str | None, since: Any, run_id: str | None) -> None:
-    """Score every stored action again under a policy, with the rules alone (no model), and list each
-    verdict that would change: run, action, from -> to, score and the rules it rests on. Nothing is
-    written. The policy file may set allow_threshold, block_threshold, egress_allowlist,
-    shared_branches, max_binary_bytes and max_diff_bytes."""
+def safety_rescore(
+    parts: Composition, policy_file: str | None, since: Any, run_id: str | None, judge: bool, models_file: str | None
+) -> None:
+    """Score every stored action again under a policy and list each verdict that would change: run,
+    action, from -> to, score and the rules it rests on. The rules decide alone unless --judge is
+    given: then the safety_judge model (of the models settings, or --models) is asked about every
+    action the rules escalate, and its answer counts as in a run. Nothing is written. The policy file
+    may set allow_threshold, block_threshold, egress_allowlist, shared_branches, max_binary_bytes,
+    max_diff_bytes, push_remotes and judge_weight."""
     from datetime import UTC
 
-    from wave_safety import PolicyError, SafetyPolicy
-    from wave_safety.rescore import rescore
+    from wave_constitution import PolicyError, SafetyPolicy
+    from wave_constitution.rescore import rescore, rescore_judged
 
+    if models_file is not None and not judge:
+        raise click.UsageError("--models names the judge's models: give --judge too")
     try:
         policy = SafetyPolicy.from_file(policy_file) if policy_file else SafetyPolicy.from_env()
     except PolicyError as exc:
         raise click.UsageError(str(exc)) from None
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
+    model_judge = _rescoring_judge(parts, models_file) if judge else None
 
     async def go() -> tuple[int, list]:
         async with parts.store() as store:
@@ -168,20 +179,73 @@ def safety_rescore(parts: Composition, policy_file: str | None, since: Any, run_
                 events = []
                 for stream_id in await store.stream_ids("run-"):
                     events.extend(await store.read_stream(stream_id))
-        return rescore(events, policy, since=since)
+        if model_judge is None:
+            return rescore(events, policy, since=since)
+        return await rescore_judged(events, policy, model_judge, since=since)
 
     count, changed = asyncio.run(go())
     for c in changed:
         what = f"{c.action_kind} of task {c.task_id}" if c.task_id else c.action_kind
+        judged = f"; judge: {c.after.judge_reason}" if c.after.judge_reason else ""
         click.echo(f"run {c.run_id} {what} ({c.target_event_id}): {c.before} -> {c.after.verdict} "
-                   f"(score {c.after.score:.2f}; {c.rules})")
-    click.echo(f"{count} verdicts re-scored under policy {policy.version}: {len(changed)} would change")
+                   f"(score {c.after.score:.2f}; {c.rules}{judged})")
+    how = ""
+    if model_judge is not None:
+        calls = sum(1 for e in model_judge.events if type(e).__name__ == "LLMCallRecorded")
+        how = f" with the safety_judge ({calls} model call{'' if calls == 1 else 's'})"
+    click.echo(f"{count} verdicts re-scored under policy {policy.version}{how}: {len(changed)} would change")
 
 
-def _mount_safety() -> None:
-    from wave_safety.cli import score
+def _rescoring_judge(parts: Composition, models_file: str | None) -> Any:
+    """The safety_judge of the models settings (or `models_file`) for re-scoring; no run budget applies
+    and nothing is recorded, since re-scoring writes nothing."""
+    from wave_llm import ModelClient, load_models_setup, missing_model_sources
+    from wave_llm.errors import ConfigError
+    from wave_safety.service import ModelJudge
 
-    safety_group.add_command(score)
+    from .run import _models_source
+
+    if models_file is not None:
+        source, _ = _models_source(parts, models_file)  # a models file, or a cassette to play
+        setup = parts.models_setup(source)
+    else:
+        try:
+            setup = load_models_setup(env=parts.env)
+        except ConfigError as exc:
+            raise UserError(str(exc)) from None
+    missing = missing_model_sources(setup).get("safety_judge")
+    if missing is not None:
+        raise UserError(f"--judge needs a model for the safety_judge role: {missing} (or give --models FILE)")
+    return ModelJudge(ModelClient.from_setup(setup), None)
 
 
-_mount_safety()
+@safety_group.command("score")
+def safety_score() -> None:
+    """Score actions read from stdin, one JSON object per line.
+
+    \b
+    Input lines, one of:
+      {"kind": "command", "command": "rm -rf build"}
+      {"kind": "git", "command": "git push --force origin main"}
+      {"kind": "diff", "diff": "diff --git a/x b/x ..."}
+      {"kind": "sql", "sql": "DELETE FROM users"}
+      {"kind": "file_write", "path": "src/app.py", "content": "..."}
+      {"kind": "push", "remote": "git@github.com:org/repo.git", "branch": "wave/r1"}
+      {"kind": "merge", "branch": "wave/r1", "target": "main", "remote": "..."}
+    Output: one line per input, {"score", "verdict", "violations", "policy_version"},
+    or {"error", "line"} for an input that cannot be read. The policy comes from
+    WAVE_SAFETY_ALLOW_THRESHOLD, WAVE_SAFETY_BLOCK_THRESHOLD, WAVE_SAFETY_EGRESS_ALLOWLIST and
+    WAVE_SAFETY_PUSH_REMOTES.
+    """
+    from wave_constitution import PolicyError, SafetyPolicy, score_lines
+
+    try:
+        policy = SafetyPolicy.from_env()
+    except PolicyError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        for out in score_lines(sys.stdin, policy):
+            click.echo(out)
+    except (OSError, UnicodeDecodeError) as exc:
+        click.echo(f"error: cannot read stdin: {exc}", err=True)
+        sys.exit(1)

@@ -86,6 +86,7 @@ class SafetyVerdict:
     score: float
     policy_version: str
     rules: tuple[str, ...]
+    action_kind: str = "diff"
 
 
 @dataclass(frozen=True)
@@ -326,7 +327,7 @@ def _change_proposed(state: RunState, e: Envelope, p: ev.ChangeProposed) -> RunS
 def _action_scored(state: RunState, e: Envelope, p: ev.ActionScored) -> RunState:
     verdict = SafetyVerdict(
         str(p.target_event_id), p.task_id, p.attempt, p.verdict, p.score, p.policy_version,
-        tuple(v.rule for v in p.violations),
+        tuple(v.rule for v in p.violations), p.action_kind,
     )
     state = replace(state, safety_verdicts=(*state.safety_verdicts, verdict))
     task = state.tasks.get(p.task_id or "")

@@ -306,6 +306,12 @@ _RULE_LIST: tuple[Rule, ...] = (
         "Clone, fetch or push to a host that is not on the egress allowlist.",
     ),
     Rule("git.not_git", P.VALIDATE_INPUTS, MEDIUM, "A git action that runs programs other than git."),
+    Rule(
+        "git.push_remote",
+        P.NEVER_EXPOSE_SECRETS,
+        MEDIUM,
+        "Pushes or merges to a remote the policy's push_remotes does not list.",
+    ),
     # --- diff --------------------------------------------------------------------------------
     Rule(
         "diff.malformed", P.VALIDATE_INPUTS, MEDIUM, "The text is not a unified diff the analyser can read."

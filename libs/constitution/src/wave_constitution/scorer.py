@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 import shlex
 
-from .actions import Action, Diff, FileWrite, GitCommand, ShellCommand, Sql
+from .actions import Action, Diff, FileWrite, GitCommand, Merge, Push, ShellCommand, Sql
 from .analyzers.diff import analyze_diff
 from .analyzers.file_write import analyze_file_write
+from .analyzers.publish import analyze_merge, analyze_push
 from .analyzers.shell import analyze_shell
 from .analyzers.sql import analyze_sql
-from .judge import Judge, JudgeRuling
+from .judge import Judge, JudgeRuling, NoJudgeAvailable, judged_verdict
 from .policy import SafetyPolicy
 from .rules import Finding
 from .scoring import SafetyVerdict, combine
@@ -30,6 +31,10 @@ def findings_for(action: Action, policy: SafetyPolicy) -> list[Finding]:
         return analyze_sql(action.sql)
     if isinstance(action, FileWrite):
         return analyze_file_write(action.path, action.content, policy, action.worktree)
+    if isinstance(action, Push):
+        return analyze_push(action.remote, action.branch, policy)
+    if isinstance(action, Merge):
+        return analyze_merge(action.branch, action.target, action.remote, policy)
     raise TypeError(f"not a safety action: {type(action).__name__}")
 
 
@@ -42,7 +47,8 @@ def score(action: Action, policy: SafetyPolicy | None = None) -> SafetyVerdict:
 async def assess(
     action: Action, policy: SafetyPolicy | None = None, judge: Judge | None = None
 ) -> SafetyVerdict:
-    """`score`, then the judge's ruling when the rules escalate and a judge is configured."""
+    """`score`, then — when the rules escalate and a judge is configured — the judge's ruling combined
+    with it (`judge.judged_verdict`)."""
     verdict = score(action, policy)
     if verdict.verdict != "escalate" or judge is None:
         return verdict
@@ -50,10 +56,13 @@ async def assess(
         ruling = await judge.review(action, verdict)
         if not isinstance(ruling, JudgeRuling):
             raise TypeError(f"judge returned {type(ruling).__name__}, not a JudgeRuling")
+    except NoJudgeAvailable as exc:
+        log.info("no safety judge to ask, the rules decide alone: %s", exc)
+        return verdict
     except Exception as exc:  # the judge is advisory: its failure must not decide anything
         log.warning("safety judge failed, keeping escalate: %s", exc)
         return verdict.judged("escalate", f"judge unavailable ({type(exc).__name__}); a human decides")
-    return verdict.judged(ruling.verdict, ruling.reason)
+    return judged_verdict(verdict, ruling, policy or SafetyPolicy())
 
 
 def _git_findings(action: GitCommand, policy: SafetyPolicy) -> list[Finding]:

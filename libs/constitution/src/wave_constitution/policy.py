@@ -54,6 +54,7 @@ DEFAULT_SHARED_BRANCHES: tuple[str, ...] = (
 ENV_ALLOW_THRESHOLD = "WAVE_SAFETY_ALLOW_THRESHOLD"
 ENV_BLOCK_THRESHOLD = "WAVE_SAFETY_BLOCK_THRESHOLD"
 ENV_EGRESS_ALLOWLIST = "WAVE_SAFETY_EGRESS_ALLOWLIST"
+ENV_PUSH_REMOTES = "WAVE_SAFETY_PUSH_REMOTES"
 
 _HOST = re.compile(
     r"^(?:\*\.)?(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
@@ -72,6 +73,7 @@ class SafetySettings(EnvSettings):
     allow_threshold: float | None = Field(None, ge=0.0, le=1.0)
     block_threshold: float | None = Field(None, ge=0.0, le=1.0)
     egress_allowlist: str | None = None  # comma-separated hosts; a leading '+' extends the default list
+    push_remotes: str | None = None  # comma-separated remote URLs, paths or glob patterns
 
 
 @dataclass(frozen=True)
@@ -84,10 +86,12 @@ class SafetyPolicy:
     shared_branches: tuple[str, ...] = DEFAULT_SHARED_BRANCHES
     max_binary_bytes: int = 1_000_000
     max_diff_bytes: int = 5_000_000
+    push_remotes: tuple[str, ...] = ()  # glob patterns of remote URLs or paths; empty: any remote
+    judge_weight: float = 0.5  # how much the judge's answer counts against the rules' score (docs/safety.md)
     version: str = field(default="")
 
     def __post_init__(self) -> None:
-        for name in ("allow_threshold", "block_threshold"):
+        for name in ("allow_threshold", "block_threshold", "judge_weight"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
                 raise PolicyError(f"{name} must be a number between 0 and 1, got {value!r}")
@@ -98,6 +102,8 @@ class SafetyPolicy:
         object.__setattr__(self, "egress_allowlist", tuple(_valid_host(h) for h in self.egress_allowlist))
         if not all(isinstance(b, str) and b for b in self.shared_branches):
             raise PolicyError("shared_branches must be non-empty branch names or glob patterns")
+        if not all(isinstance(r, str) and r.strip() for r in self.push_remotes):
+            raise PolicyError("push_remotes must be non-empty remote URLs, paths or glob patterns")
         for name in ("max_binary_bytes", "max_diff_bytes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -141,12 +147,17 @@ class SafetyPolicy:
             )
         if settings.egress_allowlist is not None:
             kwargs["egress_allowlist"] = _parse_allowlist(settings.egress_allowlist)
+        if settings.push_remotes is not None:
+            remotes = tuple(r.strip() for r in settings.push_remotes.split(",") if r.strip())
+            if not remotes:
+                raise PolicyError(f"{ENV_PUSH_REMOTES} names no remote")
+            kwargs["push_remotes"] = remotes
         return cls(**kwargs)  # type: ignore[arg-type]
 
     @classmethod
     def from_file(cls, path: str | Path) -> SafetyPolicy:
         """A policy from a TOML file holding any of allow_threshold, block_threshold, egress_allowlist,
-        shared_branches, max_binary_bytes, max_diff_bytes (lists for the two lists); the others keep
+        shared_branches, max_binary_bytes, max_diff_bytes, push_remotes (lists for the three lists); the others keep
         their defaults. An unknown key or a bad value is an error naming the file."""
         try:
             document = tomllib.loads(Path(path).read_text())
@@ -156,7 +167,7 @@ class SafetyPolicy:
         unknown = sorted(set(document) - known)
         if unknown:
             raise PolicyError(f"{path}: unknown setting {unknown[0]!r}; expected one of {', '.join(sorted(known))}")
-        for name in ("egress_allowlist", "shared_branches"):
+        for name in ("egress_allowlist", "shared_branches", "push_remotes"):
             if name in document:
                 if not isinstance(document[name], list):
                     raise PolicyError(f"{path}: {name} must be a list")

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from wave_events.catalogue import ChangeProposed
+
 
 class ActionError(ValueError):
     """An action description is malformed; the message says which field and why."""
@@ -34,6 +36,11 @@ class Diff:
     diff: str
     withheld: tuple[tuple[str, int, str], ...] = ()
 
+    @classmethod
+    def of_proposal(cls, proposal: ChangeProposed) -> Diff:
+        """The change a ChangeProposed asks to make, exactly as proposed."""
+        return cls(proposal.diff, tuple((w.path, w.line, w.kind) for w in proposal.withheld))
+
 
 @dataclass(frozen=True)
 class Sql:
@@ -49,10 +56,31 @@ class FileWrite:
     worktree: str = "."
 
 
-Action = ShellCommand | GitCommand | Diff | Sql | FileWrite
+@dataclass(frozen=True)
+class Push:
+    """Publishing `branch` to `remote` (a URL or the path of another repository), as gitops does with
+    a run branch."""
+
+    kind: ClassVar[str] = "push"
+    remote: str
+    branch: str
+
+
+@dataclass(frozen=True)
+class Merge:
+    """Landing `branch` on `target` after the merge review, and pushing `target` to `remote` when set."""
+
+    kind: ClassVar[str] = "merge"
+    branch: str
+    target: str
+    strategy: str = "squash"
+    remote: str = ""
+
+
+Action = ShellCommand | GitCommand | Diff | Sql | FileWrite | Push | Merge
 
 ACTION_KINDS: dict[str, type[Action]] = {
-    cls.kind: cls for cls in (ShellCommand, GitCommand, Diff, Sql, FileWrite)
+    cls.kind: cls for cls in (ShellCommand, GitCommand, Diff, Sql, FileWrite, Push, Merge)
 }
 
 # kind -> (required text fields, optional text fields)
@@ -62,6 +90,8 @@ _FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "diff": (("diff",), ()),
     "sql": (("sql",), ()),
     "file_write": (("path",), ("content", "worktree")),
+    "push": (("remote", "branch"), ()),
+    "merge": (("branch", "target"), ("strategy", "remote")),
 }
 
 
@@ -88,3 +118,9 @@ def action_from_mapping(data: Any) -> Action:
         if not values[name].strip() and name != "path":
             raise ActionError(f"field {name!r} is empty")
     return ACTION_KINDS[kind](**values)
+
+
+def action_as_mapping(action: Action) -> dict[str, str]:
+    """The inverse of `action_from_mapping`: what a verdict event keeps so the action can be scored again."""
+    values = {name: value for name, value in vars(action).items() if isinstance(value, str)}
+    return {"kind": action.kind, **values}
