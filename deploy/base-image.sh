@@ -8,10 +8,10 @@
 # Reproducible: a pinned suite and variant, the mirror read from apt's configuration (or
 # WAVE_BASE_MIRROR), files that differ from one build to the next removed or normalised, and a tar
 # with sorted names, numeric owners and one fixed mtime. The image is tagged by the hash of that
-# tar (wave-base:bookworm-<hash>) and also as wave-base:bookworm. The recipe key (this script, the
-# suite, the package list, the mirror) is an image label: while an image with the same key exists,
-# nothing is rebuilt; the tar is also kept under .wave/docker/base/, so a daemon whose images were
-# wiped re-imports it instead of bootstrapping again.
+# tar (wave-base:bookworm-<hash>) and also as wave-base:bookworm. The recipe key (the suite, the
+# package list, the mirror, the architecture, the tar's mtime and RECIPE) is an image label: while an
+# image with the same key exists, nothing is rebuilt; the tar is also kept under .wave/docker/base/,
+# so a daemon whose images were wiped re-imports it instead of bootstrapping again.
 #
 # Needs root, debootstrap and a Docker daemon (DOCKER_HOST); deploy/local/docker.sh provides them.
 source "$(dirname "$0")/local/common.sh"
@@ -21,6 +21,7 @@ VARIANT="minbase"
 # Python 3.11 (Debian's) for WAVE and for the tests QA runs; certificates for pip inside builds.
 INCLUDE="python3,python3-venv,ca-certificates"
 EPOCH=1700000000          # every file's mtime in the tar
+RECIPE=1                  # raise it when a step below changes what goes into the tar
 REPO_NAME="wave-base"
 CACHE_DIR="$WAVE_DIR/docker/base"
 
@@ -51,12 +52,13 @@ apt_mirror() {
 
 MIRROR="${WAVE_BASE_MIRROR:-$(apt_mirror)}"
 ARCH="$(dpkg --print-architecture)"
-KEY="$( (cat "$0"; echo "$SUITE $VARIANT $INCLUDE $MIRROR $ARCH") | sha256sum | cut -c1-16)"
+KEY="$(echo "$RECIPE $SUITE $VARIANT $INCLUDE $MIRROR $ARCH $EPOCH" | sha256sum | cut -c1-16)"
 
 if [ "${1:-}" = "--key" ]; then echo "$KEY"; exit 0; fi
 command -v docker >/dev/null || die "docker (the client) is not installed: apt-get install docker.io"
 
-existing() { docker images --filter "label=wave.base.recipe=$KEY" --format '{{.Repository}}:{{.Tag}}' | grep -v '<none>' | grep -v ":$SUITE\$" | head -1; }
+# Images built FROM the base inherit its labels: only the base's own repository counts.
+existing() { docker images --filter "reference=$REPO_NAME" --filter "label=wave.base.recipe=$KEY" --format '{{.Repository}}:{{.Tag}}' | grep -v '<none>' | grep -v ":$SUITE\$" | head -1; }
 
 tag="$(existing || true)"
 if [ -n "$tag" ]; then
@@ -93,6 +95,7 @@ if [ ! -f "$tarball" ]; then
     -cf "$tarball.part" .
   mv "$tarball.part" "$tarball"
   rm -rf "$rootfs"
+  find "$CACHE_DIR" -maxdepth 1 -name '*.tar' ! -name "$KEY.tar" -delete  # earlier recipes' tars
   trap - EXIT
 fi
 
