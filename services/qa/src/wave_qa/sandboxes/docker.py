@@ -1,7 +1,8 @@
 """The Docker sandboxes: a throw-away container per run, with gVisor (`runtime="runsc"`) or runc.
 
-The container has no network, a read-only root file system from the image (which must hold the tools
-the tests need: WAVE_QA_DOCKER_IMAGE), the work directory bind-mounted read-write at the same path,
+The container has no network, a read-only root file system from the image (the run's test image,
+`Mounts.image`, built FROM WAVE_QA_DOCKER_IMAGE by images.py; else the sandbox's own, which must hold
+the tools the tests need), the work directory bind-mounted read-write at the same path,
 a private /tmp, no capabilities, an unprivileged user, memory, process and CPU limits, and is killed
 when the wall clock runs out. Talks to the daemon through the `docker` SDK.
 """
