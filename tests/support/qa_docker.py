@@ -35,7 +35,7 @@ def base_image() -> str:
     return os.environ.get("WAVE_TEST_BASE_IMAGE") or DEFAULT_IMAGE
 
 
-def test_images(lock_dir: Path | None = None) -> TestImages:
+def qa_test_images(lock_dir: Path | None = None) -> TestImages:
     return TestImages(base_image(), lock_dir or Path(tempfile.gettempdir()) / "wave-qa-test-images")
 
 
@@ -43,7 +43,7 @@ def runner_image() -> str:
     """The test image with nothing but Python and pytest: what QA builds for a project that configures
     no setup. Built once per base image, then found by its tag."""
     require_daemon()
-    tag, _ = test_images().ensure(None, Path("."))
+    tag, _ = qa_test_images().ensure(None, Path("."))
     return tag
 
 
@@ -55,4 +55,4 @@ def docker_choice(kind: str, lock_dir: Path | None = None) -> SandboxChoice:
     """What QA's factory builds for that kind alone: the sandbox, and test images built FROM the base."""
     require_daemon()
     sandbox = DockerSandbox(runtime="runsc" if kind == "gvisor" else None, image=base_image())
-    return SandboxChoice([Candidate(sandbox, image_preparer(test_images(lock_dir)))])
+    return SandboxChoice([Candidate(sandbox, image_preparer(qa_test_images(lock_dir)))])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from qa_docker import base_image, require_daemon, test_images
+from qa_docker import base_image, qa_test_images, require_daemon
 from qa_repos import add_files, break_mul, calc_repo, make_repo
 from qa_runs import committed_run, refix
 from wave_events import catalogue as c
@@ -62,7 +62,7 @@ async def test_a_repositorys_test_image_is_built_from_its_trusted_setup_once_and
     base = str(repo.head.target)
     # An image left by an earlier test run would be reused: this one must show the first build.
     plan = plan_setup(read_repo_files(tmp_path / "repo"), SetupConfig(("python",)))
-    tag = test_images(tmp_path / "locks").recipe(plan, tmp_path / "repo").tag()
+    tag = qa_test_images(tmp_path / "locks").recipe(plan, tmp_path / "repo").tag()
     client = docker.from_env(timeout=60)
     if any(tag in image.tags for image in client.images.list(name=tag.split(":")[0])):
         client.images.remove(tag, force=True)
