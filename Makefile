@@ -16,23 +16,24 @@ down: ## stop them
 	@bash $(LOCAL)/down.sh
 
 # The tiers are folders: tests/unit (pure code, no server, no subprocess), tests/integration (real
-# git, SQLite, sandboxes, PostgreSQL, Kafka), tests/e2e (a story end to end). Servers are started
-# for the run and stopped afterwards, also when a test fails.
+# git, SQLite, sandboxes, PostgreSQL, Kafka, Docker), tests/e2e (a story end to end). Servers are
+# started for the run and stopped afterwards, also when a test fails: PostgreSQL, Kafka and a private
+# Docker daemon with gVisor (tests marked `docker` are selected only there, and fail if it is down).
 # pytest's exit code 5 (nothing collected) counts as a failure.
 PYTEST_STATUS = status=$$?; \
 	if [ $$status = 5 ]; then echo "make $@: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 test: setup ## every tier
-	@bash $(LOCAL)/with-servers.sh $(PY) -m pytest $(PYTEST_ARGS); $(PYTEST_STATUS)
+	@bash $(LOCAL)/with-servers.sh --docker $(PY) -m pytest $(PYTEST_ARGS); $(PYTEST_STATUS)
 
 test-unit: setup ## tests/unit: needs no server
 	@$(PY) -m pytest tests/unit $(PYTEST_ARGS); $(PYTEST_STATUS)
 
 test-integration: setup ## tests/integration, with the servers
-	@bash $(LOCAL)/with-servers.sh $(PY) -m pytest tests/integration $(PYTEST_ARGS); $(PYTEST_STATUS)
+	@bash $(LOCAL)/with-servers.sh --docker $(PY) -m pytest tests/integration $(PYTEST_ARGS); $(PYTEST_STATUS)
 
 test-e2e: setup ## tests/e2e, with the servers
-	@bash $(LOCAL)/with-servers.sh $(PY) -m pytest tests/e2e $(PYTEST_ARGS); $(PYTEST_STATUS)
+	@bash $(LOCAL)/with-servers.sh --docker $(PY) -m pytest tests/e2e $(PYTEST_ARGS); $(PYTEST_STATUS)
 
 demo: setup ## the sample story end to end, embedded and offline; its store is .wave (WAVE_HOME=.wave)
 	@WAVE_HOME=.wave $(VENV)/bin/wave demo; status=$$?; \

@@ -5,6 +5,10 @@ when set (``make test`` sets them after starting deploy/local), else from the
 deploy/local defaults. On a host with a Docker daemon, WAVE_TEST_CONTAINERS=1
 starts them with testcontainers instead. A test marked ``postgres`` or ``kafka``
 fails — it is never skipped — when its server does not answer.
+
+Tests marked ``docker`` need a Docker daemon with gVisor, which only ``make test`` starts (a private
+one, deploy/local/docker.sh) and announces with WAVE_TEST_DOCKER=1: without it they are deselected,
+with it they fail when the daemon does not answer.
 """
 
 from __future__ import annotations
@@ -19,6 +23,15 @@ import pytest
 
 LOCAL_DATABASE_URL = "postgresql://postgres@127.0.0.1:55432/wave"
 LOCAL_KAFKA_BOOTSTRAP = "127.0.0.1:19092"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("WAVE_TEST_DOCKER") == "1":
+        return
+    deselected = [item for item in items if item.get_closest_marker("docker")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker("docker")]
 
 
 def _containers_wanted() -> bool:

@@ -1,45 +1,41 @@
-"""The Sandbox contract (tests/support/qa_sandbox_contract.py) on the Docker adapter (runc).
+"""The Sandbox contract (tests/support/qa_sandbox_contract.py) on a real Docker daemon, with runc and
+with gVisor (runsc), in the test image QA builds FROM the base image for a project without setup
+(Python and pytest).
 
-It needs a Docker daemon, which the default test run has none of, so it runs only when asked:
-`WAVE_TEST_DOCKER=1`. Without it the class below is not collected at all (`__test__` is false: it
-is neither run nor reported as skipped); with it, every test fails naming the reason when no daemon
-answers. The image (WAVE_QA_DOCKER_IMAGE, default python:3.11-slim) must hold python and pytest, as
-for QA itself.
-
-The unit tests in tests/unit/qa/test_qa_sandbox_commands.py only check the container spec the
-adapter asks for and its handling of a fake client's answers; whether a daemon enforces that spec
-(no network, a private /tmp, a read-only root, the limits) is what this contract shows.
+Marked `docker`: selected where `make test` started its private daemon (WAVE_TEST_DOCKER=1), and
+failing there, not skipped, when the daemon does not answer. The unit tests in
+tests/unit/qa/test_qa_sandbox_commands.py check the container spec the adapter asks for; whether a
+daemon enforces it (no network, a private /tmp, a read-only root, the limits) is what this shows.
 """
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
 import pytest
-from qa_sandbox_contract import IsolationContract, SandboxContract
-from wave_qa import DockerSandbox, docker_runtimes
-from wave_qa.config import DOCKER_IMAGE_VAR
-from wave_qa.sandboxes.docker import DEFAULT_IMAGE
+from qa_docker import docker_sandbox
+from qa_sandbox_contract import QUICK, IsolationContract, SandboxContract, sh
+from wave_qa import DockerSandbox
 
-DOCKER_WANTED = os.environ.get("WAVE_TEST_DOCKER") == "1"
-
-
-@pytest.fixture(scope="module")
-def docker_daemon() -> frozenset[str]:
-    found = docker_runtimes()
-    if found is None:
-        pytest.fail("WAVE_TEST_DOCKER=1 but no Docker daemon answers (DOCKER_HOST or /var/run/docker.sock)")
-    return found
-
-
-def image() -> str:
-    return os.environ.get(DOCKER_IMAGE_VAR) or DEFAULT_IMAGE
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(240)]
 
 
 class TestDockerSandbox(SandboxContract, IsolationContract):
-    __test__ = DOCKER_WANTED
-
     @pytest.fixture
-    def sandbox(self, docker_daemon: frozenset[str]) -> DockerSandbox:
-        return DockerSandbox(image=image())
+    def sandbox(self) -> DockerSandbox:
+        return docker_sandbox("docker")
 
+
+class TestGVisorSandbox(SandboxContract, IsolationContract):
+    @pytest.fixture
+    def sandbox(self) -> DockerSandbox:
+        return docker_sandbox("gvisor")
+
+
+def test_gvisor_runs_the_command_under_its_own_kernel(tmp_path: Path) -> None:
+    """The gVisor sandbox is not runc under another name: the kernel the command sees is gVisor's."""
+    gvisor = docker_sandbox("gvisor").run(sh("dmesg 2>/dev/null | head -3; uname -r"), tmp_path, QUICK, {})
+    runc = docker_sandbox("docker").run(sh("uname -r"), tmp_path, QUICK, {})
+    assert gvisor.exit_code == 0 and runc.exit_code == 0, (gvisor, runc)
+    assert "gVisor" in gvisor.stdout
+    assert gvisor.stdout.split()[-1] != runc.stdout.strip()

@@ -17,6 +17,7 @@ from wave_qa import (
     QAConfig,
     QAService,
     create_service,
+    docker_runtimes,
 )
 from wave_runtime import Service, TransientError, Unrecoverable
 
@@ -147,7 +148,9 @@ async def test_the_factory_builds_a_service_the_runtime_accepts(tmp_path: Path) 
     )
     assert isinstance(service, Service)
     assert service.name == "qa" and service.handles == frozenset({"ChangeCommitted"})
-    assert service.sandbox.name == "bubblewrap"  # no docker daemon here; bubblewrap works
+    # the strongest the host offers: gVisor where make test runs its Docker daemon, else bubblewrap
+    strongest = "gvisor" if "runsc" in (docker_runtimes() or ()) else "bubblewrap"
+    assert service.sandbox.name == strongest
 
     repo, base = calc_repo(tmp_path / "calc")
     head = break_mul(repo)
@@ -157,6 +160,7 @@ async def test_the_factory_builds_a_service_the_runtime_accepts(tmp_path: Path) 
     assert outcome.counts == c.TestCounts(passed=1, failed=1)  # from pytest's summary line: no report file
     assert "tests/test_calc.py::test_mul" in outcome.failure_excerpt
     assert outcome.command == "/bin/sh -c 'python -m pytest -q'"
+    assert outcome.sandbox == strongest  # the probe found python and pytest there
     assert QAConfig.from_env({}).limits.timeout_s == 600
 
 

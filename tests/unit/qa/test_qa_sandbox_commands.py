@@ -62,20 +62,26 @@ def test_docker_container_is_locked_down(runtime: str | None, name: str, tmp_pat
     spec = sandbox.container_spec(["python", "-m", "pytest"], tmp_path, LIMITS, ENV)
     assert sandbox.name == name
     assert spec.get("runtime") == runtime
-    assert spec["image"] == "ci:py311" and spec["command"] == ["python", "-m", "pytest"]
+    assert spec["image"] == "ci:py311"
+    assert spec["command"] == [
+        "/usr/bin/prlimit", f"--as={512 * 1024 * 1024}", "--nproc=64", "--core=0", "--cpu=30", "--", "python", "-m", "pytest",
+    ]
     assert spec["network_disabled"] and spec["network_mode"] == "none"
     assert spec["read_only"] and spec["cap_drop"] == ["ALL"] and "no-new-privileges" in spec["security_opt"]
     assert spec["volumes"] == {str(tmp_path): {"bind": str(tmp_path), "mode": "rw"}}
     assert spec["working_dir"] == str(tmp_path) and spec["user"] == "4242:4242"
-    assert spec["mem_limit"] == "512m" and spec["memswap_limit"] == "512m" and spec["pids_limit"] == 64
+    container_mb = 1024 if runtime == "runsc" else 512  # gVisor's kernel counts there too
+    assert spec["mem_limit"] == spec["memswap_limit"] == f"{container_mb}m"
+    assert spec["pids_limit"] == (1024 if runtime == "runsc" else 64)  # gVisor's own threads count there
     assert {u["Name"]: u["Hard"] for u in spec["ulimits"]} == {"nproc": 64, "core": 0, "cpu": 30}
     assert spec["environment"]["CI"] == "true" and spec["environment"]["HOME"] == str(tmp_path)
     assert not {"GITHUB_TOKEN", "OPENAI_API_KEY", "AWS_REGION", "DB_PASSWORD"} & set(spec["environment"])
 
 
 class FakeContainer:
-    def __init__(self, status: int | None) -> None:
+    def __init__(self, status: int | None, ended_meanwhile: bool = False) -> None:
         self.status, self.killed, self.removed = status, False, False
+        self.ended_meanwhile = ended_meanwhile
 
     def start(self) -> None: ...
 
@@ -85,6 +91,8 @@ class FakeContainer:
         return {"StatusCode": self.status}
 
     def kill(self) -> None:
+        if self.ended_meanwhile:
+            raise RuntimeError("409 Client Error: Conflict: container is not running")
         self.killed = True
 
     def logs(self, stdout: bool, stderr: bool) -> bytes:
@@ -115,7 +123,14 @@ def test_docker_run_reports_and_always_removes_the_container(status, exit_code, 
     assert (result.exit_code, result.timed_out) == (exit_code, timed_out)
     assert result.stdout == "1 passed in 0.1s\n" and result.stderr == "warn\n"
     assert container.removed and container.killed == timed_out
-    assert client.created["command"] == ["pytest"]
+    assert client.created["command"][-2:] == ["--", "pytest"]
+
+
+def test_docker_wall_clock_running_out_as_the_container_ends_is_a_timeout_not_an_error(tmp_path: Path) -> None:
+    container = FakeContainer(None, ended_meanwhile=True)
+    result = DockerSandbox(client_factory=lambda: FakeClient(container)).run(["pytest"], tmp_path, LIMITS, {})
+    assert result.timed_out and result.exit_code == -9
+    assert container.removed
 
 
 def test_bubblewrap_binds_a_runs_environment_read_only_its_build_cache_writable_and_its_tools_on_path(

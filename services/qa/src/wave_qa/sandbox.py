@@ -38,11 +38,13 @@ class Limits:
 class Mounts:
     """What one run needs besides the checkout: host paths it may read (a prepared environment, a
     toolchain), host paths it may write (a build cache kept between runs), directories put first on
-    PATH. Absolute host paths, seen at the same path inside the sandbox."""
+    PATH. Absolute host paths, seen at the same path inside the sandbox. For a container sandbox, the
+    image to start from (the run's test image) when it is not the sandbox's own."""
 
     read_only: tuple[str, ...] = ()
     writable: tuple[str, ...] = ()
     path_dirs: tuple[str, ...] = ()
+    image: str | None = None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from wave_runtime.memo import EffectResults
 from wave_runtime.metrics import SANDBOX_SECONDS
 
 from .checkout import Checkout, CheckoutError, file_at
+from .choice import Candidate, Chosen, SandboxChoice, environment_preparer
 from .decide import (
     HANDLED_EVENT_TYPES,
     RunTests,
@@ -37,11 +38,18 @@ from .decide import (
     unsafe_test_command,
     untested,
 )
-from .detect import REPO_CONFIG, RepoConfigError, go_module_path, read_repo_files, resolve_test_command
+from .detect import (
+    REPO_CONFIG,
+    RepoConfigError,
+    TestCommand,
+    go_module_path,
+    read_repo_files,
+    resolve_test_command,
+)
 from .prepare import SetupConfig, SetupConfigError, SetupPlan, plan_setup, proposal, read_setup_config
 from .reports import read_report
 from .sandbox import Limits, Sandbox, SandboxError
-from .testenv import Prepared, SetupError, TestEnvironments
+from .testenv import SetupError, TestEnvironments
 
 log = logging.getLogger("wave.qa")
 
@@ -61,7 +69,7 @@ class QAService:
 
     def __init__(
         self,
-        sandbox: Sandbox,
+        sandbox: Sandbox | SandboxChoice,
         checkout: Checkout,
         *,
         scratch_root: str | Path,
@@ -71,16 +79,20 @@ class QAService:
         environments: TestEnvironments | None = None,
         safety_policy: SafetyPolicy | None = None,
     ) -> None:
-        """`setup`: the operator's setup (WAVE_QA_SETUP), which overrides the target branch's
+        """`sandbox`: one sandbox, or the candidates QA chooses from for each run (choice.py);
+        `setup`: the operator's setup (WAVE_QA_SETUP), which overrides the target branch's
         .wave/qa.toml; `environments`: where prepared environments and caches live (default: beside
         the scratch checkouts)."""
-        self.sandbox = sandbox
         self._checkout = checkout
         self._scratch_root = Path(scratch_root)
         self._limits = limits or Limits()
         self._test_command = test_command
         self._setup = setup
         self._environments = environments or TestEnvironments(self._scratch_root / "qa-env")
+        self.sandboxes = sandbox if isinstance(sandbox, SandboxChoice) else SandboxChoice(
+            [Candidate(sandbox, environment_preparer(self._environments.prepare))]
+        )
+        self.sandbox = self.sandboxes.strongest
         self._safety_policy = safety_policy or SafetyPolicy()
         # Outcomes by (cause event, commit). The runtime decides again after a concurrency conflict —
         # the notifier's NotificationSent for the same ChangeCommitted usually lands while the tests
@@ -142,16 +154,17 @@ class QAService:
             setup = self._setup_config(trusted_config, *trusted)
             plan = plan_setup(files, setup)
             proposed = None if setup.configured else plan_setup(files, setup, propose=True)
-            prepared = self._prepare(plan, repo, files, decision.location)
+            chosen = self._choose(command, plan, repo, files, decision.location, stop)
+            sandbox, prepared = chosen.sandbox, chosen.prepared
             environment = prepared.description or proposal(proposed)
-            log.info("run %s: testing %s with %s in %s", run_id, decision.commit[:12], command.display, self.sandbox.name)
+            log.info("run %s: testing %s with %s in %s", run_id, decision.commit[:12], command.display, sandbox.name)
             try:
-                result = self.sandbox.run(
+                result = sandbox.run(
                     command.argv, repo, self._limits, {**SANDBOX_ENV, **prepared.env}, stop=stop, mounts=prepared.mounts
                 )
             except SandboxError as exc:
-                raise sandbox_unusable(self.sandbox.name, str(exc)) from exc
-            SANDBOX_SECONDS.labels(self.sandbox.name, "timed_out" if result.timed_out else "exited").observe(result.duration_s)
+                raise sandbox_unusable(sandbox.name, str(exc)) from exc
+            SANDBOX_SECONDS.labels(sandbox.name, "timed_out" if result.timed_out else "exited").observe(result.duration_s)
             junit_text = _read_report(junit) if command.junit_path is not None else None
             report = read_report(junit_text, exit_code=result.exit_code, output=result.output, known_files=files)
             problem = environment_problem(result, report, files, go_module_path(files.get("go.mod")))
@@ -159,7 +172,7 @@ class QAService:
                 log.info("run %s: the tests of %s could not run: %s", run_id, decision.commit[:12], problem)
                 raise test_environment_missing(problem, proposal=environment)
             outcome = run_outcome(
-                decision.commit, command=command.display, sandbox=self.sandbox.name, result=result, report=report,
+                decision.commit, command=command.display, sandbox=sandbox.name, result=result, report=report,
                 timeout_s=self._limits.timeout_s, environment=environment,
             )
             log.info(
@@ -205,9 +218,14 @@ class QAService:
         except SetupConfigError as exc:
             raise setup_failed(str(exc), source) from exc
 
-    def _prepare(self, plan: SetupPlan | None, repo: Path, files: dict[str, str], scope: str) -> Prepared:
+    def _choose(
+        self, command: TestCommand, plan: SetupPlan | None, repo: Path, files: dict[str, str], scope: str,
+        stop: threading.Event | None,
+    ) -> Chosen:
+        """The sandbox that runs these tests, with what it needs prepared (choice.py)."""
         try:
-            return self._environments.prepare(plan, repo, files, scope=scope)
+            return self.sandboxes.choose(command, plan, repo, files, scope=scope, limits=self._limits,
+                                         env=SANDBOX_ENV, stop=stop)
         except SetupError as exc:
             raise setup_failed(str(exc), plan.source if plan else "the build caches") from exc
 

@@ -30,7 +30,7 @@ _SYSTEM_ROOTS = ("/usr", "/bin", "/sbin", "/lib", "/lib64")
 _COMPLETE = ".complete"
 _OUTPUT_TAIL = 3000
 # What the operator's own registry or proxy settings may say; passed to the installers, never to tests.
-_INSTALLER_SETTINGS = (
+INSTALLER_SETTINGS = (
     "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST", "GOPROXY", "GONOSUMDB", "GOPRIVATE",
     "npm_config_registry", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
     "SSL_CERT_FILE", "SSL_CERT_DIR",
@@ -204,7 +204,7 @@ class TestEnvironments:
             "PATH": os.pathsep.join([*self.toolchains.path_dirs, os.environ.get("PATH", "/usr/bin:/bin")]),
             "HOME": str(self.root / "home"), "LANG": "C.UTF-8",
             **scrub_env({k: v for k, v in os.environ.items() if k in ("TMPDIR",)}),
-            **{k: os.environ[k] for k in _INSTALLER_SETTINGS if os.environ.get(k)},
+            **{k: os.environ[k] for k in INSTALLER_SETTINGS if os.environ.get(k)},
             **(extra or {}),
         }
         try:

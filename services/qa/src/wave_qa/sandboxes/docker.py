@@ -1,7 +1,8 @@
 """The Docker sandboxes: a throw-away container per run, with gVisor (`runtime="runsc"`) or runc.
 
-The container has no network, a read-only root file system from the image (which must hold the tools
-the tests need: WAVE_QA_DOCKER_IMAGE), the work directory bind-mounted read-write at the same path,
+The container has no network, a read-only root file system from the image (the run's test image,
+`Mounts.image`, built FROM WAVE_QA_DOCKER_IMAGE by images.py; else the sandbox's own, which must hold
+the tools the tests need), the work directory bind-mounted read-write at the same path,
 a private /tmp, no capabilities, an unprivileged user, memory, process and CPU limits, and is killed
 when the wall clock runs out. Talks to the daemon through the `docker` SDK.
 """
@@ -25,11 +26,24 @@ from ..sandbox import (
     SandboxStopped,
     scrub_env,
 )
-from ._spawn import STOP_POLL_S
+from ._spawn import STOP_POLL_S, prlimit_prefix
 from .bubblewrap import NOBODY, _hand_over
 from .environment import sandbox_env
 
-DEFAULT_IMAGE = "python:3.11-slim"
+# In every Debian image (util-linux). The container's own limits (memory cgroup, pids, ulimits) do not
+# give a process the same failure as on the host: past the cgroup's memory the kernel kills the
+# container (no MemoryError), and gVisor applies neither the cpu nor the nproc ulimit. The same
+# rlimits as bubblewrap's, set by prlimit inside, do hold in both runtimes.
+PRLIMIT = "/usr/bin/prlimit"
+# gVisor's own threads (its kernel, the file proxy) are what the container's pids cgroup counts, not
+# the command's processes, which are tasks inside it and limited there by RLIMIT_NPROC: a cgroup cap of
+# max_procs would stop gVisor itself from starting (exit 2, nothing printed).
+GVISOR_HOST_PIDS = 1024
+# gVisor's kernel counts against the container's memory cgroup too, and keeps its own copy of the pages a
+# forked process touches: a test suite whose 60 forks fit in 1 GiB under runc is killed whole (exit 137)
+# under gVisor below about 1.5 GiB. Each process is still held to `memory_mb` by RLIMIT_AS inside.
+GVISOR_MEMORY_FACTOR = 2
+DEFAULT_IMAGE = "wave-base:bookworm"  # deploy/base-image.sh; QA builds each repository's test image FROM it
 ClientFactory = Callable[[], Any]
 
 
@@ -74,12 +88,13 @@ class DockerSandbox(Sandbox):
         from docker.types import Ulimit
 
         workdir_s = str(workdir)
+        container_mb = limits.memory_mb * (GVISOR_MEMORY_FACTOR if self.runtime == "runsc" else 1)
         ulimits = [Ulimit(name="nproc", soft=limits.max_procs, hard=limits.max_procs), Ulimit(name="core", soft=0, hard=0)]
         if limits.cpu_s is not None:
             ulimits.append(Ulimit(name="cpu", soft=limits.cpu_s, hard=limits.cpu_s))
         spec: dict[str, Any] = dict(
-            image=self.image,
-            command=list(command),
+            image=mounts.image or self.image,
+            command=[*prlimit_prefix(limits, prlimit=PRLIMIT), *command],
             working_dir=workdir_s,
             environment=sandbox_env(scrub_env(env), home=workdir_s, path_dirs=mounts.path_dirs),
             user=f"{self._run_as}:{self._run_as}",
@@ -94,9 +109,9 @@ class DockerSandbox(Sandbox):
             tmpfs={"/tmp": "rw,nosuid,nodev,size=512m"},
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
-            mem_limit=f"{limits.memory_mb}m",
-            memswap_limit=f"{limits.memory_mb}m",
-            pids_limit=limits.max_procs,
+            mem_limit=f"{container_mb}m",
+            memswap_limit=f"{container_mb}m",
+            pids_limit=GVISOR_HOST_PIDS if self.runtime == "runsc" else limits.max_procs,
             ulimits=ulimits,
             init=True,
             labels={"wave.qa": "sandbox"},
@@ -129,7 +144,7 @@ class DockerSandbox(Sandbox):
                 exit_code = int(container.wait(timeout=limits.timeout_s).get("StatusCode", -1))
             except Exception:  # the SDK raises the HTTP client's read timeout when the wall clock runs out
                 timed_out = True
-                container.kill()
+                _kill(container)  # it may have ended meanwhile: the daemon then answers 409, not running
                 exit_code = -9
             stdout = container.logs(stdout=True, stderr=False)[-OUTPUT_TAIL_BYTES:]
             stderr = container.logs(stdout=False, stderr=True)[-OUTPUT_TAIL_BYTES:]
@@ -154,11 +169,15 @@ class DockerSandbox(Sandbox):
         )
 
 
+def _kill(container: Any) -> None:
+    try:
+        container.kill()
+    except Exception:  # noqa: BLE001 - already gone
+        pass
+
+
 def _kill_when_stopped(container: Any, stop: threading.Event, finished: threading.Event) -> None:
     while not finished.wait(STOP_POLL_S):
         if stop.is_set():
-            try:
-                container.kill()
-            except Exception:  # noqa: BLE001 - already gone
-                pass
+            _kill(container)
             return

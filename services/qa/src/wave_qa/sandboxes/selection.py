@@ -1,4 +1,4 @@
-"""Which sandbox to use: the strongest the host offers, the bare process only when allowed."""
+"""Which sandboxes QA may use: those the host offers, strongest first, the bare process only when allowed."""
 
 from __future__ import annotations
 
@@ -25,6 +25,14 @@ class HostOffers:
 
 def choose_sandbox(offers: HostOffers, *, allow_bare: bool, wanted: SandboxKind | None = None) -> SandboxKind:
     """Pure: the strongest kind available (or `wanted`, when it is available)."""
+    return candidate_sandboxes(offers, allow_bare=allow_bare, wanted=wanted)[0]
+
+
+def candidate_sandboxes(
+    offers: HostOffers, *, allow_bare: bool, wanted: SandboxKind | None = None
+) -> tuple[SandboxKind, ...]:
+    """Pure: the kinds QA may use, strongest first (only `wanted`, when it is available). QA runs a
+    repository's tests in the first whose probe can start the test command (choice.py)."""
     available: list[SandboxKind] = []
     if offers.docker_runtimes is not None:
         if "runsc" in offers.docker_runtimes:
@@ -39,13 +47,13 @@ def choose_sandbox(offers: HostOffers, *, allow_bare: bool, wanted: SandboxKind 
             raise SandboxUnavailableError("WAVE_QA_SANDBOX=process needs WAVE_QA_ALLOW_BARE=1: a bare process is not isolated")
         if wanted not in available:
             raise SandboxUnavailableError(f"WAVE_QA_SANDBOX={wanted} is not available on this host ({_found(offers)})")
-        return wanted
+        return (wanted,)
     if not available:
         raise SandboxUnavailableError(
             f"no sandbox available ({_found(offers)}): install bubblewrap or Docker, or set WAVE_QA_ALLOW_BARE=1 "
             "to run tests as a bare process with resource limits only"
         )
-    return available[0]
+    return tuple(available)
 
 
 def _found(offers: HostOffers) -> str:
