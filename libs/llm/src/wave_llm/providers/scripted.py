@@ -66,6 +66,8 @@ class ScriptedProvider(ModelProvider):
                 if not interaction.repeat:
                     self._used.add(index)
         answer = interaction.response
+        if answer.latency_ms:
+            await asyncio.sleep(answer.latency_ms / 1000)
         if answer.error is not None:
             message = f"{self.name}: {answer.error.message}"
             if answer.error.kind == "transient":
@@ -78,7 +80,7 @@ class ScriptedProvider(ModelProvider):
             output_tokens=answer.output_tokens,
             model=answer.model or request.model,
             provider=self.name,
-            latency_ms=0.0,
+            latency_ms=answer.latency_ms,
         )
 
     def plays(self, sha256: str) -> bool:
