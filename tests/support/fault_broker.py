@@ -52,13 +52,24 @@ def kafka_libs() -> Path:
 
 
 class PrivateBroker:
-    def __init__(self, base_dir: Path, *, heap: str = "512m") -> None:
+    """One node, broker and controller in one process. Alone (the default) it is its own quorum; in a
+    `PrivateCluster` it is one of `voters`, with the cluster's id and replication settings."""
+
+    def __init__(
+        self, base_dir: Path, *, heap: str = "512m", node_id: int = 1, port: int | None = None,
+        controller_port: int | None = None, voters: str | None = None, cluster_id: str | None = None,
+        replication: int = 1,
+    ) -> None:  # fmt: skip
         self.base_dir = Path(base_dir)
         self.data_dir = self.base_dir / "data"
         self.log_path = self.base_dir / "kafka.log"
         self.properties = self.base_dir / "server.properties"
-        self.port = free_port()
-        self.controller_port = free_port()
+        self.port = port or free_port()
+        self.controller_port = controller_port or free_port()
+        self.node_id = node_id
+        self.voters = voters
+        self.cluster_id = cluster_id
+        self.replication = replication
         self.libs = kafka_libs()
         self.heap = heap
         self.proc: subprocess.Popen | None = None
@@ -77,12 +88,14 @@ class PrivateBroker:
 
     def _write_properties(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        p, c = self.port, self.controller_port
+        p, c, rf = self.port, self.controller_port, self.replication
+        min_isr = min(2, rf)
+        quorum = f"controller.quorum.voters={self.voters}" if self.voters else f"controller.quorum.bootstrap.servers=127.0.0.1:{c}"
         self.properties.write_text(
-            "# A private single-node broker+controller for one test (tests/support/fault_broker.py).\n"
+            "# A private broker+controller for one test (tests/support/fault_broker.py).\n"
             "process.roles=broker,controller\n"
-            "node.id=1\n"
-            f"controller.quorum.bootstrap.servers=127.0.0.1:{c}\n"
+            f"node.id={self.node_id}\n"
+            f"{quorum}\n"
             f"listeners=PLAINTEXT://127.0.0.1:{p},CONTROLLER://127.0.0.1:{c}\n"
             f"advertised.listeners=PLAINTEXT://127.0.0.1:{p},CONTROLLER://127.0.0.1:{c}\n"
             "controller.listener.names=CONTROLLER\n"
@@ -90,25 +103,31 @@ class PrivateBroker:
             "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT\n"
             f"log.dirs={self.data_dir}\n"
             "num.partitions=1\n"
-            "offsets.topic.replication.factor=1\n"
+            f"offsets.topic.replication.factor={rf}\n"
             "offsets.topic.num.partitions=2\n"
-            "transaction.state.log.replication.factor=1\n"
-            "transaction.state.log.min.isr=1\n"
+            f"transaction.state.log.replication.factor={rf}\n"
+            f"transaction.state.log.min.isr={min_isr}\n"
             "transaction.state.log.num.partitions=2\n"
-            "share.coordinator.state.topic.replication.factor=1\n"
-            "share.coordinator.state.topic.min.isr=1\n"
-            "min.insync.replicas=1\n"
-            "default.replication.factor=1\n"
+            f"share.coordinator.state.topic.replication.factor={rf}\n"
+            f"share.coordinator.state.topic.min.isr={min_isr}\n"
+            f"min.insync.replicas={min_isr}\n"
+            f"default.replication.factor={rf}\n"
             "group.initial.rebalance.delay.ms=0\n"
             "auto.create.topics.enable=false\n"
+            # In a cluster, a dead broker is noticed by the controller within seconds (default 9 s).
+            + ("broker.session.timeout.ms=3000\nbroker.heartbeat.interval.ms=500\n" if self.voters else "")
         )
 
-    def _format(self) -> None:
-        cluster_id = subprocess.run(
+    def random_cluster_id(self) -> str:
+        return subprocess.run(
             [*self._java(), "kafka.tools.StorageTool", "random-uuid"], capture_output=True, text=True, check=True
         ).stdout.strip().splitlines()[-1]
+
+    def _format(self) -> None:
+        cluster_id = self.cluster_id or self.random_cluster_id()
+        quorum = [] if self.voters else ["--standalone"]  # a static quorum needs no initial controllers
         result = subprocess.run(
-            [*self._java(), "kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id,
+            [*self._java(), "kafka.tools.StorageTool", "format", *quorum, "-t", cluster_id,
              "-c", str(self.properties)],
             capture_output=True, text=True,
         )  # fmt: skip
@@ -123,25 +142,32 @@ class PrivateBroker:
         """Start (or restart on the same data); returns the seconds until it served its listener."""
         if self.alive:
             return 0.0
+        self.launch()
+        return self.wait_started(timeout)
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (the nodes of a cluster wait for each other)."""
         if not self.properties.exists():
             self._write_properties()
         if not (self.data_dir / "meta.properties").exists():
             self._format()
-        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        started = time.monotonic()
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        self._launched_at = time.monotonic()
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [*self._java(), "kafka.Kafka", str(self.properties)],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip
-        deadline = started + timeout
+
+    def wait_started(self, timeout: float = 120.0) -> float:
+        deadline = self._launched_at + timeout
         while time.monotonic() < deadline:
             if not self.alive:
                 raise RuntimeError(f"the private broker exited during start-up:\n{self.tail()}")
             with self.log_path.open("rb") as log:
-                log.seek(offset)
+                log.seek(self._log_offset)
                 if STARTED.encode() in log.read() and port_open(self.port):
-                    return time.monotonic() - started
+                    return time.monotonic() - self._launched_at
             time.sleep(0.2)
         raise RuntimeError(f"the private broker did not start within {timeout:.0f} s:\n{self.tail()}")
 
@@ -176,3 +202,52 @@ class PrivateBroker:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+class PrivateCluster:
+    """`size` private brokers (each also a controller, a static KRaft quorum of them all) with one
+    cluster id, replication factor `size` for the internal topics and `min.insync.replicas` 2: a
+    cluster in which any one broker may die without losing an acknowledged record.
+
+        cluster = PrivateCluster(tmp_path / "cluster")
+        cluster.start()
+        cluster.nodes[leader_id - 1].kill9()
+        cluster.close()
+    """
+
+    def __init__(self, base_dir: Path, *, size: int = 3, heap: str = "256m") -> None:
+        ports = [(free_port(), free_port()) for _ in range(size)]
+        voters = ",".join(f"{i + 1}@127.0.0.1:{c}" for i, (_, c) in enumerate(ports))
+        self.nodes = [
+            PrivateBroker(
+                Path(base_dir) / f"node-{i + 1}", heap=heap, node_id=i + 1, port=p, controller_port=c,
+                voters=voters, replication=size,
+            )
+            for i, (p, c) in enumerate(ports)
+        ]  # fmt: skip
+        cluster_id = self.nodes[0].random_cluster_id()
+        for node in self.nodes:
+            node.cluster_id = cluster_id
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(n.bootstrap for n in self.nodes)
+
+    def node(self, node_id: int) -> PrivateBroker:
+        return self.nodes[node_id - 1]
+
+    def start(self, timeout: float = 180.0) -> float:
+        started = time.monotonic()
+        launched = [node for node in self.nodes if not node.alive]
+        for node in launched:
+            node.launch()
+        for node in launched:
+            node.wait_started(timeout)
+        return time.monotonic() - started
+
+    def close(self) -> None:
+        for node in self.nodes:
+            node.close()
+
+    def logs(self) -> str:
+        return "\n".join(f"==== node {n.node_id}\n{n.tail(15)}" for n in self.nodes)

@@ -45,6 +45,8 @@ class FakeModelServer:
         self.requests: list[Received] = []
         self._script: dict[Api, deque[Reply]] = {"anthropic": deque(), "openai": deque()}
         self._lock = threading.Lock()
+        self._answered = threading.Condition(self._lock)
+        self.answers_sent = 0  # successful replies written to the wire, in full
         self._http = LocalHTTPServer(self._handler_class())
 
     @property
@@ -63,6 +65,11 @@ class FakeModelServer:
     def received(self, api: Api) -> list[Received]:
         with self._lock:
             return [r for r in self.requests if r.api == api]
+
+    def wait_answered(self, count: int, timeout: float) -> bool:  # noqa: ASYNC109 - a thread's wait
+        """Block until `count` successful replies were sent (a deterministic point to crash a client at)."""
+        with self._answered:
+            return self._answered.wait_for(lambda: self.answers_sent >= count, timeout)
 
     def start(self) -> FakeModelServer:
         self._http.start()
@@ -107,6 +114,10 @@ class FakeModelServer:
                     time.sleep(reply.delay_s)
                 document = _success(api, body, reply) if reply.status == 200 else _failure(api, reply)
                 self._send(reply.status, document, reply.headers)
+                if reply.status == 200:
+                    with server._answered:
+                        server.answers_sent += 1
+                        server._answered.notify_all()
 
             def _send(self, status: int, document: dict[str, Any], headers: dict[str, str]) -> None:
                 data = json.dumps(document).encode()

@@ -312,6 +312,22 @@ class EventStoreContract:
         assert not result.duplicate and result.appended is None
         assert await store.was_handled("svc", cause.event_id)
 
+    async def test_a_paid_result_is_kept_until_its_handling_is_recorded(self, store, reopen):
+        cause = (await store.append("run-one", [requested()], 0)).events[0]
+        await store.keep_paid_result("svc", cause.event_id, "model/abc/0", '{"answer": 1}')
+        await store.keep_paid_result("svc", cause.event_id, "model/abc/0", '{"answer": 2}')  # the first stays
+        await store.keep_paid_result("other", cause.event_id, "model/abc/0", '{"answer": 3}')
+        await store.close()
+        fresh = await reopen()  # a process killed before recording its handling: the next one finds it
+        try:
+            assert await fresh.paid_result("svc", cause.event_id, "model/abc/0") == '{"answer": 1}'
+            assert await fresh.paid_result("svc", cause.event_id, "model/abc/1") is None
+            await fresh.record_handling(Handling("svc", cause.event_id, "run-one"))
+            assert await fresh.paid_result("svc", cause.event_id, "model/abc/0") is None
+            assert await fresh.paid_result("other", cause.event_id, "model/abc/0") == '{"answer": 3}'
+        finally:
+            await fresh.close()
+
     async def test_positions_are_saved_per_follower(self, store):
         assert await store.load_position("relay") == 0
         await store.save_position("relay", 41)

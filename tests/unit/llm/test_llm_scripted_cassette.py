@@ -1,9 +1,10 @@
 """The scripted provider plays a cassette: in order per role, optionally matched, deterministically."""
 
 import json
+import time
 
 import pytest
-from wave_llm import CassetteError, Message, ModelRequest, ScriptedProvider, load_cassette
+from wave_llm import CassetteError, Message, ModelRequest, ScriptedProvider, load_cassette, with_latency
 
 
 def _request(role, text="please", model="claude-sonnet-4-5", system=""):
@@ -116,12 +117,24 @@ async def test_json_cassettes_are_read_too(tmp_path):
     assert (await ScriptedProvider(path).complete(_request("fixer"))).text == "fixed"
 
 
+async def test_an_answer_with_a_latency_takes_that_long_and_says_so(tmp_path):
+    cassette = with_latency(load_cassette(_write_yaml(tmp_path / "c.yml", CASSETTE)), 300, ("developer",))
+    provider = ScriptedProvider.playing(cassette)
+    started = time.monotonic()
+    answer = await provider.complete(_request("developer", "task B"))
+    assert time.monotonic() - started >= 0.3
+    assert (answer.text, answer.latency_ms) == ("diff for B", 300)
+    quick = await provider.complete(_request("planner"))
+    assert quick.latency_ms == 0
+
+
 @pytest.mark.parametrize(
     ("content", "complaint"),
     [
         ("interactions:\n  - role: plannr\n    response: {text: x}\n", "interactions.0.role"),
         ("interactions:\n  - role: planner\n    respons: {text: x}\n", "interactions.0"),
         ("version: 2\n", "version"),
+        ("interactions:\n  - role: planner\n    response: {text: x, latency_ms: -1}\n", "latency_ms"),
         ("interactions: [\n", "not valid YAML"),
         (
             "interactions:\n  - role: planner\n    response: {text: x, error: {kind: transient, message: m}}\n",

@@ -82,7 +82,9 @@ def scripted_models_file(cassette: Path, home: Path) -> Path:
 
 class Stack:
     """The relay and every service, each its own process (`wave relay`, `wave service NAME`), logging
-    to files; stopped with SIGTERM so each finishes its in-flight event and leaves its group."""
+    to files; stopped with SIGTERM so each finishes its in-flight event and leaves its group. A name
+    given more than once runs that many instances in its consumer group (`developer-1`, `developer-2`,
+    … each its `WAVE_INSTANCE`)."""
 
     def __init__(self, names: list[str], env: dict[str, str], logs: Path) -> None:
         self.names, self.env, self.logs = names, env, logs
@@ -90,10 +92,11 @@ class Stack:
 
     def start(self) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
-        for name in ["relay", *self.names]:
+        for instance, name in instances(["relay", *self.names]):
             argv = [sys.executable, "-m", "wave_cli", *(["relay"] if name == "relay" else ["service", name])]
-            with (self.logs / f"{name}.log").open("wb") as log:
-                self.processes[name] = subprocess.Popen(argv, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            env = {**self.env, "WAVE_INSTANCE": instance} if instance != name else self.env
+            with (self.logs / f"{instance}.log").open("wb") as log:
+                self.processes[instance] = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def check(self) -> None:
         for name, process in self.processes.items():
@@ -112,6 +115,17 @@ class Stack:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def instances(names: list[str]) -> list[tuple[str, str]]:
+    """(instance, role) for each name: a role named once is its own instance, one named n times
+    becomes `role-1` … `role-n`."""
+    seen: dict[str, int] = {}
+    named = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        named.append((f"{name}-{seen[name]}" if names.count(name) > 1 else name, name))
+    return named
 
 
 async def fresh_database(server_url: str, name: str) -> str:

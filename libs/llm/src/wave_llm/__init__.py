@@ -11,7 +11,7 @@ from .budget import (
     newly_crossed,
     threshold_events,
 )
-from .cassette import Cassette, Interaction, dump_cassette, load_cassette
+from .cassette import Cassette, Interaction, dump_cassette, load_cassette, with_latency
 from .client import BudgetExhausted, CallResult, ModelCallFailed, ModelClient
 from .errors import (
     CassetteError,
@@ -107,6 +107,7 @@ __all__ = [
     "load_cassette",
     "playing_run",
     "load_models_setup",
+    "with_latency",
     "mask",
     "missing_model_sources",
     "newly_crossed",

@@ -8,8 +8,9 @@ Format (YAML or JSON; the suffix decides, `.json` is JSON, anything else YAML):
         match: {contains: "story text"}      # optional; a string or a list of strings, all must occur
         task: t1                             # optional; answers only calls made for task t1, in their order
         repeat: false                        # optional; true serves this answer any number of times
-        response: {text: "...", input_tokens: 120, output_tokens: 40, model: "claude-sonnet-4-5",
-                   latency_ms: 2000}         # optional; the answer takes this long (benchmarks)
+        response: {text: "...", input_tokens: 120, output_tokens: 40, model: "claude-sonnet-4-5"}
+      - role: developer
+        response: {text: "...", latency_ms: 2000}  # optional; the answer takes this long, as a real model's
       - role: fixer
         response: {error: {kind: transient, message: "overloaded"}}   # plays a failure
 """
@@ -60,7 +61,9 @@ class ScriptedResponse(_Strict):
     output_tokens: int = Field(default=0, ge=0)
     model: str | None = None
     error: ScriptedError | None = None
-    latency_ms: float = Field(default=0.0, ge=0, le=600_000)  # how long the provider takes to answer
+    # How long the answer takes to arrive: a model's latency, simulated (waited, not computed), so a
+    # scripted run spends its time where a real one does.
+    latency_ms: float = Field(default=0.0, ge=0, le=600_000)
 
     @model_validator(mode="after")
     def _error_alone(self) -> ScriptedResponse:
@@ -89,6 +92,14 @@ class Interaction(_Strict):
 class Cassette(_Strict):
     version: Literal[1] = CASSETTE_VERSION
     interactions: tuple[Interaction, ...] = ()
+
+
+def with_latency(cassette: Cassette, latency_ms: float, roles: tuple[str, ...]) -> Cassette:
+    """`cassette` with every answer of `roles` taking `latency_ms` to arrive."""
+    return cassette.model_copy(update={"interactions": tuple(
+        x.model_copy(update={"response": x.response.model_copy(update={"latency_ms": latency_ms})}) if x.role in roles else x
+        for x in cassette.interactions
+    )})  # fmt: skip
 
 
 def load_cassette(path: str | os.PathLike[str]) -> Cassette:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -11,6 +12,7 @@ from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 from wave_events.base import DomainEvent
+from wave_store.paid import current_paid_results
 
 from .blobs import BlobStore, FileBlobStore
 from .budget import Refusal, RunBudget, check_call, estimate_call, threshold_events
@@ -181,6 +183,16 @@ class ModelClient:
             where = ".".join(str(p) for p in first["loc"])
             raise ValueError(f"invalid model request for {role}: {where}: {first['msg']}") from None
 
+        # A paid answer is kept as soon as it arrives, so a handling decided again (after a crash
+        # before it was recorded, too) is given it instead of paying for it twice. A scripted answer
+        # costs nothing and plays the same again: it is not kept.
+        paid = None if all(isinstance(e.provider, ScriptedProvider) for e in route) else current_paid_results()
+        key = paid.key("model", template.model_dump_json(exclude={"model"})) if paid is not None else None
+        if key is not None and (kept := await paid.recall(key)) is not None:
+            answered = await self._answered_before(template, kept, budget)
+            if answered is not None:
+                return answered
+
         events: list[DomainEvent] = []
         errors: list[BaseException] = []
         for index in self._order(role, route):
@@ -214,9 +226,11 @@ class ModelClient:
                     ):
                         break
                     continue
+                cost = entry.price.cost(response.input_tokens, response.output_tokens)
+                if key is not None and not isinstance(entry.provider, ScriptedProvider):
+                    await paid.keep(key, _paid_answer(entry.model, response, cost))
                 self._failures.pop((role, index), None)
                 self._tripped_at.pop((role, index), None)
-                cost = entry.price.cost(response.input_tokens, response.output_tokens)
                 record_call(role, response, cost)
                 events.append(await self._recorder.answered(request, response, cost))
                 events.append(budget_charged(response, cost))
@@ -227,6 +241,21 @@ class ModelClient:
                     events.extend(threshold_events(budget.charged(response.total_tokens, cost)))
                 return CallResult(response, events)
         raise ModelCallFailed(role, errors, events)
+
+    async def _answered_before(self, template: ModelRequest, kept: str, budget: RunBudget | None) -> CallResult | None:
+        """The call's result from an answer kept by an earlier attempt of this handling: recorded and
+        charged as it was then (that attempt's records were never stored). None if it does not read."""
+        try:
+            document = json.loads(kept)
+            response = ModelResponse.model_validate(document["response"])
+            model, cost = str(document["model"]), float(document["cost_usd"])
+        except (ValueError, KeyError, TypeError, ValidationError):
+            return None
+        request = template.model_copy(update={"model": model})
+        events: list[DomainEvent] = [await self._recorder.answered(request, response, cost), budget_charged(response, cost)]
+        if budget is not None:
+            events.extend(threshold_events(budget.charged(response.total_tokens, cost)))
+        return CallResult(response, events)
 
     def _order(self, role: str, route: Sequence[RouteEntry]) -> list[int]:
         now = self._clock()
@@ -250,6 +279,10 @@ class ModelClient:
 
     async def aclose(self) -> None:
         await self.router.aclose()
+
+
+def _paid_answer(model: str, response: ModelResponse, cost_usd: float) -> str:
+    return json.dumps({"model": model, "response": response.model_dump(mode="json"), "cost_usd": cost_usd})
 
 
 def _holds(route: Sequence[RouteEntry], sha256: str) -> bool:

@@ -30,6 +30,7 @@ from wave_events import DomainEvent, Envelope, derived_event_id, escalations, ne
 from wave_events import catalogue as ev
 from wave_events.projections import RunState
 from wave_store import ConcurrencyError, EventStore, snapshots
+from wave_store.paid import PaidResults, paying_for
 from wave_store.port import Handling, TimerRecord
 
 from .handler import CancelTimer, Output, ScheduleTimer, Service, TransientError, Unrecoverable
@@ -149,7 +150,8 @@ class Dispatcher:
                     subject = await self._subject(envelope)
                     try:
                         in_handler = True
-                        outputs = await self.service.handle(state, subject) if subject is not None else []
+                        with paying_for(PaidResults(self.store, name, envelope.event_id)):
+                            outputs = await self.service.handle(state, subject) if subject is not None else []
                         in_handler = False
                     except Unrecoverable as stop:
                         in_handler = False

@@ -3,7 +3,8 @@
 The runtime decides again after a concurrency conflict (another service appended to the run while
 this one worked) and after a failed attempt. An effect that is expensive or visible — a model call
 that is paid for, a test suite, a Slack post — is looked up here by its cause before it is carried
-out a second time in this process. Durable idempotency keys still guard across processes.
+out a second time in this process. Durable idempotency keys still guard across processes, and a
+model's answer is kept in the store as well (`wave_store.paid`), so a crash does not pay for it again.
 """
 
 from __future__ import annotations

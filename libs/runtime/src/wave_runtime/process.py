@@ -3,8 +3,9 @@
     python -m wave_runtime service --factory package.module:factory [--health-port N] [--health-host H]
     python -m wave_runtime relay [--health-port N] [--health-host H]
 
-Both read WAVE_DATABASE_URL (PostgreSQL) and WAVE_KAFKA_BOOTSTRAP. `wave service NAME` calls the
-same code with a named factory.
+Both read WAVE_DATABASE_URL (PostgreSQL) and WAVE_KAFKA_BOOTSTRAP; a service also WAVE_INSTANCE, its
+instance's name in the events it stores (random when unset). `wave service NAME` calls the same code
+with a named factory.
 
 The health server listens on --health-host, else WAVE_HEALTH_HOST, else every interface (0.0.0.0)
 for these entry points — they run in containers, probed and scraped from outside — and on the
@@ -72,6 +73,9 @@ class ProcessSettings(EnvSettings):
     health_host: str | None = None
     database_url: str | None = None
     kafka_bootstrap: str | None = None
+    # This instance's name in the `producer` of what it stores (`planner@<instance>`): a pod's name
+    # where one is given, so work reads per replica; a random one otherwise.
+    instance: str | None = None
 
 
 def resolve_health_host(given: str | None, default: str) -> str:
@@ -131,7 +135,7 @@ async def serve_service(
     store = await _open_store(database_url, service.name)
     topics = Topics.from_env()
     await ensure_topics(bootstrap, topics)
-    runner = KafkaServiceRunner(service, store, bootstrap, topics)
+    runner = KafkaServiceRunner(service, store, bootstrap, topics, instance=read_settings(ProcessSettings).instance)
     stop = asyncio.Event()
     _stop_on_signals(stop)
     try:

@@ -297,12 +297,22 @@ class EventStore(abc.ABC):
 
     @abc.abstractmethod
     async def record_handling(self, handling: Handling) -> HandlingResult:
-        """Store a consumer's outputs and its progress atomically. Raises ConcurrencyError (nothing stored)
-        when the stream moved past `expected_version`; returns duplicate=True, storing nothing, when the
-        consumer had already handled the event."""
+        """Store a consumer's outputs and its progress atomically, and drop the paid results kept for
+        this handling (`keep_paid_result`). Raises ConcurrencyError (nothing stored) when the stream
+        moved past `expected_version`; returns duplicate=True, storing nothing, when the consumer had
+        already handled the event."""
 
     @abc.abstractmethod
     async def was_handled(self, consumer: str, event_id: uuid.UUID) -> bool: ...
+
+    @abc.abstractmethod
+    async def keep_paid_result(self, consumer: str, cause_event_id: uuid.UUID, key: str, document: str) -> None:
+        """Keep the result of a paid effect of a handling not yet recorded (`wave_store.paid`), at once
+        and outside any handling transaction; a result kept under the same key already stays."""
+
+    @abc.abstractmethod
+    async def paid_result(self, consumer: str, cause_event_id: uuid.UUID, key: str) -> str | None:
+        """The result kept under `key` for this handling; None when there is none (or it was recorded)."""
 
     @abc.abstractmethod
     async def load_position(self, name: str) -> int:

@@ -226,6 +226,19 @@ class PostgresEventStore(EventStore):
             )
         )
 
+    async def keep_paid_result(self, consumer: str, cause_event_id: uuid.UUID, key: str, document: str) -> None:
+        await self.pool.execute(
+            "INSERT INTO wave_paid_results (consumer, cause_id, key, document) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT DO NOTHING",
+            consumer, cause_event_id, key, document,
+        )  # fmt: skip
+
+    async def paid_result(self, consumer: str, cause_event_id: uuid.UUID, key: str) -> str | None:
+        return await self.pool.fetchval(
+            "SELECT document FROM wave_paid_results WHERE consumer = $1 AND cause_id = $2 AND key = $3",
+            consumer, cause_event_id, key,
+        )  # fmt: skip
+
     async def load_position(self, name: str) -> int:
         return await self.pool.fetchval("SELECT coalesce(max(position), 0) FROM wave_positions WHERE name = $1", name)
 
@@ -424,6 +437,9 @@ async def _record_handling(
     )
     if inserted is None:
         return HandlingResult(duplicate=True)
+    await connection.execute(
+        "DELETE FROM wave_paid_results WHERE consumer = $1 AND cause_id = $2", handling.consumer, handling.cause_event_id
+    )
     appended = (
         await _append(connection, handling.stream_id, prepared, handling.expected_version) if prepared else None
     )

@@ -86,6 +86,14 @@ CREATE TABLE IF NOT EXISTS wave_timers (
     settled_at TEXT
 );
 CREATE INDEX IF NOT EXISTS wave_timers_due ON wave_timers (status, due_at);
+CREATE TABLE IF NOT EXISTS wave_paid_results (
+    consumer TEXT NOT NULL,
+    cause_id TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    document TEXT NOT NULL,
+    kept_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    PRIMARY KEY (consumer, cause_id, key)
+);
 CREATE TABLE IF NOT EXISTS wave_snapshots (
     stream_id      TEXT    PRIMARY KEY,
     stream_version INTEGER NOT NULL,
@@ -272,6 +280,10 @@ class SqliteEventStore(EventStore):
             if not inserted:
                 db.execute("ROLLBACK")
                 return HandlingResult(duplicate=True)
+            db.execute(
+                "DELETE FROM wave_paid_results WHERE consumer = ? AND cause_id = ?",
+                (handling.consumer, str(handling.cause_event_id)),
+            )
             appended = (
                 self._append_in_transaction(handling.stream_id, prepared, handling.expected_version)
                 if prepared
@@ -301,6 +313,22 @@ class SqliteEventStore(EventStore):
             self._query, "SELECT 1 FROM wave_handled WHERE consumer = ? AND event_id = ?", (consumer, str(event_id))
         )
         return bool(rows)
+
+    async def keep_paid_result(self, consumer: str, cause_event_id: uuid.UUID, key: str, document: str) -> None:
+        async with self._write_lock:
+            await self._write(
+                self._writer.execute,
+                "INSERT OR IGNORE INTO wave_paid_results (consumer, cause_id, key, document) VALUES (?, ?, ?, ?)",
+                (consumer, str(cause_event_id), key, document),
+            )
+
+    async def paid_result(self, consumer: str, cause_event_id: uuid.UUID, key: str) -> str | None:
+        rows = await self._read(
+            self._query,
+            "SELECT document FROM wave_paid_results WHERE consumer = ? AND cause_id = ? AND key = ?",
+            (consumer, str(cause_event_id), key),
+        )
+        return rows[0][0] if rows else None
 
     async def load_position(self, name: str) -> int:
         rows = await self._read(self._query, "SELECT position FROM wave_positions WHERE name = ?", (name,))

@@ -159,7 +159,7 @@ class KafkaServiceRunner:
             await producer.stop()
 
     async def _handle_partition(self, consumer, committer: _OffsetCommitter, tp, messages, dead_letters) -> None:
-        highwater = consumer.highwater(tp)
+        highwater = _highwater(consumer, tp)
         if highwater is not None:
             self._lag.set(tp, highwater - messages[0].offset)
         for message in messages:
@@ -172,7 +172,7 @@ class KafkaServiceRunner:
                 return
         # Only now is every message of the batch handled and stored: safe to commit.
         committer.mark(tp, messages[-1].offset + 1)
-        highwater = consumer.highwater(tp)
+        highwater = _highwater(consumer, tp)
         if highwater is not None:
             self._lag.set(tp, highwater - messages[-1].offset - 1)
 
@@ -201,6 +201,15 @@ class KafkaServiceRunner:
                 await self.dispatcher.record_dead_letter(envelope, f)
             except Exception:  # noqa: BLE001 - the dead letter is stored; the run's note is what may be missing
                 log.exception("%s: recording the dead letter of %s on its run failed", self.service.name, envelope.event_id)
+
+
+def _highwater(consumer, tp) -> int | None:
+    """The partition's end offset; None when unknown or when a rebalance took the partition away
+    while its records were being handled (aiokafka asserts it is assigned). Its new owner reports
+    its lag, and the offsets marked here fail to commit: the owner skips what was stored."""
+    if tp not in consumer.assignment():
+        return None
+    return consumer.highwater(tp)
 
 
 __all__ = ["KafkaServiceRunner"]
