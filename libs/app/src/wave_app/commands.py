@@ -1,7 +1,10 @@
 """The commands people give about runs: submit a story, answer an escalation, raise a budget, cancel,
 re-drive a dead letter. Each checks the request, decides on the run's current state and appends one
 event in the name of `actor` (the person: the CLI's OS user, the API's token holder); a refusal is an
-`AppError` naming the problem, and nothing is stored then."""
+`AppError` naming the problem, and nothing is stored then.
+
+One run is one trace: submitting opens its root span, and every later command opens a span in that
+trace (`wave_runtime.tracing.command_span`) whose context is stamped on the event it appends."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from wave_events import catalogue as ev
 from wave_events.envelope import new_envelope, new_run_id, run_stream_id
 from wave_events.escalations import Outcome, on_approve
 from wave_events.projections import RunState
+from wave_runtime.tracing import command_span, current_traceparent
 from wave_store import ConcurrencyError, EventStore
 
 from .errors import AppError, Conflict, InvalidRequest, NotFound
@@ -129,24 +133,29 @@ async def submit_run(
         requested_by=actor,
     )
     run_id = new_run_id()
-    await store.append(run_stream_id(run_id), [new_envelope(run_stream_id(run_id), request, producer=PRODUCER)], 0)
+    stream = run_stream_id(run_id)
+    with command_span("wave run", run_id, attributes={"wave.actor": actor}):
+        await store.append(stream, [new_envelope(stream, request, producer=PRODUCER, traceparent=current_traceparent())], 0)
     return run_id
 
 
 async def _append_chosen(
-    store: EventStore, run_id: str, choose: Callable[[RunState], DomainEvent]
+    store: EventStore, run_id: str, command: str, actor: str, choose: Callable[[RunState], DomainEvent]
 ) -> tuple[RunState, Envelope]:
     """Append what `choose(state)` returns at the version it saw; on a conflict, choose again on
-    fresh state — so two people racing on one escalation record exactly one decision."""
-    for _ in range(MAX_DECISION_ATTEMPTS):
-        _, state = await load_run(store, run_id)
-        payload = choose(state)
-        envelope = new_envelope(run_stream_id(run_id), payload, producer=PRODUCER)
-        try:
-            await store.append(run_stream_id(run_id), [envelope], state.version)
-        except ConcurrencyError:
-            continue
-        return state, envelope
+    fresh state — so two people racing on one escalation record exactly one decision. The command's
+    span (named `command`) is in the run's trace, and so is the event it appends."""
+    events, state = await load_run(store, run_id)
+    with command_span(command, run_id, run_traceparent=events[0].traceparent, attributes={"wave.actor": actor}):
+        for _ in range(MAX_DECISION_ATTEMPTS):
+            payload = choose(state)
+            envelope = new_envelope(run_stream_id(run_id), payload, producer=PRODUCER, traceparent=current_traceparent())
+            try:
+                await store.append(run_stream_id(run_id), [envelope], state.version)
+            except ConcurrencyError:
+                _, state = await load_run(store, run_id)
+                continue
+            return state, envelope
     raise Conflict(f"run {run_id} keeps changing under this command; try again")
 
 
@@ -192,7 +201,7 @@ async def record_decision(
             comment=comment,
         )
 
-    return await _append_chosen(store, run_id, choose)
+    return await _append_chosen(store, run_id, "wave approve", actor, choose)
 
 
 async def raise_budget(
@@ -225,7 +234,7 @@ async def raise_budget(
             raised_by=actor,
         )
 
-    return await _append_chosen(store, run_id, choose)
+    return await _append_chosen(store, run_id, "wave budget", actor, choose)
 
 
 async def cancel_run(store: EventStore, run_id: str, *, actor: str, reason: str) -> tuple[RunState, Envelope]:
@@ -234,7 +243,7 @@ async def cancel_run(store: EventStore, run_id: str, *, actor: str, reason: str)
             raise Conflict(f"run {run_id} is already {state.status}")
         return _payload(ev.RunCancelled, cancelled_by=actor, reason=reason)
 
-    return await _append_chosen(store, run_id, choose)
+    return await _append_chosen(store, run_id, "wave cancel", actor, choose)
 
 
 async def record_redrive(store: EventStore, stream_id: str, *, actor: str, service: str, event_id: str) -> None:
@@ -244,7 +253,7 @@ async def record_redrive(store: EventStore, stream_id: str, *, actor: str, servi
         return
     try:
         await _append_chosen(
-            store, stream_id.removeprefix("run-"),
+            store, stream_id.removeprefix("run-"), "wave dlq redrive", actor,
             lambda state: _payload(ev.DeadLetterRedriven, service=service, event_id=event_id, redriven_by=actor),
         )
     except AppError:
