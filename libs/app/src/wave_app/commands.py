@@ -1,5 +1,5 @@
 """The commands people give about runs: submit a story, answer an escalation, raise a budget, cancel,
-re-drive a dead letter. Each checks the request, decides on the run's current state and appends one
+re-drive dead letters. Each checks the request, decides on the run's current state and appends one
 event in the name of `actor` (the person: the CLI's OS user, the API's token holder); a refusal is an
 `AppError` naming the problem, and nothing is stored then.
 
@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -19,6 +21,7 @@ from wave_events import catalogue as ev
 from wave_events.envelope import new_envelope, new_run_id, run_stream_id
 from wave_events.escalations import Outcome, on_approve
 from wave_events.projections import RunState
+from wave_runtime import DeadLetter, DeadLetters
 from wave_runtime.tracing import command_span, current_traceparent
 from wave_store import ConcurrencyError, EventStore
 
@@ -249,12 +252,56 @@ async def cancel_run(store: EventStore, run_id: str, *, actor: str, reason: str)
 async def record_redrive(store: EventStore, stream_id: str, *, actor: str, service: str, event_id: str) -> None:
     """Say on the run that a dead-lettered event goes back to its service (clearing its stall); a
     letter of no known run (undecodable bytes) has nowhere to say it."""
-    if not stream_id.startswith("run-") or not event_id:
+    if not event_id:
+        return
+    await _record_on_run(store, stream_id, actor, lambda state: _payload(
+        ev.DeadLetterRedriven, service=service, event_id=event_id, redriven_by=actor))
+
+
+async def _record_on_run(store: EventStore, stream_id: str, actor: str, choose: Callable[[RunState], DomainEvent]) -> None:
+    if not stream_id.startswith("run-"):
         return
     try:
-        await _append_chosen(
-            store, stream_id.removeprefix("run-"), "wave dlq redrive", actor,
-            lambda state: _payload(ev.DeadLetterRedriven, service=service, event_id=event_id, redriven_by=actor),
-        )
+        await _append_chosen(store, stream_id.removeprefix("run-"), "wave dlq redrive", actor, choose)
     except AppError:
         return
+
+
+@dataclass(frozen=True)
+class Redrive:
+    """What `redrive_dead_letters` did: how many letters went back to their services (`sent`, of the
+    letters in `redriven`), and the letters whose event the service had handled after all (settled,
+    not sent back)."""
+
+    sent: int
+    redriven: list[DeadLetter]
+    already_handled: list[DeadLetter]
+
+
+async def redrive_dead_letters(
+    store: EventStore, dead_letters: DeadLetters, *, actor: str, service: str | None = None, event_id: str | None = None
+) -> Redrive:
+    """Send the pending dead letters (of `service`, of `event_id`) back to their services, each recorded
+    on its run (clearing its stall). A letter whose event the service handled after all — it was
+    delivered again after the letter was written — is not sent: it is marked handled, and its run says
+    so (`DeadLetterFoundHandled`), which clears the stall as well."""
+    chosen = [d for d in await dead_letters.list(service) if d.pending and d.event_id and event_id in (None, d.event_id)]
+    redriven, already_handled = [], []
+    for letter in chosen:
+        if await _was_handled(store, letter.consumer, letter.event_id):
+            await dead_letters.mark_handled(letter.consumer, letter.event_id)
+            await _record_on_run(store, letter.stream_id, actor, lambda state, d=letter: _payload(
+                ev.DeadLetterFoundHandled, service=d.consumer, event_id=d.event_id, checked_by=actor))
+            already_handled.append(letter)
+        else:
+            await record_redrive(store, letter.stream_id, actor=actor, service=letter.consumer, event_id=letter.event_id)
+            redriven.append(letter)
+    sent = await dead_letters.redrive(service, event_id) if redriven else 0
+    return Redrive(sent, redriven, already_handled)
+
+
+async def _was_handled(store: EventStore, consumer: str, event_id: str) -> bool:
+    try:
+        return await store.was_handled(consumer, uuid.UUID(event_id))
+    except ValueError:  # not an event id: nothing can have handled it
+        return False

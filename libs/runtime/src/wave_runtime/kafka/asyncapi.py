@@ -253,6 +253,26 @@ def _dead_letter_messages(event_messages: list[str]) -> dict[str, Any]:
             "payload": {"type": "null"},
             "bindings": _kafka({"key": _run_id_key()}),
         },
+        "DeadLetterHandledMarker": {
+            "name": "DeadLetterHandledMarker",
+            "title": "Handled-after-all marker",
+            "summary": (
+                "Left by `wave dlq redrive` instead of publishing a dead letter again, when the service had "
+                "handled its event after all (delivered again after the letter was written); its value is empty."
+            ),
+            "headers": {
+                "type": "object",
+                "required": ["dlq-handled"],
+                "properties": {
+                    "dlq-handled": {
+                        "type": "string",
+                        "description": "`<consumer>/<event id>/<offset of the dead letter>`: the letter that is settled.",
+                    },
+                },
+            },
+            "payload": {"type": "null"},
+            "bindings": _kafka({"key": _run_id_key()}),
+        },
     }
 
 
