@@ -1,7 +1,8 @@
 """What waiting costs in the embedded runtime (`wave run` without servers), on SQLite in a scratch directory.
 
-- idle CPU: the embedded runtime with six services, one of which scheduled a timer 10 s away; the
-  process's CPU time (`time.process_time`) over a few seconds of waiting, as a share of one core.
+- idle CPU: the embedded runtime with six services, one of which scheduled a timer 10 s away (the set-up
+  tests/integration/runtime/test_embedded_idle.py checks, shared in tests/support/waiting_runtime.py);
+  the process's CPU time (`time.process_time`) over a few seconds of waiting, as a share of one core.
 - QA overhead: QA inside the embedded runtime on the demo repository (examples/sample-repo) in the
   bubblewrap sandbox; from the ChangeCommitted's append to its TestsPassed being stored, minus the test
   command's own duration (checkout, sandbox set-up, reports, clean-up, and the runtime's waiting).
@@ -18,13 +19,13 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from figures import Figure, Target
+from waiting_runtime import CpuUse, bystanders, waiting_runtime
 from wave_events import Envelope, new_envelope, run_stream_id
 from wave_events import catalogue as c
-from wave_runtime import EmbeddedRuntime, FileDeadLetters, ScheduleTimer
+from wave_runtime import EmbeddedRuntime, FileDeadLetters
 from wave_store.sqlite import SqliteEventStore
 
 SAMPLE_REPO = Path(__file__).resolve().parents[1] / "examples" / "sample-repo"
@@ -55,47 +56,12 @@ async def measure(sizes: Sizes) -> tuple[list[Figure], dict[str, object]]:
 # --- idle CPU -------------------------------------------------------------------------------------
 
 
-class Postponer:
-    """Answers a run request with a timer 10 s away: the run then waits, as on a retry."""
-
-    name = "postponer"
-    handles = frozenset({"RunRequested"})
-
-    async def handle(self, state, event):
-        due = datetime.now(UTC) + timedelta(seconds=10)
-        return [ScheduleTimer(f"later-{state.run_id}", due, c.RunCancelled(cancelled_by="timer"))]
-
-
-class Bystander:
-    """One of the other services `wave run` follows the store with; nothing for it to do here."""
-
-    handles = frozenset({"RunCompleted"})
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    async def handle(self, state, event):
-        return []
-
-
-def bystanders(count: int) -> list[Bystander]:
-    return [Bystander(f"bystander-{n}") for n in range(count)]
-
-
 async def idle_cpu(directory: Path, seconds: float) -> Figure:
     directory.mkdir(parents=True)  # noqa: ASYNC240 - set-up, before anything is timed
-    store = SqliteEventStore(directory / "wave.db")
-    try:
-        run_id = uuid.uuid4().hex[:12]
-        await _append(store, [_envelope(run_id, c.RunRequested(story="wait", repo="/srv/r", budget_usd=1))])
-        services = [Postponer(), *bystanders(5)]
-        async with EmbeddedRuntime(store, services, FileDeadLetters(directory / "dead.jsonl"), only_run=run_id) as runtime:
-            await runtime.drain()
-            started_cpu, started = time.process_time(), time.monotonic()
+    async with waiting_runtime(directory, delay_s=10):
+        with CpuUse() as used:
             await asyncio.sleep(seconds)
-            share = cpu_percent(time.process_time() - started_cpu, time.monotonic() - started)
-    finally:
-        await store.close()
+    share = cpu_percent(used.cpu_s, used.wall_s)
     return Figure(
         "runtime.idle_cpu_percent", share, "%", None, False,
         f"6 services and the timer poller waiting {seconds:g} s for a timer due in 10 s; CPU time / wall time",

@@ -20,6 +20,9 @@ import figures
 import machine
 import results
 
+# A benchmark measures a set-up the tests check; it takes it from where the tests share theirs.
+sys.path.append(str(Path(__file__).resolve().parents[1] / "tests" / "support"))
+
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:55432/wave"
 DEFAULT_BOOTSTRAP = "127.0.0.1:19092"
 SUITES = ("store", "runtime", "idle", "safety", "orchestration", "fanout", "deploy")

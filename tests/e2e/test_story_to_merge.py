@@ -100,9 +100,11 @@ def test_the_demo_delivers_the_story_over_kafka_and_postgres(tmp_path, database_
 @pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.kafka
+@pytest.mark.timeout(400)
 async def test_a_human_approves_the_merge_through_wave_approve_over_kafka(tmp_path, pg_database_url, kafka_bootstrap):
     """Every service its own process; the run's merge policy asks a person, who answers with
-    `wave approve`; the run then merges, and `wave replay` finds no difference."""
+    `wave approve`; the run then merges, `wave replay` finds no difference, and every event of the
+    run, the decision included, is in one trace."""
     import uuid
 
     from wave_cli.bootstrap import FACTORIES
@@ -146,6 +148,10 @@ async def test_a_human_approves_the_merge_through_wave_approve_over_kafka(tmp_pa
     assert decision == "approve" and status["settled_escalations"][escalation_id]["kind"] == "merge_review"
     replay = wave(tmp_path, "replay", run_id, env=env)
     assert replay.returncode == 0 and "replay matches the live projection" in replay.stdout, replay.stdout
+    # One run is one trace across the processes: the submission, every service, the person's decision.
+    events = json.loads(wave(tmp_path, "events", run_id, "--json", env=env).stdout)
+    assert all(e["traceparent"] for e in events), [e["type"] for e in events if not e["traceparent"]]
+    assert len({e["traceparent"].split("-")[1] for e in events}) == 1
 
 
 def _logs(directory: Path) -> str:

@@ -94,9 +94,11 @@ def served(db: Path, settings: ApiSettings | None = None, *, keep_alive_s: float
 
 
 async def escalated_run(store: EventStore, repo: Path, escalation_id: str = "e1", kind: str = "unsafe_action") -> str:
-    """A run submitted against `repo` that waits on one escalation (approve or reject)."""
+    """A run submitted against `repo` that waits on one escalation (approve or reject), asked as a
+    service asks: caused by the request, in the run's trace."""
     run_id = await commands.submit_run(store, actor="ana", story="Add slugify\n\nmore words", repo=str(repo))
     stream = f"run-{run_id}"
+    (request,) = await store.read_stream(stream)
     question = ev.EscalationRequested(escalation_id=escalation_id, kind=kind, reason="why", options=("approve", "reject"))
-    await store.append(stream, [new_envelope(stream, question, producer="test")], 1)
+    await store.append(stream, [new_envelope(stream, question, producer="test", causation=request)], 1)
     return run_id

@@ -114,6 +114,22 @@ class DeadLettersContract:
         assert await sent_back("planner") == [str(event.event_id)] * 2
         assert all(d.redriven for d in await dead_letters.list("planner"))
 
+    async def test_a_letter_marked_handled_is_settled_and_never_sent_back(self, dead_letters, sent_back):
+        handled = await dead_letter(dead_letters, "planner")
+        kept = await dead_letter(dead_letters, "planner")
+        other_service = await dead_letter(dead_letters, "qa")
+
+        assert await dead_letters.mark_handled("planner", handled) == 1
+        assert await dead_letters.mark_handled("qa", handled) == 0  # another service's progress is its own
+
+        letters = {(d.consumer, d.event_id): d for d in await dead_letters.list()}
+        assert (letters["planner", handled].handled, letters["planner", handled].redriven) == (True, False)
+        assert not letters["planner", handled].pending
+        assert letters["planner", kept].pending and letters["qa", other_service].pending
+        assert await dead_letters.redrive("planner") == 1  # only the one still pending
+        assert await sent_back("planner") == [kept]
+        assert await dead_letters.mark_handled("planner", handled) == 0  # settled once
+
     async def test_a_record_that_was_never_an_event_is_listed_but_cannot_be_redriven(self, dead_letters, sent_back):
         await dead_letters.add("planner", None, b"\xff not an event", "UndecodableEventError", "not JSON", 1)
 

@@ -4,6 +4,7 @@ it, which is what the runtime hands a service."""
 from __future__ import annotations
 
 from run_streams import RunStream, Step
+from run_streams import plan as plan  # re-exported: the tests of this service take it from here
 from wave_events import catalogue as c
 
 
@@ -18,17 +19,6 @@ def requested(
         )
     )
     return stream
-
-
-def plan(stream: RunStream, *task_ids: str) -> Step:
-    return stream.add(
-        c.PlanCreated(
-            tasks=tuple(
-                c.PlanTask(task_id=t, domain="backend", description=f"do {t}", acceptance_criteria=("tests pass",))
-                for t in task_ids or ("t1",)
-            )
-        )
-    )
 
 
 def propose(stream: RunStream, task_id: str, diff: str, base_commit: str, attempt: int = 1) -> Step:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from run_streams import RunStream, Step
+from run_streams import plan as plan  # re-exported: the tests of this service take it from here
 from wave_events import catalogue as c
 
 BASE = "b" * 40
@@ -23,17 +24,6 @@ def requested(run_id: str = "r1", **options) -> RunStream:
     fields = dict(story="make prices include tax", repo="/srv/shop", budget_usd=5.0) | options
     stream.add(c.RunRequested(**fields))
     return stream
-
-
-def plan(stream: RunStream, *task_ids: str) -> Step:
-    return stream.add(
-        c.PlanCreated(
-            tasks=tuple(
-                c.PlanTask(task_id=t, domain="backend", description=f"do {t}", acceptance_criteria=("tests pass",))
-                for t in task_ids or ("t1",)
-            )
-        )
-    )
 
 
 def ready(stream: RunStream) -> Step:

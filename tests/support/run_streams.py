@@ -62,6 +62,18 @@ class RunStream:
         return self.last
 
 
+def plan(stream: RunStream, *task_ids: str) -> Step:
+    """The run's plan: one backend task per id (default one, t1)."""
+    return stream.add(
+        c.PlanCreated(
+            tasks=tuple(
+                c.PlanTask(task_id=t, domain="backend", description=f"do {t}", acceptance_criteria=("tests pass",))
+                for t in task_ids or ("t1",)
+            )
+        )
+    )
+
+
 @st.composite
 def run_streams(draw) -> RunStream:
     """A valid run: requested, planned, then a random walk over what can happen next."""

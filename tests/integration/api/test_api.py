@@ -8,7 +8,10 @@ import asyncio
 import pytest
 from api_server import api_harness, escalated_run
 from gitops_repos import make_repo
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from wave_app import commands
+from wave_runtime.tracing import configure_tracing
 
 
 @pytest.fixture
@@ -83,6 +86,27 @@ async def test_a_decision_names_the_token_and_its_role(api, repo):
                                    params={"types": "HumanDecisionRecorded"})).json()["events"]
     assert [e["payload"]["decided_by"] for e in events] == ["approver (approver)"]
     assert events[0]["payload"]["comment"] == "looks fine"
+
+
+async def test_a_decision_over_http_joins_the_trace_of_its_run(api, repo):
+    exporter = InMemorySpanExporter()
+    configure_tracing("wave-tests", exporter)
+    run_id = await escalated_run(api.store, repo)
+    response = await api.client.post(f"/api/v1/runs/{run_id}/decisions", headers=api.auth("approver"),
+                                     json={"decision": "approve"})
+    assert response.status_code == 200, response.text
+    events = (await api.client.get(f"/api/v1/runs/{run_id}/events", headers=api.auth("viewer"))).json()["events"]
+    assert [e["type"] for e in events] == ["RunRequested", "EscalationRequested", "HumanDecisionRecorded"]
+    _, run_trace, submitted_by, _ = events[0]["traceparent"].split("-")
+    _, decision_trace, decided_by, _ = events[2]["traceparent"].split("-")
+    assert decision_trace == run_trace  # the decision, days later maybe, is in the run's one trace
+
+    trace.get_tracer_provider().force_flush()
+    spans = {f"{s.context.span_id:016x}": s for s in exporter.get_finished_spans()}
+    root, decision = spans[submitted_by], spans[decided_by]
+    assert (root.name, root.parent) == ("wave run", None)
+    assert decision.parent.span_id == root.context.span_id
+    assert decision.attributes["wave.actor"] == "approver (approver)"
 
 
 async def test_racing_decisions_record_exactly_one(api, repo):

@@ -3,14 +3,12 @@ threads doing real work meanwhile (QA's clean-up, a sandbox) are not starved of 
 
 from __future__ import annotations
 
-import time
-import uuid
 from datetime import UTC, datetime, timedelta
 
+from waiting_runtime import CpuUse, bystanders, request_run
 from wave_cli.follow import RunFollower, drive_embedded
 from wave_cli.snapshots import Snapshots
 from wave_events import catalogue as c
-from wave_events import new_envelope, run_stream_id
 from wave_runtime import FileDeadLetters, ScheduleTimer
 from wave_store.sqlite import SqliteEventStore
 
@@ -29,32 +27,19 @@ class Retrier:
         ]
 
 
-class Idle:
-    handles = frozenset({"RunCompleted"})
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    async def handle(self, state, event):
-        return []
-
-
 async def test_following_a_run_that_waits_on_a_retry_uses_almost_no_cpu(tmp_path):
     store = SqliteEventStore(tmp_path / "wave.db")
     try:
-        run_id = uuid.uuid4().hex[:12]
-        request = new_envelope(run_stream_id(run_id), c.RunRequested(story="s", repo="/srv/r", budget_usd=1), producer="test")
-        await store.append(request.stream_id, [request], 0)
+        run_id = await request_run(store)
         shown = []
         follower = RunFollower(store, run_id, shown.append, Snapshots(tmp_path / "projections"))
-        services = [Retrier(), *(Idle(f"idle-{n}") for n in range(5))]
+        services = [Retrier(), *bystanders()]
 
-        started_cpu, started = time.process_time(), time.monotonic()
-        outcome = await drive_embedded(store, services, FileDeadLetters(tmp_path / "dead.jsonl"), follower, timeout_s=4)
-        share = (time.process_time() - started_cpu) / (time.monotonic() - started)
+        with CpuUse() as used:
+            outcome = await drive_embedded(store, services, FileDeadLetters(tmp_path / "dead.jsonl"), follower, timeout_s=4)
 
         assert outcome.reason == "timeout"
         assert "retry-1" in outcome.state.pending_timers
-        assert share < 0.05, f"following a waiting run used {share:.1%} of a core"
+        assert used.share < 0.05, f"following a waiting run used {used.share:.1%} of a core"
     finally:
         await store.close()

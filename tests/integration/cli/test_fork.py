@@ -16,6 +16,10 @@ def _events(home, run_id: str) -> list[dict]:
     return json.loads(listed.stdout)
 
 
+def _trace_id(event: dict) -> str:
+    return event["traceparent"].split("-")[1]
+
+
 def _status(home, run_id: str) -> dict:
     shown = wave(home, "status", run_id, "--json")
     assert shown.returncode == 0, shown.stderr
@@ -55,6 +59,10 @@ def test_a_fork_before_the_merge_review_with_a_human_policy_waits_while_the_pare
 
     assert _status(tmp_path, parent)["status"] == "completed"
     assert _events(tmp_path, parent)[-1]["type"] == "RunForked"
+    # The fork is a run, so a trace of its own; the parent's RunForked stays in the parent's trace.
+    parent_traces = {_trace_id(e) for e in _events(tmp_path, parent)}
+    assert len(parent_traces) == 1 and len({_trace_id(e) for e in events}) == 1
+    assert _trace_id(events[0]) not in parent_traces
     main_after = subprocess.run(["git", "-C", str(repo), "rev-parse", "main"], capture_output=True, text=True).stdout
     assert main_after == main_before
 

@@ -5,6 +5,7 @@ stays in the audit trail. Real git repositories, the scripted cassette provider,
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -17,6 +18,12 @@ import yaml
 from gitops_repos import make_repo
 from notifier_fake_slack import FakeSlack
 from planner_models import answer
+from wave_app import commands
+from wave_events import catalogue as c
+from wave_events import new_envelope
+from wave_runtime import FileDeadLetters
+from wave_store import open_store
+from wave_store.port import Handling
 
 WAVE = [sys.executable, "-m", "wave_cli"]
 
@@ -181,3 +188,48 @@ def test_a_dead_lettered_event_stalls_the_run_until_a_redrive_succeeds(tmp_path)
     assert status["status"] == "awaiting_human", status["abandoned"]
     assert status["abandoned"] == {}
     assert [e["type"] for e in events_of(tmp_path, run_id)].count("DeadLetterRedriven") == 3
+
+
+async def _dead_lettered_then_handled(home: Path, repo: Path) -> tuple[str, str]:
+    """A run whose EscalationRequested the notifier dead-lettered (the dead letter, and the run's
+    HandlingAbandoned) and then handled after all, delivered again after the letter was written.
+    Returns the run id and the event id."""
+    store = await open_store(f"sqlite:///{home / 'wave.db'}")
+    try:
+        run_id = await commands.submit_run(store, actor="ana", story="add a health check", repo=str(repo))
+        stream = f"run-{run_id}"
+        (request,) = await store.read_stream(stream)
+        question = new_envelope(stream, c.EscalationRequested(escalation_id="e1", kind="merge_review", reason="review it",
+                                                              options=("approve", "reject")),
+                                producer="planner@1", causation=request)
+        await store.append(stream, [question], 1)
+        await FileDeadLetters(home / "dead-letters.jsonl").add("notifier", question, None, "SlackApiError", "no Slack", 5)
+        abandoned = new_envelope(stream, c.HandlingAbandoned(
+            service="notifier", event_id=question.event_id, subject_type=question.type, reason="SlackApiError: no Slack",
+            action=f"fix the cause, then re-drive it: wave dlq redrive --event {question.event_id}", attempts=5,
+            dead_lettered=True), producer="notifier@1", causation=question)
+        await store.append(stream, [abandoned], 2)
+        await store.record_handling(Handling("notifier", question.event_id, stream))
+    finally:
+        await store.close()
+    return run_id, str(question.event_id)
+
+
+def test_a_dead_letter_whose_event_was_handled_after_all_is_reported_and_settled_not_redriven(tmp_path):
+    make_repo(tmp_path / "repo")
+    (tmp_path / "home").mkdir()
+    run_id, event_id = asyncio.run(_dead_lettered_then_handled(tmp_path / "home", tmp_path / "repo"))
+    assert status_of(tmp_path, run_id)["status"] == "stalled"
+
+    redrive = wave(tmp_path, "dlq", "redrive")
+    assert redrive.returncode == 0, redrive.stdout + redrive.stderr
+    assert redrive.stdout.strip() == (
+        f"already handled: notifier had handled EscalationRequested {event_id} (run {run_id}); not re-driven"
+    )
+    [letter] = dead_letters(tmp_path)
+    assert (letter["event_id"], letter["redriven"], letter["handled"]) == (event_id, False, True)
+    assert "already handled" in wave(tmp_path, "dlq", "list").stdout
+    status = status_of(tmp_path, run_id)
+    assert (status["status"], status["abandoned"]) == ("awaiting_human", {})  # no longer stalled on it
+    assert events_of(tmp_path, run_id)[-1]["type"] == "DeadLetterFoundHandled"
+    assert wave(tmp_path, "dlq", "redrive").stdout.strip() == "nothing to re-drive"  # it is no longer pending

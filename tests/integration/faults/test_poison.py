@@ -2,8 +2,9 @@
 going, and after the fix a re-drive brings it back and it is handled.
 
 Two poisons reach service A: an input its handler fails on (a bug, fixed by restarting A with
-WAVE_FAULT_FIXED=1) and a record of undecodable bytes. An operator sees them with `wave dlq list`
-and brings the fixed one back with `wave dlq redrive`."""
+WAVE_FAULT_FIXED=1) and a record of undecodable bytes. An operator sees the poisoned run as stalled
+in `wave status` and `wave runs`, the letters with `wave dlq list`, and brings the fixed one back with
+`wave dlq redrive`."""
 
 from __future__ import annotations
 
@@ -35,13 +36,13 @@ async def _publish_garbage(bootstrap: str, topic: str) -> None:
         await producer.stop()
 
 
-def _wave_dlq(deployment, topics, kafka_bootstrap: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _wave(deployment, topics, kafka_bootstrap: str, *args: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("WAVE_")}
     environment.update(
-        WAVE_DATABASE_URL=deployment.database_url, WAVE_KAFKA_BOOTSTRAP=kafka_bootstrap, WAVE_TOPIC_PREFIX=topics.prefix,
+        COLUMNS="250", WAVE_DATABASE_URL=deployment.database_url, WAVE_KAFKA_BOOTSTRAP=kafka_bootstrap, WAVE_TOPIC_PREFIX=topics.prefix,
     )
     return subprocess.run(
-        [sys.executable, "-m", "wave_cli", "dlq", *args], capture_output=True, text=True, env=environment, timeout=120,
+        [sys.executable, "-m", "wave_cli", *args], capture_output=True, text=True, env=environment, timeout=120,
     )
 
 
@@ -74,15 +75,26 @@ async def test_a_poison_message_is_dead_lettered_and_redriven(deployment, store,
     assert [e.type for e in await store.read_stream(run_stream_id(poisoned))] == ["RunRequested", "HandlingAbandoned"]
     assert (await outcome(pool, healthy)).lost == 0  # the service kept handling the rest
     assert a.alive
+    # The operator sees the run stalled, why, and the command that resumes it.
+    shown = await asyncio.to_thread(_wave, deployment, topics, kafka_bootstrap, "status", poisoned)
+    assert shown.returncode == 0, shown.stderr
+    assert f"run {poisoned}: stalled" in shown.stdout
+    assert f"stalled: {SERVICE_A} gave up on RunRequested {poison.event_id}" in shown.stdout
+    assert "poisoned input" in shown.stdout
+    assert f"wave dlq redrive --event {poison.event_id}" in shown.stdout
+    listed_runs = await asyncio.to_thread(_wave, deployment, topics, kafka_bootstrap, "runs", "--json")
+    assert {r["run_id"]: r["status"] for r in json.loads(listed_runs.stdout)}[poisoned] == "stalled"
+    table = await asyncio.to_thread(_wave, deployment, topics, kafka_bootstrap, "runs")
+    assert any(poisoned in line and "stalled" in line for line in table.stdout.splitlines()), table.stdout
 
     # The fix: a new release of A (here: the same code with the flag that fixes the bug).
     await asyncio.to_thread(a.stop)
     a.start(WAVE_FAULT_FIXED="1")
-    listed = await asyncio.to_thread(_wave_dlq, deployment, topics, kafka_bootstrap, "list", "--service", SERVICE_A, "--json")
+    listed = await asyncio.to_thread(_wave, deployment, topics, kafka_bootstrap, "dlq", "list", "--service", SERVICE_A, "--json")
     assert listed.returncode == 0, listed.stderr
     assert sorted(d["error_type"] for d in json.loads(listed.stdout)) == ["MalformedEventError", "ValueError"]
     redriven_at = time.monotonic()
-    redrive = await asyncio.to_thread(_wave_dlq, deployment, topics, kafka_bootstrap, "redrive", "--service", SERVICE_A)
+    redrive = await asyncio.to_thread(_wave, deployment, topics, kafka_bootstrap, "dlq", "redrive", "--service", SERVICE_A)
     assert redrive.returncode == 0, redrive.stderr
     assert redrive.stdout.strip() == "re-drove 1 dead letter(s)"  # the undecodable record cannot be handled as it is
     await wait_for_count(pool, OUTPUT, len(healthy) + 1, timeout=60)
@@ -91,9 +103,11 @@ async def test_a_poison_message_is_dead_lettered_and_redriven(deployment, store,
     assert [e.type for e in await store.read_stream(run_stream_id(poisoned))] == [
         "RunRequested", "HandlingAbandoned", "DeadLetterRedriven", "WorkspaceReady", OUTPUT
     ]
+    shown = await asyncio.to_thread(_wave, deployment, topics, kafka_bootstrap, "status", poisoned)
+    assert f"run {poisoned}: completed" in shown.stdout and "stalled" not in shown.stdout
     after_redrive = {("poison" if d.event_id else "garbage"): d for d in await dead_letters.list(SERVICE_A)}
     assert after_redrive["poison"].redriven and not after_redrive["garbage"].redriven
-    again = await asyncio.to_thread(_wave_dlq, deployment, topics, kafka_bootstrap, "redrive", "--service", SERVICE_A)
+    again = await asyncio.to_thread(_wave, deployment, topics, kafka_bootstrap, "dlq", "redrive", "--service", SERVICE_A)
     assert again.stdout.strip() == "nothing to re-drive"  # a re-drive is done once
     result = await outcome(pool, [*healthy, poisoned])
     figures.report(

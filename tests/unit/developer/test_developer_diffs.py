@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from developer_runs import PRICE_DIFF
 from wave_developer import DiffError, read_answer
 from wave_diffs import read
-
-MODIFY = """\
---- a/app.py
-+++ b/app.py
-@@ -1,2 +1,2 @@
- def price(amount):
--    return amount
-+    return amount + tax(amount)
-"""
 
 ADD = """\
 --- /dev/null
@@ -25,14 +17,14 @@ ADD = """\
 
 
 def test_a_fenced_answer_gives_its_diff_and_rationale() -> None:
-    answer = read_answer(f"Rationale: price() adds the tax\n```diff\n{MODIFY}```\nThanks!")
-    assert answer.diff_text == MODIFY
+    answer = read_answer(f"Rationale: price() adds the tax\n```diff\n{PRICE_DIFF}```\nThanks!")
+    assert answer.diff_text == PRICE_DIFF
     assert answer.rationale == "price() adds the tax"
 
 
 def test_an_answer_that_is_only_a_diff_is_read_whole() -> None:
-    answer = read_answer("I changed price.\n" + MODIFY)
-    assert answer.diff_text == MODIFY
+    answer = read_answer("I changed price.\n" + PRICE_DIFF)
+    assert answer.diff_text == PRICE_DIFF
     assert answer.rationale == "I changed price."
 
 
@@ -44,8 +36,8 @@ def test_a_patch_block_is_read_like_a_diff_block() -> None:
     ("text", "complaint"),
     [
         ("I would change price() to add the tax.", "no diff found"),
-        (f"```diff\n{MODIFY}", "not closed"),
-        (f"```diff\n{MODIFY}```\n```diff\n{ADD}```", "more than one"),
+        (f"```diff\n{PRICE_DIFF}", "not closed"),
+        (f"```diff\n{PRICE_DIFF}```\n```diff\n{ADD}```", "more than one"),
     ],
 )
 def test_an_answer_without_one_usable_block_is_refused(text: str, complaint: str) -> None:

@@ -150,7 +150,7 @@ def test_every_event_version_of_the_catalogue_has_its_message(document):
         payload = document["components"]["schemas"][f"{model.event_type}.v{model.event_version}"]
         assert payload["x-event-type"] == model.event_type
     assert set(document["channels"]["deadLetters"]["messages"]) == {
-        "DeadLetter", "UndecodableDeadLetter", "DeadLetterRedriveMarker",
+        "DeadLetter", "UndecodableDeadLetter", "DeadLetterRedriveMarker", "DeadLetterHandledMarker",
     }
     assert document["channels"]["events"]["address"] == "{prefix}.events.v1"
     assert document["channels"]["deadLetters"]["address"] == "{prefix}.events.dlq.v1"

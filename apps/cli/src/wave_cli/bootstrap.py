@@ -196,6 +196,13 @@ class Composition:
 
         return every_service(self.env)
 
+    def configure_tracing(self) -> None:
+        """Spans of this process (the commands it records, and embedded, every service it runs) go
+        where the services' own do: OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set."""
+        from wave_runtime.tracing import configure_tracing
+
+        configure_tracing("wave")
+
     def configure_logging(self) -> None:
         """For the long-running processes (`wave service`, `wave relay`)."""
         logging.basicConfig(level=self.env.get("WAVE_LOG_LEVEL", "INFO"), stream=sys.stderr,

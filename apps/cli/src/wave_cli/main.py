@@ -31,6 +31,8 @@ def cli(ctx: click.Context) -> None:
     Distributed when WAVE_DATABASE_URL=postgresql://… and WAVE_KAFKA_BOOTSTRAP=host:port are set.
     """
     ctx.obj = Composition.from_env()
+    if ctx.invoked_subcommand not in ("service", "relay"):  # those name their process after their role
+        ctx.obj.configure_tracing()
 
 
 for command in (

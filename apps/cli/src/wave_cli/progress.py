@@ -113,6 +113,8 @@ def summarize(envelope: Envelope) -> str:
             return f"{p.event_id} back to {p.service} ({p.escalation_id})"
         case ev.DeadLetterRedriven():
             return f"{p.event_id} back to {p.service}, by {p.redriven_by}"
+        case ev.DeadLetterFoundHandled():
+            return f"{p.event_id} was already handled by {p.service}; not re-driven (checked by {p.checked_by})"
         case ev.RunSummarized():
             return (
                 f"{p.outcome} in {p.duration_s:.1f} s: {len(p.retries)} retries, {len(p.tests)} test run(s), "

@@ -308,17 +308,22 @@ def print_dead_letter_table(letters: Sequence[Any]) -> None:
     if not letters:
         console.print("no dead letters")
         return
-    table = Table("service", "event", "type", "run", "attempts", "error", "re-driven")
+    table = Table("service", "event", "type", "run", "attempts", "error", "settled")
     for d in letters:
+        settled = "re-driven" if d.redriven else "already handled" if d.handled else ""
         table.add_row(d.consumer, d.event_id, d.event_type, d.stream_id.removeprefix("run-"), str(d.attempts),
-                      escape(f"{d.error_type}: {d.error}"[:80]), "yes" if d.redriven else "")
+                      escape(f"{d.error_type}: {d.error}"[:80]), settled)
     console.print(table)
 
 
-def print_redrive(count: int, failed: Sequence[Any], *, handled: bool) -> int:
+def print_redrive(count: int, failed: Sequence[Any], already_handled: Sequence[Any] = (), *, handled: bool) -> int:
     """Say what a re-drive did; returns the exit status (1 when an event failed again)."""
+    for d in already_handled:
+        console.print(f"already handled: {d.consumer} had handled {d.event_type} {d.event_id} "
+                      f"(run {d.stream_id.removeprefix('run-')}); not re-driven", highlight=False)
     if not count:
-        console.print("nothing to re-drive")
+        if not already_handled:
+            console.print("nothing to re-drive")
         return 0
     if not failed:
         console.print(f"re-drove {count} dead letter(s)" + ("; handled" if handled else ""))

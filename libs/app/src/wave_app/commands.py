@@ -1,13 +1,18 @@
 """The commands people give about runs: submit a story, answer an escalation, raise a budget, cancel,
-re-drive a dead letter. Each checks the request, decides on the run's current state and appends one
+re-drive dead letters. Each checks the request, decides on the run's current state and appends one
 event in the name of `actor` (the person: the CLI's OS user, the API's token holder); a refusal is an
-`AppError` naming the problem, and nothing is stored then."""
+`AppError` naming the problem, and nothing is stored then.
+
+One run is one trace: submitting opens its root span, and every later command opens a span in that
+trace (`wave_runtime.tracing.command_span`) whose context is stamped on the event it appends."""
 
 from __future__ import annotations
 
 import hashlib
 import math
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -17,6 +22,8 @@ from wave_events.domains import DomainTable, may_approve
 from wave_events.envelope import new_envelope, new_run_id, run_stream_id
 from wave_events.escalations import Outcome, on_approve
 from wave_events.projections import RunState, task_policy
+from wave_runtime import DeadLetter, DeadLetters
+from wave_runtime.tracing import command_span, current_traceparent
 from wave_store import ConcurrencyError, EventStore
 
 from .errors import AppError, Conflict, InvalidRequest, NotFound
@@ -134,24 +141,29 @@ async def submit_run(
         domain_table=domain_table,
     )
     run_id = new_run_id()
-    await store.append(run_stream_id(run_id), [new_envelope(run_stream_id(run_id), request, producer=PRODUCER)], 0)
+    stream = run_stream_id(run_id)
+    with command_span("wave run", run_id, attributes={"wave.actor": actor}):
+        await store.append(stream, [new_envelope(stream, request, producer=PRODUCER, traceparent=current_traceparent())], 0)
     return run_id
 
 
 async def _append_chosen(
-    store: EventStore, run_id: str, choose: Callable[[RunState], DomainEvent]
+    store: EventStore, run_id: str, command: str, actor: str, choose: Callable[[RunState], DomainEvent]
 ) -> tuple[RunState, Envelope]:
     """Append what `choose(state)` returns at the version it saw; on a conflict, choose again on
-    fresh state — so two people racing on one escalation record exactly one decision."""
-    for _ in range(MAX_DECISION_ATTEMPTS):
-        _, state = await load_run(store, run_id)
-        payload = choose(state)
-        envelope = new_envelope(run_stream_id(run_id), payload, producer=PRODUCER)
-        try:
-            await store.append(run_stream_id(run_id), [envelope], state.version)
-        except ConcurrencyError:
-            continue
-        return state, envelope
+    fresh state — so two people racing on one escalation record exactly one decision. The command's
+    span (named `command`) is in the run's trace, and so is the event it appends."""
+    events, state = await load_run(store, run_id)
+    with command_span(command, run_id, run_traceparent=events[0].traceparent, attributes={"wave.actor": actor}):
+        for _ in range(MAX_DECISION_ATTEMPTS):
+            payload = choose(state)
+            envelope = new_envelope(run_stream_id(run_id), payload, producer=PRODUCER, traceparent=current_traceparent())
+            try:
+                await store.append(run_stream_id(run_id), [envelope], state.version)
+            except ConcurrencyError:
+                _, state = await load_run(store, run_id)
+                continue
+            return state, envelope
     raise Conflict(f"run {run_id} keeps changing under this command; try again")
 
 
@@ -203,7 +215,7 @@ async def record_decision(
             comment=comment,
         )
 
-    return await _append_chosen(store, run_id, choose)
+    return await _append_chosen(store, run_id, "wave approve", actor, choose)
 
 
 async def raise_budget(
@@ -236,7 +248,7 @@ async def raise_budget(
             raised_by=actor,
         )
 
-    return await _append_chosen(store, run_id, choose)
+    return await _append_chosen(store, run_id, "wave budget", actor, choose)
 
 
 async def cancel_run(store: EventStore, run_id: str, *, actor: str, reason: str) -> tuple[RunState, Envelope]:
@@ -245,18 +257,62 @@ async def cancel_run(store: EventStore, run_id: str, *, actor: str, reason: str)
             raise Conflict(f"run {run_id} is already {state.status}")
         return _payload(ev.RunCancelled, cancelled_by=actor, reason=reason)
 
-    return await _append_chosen(store, run_id, choose)
+    return await _append_chosen(store, run_id, "wave cancel", actor, choose)
 
 
 async def record_redrive(store: EventStore, stream_id: str, *, actor: str, service: str, event_id: str) -> None:
     """Say on the run that a dead-lettered event goes back to its service (clearing its stall); a
     letter of no known run (undecodable bytes) has nowhere to say it."""
-    if not stream_id.startswith("run-") or not event_id:
+    if not event_id:
+        return
+    await _record_on_run(store, stream_id, actor, lambda state: _payload(
+        ev.DeadLetterRedriven, service=service, event_id=event_id, redriven_by=actor))
+
+
+async def _record_on_run(store: EventStore, stream_id: str, actor: str, choose: Callable[[RunState], DomainEvent]) -> None:
+    if not stream_id.startswith("run-"):
         return
     try:
-        await _append_chosen(
-            store, stream_id.removeprefix("run-"),
-            lambda state: _payload(ev.DeadLetterRedriven, service=service, event_id=event_id, redriven_by=actor),
-        )
+        await _append_chosen(store, stream_id.removeprefix("run-"), "wave dlq redrive", actor, choose)
     except AppError:
         return
+
+
+@dataclass(frozen=True)
+class Redrive:
+    """What `redrive_dead_letters` did: how many letters went back to their services (`sent`, of the
+    letters in `redriven`), and the letters whose event the service had handled after all (settled,
+    not sent back)."""
+
+    sent: int
+    redriven: list[DeadLetter]
+    already_handled: list[DeadLetter]
+
+
+async def redrive_dead_letters(
+    store: EventStore, dead_letters: DeadLetters, *, actor: str, service: str | None = None, event_id: str | None = None
+) -> Redrive:
+    """Send the pending dead letters (of `service`, of `event_id`) back to their services, each recorded
+    on its run (clearing its stall). A letter whose event the service handled after all — it was
+    delivered again after the letter was written — is not sent: it is marked handled, and its run says
+    so (`DeadLetterFoundHandled`), which clears the stall as well."""
+    chosen = [d for d in await dead_letters.list(service) if d.pending and d.event_id and event_id in (None, d.event_id)]
+    redriven, already_handled = [], []
+    for letter in chosen:
+        if await _was_handled(store, letter.consumer, letter.event_id):
+            await dead_letters.mark_handled(letter.consumer, letter.event_id)
+            await _record_on_run(store, letter.stream_id, actor, lambda state, d=letter: _payload(
+                ev.DeadLetterFoundHandled, service=d.consumer, event_id=d.event_id, checked_by=actor))
+            already_handled.append(letter)
+        else:
+            await record_redrive(store, letter.stream_id, actor=actor, service=letter.consumer, event_id=letter.event_id)
+            redriven.append(letter)
+    sent = await dead_letters.redrive(service, event_id) if redriven else 0
+    return Redrive(sent, redriven, already_handled)
+
+
+async def _was_handled(store: EventStore, consumer: str, event_id: str) -> bool:
+    try:
+        return await store.was_handled(consumer, uuid.UUID(event_id))
+    except ValueError:  # not an event id: nothing can have handled it
+        return False

@@ -13,6 +13,9 @@ The services then meet the copies as new events. Each copy a service had finishe
 before the copies are appended, so it decides only what the parent decided after `at`: the marks
 first, then the copies in one append — a crash between them leaves marks for events that never
 came, which nothing reads.
+
+A fork is a new run, so a new trace: its root span (stamped on the copies) is linked to the parent's
+trace, and the fork command's span, stamped on the parent's `RunForked`, is in the parent's trace.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from wave_events import catalogue as ev
 from wave_events.domains import DomainTable
 from wave_events.envelope import new_envelope, new_run_id, run_stream_id
 from wave_events.projections import fold
+from wave_runtime.tracing import command_span, current_traceparent
 from wave_store import ConcurrencyError, EventStore
 from wave_store.port import Handling
 
@@ -86,20 +90,25 @@ async def fork_run(
         raise InvalidRequest(f"the fork's request is not valid: {exc}") from None
     child = new_run_id()
     stream = run_stream_id(child)
-    copies = _copies(prefix, child, request)
-    await _mark_handled(store, events, prefix, copies, at, services)
-    await store.record_handling(Handling(FORK_CONSUMER, copies[0].event_id, stream, tuple(copies), 0))
-    await _announce(store, run_id, ev.RunForked(
-        child_run_id=child, at=at, merge_policy=request.merge_policy, model_source=request.model_source, forked_by=actor,
-    ))
+    with command_span("wave fork", run_id, run_traceparent=events[0].traceparent, attributes={"wave.actor": actor}):
+        fork_span = current_traceparent()
+        with command_span("wave run", child, linked_traceparent=fork_span, attributes={"wave.actor": actor}):
+            copies = _copies(prefix, child, request, current_traceparent())
+            await _mark_handled(store, events, prefix, copies, at, services)
+            await store.record_handling(Handling(FORK_CONSUMER, copies[0].event_id, stream, tuple(copies), 0))
+        await _announce(store, run_id, ev.RunForked(
+            child_run_id=child, at=at, merge_policy=request.merge_policy, model_source=request.model_source,
+            forked_by=actor,
+        ), fork_span)
     return child
 
 
-def _copies(prefix: Sequence[Envelope], child: str, request: ev.RunRequested) -> list[Envelope]:
+def _copies(prefix: Sequence[Envelope], child: str, request: ev.RunRequested, traceparent: str | None) -> list[Envelope]:
+    """The child's first events; all carry `traceparent`, the child's root span."""
     stream = run_stream_id(child)
     parent = prefix[0].run_id
     ids = {e.event_id: derived_event_id(e.event_id, f"fork/{child}", 0) for e in prefix}
-    first = new_envelope(stream, request, producer=PRODUCER, event_id=ids[prefix[0].event_id])
+    first = new_envelope(stream, request, producer=PRODUCER, event_id=ids[prefix[0].event_id], traceparent=traceparent)
     copies = [first]
     for e in prefix[1:]:
         copies.append(Envelope(
@@ -110,7 +119,7 @@ def _copies(prefix: Sequence[Envelope], child: str, request: ev.RunRequested) ->
             correlation_id=child,
             causation_id=ids.get(e.causation_id, e.causation_id) if e.causation_id else None,
             producer=copied_producer(e.producer, parent),
-            traceparent=None,
+            traceparent=traceparent,
         ))
     return copies
 
@@ -148,11 +157,12 @@ async def _mark_handled(
                 await store.record_handling(Handling(service, copy.event_id, copy.stream_id))
 
 
-async def _announce(store: EventStore, run_id: str, forked: ev.RunForked) -> None:
+async def _announce(store: EventStore, run_id: str, forked: ev.RunForked, traceparent: str | None) -> None:
     stream = run_stream_id(run_id)
     for _ in range(MAX_DECISION_ATTEMPTS):
         try:
-            await store.append(stream, [new_envelope(stream, forked, producer=PRODUCER)], await store.stream_version(stream))
+            announcement = new_envelope(stream, forked, producer=PRODUCER, traceparent=traceparent)
+            await store.append(stream, [announcement], await store.stream_version(stream))
             return
         except ConcurrencyError:
             continue

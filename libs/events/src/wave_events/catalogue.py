@@ -730,6 +730,17 @@ class DeadLetterRedriven(DomainEvent):
     redriven_by: str = NonEmpty
 
 
+@registry.register("DeadLetterFoundHandled")
+class DeadLetterFoundHandled(DomainEvent):
+    """`wave dlq redrive` found that the service had handled a dead-lettered event after all (it was
+    delivered again after the letter was written): nothing was sent back, and the run is no longer
+    stalled on it."""
+
+    service: str = NonEmpty
+    event_id: uuid.UUID
+    checked_by: str = NonEmpty
+
+
 # --- budget ------------------------------------------------------------------------------------
 
 

@@ -3,6 +3,8 @@
 Distributed mode uses the Kafka topic wave.events.dlq.v1 (see kafka/deadletters.py); embedded mode
 keeps dead letters in a JSON-lines file beside the embedded store. Re-driving puts an event in front of the
 service again; handling stays idempotent, so a re-driven event that was handled meanwhile is a no-op.
+A letter whose event the service did handle after all (delivered again after the letter was written)
+is marked handled instead (`wave dlq redrive` checks first), so it no longer waits to be re-driven.
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ class DeadLetter:
     attempts: int
     dead_at: str
     redriven: bool = False
+    handled: bool = False  # the service handled the event after all: settled without a re-drive
+
+    @property
+    def pending(self) -> bool:
+        """Still waiting to be re-driven."""
+        return not self.redriven and not self.handled
 
 
 class DeadLetters(abc.ABC):
@@ -40,7 +48,12 @@ class DeadLetters(abc.ABC):
 
     @abc.abstractmethod
     async def redrive(self, consumer: str | None = None, event_id: str | None = None) -> int:
-        """Send matching dead letters back to their consumers; returns how many."""
+        """Send matching pending dead letters back to their consumers; returns how many."""
+
+    @abc.abstractmethod
+    async def mark_handled(self, consumer: str, event_id: str) -> int:
+        """Mark `consumer`'s pending letters of `event_id` as handled, without sending them back: the
+        consumer handled the event after all. Returns how many."""
 
 
 class FileDeadLetters(DeadLetters):
@@ -78,13 +91,21 @@ class FileDeadLetters(DeadLetters):
             updated = []
             for d in letters:
                 # A record that never decoded into an event (no id) is listed, but has nothing to re-drive.
-                if d.event_id and not d.redriven and consumer in (None, d.consumer) and event_id in (None, d.event_id):
+                if d.event_id and d.pending and consumer in (None, d.consumer) and event_id in (None, d.event_id):
                     d = DeadLetter(**{**asdict(d), "redriven": True})
                     chosen += 1
                     self._request(d)
                 updated.append(d)
             self._write(updated)
         return chosen
+
+    async def mark_handled(self, consumer: str, event_id: str) -> int:
+        with self._lock:
+            letters = self._read()
+            marked = [d for d in letters if d.pending and (d.consumer, d.event_id) == (consumer, event_id)]
+            if marked:
+                self._write([DeadLetter(**{**asdict(d), "handled": True}) if d in marked else d for d in letters])
+        return len(marked)
 
     def take_redrives(self, consumer: str, stream_id: str | None = None) -> list[str]:
         """Event ids re-driven for `consumer` since the last call (the embedded runtime handles them);

@@ -1,5 +1,9 @@
-"""OpenTelemetry: one span per handled event, its context carried in the event's `traceparent`
-(stored with the event and sent as a Kafka header), so one run is one trace across services.
+"""OpenTelemetry: one run is one trace, in both modes. Submitting a run opens the trace's root span
+(`command_span` with no run context), whose context is stamped on `RunRequested`; each handled event
+gets a span whose parent is the `traceparent` of that event (stored with it and sent as a Kafka
+header), stamped in turn on the event's outputs; a command a person gives later about the run (a
+decision, a budget, a cancel, a re-drive, a fork, a resume) opens a span that is a child of the run's
+root, recovered from its first event, so it joins the same trace however much later it comes.
 
 An OTLP exporter is installed when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise spans are created
 (they carry the context) but go nowhere.
@@ -12,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
@@ -42,10 +47,35 @@ def configure_tracing(service_name: str, exporter: SpanExporter | None = None) -
     _configured = True
 
 
+def context_of(traceparent: str | None) -> Context | None:
+    """The trace context a stored `traceparent` names; None for none."""
+    return _propagator.extract({"traceparent": traceparent}) if traceparent else None
+
+
+@contextmanager
+def command_span(
+    name: str, run_id: str, *, run_traceparent: str | None = None, linked_traceparent: str | None = None,
+    attributes: dict[str, str] | None = None,
+) -> Iterator[trace.Span]:
+    """A span for a command a person gives about run `run_id`. With `run_traceparent` (the run's first
+    event's), a child of the run's root span: the command joins the run's trace. Without it, the root
+    of a new trace — submitting a run — linked to the trace of `linked_traceparent` when given (a fork
+    and the run it was forked from)."""
+    parent = context_of(run_traceparent) or Context()  # an empty context: no parent, a new trace
+    linked = context_of(linked_traceparent)
+    links = [trace.Link(trace.get_current_span(linked).get_span_context())] if linked is not None else None
+    tracer = trace.get_tracer("wave.app")
+    with tracer.start_as_current_span(
+        name, context=parent, kind=trace.SpanKind.PRODUCER, links=links,
+        attributes={"wave.run_id": run_id, **(attributes or {})},
+    ) as span:
+        yield span
+
+
 @contextmanager
 def handling_span(service: str, envelope: Envelope) -> Iterator[trace.Span]:
     """A span for `service` handling `envelope`, a child of the span that produced the event."""
-    parent = _propagator.extract({"traceparent": envelope.traceparent}) if envelope.traceparent else None
+    parent = context_of(envelope.traceparent)
     tracer = trace.get_tracer("wave.runtime")
     with tracer.start_as_current_span(
         f"{service} handle {envelope.type}",

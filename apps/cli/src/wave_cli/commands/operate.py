@@ -43,28 +43,25 @@ def dlq_list(parts: Composition, service: str | None, as_json: bool) -> None:
 @click.option("--event", "event_id", help="only this event id")
 @click.pass_obj
 def dlq_redrive(parts: Composition, service: str | None, event_id: str | None) -> None:
-    """Send dead letters back to their service (after the cause is fixed). Handling is idempotent:
-    an event handled meanwhile is a no-op. Each re-drive is recorded on its run (clearing its stall);
-    embedded, the events are handled now, and an event that fails again is dead-lettered again and
-    reported (exit status 1)."""
+    """Send dead letters back to their service (after the cause is fixed). Each re-drive is recorded
+    on its run (clearing its stall); embedded, the events are handled now, and an event that fails
+    again is dead-lettered again and reported (exit status 1). A letter whose event the service had
+    handled after all (delivered again after the letter was written) is not sent back: it is reported
+    as already handled and no longer listed as pending."""
 
-    async def go() -> tuple[int, list]:
+    async def go() -> tuple[commands.Redrive, list]:
         letters = parts.dead_letters()
-        chosen = [d for d in await letters.list(service) if not d.redriven and event_id in (None, d.event_id)]
-        if chosen:
-            async with parts.store() as store:
-                for letter in chosen:
-                    await commands.record_redrive(store, letter.stream_id, actor=local_user(),
-                                                  service=letter.consumer, event_id=letter.event_id)
-        count = await letters.redrive(service, event_id)
-        if not count or parts.settings.distributed:
-            return count, []
+        async with parts.store() as store:
+            done = await commands.redrive_dead_letters(store, letters, actor=local_user(), service=service,
+                                                       event_id=event_id)
+        if not done.sent or parts.settings.distributed:
+            return done, []
         await _handle_redrives(parts, letters)
-        again = {(d.consumer, d.event_id): d for d in await letters.list(service) if not d.redriven}
-        return count, [again[key] for d in chosen if (key := (d.consumer, d.event_id)) in again]
+        again = {(d.consumer, d.event_id): d for d in await letters.list(service) if d.pending}
+        return done, [again[key] for d in done.redriven if (key := (d.consumer, d.event_id)) in again]
 
-    count, failed = asyncio.run(go())
-    if render.print_redrive(count, failed, handled=not parts.settings.distributed):
+    done, failed = asyncio.run(go())
+    if render.print_redrive(done.sent, failed, done.already_handled, handled=not parts.settings.distributed):
         sys.exit(1)
 
 

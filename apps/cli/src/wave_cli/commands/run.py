@@ -139,15 +139,20 @@ def resume_command(parts: Composition, run_id: str, timeout_s: float) -> None:
     or cancelled. Distributed, the services elsewhere move it; this follows it.
     """
 
+    from wave_runtime.tracing import command_span
+
     async def go() -> Outcome:
         async with parts.store() as store:
-            _, state = await queries.load_run(store, run_id)
+            events, state = await queries.load_run(store, run_id)
             if state.finished:
                 raise UserError(f"run {run_id} is already {state.status}; there is nothing to resume")
             follower = follower_of(parts, store, run_id)
             await follower.catch_up(quiet=True)
             render.console.print(f"run [bold]{run_id}[/] resumed ({parts.settings.mode}): {state.status}")
-            return await follow_on(parts, store, follower, state.model_source, timeout_s)
+            # The resume shows in the run's trace; what it drives is traced through the events themselves.
+            with command_span("wave resume", run_id, run_traceparent=events[0].traceparent,
+                              attributes={"wave.actor": local_user()}):
+                return await follow_on(parts, store, follower, state.model_source, timeout_s)
 
     sys.exit(render.report(asyncio.run(go())))
 

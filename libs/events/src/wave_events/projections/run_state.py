@@ -15,7 +15,7 @@ from .summary import NOTED, SummaryFacts, facts_document, note
 # The fold's code version: bump it with every change to how events fold (a field added, an event
 # folded differently), so state snapshots taken by the old fold are ignored. `snapshots.PROJECTION`
 # adds a hash of this module's source as well, which catches a change nobody bumped this for.
-PROJECTION_VERSION = 2
+PROJECTION_VERSION = 3
 
 GATES = ("G0 planned", "G1 workspace", "G2 implemented", "G3 safe", "G4 committed", "G5 tested", "G6 approved", "G7 merged")
 
@@ -467,7 +467,9 @@ def _handling_abandoned(state: RunState, e: Envelope, p: ev.HandlingAbandoned) -
     return replace(state, abandoned=abandoned, status=_open_status(state, state.pending_escalations, abandoned))
 
 
-def _handed_back(state: RunState, e: Envelope, p: ev.HandlingRetryRequested | ev.DeadLetterRedriven) -> RunState:
+def _handed_back(
+    state: RunState, e: Envelope, p: ev.HandlingRetryRequested | ev.DeadLetterRedriven | ev.DeadLetterFoundHandled
+) -> RunState:
     key = f"{p.service}/{p.event_id}"
     if key not in state.abandoned:
         return state
@@ -536,6 +538,7 @@ _HANDLERS: dict[type, Callable[[RunState, Envelope, Any], RunState]] = {
     ev.HandlingAbandoned: _handling_abandoned,
     ev.HandlingRetryRequested: _handed_back,
     ev.DeadLetterRedriven: _handed_back,
+    ev.DeadLetterFoundHandled: _handed_back,
     ev.BudgetCharged: _budget_charged,
     ev.BudgetThresholdCrossed: _budget_threshold,
     ev.BudgetRaised: _budget_raised,

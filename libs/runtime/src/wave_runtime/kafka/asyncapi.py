@@ -211,6 +211,27 @@ def _event_message(model: type[DomainEvent], latest: int, payload: dict[str, Any
     }
 
 
+def _marker_message(name: str, title: str, summary: str, header: str, names: str) -> dict[str, Any]:
+    """A record on the dead letters topic that settles one letter, named in its one header."""
+    return {
+        "name": name,
+        "title": title,
+        "summary": summary,
+        "headers": {
+            "type": "object",
+            "required": [header],
+            "properties": {
+                header: {
+                    "type": "string",
+                    "description": f"`<consumer>/<event id>/<offset of the dead letter>`: {names}.",
+                },
+            },
+        },
+        "payload": {"type": "null"},
+        "bindings": _kafka({"key": _run_id_key()}),
+    }
+
+
 def _dead_letter_messages(event_messages: list[str]) -> dict[str, Any]:
     return {
         "DeadLetter": {
@@ -236,23 +257,17 @@ def _dead_letter_messages(event_messages: list[str]) -> dict[str, Any]:
             "payload": {"type": "string", "description": "The undecodable value's bytes."},
             "bindings": _kafka({"key": {"type": "null"}}),
         },
-        "DeadLetterRedriveMarker": {
-            "name": "DeadLetterRedriveMarker",
-            "title": "Re-drive marker",
-            "summary": "Left by `wave dlq redrive` after it published a dead letter again; its value is empty.",
-            "headers": {
-                "type": "object",
-                "required": ["dlq-redriven"],
-                "properties": {
-                    "dlq-redriven": {
-                        "type": "string",
-                        "description": "`<consumer>/<event id>/<offset of the dead letter>`: the letter that was re-driven.",
-                    },
-                },
-            },
-            "payload": {"type": "null"},
-            "bindings": _kafka({"key": _run_id_key()}),
-        },
+        "DeadLetterRedriveMarker": _marker_message(
+            "DeadLetterRedriveMarker", "Re-drive marker",
+            "Left by `wave dlq redrive` after it published a dead letter again; its value is empty.",
+            "dlq-redriven", "the letter that was re-driven",
+        ),
+        "DeadLetterHandledMarker": _marker_message(
+            "DeadLetterHandledMarker", "Handled-after-all marker",
+            "Left by `wave dlq redrive` instead of publishing a dead letter again, when the service had handled its "
+            "event after all (delivered again after the letter was written); its value is empty.",
+            "dlq-handled", "the letter that is settled",
+        ),
     }
 
 

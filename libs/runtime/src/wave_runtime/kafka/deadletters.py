@@ -28,7 +28,8 @@ def dead_letter_headers(
 
 class KafkaDeadLetters(DeadLetters):
     """Dead letters on `wave.events.dlq.v1`: the original record with the error in headers. A re-drive
-    republishes the record to the events topic and leaves a marker on the DLQ topic."""
+    republishes the record to the events topic and leaves a marker on the DLQ topic; a letter whose
+    event was handled after all gets a marker of its own (`dlq-handled`) and is not republished."""
 
     def __init__(self, bootstrap: str, topics: Topics, producer: AIOKafkaProducer | None = None) -> None:
         self.bootstrap = bootstrap
@@ -60,11 +61,15 @@ class KafkaDeadLetters(DeadLetters):
     async def _letters(self) -> list[tuple[DeadLetter, object]]:
         records = await self._records()
         redriven = set()
+        handled = set()
         letters = []
         for record in records:
             headers = {k: v.decode() for k, v in record.headers}
             if "dlq-redriven" in headers:
                 redriven.add(headers["dlq-redriven"])
+                continue
+            if "dlq-handled" in headers:
+                handled.add(headers["dlq-handled"])
                 continue
             letter = DeadLetter(
                 consumer=headers.get("dlq-consumer", ""),
@@ -79,8 +84,9 @@ class KafkaDeadLetters(DeadLetters):
             letters.append((letter, record))
         marked = []
         for letter, record in letters:
-            done = f"{letter.consumer}/{letter.event_id}/{record.offset}" in redriven
-            marked.append((DeadLetter(**{**letter.__dict__, "redriven": done}), record))
+            name = _marker(letter, record)
+            settled = {"redriven": name in redriven, "handled": name in handled}
+            marked.append((DeadLetter(**{**letter.__dict__, **settled}), record))
         return marked
 
     async def list(self, consumer: str | None = None) -> list[DeadLetter]:
@@ -89,16 +95,28 @@ class KafkaDeadLetters(DeadLetters):
     async def redrive(self, consumer: str | None = None, event_id: str | None = None) -> int:
         count = 0
         for letter, record in await self._letters():
-            if letter.redriven or consumer not in (None, letter.consumer) or event_id not in (None, letter.event_id):
+            if not letter.pending or consumer not in (None, letter.consumer) or event_id not in (None, letter.event_id):
                 continue
             if not letter.event_id:
                 continue  # undecodable bytes cannot be handled again as they are
             original = [(k, v) for k, v in record.headers if not k.startswith("dlq-")]
             await self._send(self.topics.events, record.value, record.key, [*original, ("redriven", b"1")])
-            marker = f"{letter.consumer}/{letter.event_id}/{record.offset}".encode()
-            await self._send(self.topics.dlq, None, record.key, [("dlq-redriven", marker)])
+            await self._send(self.topics.dlq, None, record.key, [("dlq-redriven", _marker(letter, record).encode())])
             count += 1
         return count
+
+    async def mark_handled(self, consumer: str, event_id: str) -> int:
+        count = 0
+        for letter, record in await self._letters():
+            if letter.pending and (letter.consumer, letter.event_id) == (consumer, event_id):
+                await self._send(self.topics.dlq, None, record.key, [("dlq-handled", _marker(letter, record).encode())])
+                count += 1
+        return count
+
+
+def _marker(letter: DeadLetter, record) -> str:
+    """What a marker on the DLQ topic names: one letter, by its consumer, event and offset."""
+    return f"{letter.consumer}/{letter.event_id}/{record.offset}"
 
 
 __all__ = ["DLQ_ERROR_LIMIT", "KafkaDeadLetters", "dead_letter_headers"]
