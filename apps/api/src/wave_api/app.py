@@ -20,6 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from wave_app import access, commands, queries
 from wave_app.errors import AppError
 from wave_app.projection import RunsProjector
@@ -70,6 +71,7 @@ class Api:
     tables: ApiTables
     config: ApiConfig
     settings: ApiSettings
+    feed: sse.EventFeed
     limiter: FailureLimiter = field(default_factory=FailureLimiter)
     projector: RunsProjector | None = None
     ready: bool = False
@@ -184,7 +186,7 @@ STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def _event_stream(request: Request, after: int, stream_id: str | None) -> StreamingResponse:
-    frames = sse.events_after(api_of(request).store, after, stream_id=stream_id, disconnected=request.is_disconnected,
+    frames = sse.events_after(api_of(request).feed, after, stream_id=stream_id, disconnected=request.is_disconnected,
                               keep_alive_s=request.app.state.keep_alive_s)
     return StreamingResponse(frames, media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -400,7 +402,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             stack.push_async_callback(store.close)
         tables = await open_tables(store)
         stack.push_async_callback(tables.close)
-        api = Api(store=store, tables=tables, config=config, settings=settings,
+        feed = sse.EventFeed(store)
+        await feed.start()
+        stack.push_async_callback(feed.close)
+        api = Api(store=store, tables=tables, config=config, settings=settings, feed=feed,
                   limiter=FailureLimiter(settings.api_auth_failures_per_minute))
         app.state.api = api
         stop = asyncio.Event()
@@ -418,6 +423,33 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             stack.push_async_callback(end_projection)
         api.ready = True
         yield
+
+
+class RequestCounter:
+    """Counts answered requests by route and status. Plain ASGI: a `BaseHTTPMiddleware` would pass
+    every chunk of every event stream through a memory channel of its own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            # The router notes the matched route in the same scope.
+            route = getattr(scope.get("route"), "path", "unmatched")
+            REQUESTS.labels(scope["method"], route, str(status)).inc()
 
 
 def create_app(config: ApiConfig | None = None, *, keep_alive_s: float = sse.KEEP_ALIVE_S) -> FastAPI:
@@ -448,11 +480,5 @@ def create_app(config: ApiConfig | None = None, *, keep_alive_s: float = sse.KEE
             allow_methods=["GET", "POST", "PUT", "DELETE"], allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "Last-Event-ID"],
         )
 
-    @app.middleware("http")
-    async def count(request: Request, call_next: Any) -> Response:
-        response = await call_next(request)
-        route = request.scope.get("route")
-        REQUESTS.labels(request.method, getattr(route, "path", "unmatched"), str(response.status_code)).inc()
-        return response
-
+    app.add_middleware(RequestCounter)
     return app

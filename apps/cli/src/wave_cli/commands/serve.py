@@ -46,7 +46,9 @@ def serve_command(parts: Composition, host: str, port: int) -> None:
 
 def _listen(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
+    # Naming TCP makes asyncio set TCP_NODELAY on each connection (it checks the protocol number);
+    # without it an answer written as headers then body waits for the client's delayed ACK.
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))
