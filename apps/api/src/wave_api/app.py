@@ -31,6 +31,7 @@ from wave_store.tables import ApiTables, RunRow, TokenRecord, open_tables
 
 from . import models, sse
 from .auth import SESSION_COOKIE, FailureLimiter, client_address, require
+from .scrape import MetricsScraper, parse_targets
 from .settings import ApiSettings, read_api_settings
 
 API_PREFIX = "/api/v1"
@@ -74,6 +75,7 @@ class Api:
     feed: sse.EventFeed
     limiter: FailureLimiter = field(default_factory=FailureLimiter)
     projector: RunsProjector | None = None
+    scraper: MetricsScraper | None = None  # distributed: the services' metrics for the dashboard
     ready: bool = False
 
 
@@ -407,6 +409,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         stack.push_async_callback(feed.close)
         api = Api(store=store, tables=tables, config=config, settings=settings, feed=feed,
                   limiter=FailureLimiter(settings.api_auth_failures_per_minute))
+        targets = parse_targets(settings.api_metrics_targets)
+        if targets:
+            api.scraper = MetricsScraper(targets)
+            stack.push_async_callback(api.scraper.close)
         app.state.api = api
         stop = asyncio.Event()
         if config.project_runs:
