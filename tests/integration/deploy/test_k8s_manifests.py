@@ -46,7 +46,7 @@ def test_each_role_runs_from_the_one_image_with_probes_and_a_locked_down_contain
         pod = deployment["spec"]["template"]["spec"]
         (container,) = pod["containers"]
         role = name.removeprefix("wave-")
-        expected = {"relay": ["relay"], "api": ["serve"]}.get(role, ["service", role])
+        expected = {"relay": ["relay"]}.get(role, ["service", role])
         assert container["command"] == ["wave"] and container["args"][: len(expected)] == expected
         assert container["image"] == "wave:0.1.0"
         assert container["args"][-2:] == ["--health-port", "9100"]
