@@ -22,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from wave_app import access, commands, queries
-from wave_app.errors import AppError
+from wave_app.errors import AppError, Remedy, phrase
 from wave_app.projection import RunsProjector
 from wave_events.codec import encode_envelope
 from wave_events.envelope import run_stream_id
@@ -141,7 +141,7 @@ async def submit_run(request: Request, body: models.RunCreate, token: Approver) 
         api.store, actor=access.actor_of(token), story=body.story, repo=body.repo,
         target_branch=body.target_branch, budget_usd=body.budget_usd, budget_tokens=body.budget_tokens,
         max_retries=body.max_retries, merge_policy=body.merge_policy, merge_strategy=body.merge_strategy,
-        model_source=api.config.model_source,
+        model_source=api.config.model_source, producer=commands.API_PRODUCER,
     )
     return models.RunCreated(run_id=run_id, status="running")
 
@@ -224,7 +224,7 @@ async def all_stream(
 async def decide(request: Request, run_id: str, body: models.DecisionRequest, token: Approver) -> models.DecisionRecorded:
     _, envelope = await commands.record_decision(
         api_of(request).store, run_id, actor=access.actor_of(token), decision=body.decision,
-        escalation_id=body.escalation_id or None, comment=body.comment,
+        escalation_id=body.escalation_id or None, comment=body.comment, producer=commands.API_PRODUCER,
     )
     payload = envelope.payload
     return models.DecisionRecorded(run_id=run_id, event_id=str(envelope.event_id), escalation_id=payload.escalation_id,
@@ -234,7 +234,8 @@ async def decide(request: Request, run_id: str, body: models.DecisionRequest, to
 @runs.post("/runs/{run_id}/budget", response_model=models.BudgetRecorded, summary="Raise a run's budget")
 async def budget(request: Request, run_id: str, body: models.BudgetRequest, token: Approver) -> models.BudgetRecorded:
     _, envelope = await commands.raise_budget(api_of(request).store, run_id, actor=access.actor_of(token),
-                                              usd=body.usd, tokens=body.tokens, force=body.force)
+                                              usd=body.usd, tokens=body.tokens, force=body.force,
+                                              producer=commands.API_PRODUCER)
     payload = envelope.payload
     return models.BudgetRecorded(run_id=run_id, event_id=str(envelope.event_id), limit_usd=payload.limit_usd,
                                  limit_tokens=payload.limit_tokens, raised_by=payload.raised_by)
@@ -243,7 +244,7 @@ async def budget(request: Request, run_id: str, body: models.BudgetRequest, toke
 @runs.post("/runs/{run_id}/cancel", response_model=models.CancelRecorded, summary="Cancel a run")
 async def cancel(request: Request, run_id: str, body: models.CancelRequest, token: Approver) -> models.CancelRecorded:
     _, envelope = await commands.cancel_run(api_of(request).store, run_id, actor=access.actor_of(token),
-                                            reason=body.reason)
+                                            reason=body.reason, producer=commands.API_PRODUCER)
     payload = envelope.payload
     return models.CancelRecorded(run_id=run_id, event_id=str(envelope.event_id), cancelled_by=payload.cancelled_by,
                                  reason=payload.reason)
@@ -346,6 +347,26 @@ async def metrics() -> Response:
 # --- the application -----------------------------------------------------------------------------
 
 
+def remedy_text(remedy: Remedy) -> str:
+    """What to do about a refusal, in this API's terms (the CLI says it with its options)."""
+    run = f"{API_PREFIX}/runs/{remedy.run_id}"
+    return {
+        "force": 'send "force": true to change its budget anyway',
+        "name_escalation": f'name one in "escalation_id" ({", ".join(remedy.choices)})',
+        "raise_budget": f"raise it with POST {run}/budget, or reject it to stop the run",
+        "name_target_branch": 'name one in "target_branch"',
+        "list_escalations": f"GET {run} lists them",
+        "list_runs": f"GET {API_PREFIX}/runs lists the runs",
+        "raw_events": "an operator can read what is stored with `wave events RUN --raw`",
+    }[remedy.kind]
+
+
+def api_line(error: AppError) -> str:
+    """A refusal as this API says it: inputs by their JSON field names, which are the neutral names."""
+    return phrase(error, {}, remedy_text)
+
+
+
 def _one_line(exc: RequestValidationError) -> str:
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
     where = ".".join(str(part) for part in first.get("loc", ()) if part not in ("body",)) or "request"
@@ -355,7 +376,7 @@ def _one_line(exc: RequestValidationError) -> str:
 def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(_: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+        return JSONResponse({"detail": api_line(exc)}, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
