@@ -1,6 +1,6 @@
 """Run WAVE's benchmarks, print the figures against their targets, merge them into bench/results/latest.json.
 
-    .venv/bin/python bench/run.py [--only store|runtime|idle|safety|orchestration|fanout|deploy] [--quick]
+    .venv/bin/python bench/run.py [--only store|runtime|idle|safety|orchestration|fanout|deploy|api] [--quick]
 
 The database is WAVE_BENCH_DATABASE_URL, else WAVE_TEST_DATABASE_URL, else the local server `make up`
 starts; the Kafka broker is WAVE_BENCH_KAFKA_BOOTSTRAP, else WAVE_TEST_KAFKA_BOOTSTRAP, else the local
@@ -25,7 +25,7 @@ sys.path.append(str(Path(__file__).resolve().parents[1] / "tests" / "support"))
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:55432/wave"
 DEFAULT_BOOTSTRAP = "127.0.0.1:19092"
-SUITES = ("store", "runtime", "idle", "safety", "orchestration", "fanout", "deploy")
+SUITES = ("store", "runtime", "idle", "safety", "orchestration", "fanout", "deploy", "api")
 
 
 def database_url() -> str:
@@ -69,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
 
             sizes = bench.QUICK if args.quick else bench.FULL
             work = bench.measure(sizes)
+        elif suite == "api":  # PostgreSQL (and SQLite): no broker
+            import api_bench as bench
+
+            sizes = bench.QUICK if args.quick else bench.FULL
+            work = bench.measure(url, sizes)
         elif suite == "safety":  # pure code: no database or broker
             import safety_bench as bench
 

@@ -71,7 +71,7 @@ def served(db: Path, settings: ApiSettings | None = None, *, keep_alive_s: float
     import uvicorn
 
     app = create_app(ApiConfig(store_url=f"sqlite:///{db}", settings=settings or ApiSettings()), keep_alive_s=keep_alive_s)
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY, as wave serve
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
     port = listener.getsockname()[1]

@@ -12,6 +12,8 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from wave_app import commands
 from wave_runtime.tracing import configure_tracing
+from wave_events import catalogue as ev
+from wave_events.envelope import new_envelope
 
 
 @pytest.fixture
@@ -179,7 +181,7 @@ async def test_runs_are_paged_newest_first_and_filtered(api, repo):
         ("POST", "/api/v1/runs/nosuchrun/cancel", {}, 404, "no run"),
         ("POST", "/api/v1/runs/{run}/decisions", {"decision": "maybe"}, 422, "decision"),
         ("POST", "/api/v1/runs/{run}/decisions", {"decision": "approve", "escalation_id": "x"}, 404, "no pending escalation x"),
-        ("POST", "/api/v1/runs/{run}/budget", {}, 400, "give --usd"),
+        ("POST", "/api/v1/runs/{run}/budget", {}, 400, "give usd and/or tokens"),
         ("POST", "/api/v1/runs/{run}/budget", {"usd": 3}, 409, "not stopped for budget"),
     ],
 )
@@ -286,3 +288,51 @@ async def test_health_readiness_and_metrics(api):
     await api.client.get("/api/v1/runs", headers=api.auth("viewer"))
     metrics = await api.client.get("/metrics")
     assert 'wave_api_requests_total{method="GET",route="/api/v1/runs",status="200"}' in metrics.text
+
+
+async def test_what_people_do_through_the_api_is_recorded_as_the_api_with_the_person_as_actor(api, repo):
+    submitted = await api.client.post("/api/v1/runs", headers=api.auth("approver"),
+                                      json={"story": "Add slugify", "repo": str(repo)})
+    run_id = submitted.json()["run_id"]
+    stream = f"run-{run_id}"
+    question = ev.EscalationRequested(escalation_id="e1", kind="unsafe_action", reason="why", options=("approve", "reject"))
+    await api.store.append(stream, [new_envelope(stream, question, producer="safety")], 1)
+    await api.client.post(f"/api/v1/runs/{run_id}/budget", headers=api.auth("approver"), json={"usd": 9.5, "force": True})
+    await api.client.post(f"/api/v1/runs/{run_id}/decisions", headers=api.auth("approver"), json={"decision": "approve"})
+    await api.client.post(f"/api/v1/runs/{run_id}/cancel", headers=api.auth("admin"), json={"reason": "enough"})
+    events = await api.store.read_stream(stream)
+    people = [e for e in events if e.producer != "safety"]
+    assert [(e.type, e.producer) for e in people] == [
+        ("RunRequested", "api"), ("BudgetRaised", "api"), ("HumanDecisionRecorded", "api"), ("RunCancelled", "api")]
+    assert [people[0].payload.requested_by, people[1].payload.raised_by, people[2].payload.decided_by,
+            people[3].payload.cancelled_by] == ["approver (approver)"] * 3 + ["admin (admin)"]
+
+
+async def test_refusals_through_the_api_name_its_fields_and_endpoints_never_command_line_options(api, repo):
+    run_id = await escalated_run(api.store, repo)
+    stream = f"run-{run_id}"
+    budget_stop = ev.EscalationRequested(escalation_id="e2", kind="budget", reason="spent", options=("approve", "reject"))
+    await api.store.append(stream, [new_envelope(stream, budget_stop, producer="planner")], 2)
+
+    which = await api.client.post(f"/api/v1/runs/{run_id}/decisions", headers=api.auth("approver"), json={"decision": "approve"})
+    approving = await api.client.post(f"/api/v1/runs/{run_id}/decisions", headers=api.auth("approver"),
+                                      json={"decision": "approve", "escalation_id": "e2"})
+    unknown = await api.client.post(f"/api/v1/runs/{run_id}/decisions", headers=api.auth("approver"),
+                                    json={"decision": "approve", "escalation_id": "e9"})
+    branch = await api.client.post("/api/v1/runs", headers=api.auth("approver"),
+                                   json={"story": "x", "repo": str(repo), "target_branch": "nope"})
+    unforced = await api.client.post(f"/api/v1/runs/{run_id}/budget", headers=api.auth("approver"), json={"usd": 1})
+    assert which.status_code == 400 and which.json()["detail"] == (
+        f'run {run_id} waits for 2 decisions; name one in "escalation_id" (e1, e2)')
+    assert approving.status_code == 400 and approving.json()["detail"] == (
+        f"escalation e2 asks for more budget; raise it with POST /api/v1/runs/{run_id}/budget, or reject it to stop the run")
+    assert unknown.status_code == 404 and f"GET /api/v1/runs/{run_id} lists them" in unknown.json()["detail"]
+    assert branch.status_code == 400 and branch.json()["detail"].startswith("target_branch nope: no such branch")
+    assert unforced.status_code == 200  # stopped for budget: a top-up needs no force
+    for refused in (which, approving, unknown, branch):
+        assert "--" not in refused.json()["detail"] and "wave " not in refused.json()["detail"]
+
+    other = await escalated_run(api.store, repo)  # waiting on an unsafe action, not on its budget
+    running = await api.client.post(f"/api/v1/runs/{other}/budget", headers=api.auth("approver"), json={"usd": 2})
+    assert running.status_code == 409 and running.json()["detail"] == (
+        f'run {other} is awaiting_human, not stopped for budget; send "force": true to change its budget anyway')

@@ -59,3 +59,32 @@ def test_wave_serve_prints_its_url_and_answers_with_the_tokens_the_cli_made(tmp_
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+async def test_connections_to_wave_serve_send_small_answers_at_once():
+    """A socket made without naming TCP is not given TCP_NODELAY by asyncio: every answer written in
+    two parts (headers, then body) would then wait for the client's delayed ACK, some 40 ms."""
+    import asyncio
+    import socket
+
+    from wave_cli.commands.serve import _listen
+
+    listener = _listen("127.0.0.1", 0)
+    loop = asyncio.get_running_loop()
+    accepted: asyncio.Future[asyncio.BaseTransport] = loop.create_future()
+
+    class Accept(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            accepted.set_result(transport)
+
+    server = await loop.create_server(Accept, sock=listener)  # what uvicorn does with the socket
+    try:
+        _, writer = await asyncio.open_connection(*listener.getsockname()[:2])
+        transport = await asyncio.wait_for(accepted, 10)
+        connection = transport.get_extra_info("socket")
+        assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        writer.close()
+        transport.close()
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -114,3 +114,77 @@ async def test_a_quiet_stream_sends_keep_alive_comments(tmp_path):
                     if line.startswith(": keep-alive"):
                         break
     assert ": keep-alive" in lines
+
+
+async def _take(frames, count: int) -> list[int]:
+    """The ids of the next `count` events of an events_after generator (keep-alive comments skipped)."""
+    ids: list[int] = []
+    while len(ids) < count:
+        chunk = await asyncio.wait_for(anext(frames), 10)
+        ids += [int(line[4:]) for line in chunk.splitlines() if line.startswith("id: ")]
+    return ids
+
+
+async def _connected() -> bool:
+    return False
+
+
+@pytest.mark.timeout(60)
+async def test_many_clients_share_one_reader_of_the_store(tmp_path):
+    """Each new event is read from the store once for all the open streams, not once per client."""
+    from wave_api.sse import EventFeed, events_after
+
+    store = await open_store(f"sqlite:///{tmp_path / 'wave.db'}")
+    reads = 0
+    read_all = store.read_all
+
+    async def counted(from_position: int = 0, limit: int = 1000):
+        nonlocal reads
+        reads += 1
+        return await read_all(from_position, limit)
+
+    store.read_all = counted  # type: ignore[method-assign]
+    feed = EventFeed(store)
+    try:
+        await append_note(store, "run-aaa111", 0)
+        await feed.start()
+        clients = [events_after(feed, 0, disconnected=_connected) for _ in range(40)]
+        assert [await _take(c, 1) for c in clients] == [[1]] * 40  # history: each reads it once
+        reads = 0
+        for n in range(1, 6):
+            await append_note(store, "run-aaa111", n)
+            assert [await _take(c, 1) for c in clients] == [[n + 1]] * 40
+        assert reads <= 2 * 5  # the feed's reads (a page, then an empty one before it waits), not 40 x 5
+        for c in clients:
+            await c.aclose()
+    finally:
+        await feed.close()
+        await store.close()
+
+
+@pytest.mark.timeout(60)
+async def test_a_client_too_slow_for_the_feed_reads_the_rest_from_the_store(tmp_path, monkeypatch):
+    from wave_api import sse
+
+    monkeypatch.setattr(sse, "QUEUE_LIMIT", 2)
+    monkeypatch.setattr(sse, "BATCH", 3)
+    store = await open_store(f"sqlite:///{tmp_path / 'wave.db'}")
+    feed = sse.EventFeed(store)
+    try:
+        await feed.start()
+        slow = sse.events_after(feed, 0, stream_id="run-bbb222", disconnected=_connected)
+        fast = sse.events_after(feed, 0, disconnected=_connected)
+        await append_note(store, "run-bbb222", 0)
+        assert await _take(slow, 1) == [1] and await _take(fast, 1) == [1]
+        for n in range(1, 30):  # many pages while `slow` reads nothing: the feed lets go of it
+            await append_note(store, "run-bbb222" if n % 3 else "run-aaa111", n)
+            assert await _take(fast, 1) == [n + 1]
+        theirs = [p for p in range(2, 31) if (p - 1) % 3]
+        assert await _take(slow, len(theirs)) == theirs  # every one of its run's events, once, in order
+        await append_note(store, "run-bbb222", 99)
+        assert await _take(slow, 1) == [31]  # and live ones again
+        await slow.aclose()
+        await fast.aclose()
+    finally:
+        await feed.close()
+        await store.close()

@@ -51,8 +51,8 @@ async def test_a_submitted_run_names_the_person_who_asked_for_it(store, repo):
     ("fields", "problem"),
     [
         ({"story": "   "}, "the story is empty"),
-        ({"budget_usd": float("nan")}, "--budget-usd nan: give a finite amount"),
-        ({"target_branch": "nope"}, "--target-branch nope: no such branch"),
+        ({"budget_usd": float("nan")}, "^budget_usd nan: give a finite amount"),
+        ({"target_branch": "nope"}, "^target_branch nope: no such branch"),
     ],
 )
 async def test_a_bad_submission_is_an_invalid_request_and_stores_nothing(store, repo, fields, problem):
@@ -146,8 +146,9 @@ async def test_an_undecodable_event_makes_its_run_unreadable_and_raw_reading_sti
 
 @pytest.mark.parametrize("repo", ["r" * 5000, "~no-such-user-anywhere/repo", "bad\x00path"])
 async def test_a_repository_path_the_system_cannot_look_at_is_an_invalid_request(store, repo):
-    with pytest.raises(InvalidRequest, match="--repo"):
+    with pytest.raises(InvalidRequest, match="^repo ") as refused:
         await commands.submit_run(store, actor="ana", story="x", repo=repo)
+    assert refused.value.field == "repo"  # each edge names it its own way (--repo, "repo")
     assert await queries.list_runs(store) == []
 
 
@@ -167,3 +168,23 @@ async def test_only_a_domains_approvers_may_approve_its_task_review(store, repo)
     assert envelope.payload.decided_by == "ana (approver)"
     _, state = await queries.load_run(store, run_id)
     assert state.tasks["pay"].reviewed_by == "ana (approver)"
+
+
+async def test_a_refusal_names_no_edge_and_each_edge_phrases_the_remedy_its_own_way(store, repo):
+    from wave_api.app import api_line
+    from wave_cli.errors import cli_line
+
+    run_id = await _escalated_run(store, repo)
+    with pytest.raises(Conflict) as unforced:
+        await commands.raise_budget(store, run_id, actor="ana", usd=9, tokens=None)
+    with pytest.raises(InvalidRequest) as below:
+        await commands.raise_budget(store, run_id, actor="ana", usd=-1, tokens=None, force=True)
+    for refusal in (unforced.value, below.value):
+        assert "--" not in str(refusal) and "wave " not in str(refusal)
+    assert cli_line(unforced.value) == f"run {run_id} is awaiting_human, not stopped for budget; --force changes its budget anyway"
+    assert api_line(unforced.value) == f'run {run_id} is awaiting_human, not stopped for budget; send "force": true to change its budget anyway'
+    assert cli_line(below.value).startswith("--usd -1: give a finite amount")
+    assert api_line(below.value).startswith("usd -1: give a finite amount")
+    # The command line's events say so; the API passes its own producer (tests/integration/api/test_api.py).
+    events, _ = await queries.load_run(store, run_id)
+    assert events[0].producer == commands.PRODUCER == "cli"

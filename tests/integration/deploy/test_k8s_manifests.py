@@ -46,7 +46,7 @@ def test_each_role_runs_from_the_one_image_with_probes_and_a_locked_down_contain
         pod = deployment["spec"]["template"]["spec"]
         (container,) = pod["containers"]
         role = name.removeprefix("wave-")
-        expected = {"relay": ["relay"], "api": ["serve"]}.get(role, ["service", role])
+        expected = {"relay": ["relay"]}.get(role, ["service", role])
         assert container["command"] == ["wave"] and container["args"][: len(expected)] == expected
         assert container["image"] == "wave:0.1.0"
         assert container["args"][-2:] == ["--health-port", "9100"]
@@ -113,3 +113,25 @@ def test_a_misspelled_field_fails_validation(tmp_path: Path) -> None:
     assert "Deployment wave-planner is invalid" in checked.stdout and "'readinesProbe' not allowed" in checked.stdout
     assert "ScaledObject wave-planner is invalid" in checked.stdout and "/spec/maxReplicaCount" in checked.stdout
     assert "Invalid: 2" in checked.stdout
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_api_dashboard_can_reach_every_roles_metrics(overlay: str) -> None:
+    from urllib.parse import urlsplit
+
+    from wave_api.scrape import parse_targets
+
+    objects = _objects(overlay)
+    (container,) = _named(objects, "Deployment")["wave-api"]["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    targets = {t.service: urlsplit(t.url) for t in parse_targets(env["WAVE_API_METRICS_TARGETS"])}
+    assert set(targets) == {*ROLES, "relay"}
+    services = _named(objects, "Service")
+    for role, url in targets.items():
+        service = services[url.hostname]
+        assert service["spec"]["selector"] == {"app.kubernetes.io/name": f"wave-{role}"}
+        assert {p["port"] for p in service["spec"]["ports"]} == {url.port} and url.path == "/metrics"
+    scrape = _named(objects, "NetworkPolicy")["wave-api-scrape"]["spec"]
+    allowed = scrape["egress"][0]["to"][0]["podSelector"]["matchExpressions"][0]["values"]
+    assert set(allowed) == {f"wave-{r}" for r in (*ROLES, "relay")}
+    assert scrape["egress"][0]["ports"] == [{"protocol": "TCP", "port": 9100}]

@@ -59,3 +59,12 @@ def test_a_malformed_approvers_setting_is_one_line_naming_the_variable(value):
 )
 def test_each_role_includes_the_ones_below_it(role, needed, allowed):
     assert access.allows(role, needed) is allowed
+
+
+def test_a_quantile_of_scraped_buckets_interpolates_as_prometheus_does():
+    from wave_api.scrape import quantile
+
+    buckets = [(0.1, 0.0), (0.2, 10.0), (float("inf"), 10.0)]
+    assert quantile(0.5, buckets) == pytest.approx(0.15)
+    assert quantile(0.99, [(0.1, 0.0), (float("inf"), 4.0)]) == 0.1  # past the last bound: that bound
+    assert quantile(0.5, [(0.1, 0.0), (float("inf"), 0.0)]) is None  # nothing observed yet

@@ -20,8 +20,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from wave_app import access, commands, queries
-from wave_app.errors import AppError
+from wave_app.errors import AppError, Remedy, phrase
 from wave_app.projection import RunsProjector
 from wave_events.codec import encode_envelope
 from wave_events.envelope import run_stream_id
@@ -30,6 +31,7 @@ from wave_store.tables import ApiTables, RunRow, TokenRecord, open_tables
 
 from . import models, sse
 from .auth import SESSION_COOKIE, FailureLimiter, client_address, require
+from .scrape import MetricsScraper, parse_targets
 from .settings import ApiSettings, read_api_settings
 
 API_PREFIX = "/api/v1"
@@ -70,8 +72,10 @@ class Api:
     tables: ApiTables
     config: ApiConfig
     settings: ApiSettings
+    feed: sse.EventFeed
     limiter: FailureLimiter = field(default_factory=FailureLimiter)
     projector: RunsProjector | None = None
+    scraper: MetricsScraper | None = None  # distributed: the services' metrics for the dashboard
     ready: bool = False
 
 
@@ -137,7 +141,7 @@ async def submit_run(request: Request, body: models.RunCreate, token: Approver) 
         api.store, actor=access.actor_of(token), story=body.story, repo=body.repo,
         target_branch=body.target_branch, budget_usd=body.budget_usd, budget_tokens=body.budget_tokens,
         max_retries=body.max_retries, merge_policy=body.merge_policy, merge_strategy=body.merge_strategy,
-        delivery=body.delivery, model_source=api.config.model_source,
+        delivery=body.delivery, model_source=api.config.model_source, producer=commands.API_PRODUCER,
     )
     return models.RunCreated(run_id=run_id, status="running")
 
@@ -184,7 +188,7 @@ STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def _event_stream(request: Request, after: int, stream_id: str | None) -> StreamingResponse:
-    frames = sse.events_after(api_of(request).store, after, stream_id=stream_id, disconnected=request.is_disconnected,
+    frames = sse.events_after(api_of(request).feed, after, stream_id=stream_id, disconnected=request.is_disconnected,
                               keep_alive_s=request.app.state.keep_alive_s)
     return StreamingResponse(frames, media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -220,7 +224,7 @@ async def all_stream(
 async def decide(request: Request, run_id: str, body: models.DecisionRequest, token: Approver) -> models.DecisionRecorded:
     _, envelope = await commands.record_decision(
         api_of(request).store, run_id, actor=access.actor_of(token), decision=body.decision,
-        escalation_id=body.escalation_id or None, comment=body.comment,
+        escalation_id=body.escalation_id or None, comment=body.comment, producer=commands.API_PRODUCER,
     )
     payload = envelope.payload
     return models.DecisionRecorded(run_id=run_id, event_id=str(envelope.event_id), escalation_id=payload.escalation_id,
@@ -230,7 +234,8 @@ async def decide(request: Request, run_id: str, body: models.DecisionRequest, to
 @runs.post("/runs/{run_id}/budget", response_model=models.BudgetRecorded, summary="Raise a run's budget")
 async def budget(request: Request, run_id: str, body: models.BudgetRequest, token: Approver) -> models.BudgetRecorded:
     _, envelope = await commands.raise_budget(api_of(request).store, run_id, actor=access.actor_of(token),
-                                              usd=body.usd, tokens=body.tokens, force=body.force)
+                                              usd=body.usd, tokens=body.tokens, force=body.force,
+                                              producer=commands.API_PRODUCER)
     payload = envelope.payload
     return models.BudgetRecorded(run_id=run_id, event_id=str(envelope.event_id), limit_usd=payload.limit_usd,
                                  limit_tokens=payload.limit_tokens, raised_by=payload.raised_by)
@@ -239,7 +244,7 @@ async def budget(request: Request, run_id: str, body: models.BudgetRequest, toke
 @runs.post("/runs/{run_id}/cancel", response_model=models.CancelRecorded, summary="Cancel a run")
 async def cancel(request: Request, run_id: str, body: models.CancelRequest, token: Approver) -> models.CancelRecorded:
     _, envelope = await commands.cancel_run(api_of(request).store, run_id, actor=access.actor_of(token),
-                                            reason=body.reason)
+                                            reason=body.reason, producer=commands.API_PRODUCER)
     payload = envelope.payload
     return models.CancelRecorded(run_id=run_id, event_id=str(envelope.event_id), cancelled_by=payload.cancelled_by,
                                  reason=payload.reason)
@@ -342,6 +347,26 @@ async def metrics() -> Response:
 # --- the application -----------------------------------------------------------------------------
 
 
+def remedy_text(remedy: Remedy) -> str:
+    """What to do about a refusal, in this API's terms (the CLI says it with its options)."""
+    run = f"{API_PREFIX}/runs/{remedy.run_id}"
+    return {
+        "force": 'send "force": true to change its budget anyway',
+        "name_escalation": f'name one in "escalation_id" ({", ".join(remedy.choices)})',
+        "raise_budget": f"raise it with POST {run}/budget, or reject it to stop the run",
+        "name_target_branch": 'name one in "target_branch"',
+        "list_escalations": f"GET {run} lists them",
+        "list_runs": f"GET {API_PREFIX}/runs lists the runs",
+        "raw_events": "an operator can read what is stored with `wave events RUN --raw`",
+    }[remedy.kind]
+
+
+def api_line(error: AppError) -> str:
+    """A refusal as this API says it: inputs by their JSON field names, which are the neutral names."""
+    return phrase(error, {}, remedy_text)
+
+
+
 def _one_line(exc: RequestValidationError) -> str:
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
     where = ".".join(str(part) for part in first.get("loc", ()) if part not in ("body",)) or "request"
@@ -351,7 +376,7 @@ def _one_line(exc: RequestValidationError) -> str:
 def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(_: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+        return JSONResponse({"detail": api_line(exc)}, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -400,8 +425,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             stack.push_async_callback(store.close)
         tables = await open_tables(store)
         stack.push_async_callback(tables.close)
-        api = Api(store=store, tables=tables, config=config, settings=settings,
+        feed = sse.EventFeed(store)
+        await feed.start()
+        stack.push_async_callback(feed.close)
+        api = Api(store=store, tables=tables, config=config, settings=settings, feed=feed,
                   limiter=FailureLimiter(settings.api_auth_failures_per_minute))
+        targets = parse_targets(settings.api_metrics_targets)
+        if targets:
+            api.scraper = MetricsScraper(targets)
+            stack.push_async_callback(api.scraper.close)
         app.state.api = api
         stop = asyncio.Event()
         if config.project_runs:
@@ -418,6 +450,33 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             stack.push_async_callback(end_projection)
         api.ready = True
         yield
+
+
+class RequestCounter:
+    """Counts answered requests by route and status. Plain ASGI: a `BaseHTTPMiddleware` would pass
+    every chunk of every event stream through a memory channel of its own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            # The router notes the matched route in the same scope.
+            route = getattr(scope.get("route"), "path", "unmatched")
+            REQUESTS.labels(scope["method"], route, str(status)).inc()
 
 
 def create_app(config: ApiConfig | None = None, *, keep_alive_s: float = sse.KEEP_ALIVE_S) -> FastAPI:
@@ -448,11 +507,5 @@ def create_app(config: ApiConfig | None = None, *, keep_alive_s: float = sse.KEE
             allow_methods=["GET", "POST", "PUT", "DELETE"], allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "Last-Event-ID"],
         )
 
-    @app.middleware("http")
-    async def count(request: Request, call_next: Any) -> Response:
-        response = await call_next(request)
-        route = request.scope.get("route")
-        REQUESTS.labels(request.method, getattr(route, "path", "unmatched"), str(response.status_code)).inc()
-        return response
-
+    app.add_middleware(RequestCounter)
     return app

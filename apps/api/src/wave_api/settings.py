@@ -20,11 +20,22 @@ class ApiSettings(EnvSettings):
     slack_approvers: str = ""
     # Bad tokens one client address may present per minute before it gets 429 for the rest of it.
     api_auth_failures_per_minute: int = Field(5, ge=1)
+    # Distributed: the services' Prometheus endpoints the dashboard shows, `SERVICE=URL,...`
+    # (`planner=http://wave-planner:9100/metrics`); none: the dashboard counts from the store.
+    api_metrics_targets: str = ""
 
     @field_validator("slack_approvers")
     @classmethod
     def _approvers_parse(cls, value: str) -> str:
         parse_approvers(value)
+        return value
+
+    @field_validator("api_metrics_targets")
+    @classmethod
+    def _targets_parse(cls, value: str) -> str:
+        from .scrape import parse_targets
+
+        parse_targets(value)
         return value
 
     @property

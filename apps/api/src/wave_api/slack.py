@@ -23,6 +23,7 @@ from wave_app import commands
 from wave_app.errors import AppError
 from wave_events.envelope import RUN_ID_PATTERN, run_stream_id
 
+from .app import api_line
 from .models import Problem, SlackReply
 
 MAX_AGE_S = 300
@@ -131,9 +132,10 @@ async def _decide(api: Any, press: Press) -> SlackReply:
         return SlackReply(text=f"No run waits on escalation {press.escalation_id}; nothing was recorded.")
     try:
         await commands.record_decision(api.store, run_id, actor=f"{approver} (slack {press.user})",
-                                       decision=press.decision, escalation_id=press.escalation_id)
+                                       decision=press.decision, escalation_id=press.escalation_id,
+                                       producer=commands.API_PRODUCER)
     except AppError as exc:
-        return SlackReply(text=f"Not recorded: {exc}")
+        return SlackReply(text=f"Not recorded: {api_line(exc)}")
     return SlackReply(response_type="in_channel",
                       text=f"{approver} chose {press.decision} on {press.escalation_id} (run {run_id}).")
 

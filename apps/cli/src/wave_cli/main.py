@@ -17,6 +17,7 @@ from wave_store import StoreError
 
 from .bootstrap import Composition
 from .commands import decide, inspect, operate, run, serve
+from .errors import cli_line
 from .render import error_line, errors
 
 
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         error_line(exc.format_message())
         sys.exit(exc.exit_code)
     except AppError as exc:  # a refusal of the application layer, or of this process's setup
-        error_line(str(exc))
+        error_line(cli_line(exc))
         sys.exit(1)
     except KeyboardInterrupt:
         errors.print("wave: interrupted")

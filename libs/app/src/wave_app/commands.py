@@ -26,10 +26,11 @@ from wave_runtime import DeadLetter, DeadLetters
 from wave_runtime.tracing import command_span, current_traceparent
 from wave_store import ConcurrencyError, EventStore
 
-from .errors import AppError, Conflict, InvalidRequest, NotFound
+from .errors import AppError, Conflict, InvalidRequest, NotFound, Remedy
 from .queries import load_run
 
-PRODUCER = "cli"
+PRODUCER = "cli"  # the producer of what people record through the command line
+API_PRODUCER = "api"  # ... and through the HTTP API (and its Slack buttons)
 MAX_DECISION_ATTEMPTS = 5
 
 
@@ -44,11 +45,11 @@ def check_repo(repo: str) -> str:
     try:
         path = Path(repo).expanduser().resolve()
         if not path.is_dir():
-            raise InvalidRequest(f"--repo {repo}: no such directory")
+            raise InvalidRequest(f"repo {repo}: no such directory", field="repo")
         if not (path / ".git").exists() and not (path / "HEAD").is_file():
-            raise InvalidRequest(f"--repo {repo}: not a git repository (no .git)")
+            raise InvalidRequest(f"repo {repo}: not a git repository (no .git)", field="repo")
     except (OSError, ValueError, RuntimeError) as exc:  # too long, a NUL byte, an unknown ~user
-        raise InvalidRequest(f"--repo {repo[:200]}: cannot be looked at: {exc}"[:400]) from None
+        raise InvalidRequest(f"repo {repo[:200]}: cannot be looked at: {exc}"[:400], field="repo") from None
     return str(path)
 
 
@@ -62,21 +63,22 @@ def target_branch_of(repo: str, branch: str | None) -> str:
     try:
         repository = pygit2.Repository(repo)
     except pygit2.GitError as exc:
-        raise InvalidRequest(f"--repo {repo}: cannot open the repository: {exc}") from None
+        raise InvalidRequest(f"repo {repo}: cannot open the repository: {exc}", field="repo") from None
     if branch is None:
         if repository.head_is_detached:
-            raise InvalidRequest(f"--repo {repo}: HEAD is detached, so there is no current branch; name one with --target-branch")
+            raise InvalidRequest(f"repo {repo}: HEAD is detached, so there is no current branch", field="repo",
+                                 remedy=Remedy("name_target_branch"))
         branch = repository.references["HEAD"].target.removeprefix("refs/heads/")
     if repository.lookup_branch(branch) is None:
         have = ", ".join(sorted(repository.branches.local)) or "none: the repository has no commits"
-        raise InvalidRequest(f"--target-branch {branch}: no such branch in {repo} (branches: {have})")
+        raise InvalidRequest(f"target_branch {branch}: no such branch in {repo} (branches: {have})", field="target_branch")
     return branch
 
 
-def check_amount(option: str, value: float | None) -> float | None:
+def check_amount(field: str, value: float | None) -> float | None:
     """A money amount a person typed: a finite number >= 0 (JSON cannot store NaN or infinity)."""
     if value is not None and (not math.isfinite(value) or value < 0):
-        raise InvalidRequest(f"{option} {value}: give a finite amount of 0 or more")
+        raise InvalidRequest(f"{field} {value}: give a finite amount of 0 or more", field=field)
     return value
 
 
@@ -116,11 +118,12 @@ async def submit_run(
     cassette: str = "",
     delivery: str = "local",
     domain_table: DomainTable | None = None,
+    producer: str = PRODUCER,
 ) -> str:
     """Store a run's RunRequested and return its id; `target_branch` None means the repository's
     current branch; `cassette` is the content of the cassette the run plays (JSON,
     `wave_llm.cassette_document`)."""
-    check_amount("--budget-usd", budget_usd)
+    check_amount("budget_usd", budget_usd)
     check_story(story)
     repo = check_repo(repo)
     request = _payload(
@@ -143,12 +146,12 @@ async def submit_run(
     run_id = new_run_id()
     stream = run_stream_id(run_id)
     with command_span("wave run", run_id, attributes={"wave.actor": actor}):
-        await store.append(stream, [new_envelope(stream, request, producer=PRODUCER, traceparent=current_traceparent())], 0)
+        await store.append(stream, [new_envelope(stream, request, producer=producer, traceparent=current_traceparent())], 0)
     return run_id
 
 
 async def _append_chosen(
-    store: EventStore, run_id: str, command: str, actor: str, choose: Callable[[RunState], DomainEvent]
+    store: EventStore, run_id: str, command: str, actor: str, choose: Callable[[RunState], DomainEvent], producer: str
 ) -> tuple[RunState, Envelope]:
     """Append what `choose(state)` returns at the version it saw; on a conflict, choose again on
     fresh state — so two people racing on one escalation record exactly one decision. The command's
@@ -157,7 +160,7 @@ async def _append_chosen(
     with command_span(command, run_id, run_traceparent=events[0].traceparent, attributes={"wave.actor": actor}):
         for _ in range(MAX_DECISION_ATTEMPTS):
             payload = choose(state)
-            envelope = new_envelope(run_stream_id(run_id), payload, producer=PRODUCER, traceparent=current_traceparent())
+            envelope = new_envelope(run_stream_id(run_id), payload, producer=producer, traceparent=current_traceparent())
             try:
                 await store.append(run_stream_id(run_id), [envelope], state.version)
             except ConcurrencyError:
@@ -168,7 +171,8 @@ async def _append_chosen(
 
 
 async def record_decision(
-    store: EventStore, run_id: str, *, actor: str, decision: str, escalation_id: str | None, comment: str = ""
+    store: EventStore, run_id: str, *, actor: str, decision: str, escalation_id: str | None, comment: str = "",
+    producer: str = PRODUCER,
 ) -> tuple[RunState, Envelope]:
     """Answer one pending escalation (the only one, or `escalation_id`): exactly one answer is
     recorded per escalation. Returns the state it was decided on and the recorded event."""
@@ -183,22 +187,19 @@ async def record_decision(
                 if settled:
                     _, was, by = settled[-1]
                     raise Conflict(f"escalation {escalation_id} was already answered: {was} by {by}")
-                raise NotFound(f"run {run_id} has no pending escalation {escalation_id}; `wave status {run_id}` lists them")
+                raise NotFound(f"run {run_id} has no pending escalation {escalation_id}",
+                               remedy=Remedy("list_escalations", run_id))
             chosen = pending[escalation_id]
         elif len(pending) == 1:
             chosen = next(iter(pending.values()))
         elif not pending:
             raise Conflict(f"run {run_id} is not waiting for a decision")
         else:
-            raise InvalidRequest(
-                f"run {run_id} waits for {len(pending)} decisions; name one with --escalation "
-                f"({', '.join(pending)})"
-            )
+            raise InvalidRequest(f"run {run_id} waits for {len(pending)} decisions",
+                                 remedy=Remedy("name_escalation", run_id, tuple(pending)))
         if decision == "approve" and on_approve(chosen.kind) is Outcome.RAISE_BUDGET:
-            raise InvalidRequest(
-                f"escalation {chosen.escalation_id} asks for more budget: raise it with "
-                f"`wave budget {run_id} --usd NEW_LIMIT`, or reject it to stop the run"
-            )
+            raise InvalidRequest(f"escalation {chosen.escalation_id} asks for more budget",
+                                 remedy=Remedy("raise_budget", run_id))
         if decision not in chosen.options:
             raise InvalidRequest(f"escalation {chosen.escalation_id} accepts {' or '.join(chosen.options)}, not {decision}")
         domain = task_policy(state, chosen.task_id) if chosen.task_id else None
@@ -215,31 +216,32 @@ async def record_decision(
             comment=comment,
         )
 
-    return await _append_chosen(store, run_id, "wave approve", actor, choose)
+    return await _append_chosen(store, run_id, "wave approve", actor, choose, producer)
 
 
 async def raise_budget(
-    store: EventStore, run_id: str, *, actor: str, usd: float | None, tokens: int | None, force: bool = False
+    store: EventStore, run_id: str, *, actor: str, usd: float | None, tokens: int | None, force: bool = False,
+    producer: str = PRODUCER,
 ) -> tuple[RunState, Envelope]:
     """Set new budget limits. Only for a run stopped for budget unless `force`; never below what the
     run has already spent (that would stop it again at once)."""
     if usd is None and tokens is None:
-        raise InvalidRequest("give --usd and/or --tokens: the new limit")
-    check_amount("--usd", usd)
+        raise InvalidRequest("give usd and/or tokens: the new limit", field="usd")
+    check_amount("usd", usd)
 
     def choose(state: RunState) -> DomainEvent:
         if state.finished:
             raise Conflict(f"run {run_id} is {state.status}; its budget cannot change")
         stopped = any(e.kind == "budget" for e in state.pending_escalations.values())
         if not stopped and not force:
-            raise Conflict(
-                f"run {run_id} is {state.status}, not stopped for budget; --force changes its budget anyway"
-            )
+            raise Conflict(f"run {run_id} is {state.status}, not stopped for budget", remedy=Remedy("force", run_id))
         if usd is not None and usd < state.budget_used_usd:
-            raise InvalidRequest(f"--usd {usd:g} is below the ${state.budget_used_usd:.4f} run {run_id} has already spent")
+            raise InvalidRequest(f"usd {usd:g} is below the ${state.budget_used_usd:.4f} run {run_id} has already spent",
+                                 field="usd")
         if tokens is not None and tokens < state.budget_used_tokens:
             raise InvalidRequest(
-                f"--tokens {tokens} is below the {state.budget_used_tokens} tokens run {run_id} has already used"
+                f"tokens {tokens} is below the {state.budget_used_tokens} tokens run {run_id} has already used",
+                field="tokens",
             )
         return _payload(
             ev.BudgetRaised,
@@ -248,16 +250,18 @@ async def raise_budget(
             raised_by=actor,
         )
 
-    return await _append_chosen(store, run_id, "wave budget", actor, choose)
+    return await _append_chosen(store, run_id, "wave budget", actor, choose, producer)
 
 
-async def cancel_run(store: EventStore, run_id: str, *, actor: str, reason: str) -> tuple[RunState, Envelope]:
+async def cancel_run(
+    store: EventStore, run_id: str, *, actor: str, reason: str, producer: str = PRODUCER
+) -> tuple[RunState, Envelope]:
     def choose(state: RunState) -> DomainEvent:
         if state.finished:
             raise Conflict(f"run {run_id} is already {state.status}")
         return _payload(ev.RunCancelled, cancelled_by=actor, reason=reason)
 
-    return await _append_chosen(store, run_id, "wave cancel", actor, choose)
+    return await _append_chosen(store, run_id, "wave cancel", actor, choose, producer)
 
 
 async def record_redrive(store: EventStore, stream_id: str, *, actor: str, service: str, event_id: str) -> None:
@@ -273,7 +277,7 @@ async def _record_on_run(store: EventStore, stream_id: str, actor: str, choose: 
     if not stream_id.startswith("run-"):
         return
     try:
-        await _append_chosen(store, stream_id.removeprefix("run-"), "wave dlq redrive", actor, choose)
+        await _append_chosen(store, stream_id.removeprefix("run-"), "wave dlq redrive", actor, choose, PRODUCER)
     except AppError:
         return
 

@@ -62,16 +62,17 @@ async def fork_run(
     replace the parent's when given."""
     events, state = await load_run(store, run_id)
     if not 1 <= at <= len(events):
-        raise InvalidRequest(f"--at {at}: run {run_id} has events 1 to {len(events)}")
+        raise InvalidRequest(f"at {at}: run {run_id} has events 1 to {len(events)}", field="at")
     prefix = events[:at]
     then = fold(prefix)
     if then.finished:
-        raise InvalidRequest(f"--at {at}: run {run_id} was already {then.status} there; fork it before it ended")
+        raise InvalidRequest(f"at {at}: run {run_id} was already {then.status} there; fork it before it ended", field="at")
     if then.pending_timers:
         timers = ", ".join(sorted(then.pending_timers))
         raise InvalidRequest(
-            f"--at {at}: a retry of run {run_id} was waiting there ({timers}); fork it before the retry was "
-            "scheduled or after it was requested"
+            f"at {at}: a retry of run {run_id} was waiting there ({timers}); fork it before the retry was "
+            "scheduled or after it was requested",
+            field="at",
         )
     parent_request = prefix[0].payload
     assert isinstance(parent_request, ev.RunRequested)

@@ -15,7 +15,7 @@ from wave_events.projections import RunState, fold
 from wave_store import EventStore
 from wave_store.port import StoredEvent
 
-from .errors import InvalidRequest, NotFound, Unreadable
+from .errors import InvalidRequest, NotFound, Remedy, Unreadable
 
 
 def check_run_id(run_id: str) -> str:
@@ -28,13 +28,13 @@ def check_run_id(run_id: str) -> str:
 def unreadable(run_id: str, error: UndecodableEventError) -> Unreadable:
     return Unreadable(
         f"run {run_id} is unreadable: event {error.event_id} ({error.event_type} v{error.event_version}, "
-        f"#{error.stream_version}) cannot be decoded: {error.reason}; "
-        f"`wave events {run_id} --raw` shows what is stored"
+        f"#{error.stream_version}) cannot be decoded: {error.reason}",
+        remedy=Remedy("raw_events", run_id),
     )
 
 
 def no_such_run(run_id: str) -> NotFound:
-    return NotFound(f"no run {run_id}; `wave runs` lists the runs")
+    return NotFound(f"no run {run_id}", remedy=Remedy("list_runs", run_id))
 
 
 async def load_run(store: EventStore, run_id: str) -> tuple[list[Envelope], RunState]:

@@ -114,7 +114,7 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _health(port: int | None, host: str | None, ready: Callable[[], bool]) -> AsyncIterator[None]:
+async def health_endpoints(port: int | None, host: str | None, ready: Callable[[], bool]) -> AsyncIterator[None]:
     """Serves /healthz, /readyz and /metrics while the block runs, when a port is given."""
     if port is None:
         yield
@@ -139,7 +139,7 @@ async def serve_service(
     stop = asyncio.Event()
     _stop_on_signals(stop)
     try:
-        async with _health(health_port, health_host, lambda: runner.ready):
+        async with health_endpoints(health_port, health_host, lambda: runner.ready):
             await runner.run(stop)
     finally:
         await store.close()
@@ -154,7 +154,7 @@ async def serve_relay(*, health_port: int | None = None, health_host: str | None
     stop = asyncio.Event()
     _stop_on_signals(stop)
     try:
-        async with _health(health_port, health_host, lambda: relay.active):
+        async with health_endpoints(health_port, health_host, lambda: relay.active):
             await relay.run(stop)
     except UnsupportedByStoreError as exc:
         raise SystemExit(f"the relay cannot start: {exc}") from None

@@ -51,6 +51,9 @@ _SCHEMA = [
         version       INTEGER NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS wave_runs_activity ON wave_runs (last_event_at, run_id)",
+    # A status filter (`GET /runs?status=awaiting_human`) reads its page off this index instead of
+    # walking the whole activity index past every run of another status.
+    "CREATE INDEX IF NOT EXISTS wave_runs_status_activity ON wave_runs (status, last_event_at, run_id)",
 ]
 
 _RUN_COLUMNS = (

@@ -79,7 +79,11 @@ async def position(request: Request, _: Viewer) -> Position:
 
 @reads.get("/dashboard", response_model=Dashboard, summary="Events per service, model cost per role and provider, dead letters")
 async def dashboard(request: Request, _: Viewer) -> Dashboard:
-    store = request.app.state.api.store
+    api = request.app.state.api
+    if api.scraper is not None:
+        scraped = await api.scraper.scrape()
+        return Dashboard(source="metrics", events=0, services=[], models=[], dead_letters=[], scraped=scraped)
+    store = api.store
     events, position = [], 0
     while batch := await store.read_all(position, READ_BATCH):
         events.extend(batch)

@@ -6,9 +6,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
+from typing import Literal
 
 from pydantic import BaseModel
 from wave_events import Envelope
+
+from ..scrape import ScrapedService
 
 _PRODUCER_SEPARATORS = re.compile(r"[@/:\s]")
 
@@ -42,10 +45,13 @@ class DeadLetter(BaseModel):
 
 
 class Dashboard(BaseModel):
+    # store: counted from the log (embedded); metrics: scraped from each service (distributed), in `scraped`.
+    source: Literal["store", "metrics"] = "store"
     events: int
     services: list[ServiceEvents]
     models: list[ModelSpend]
     dead_letters: list[DeadLetter]
+    scraped: list[ScrapedService] = []
 
 
 def service_of(producer: str) -> str:

@@ -106,12 +106,27 @@ def config_command(parts: Composition, as_json: bool) -> None:
 @click.argument("name")
 @HEALTH_PORT
 @HEALTH_HOST
+@click.option("--host", help="api: the address the HTTP API listens on  [default: 127.0.0.1]")
+@click.option("--port", type=click.IntRange(0, 65535), help="api: the HTTP API's port  [default: 8080]")
 @click.pass_obj
-def service_command(parts: Composition, name: str, health_port: int | None, health_host: str | None) -> None:
-    """Run one service (planner, gitops, developer, safety, qa, notifier) in its Kafka consumer group.
+def service_command(parts: Composition, name: str, health_port: int | None, health_host: str | None,
+                    host: str | None, port: int | None) -> None:
+    """Run one service (planner, gitops, developer, safety, qa, notifier) in its Kafka consumer group,
+    or the HTTP API on its own (api: `wave serve` of a distributed deployment, with --host and --port).
 
     Needs WAVE_DATABASE_URL and WAVE_KAFKA_BOOTSTRAP; stops gracefully on SIGTERM.
     """
+    if name == "api":
+        from .serve import run_api
+
+        if not parts.settings.distributed:
+            raise UserError("`wave service api` is the API of a distributed deployment: set WAVE_DATABASE_URL and "
+                            "WAVE_KAFKA_BOOTSTRAP; on one machine, `wave serve` runs the API with every service")
+        run_api(parts, host or "127.0.0.1", 8080 if port is None else port,
+                health_port=health_port, health_host=health_host)
+        return
+    if host is not None or port is not None:
+        raise UserError(f"--host and --port are the API's (`wave service api`); service {name} serves only its health port")
     from wave_runtime.process import serve_service
 
     parts.configure_logging()

@@ -32,12 +32,18 @@ def serve_command(parts: Composition, host: str, port: int) -> None:
     reads the store, records people's commands and follows new events by the store's notifications.
     Calls need a token: `wave token create --role viewer|approver|admin --name NAME`.
     """
+    run_api(parts, host, port)
+
+
+def run_api(parts: Composition, host: str, port: int, *, health_port: int | None = None,
+            health_host: str | None = None) -> None:
+    """`wave serve`, and `wave service api` (the same in a distributed deployment) until Ctrl-C or SIGTERM."""
     model_source = parts.models_in_use()
     services = parts.embedded_services(model_source)  # a service that cannot start refuses before listening
     parts.configure_logging()
     listener = _listen(host, port)
     try:
-        asyncio.run(_serve(parts, listener, model_source, services))
+        asyncio.run(_serve(parts, listener, model_source, services, health_port, health_host))
     except KeyboardInterrupt:
         pass
     finally:
@@ -46,7 +52,9 @@ def serve_command(parts: Composition, host: str, port: int) -> None:
 
 def _listen(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
+    # Naming TCP makes asyncio set TCP_NODELAY on each connection (it checks the protocol number);
+    # without it an answer written as headers then body waits for the client's delayed ACK.
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))
@@ -57,10 +65,12 @@ def _listen(host: str, port: int) -> socket.socket:
     return listener
 
 
-async def _serve(parts: Composition, listener: socket.socket, model_source: str, services: list | None) -> None:
+async def _serve(parts: Composition, listener: socket.socket, model_source: str, services: list | None,
+                 health_port: int | None, health_host: str | None) -> None:
     import uvicorn
     from wave_api import ApiConfig, create_app
     from wave_runtime import EmbeddedRuntime
+    from wave_runtime.process import health_endpoints
 
     async with parts.store() as store:
         app = create_app(ApiConfig(store=store, model_source=model_source, env=parts.env))
@@ -70,11 +80,17 @@ async def _serve(parts: Composition, listener: socket.socket, model_source: str,
         what = "the API and every service" if services is not None else "the API (the services run elsewhere)"
         render.console.print(f"WAVE API on http://{shown}:{port}/api/v1 ({parts.settings.mode}: {what}); Ctrl-C stops")
         sys.stdout.flush()
-        if services is None:
-            await server.serve(sockets=[listener])
-            return
-        async with EmbeddedRuntime(store, services, parts.dead_letters()):
-            await server.serve(sockets=[listener])
+
+        def ready() -> bool:
+            api = getattr(app.state, "api", None)
+            return api is not None and api.ready
+
+        async with health_endpoints(health_port, health_host, ready):
+            if services is None:
+                await server.serve(sockets=[listener])
+                return
+            async with EmbeddedRuntime(store, services, parts.dead_letters()):
+                await server.serve(sockets=[listener])
 
 
 # --- tokens -------------------------------------------------------------------------------------

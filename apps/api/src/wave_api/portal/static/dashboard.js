@@ -1,8 +1,34 @@
 "use strict";
 let data = null;
 
+function ms(value) { return value === null ? "-" : value.toFixed(1) + " ms"; }
+
+function renderScraped(chosen) {
+  const rows = clear(document.getElementById("scraped"));
+  const models = clear(document.getElementById("models"));
+  for (const s of data.scraped.filter((s) => !chosen || s.service === chosen)) {
+    if (!s.up) {
+      rows.append(el("tr", { "data-service": s.service }, el("td", {}, s.service), el("td", { colspan: 7, class: "muted" }, "unreachable: " + s.error)));
+      continue;
+    }
+    rows.append(el("tr", { "data-service": s.service }, el("td", {}, s.service), el("td", { class: "num" }, String(s.events_handled)),
+      el("td", { class: "num" }, s.events_per_second === null ? "-" : s.events_per_second.toFixed(2)),
+      el("td", { class: "num" }, ms(s.handler_p50_ms)), el("td", { class: "num" }, ms(s.handler_p99_ms)),
+      el("td", { class: "num" }, String(s.failures)), el("td", { class: "num" }, String(s.consumer_lag)), el("td", { class: "num" }, String(s.dead_letters))));
+    for (const m of s.models) {
+      models.append(el("tr", {}, el("td", {}, s.service), el("td", {}, m.role), el("td", {}, m.provider), el("td", { class: "num" }, "-"),
+        el("td", { class: "num" }, String(m.input_tokens)), el("td", { class: "num" }, String(m.output_tokens)), el("td", { class: "num" }, money(m.cost_usd))));
+    }
+  }
+  if (!models.children.length) models.append(el("tr", {}, el("td", { colspan: 7, class: "muted" }, "No model call.")));
+}
+
 function render() {
   const chosen = document.getElementById("service").value;
+  const scraped = data.source === "metrics";
+  document.getElementById("live").hidden = !scraped;
+  for (const section of document.querySelectorAll(".from-store")) section.hidden = scraped;
+  if (scraped) { renderScraped(chosen); return; }
   const services = clear(document.getElementById("services"));
   for (const s of data.services.filter((s) => !chosen || s.service === chosen)) {
     services.append(el("tr", { "data-service": s.service }, el("td", {}, s.service), el("td", { class: "num" }, String(s.events)),
@@ -29,7 +55,8 @@ async function load() {
   } catch (error) { showError(document.getElementById("message"), error); return; }
   const select = document.getElementById("service");
   const chosen = select.value || new URLSearchParams(location.search).get("service") || "";
-  clear(select).append(el("option", { value: "" }, "every service"), data.services.map((s) => el("option", { value: s.service }, s.service)));
+  const names = (data.source === "metrics" ? data.scraped : data.services).map((s) => s.service);
+  clear(select).append(el("option", { value: "" }, "every service"), names.map((name) => el("option", { value: name }, name)));
   select.value = chosen;
   render();
 }
