@@ -11,9 +11,9 @@ from gitops_repos import make_repo
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from wave_app import commands
-from wave_runtime.tracing import configure_tracing
 from wave_events import catalogue as ev
 from wave_events.envelope import new_envelope
+from wave_runtime.tracing import configure_tracing
 
 
 @pytest.fixture
