@@ -14,6 +14,8 @@ from gitops_repos import APP, commit_files, diff_of, file_at, head_of, make_bare
 from gitops_runs import plan, propose, requested, score
 from gitops_workspaces_contract import TAXED
 from run_streams import RunStream, Step
+from wave_app.replaying import reexecute
+from wave_cli import replaying
 from wave_events import catalogue as c
 from wave_gitops import GitOpsConfig, GitOpsService, create_service
 from wave_gitops.host_config import HostConfig
@@ -50,8 +52,15 @@ def service_for(
 
 async def run_through(service: GitOpsService, stream: RunStream, step: Step) -> list:
     outputs = list(await service.handle(step.state, step.event))
-    stream.add_all(outputs)
+    stream.add_all(outputs, producer=service.name, causation=step.event)  # as the runtime records them
     return outputs
+
+
+async def replay_differences(stream: RunStream) -> list:
+    """What `wave replay --execute` finds different when gitops decides the recorded run again."""
+    report = await reexecute(stream.run_id, stream.events, [replaying.gitops()])
+    assert report.decisions > 0
+    return report.divergences
 
 
 async def committed(service: GitOpsService, stream: RunStream, repo: pygit2.Repository, content: str, attempt: int = 1) -> Step:
@@ -214,6 +223,8 @@ async def test_a_host_the_policy_does_not_list_waits_for_a_person_before_the_pus
     [merged] = await escalated_and_approved(service, stream, merging)
     assert isinstance(merged, c.Merged) and fake.branch_head("main") == merged.merge_commit
     assert fake.pulls[opened.number]["merged"] is True
+    # Replayed, each escalated verdict is the outcome of the decision it was recorded for.
+    assert await replay_differences(stream) == []
 
 
 async def test_a_remote_with_a_credential_in_its_url_is_scored_and_recorded_without_it(
