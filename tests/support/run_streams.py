@@ -43,10 +43,14 @@ class RunStream:
         """Every event added, in stream order: what the store would hold."""
         return [step.event for step in self.steps]
 
-    def add(self, payload: DomainEvent, *, producer: str = "test", event_id: uuid.UUID | None = None) -> Step:
+    def add(
+        self, payload: DomainEvent, *, producer: str = "test", event_id: uuid.UUID | None = None,
+        causation: Envelope | None = None,
+    ) -> Step:
+        """`producer` and `causation` say which service's handling of which event made it (as a replay reads them)."""
         n = self.state.version + 1
         envelope = new_envelope(
-            self.stream_id, payload, producer=producer, event_id=event_id or uuid.uuid4(),
+            self.stream_id, payload, producer=producer, causation=causation, event_id=event_id or uuid.uuid4(),
             occurred_at=self.occurred_at or datetime.now(UTC),
         ).positioned(n, n)
         self.state = evolve(self.state, envelope)
@@ -54,11 +58,13 @@ class RunStream:
         self.steps.append(self.last)
         return self.last
 
-    def add_all(self, outputs: Iterable[object]) -> Step | None:
+    def add_all(
+        self, outputs: Iterable[object], *, producer: str = "test", causation: Envelope | None = None
+    ) -> Step | None:
         """Append the domain events among a handler's outputs (timers are the runtime's business)."""
         for output in outputs:
             if isinstance(output, DomainEvent):
-                self.add(output)
+                self.add(output, producer=producer, causation=causation)
         return self.last
 
 

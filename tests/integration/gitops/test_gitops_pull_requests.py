@@ -14,6 +14,8 @@ from gitops_repos import APP, commit_files, diff_of, file_at, head_of, make_bare
 from gitops_runs import plan, propose, requested, score
 from gitops_workspaces_contract import TAXED
 from run_streams import RunStream, Step
+from wave_app.replaying import reexecute
+from wave_cli import replaying
 from wave_events import catalogue as c
 from wave_gitops import GitOpsConfig, GitOpsService, create_service
 from wave_gitops.host_config import HostConfig
@@ -38,8 +40,11 @@ def fake(request: pytest.FixtureRequest, repo: pygit2.Repository, tmp_path: Path
     host.stop()
 
 
-def service_for(repo: pygit2.Repository, tmp_path: Path, fake: FakeGitHost) -> GitOpsService:
+def service_for(
+    repo: pygit2.Repository, tmp_path: Path, fake: FakeGitHost, env: dict[str, str] | None = None
+) -> GitOpsService:
     return create_service(
+        env or {},
         config=GitOpsConfig(repo=repo.workdir, worktree_root=str(tmp_path / "trees"), remote="origin"),
         host=HostConfig(fake.flavour, fake.api_url, repository=fake.repository, token=fake.token, poll_s=5),
     )
@@ -47,8 +52,15 @@ def service_for(repo: pygit2.Repository, tmp_path: Path, fake: FakeGitHost) -> G
 
 async def run_through(service: GitOpsService, stream: RunStream, step: Step) -> list:
     outputs = list(await service.handle(step.state, step.event))
-    stream.add_all(outputs)
+    stream.add_all(outputs, producer=service.name, causation=step.event)  # as the runtime records them
     return outputs
+
+
+async def replay_differences(stream: RunStream) -> list:
+    """What `wave replay --execute` finds different when gitops decides the recorded run again."""
+    report = await reexecute(stream.run_id, stream.events, [replaying.gitops()])
+    assert report.decisions > 0
+    return report.divergences
 
 
 async def committed(service: GitOpsService, stream: RunStream, repo: pygit2.Repository, content: str, attempt: int = 1) -> Step:
@@ -64,7 +76,10 @@ async def test_a_run_goes_through_a_pull_request_whose_failing_required_check_is
 ) -> None:
     service = service_for(repo, tmp_path, fake)
     stream = requested("r1", repo.workdir, delivery="pr")
-    [ready] = await run_through(service, stream, plan(stream, "t1"))
+    [pushing, ready] = await run_through(service, stream, plan(stream, "t1"))
+    assert isinstance(pushing, c.ActionScored) and isinstance(ready, c.WorkspaceReady)
+    assert (pushing.action_kind, pushing.verdict) == ("push", "allow")
+    assert pushing.action == {"kind": "push", "remote": str(tmp_path / "host.git"), "branch": "wave/r1"}
     main_before = head_of(repo, "main")
 
     first = await committed(service, stream, repo, TAXED)
@@ -109,8 +124,18 @@ async def test_a_run_goes_through_a_pull_request_whose_failing_required_check_is
     assert checks == c.HostChecksPassed(commit=fixed, checks=("ci/test",))
     assert stream.state.gates["G5 tested"]
 
-    [merged] = await run_through(service, stream, stream.add(c.MergeApproved(approver="policy", reviewer="policy:auto")))
+    [merging, merged] = await run_through(service, stream, stream.add(c.MergeApproved(approver="policy", reviewer="policy:auto")))
+    assert isinstance(merging, c.ActionScored) and (merging.action_kind, merging.verdict) == ("merge", "allow")
+    assert merging.action == {
+        "kind": "merge", "branch": "wave/r1", "target": "main", "strategy": "squash", "remote": str(tmp_path / "host.git")
+    }
     assert isinstance(merged, c.Merged) and merged.target_branch == "main"
+    # The history holds each verdict ahead of what it let happen.
+    types = [e.type for e in stream.events]
+    push_verdict, merge_verdict = (i for i, e in enumerate(stream.events) if e.type == "ActionScored"
+                                   and e.payload.action_kind in ("push", "merge"))
+    assert push_verdict < types.index("WorkspaceReady") < types.index("PullRequestOpened")
+    assert types.index("PullRequestOpened") < merge_verdict < types.index("Merged")
     host_repo = pygit2.Repository(str(fake.repo_path))
     assert fake.branch_head("main") == merged.merge_commit
     assert file_at(host_repo, merged.merge_commit, "app.py") == FIXED
@@ -144,7 +169,8 @@ async def test_a_pull_request_the_host_will_not_merge_asks_a_person(
 
     stream.add(c.TestsPassed(commit=head, counts=c.TestCounts(passed=4), duration_s=1, sandbox="bwrap"))
     await run_through(service, stream, stream.last)
-    [asked] = await run_through(service, stream, stream.add(c.MergeApproved(approver="policy", reviewer="policy:auto")))
+    [scored, asked] = await run_through(service, stream, stream.add(c.MergeApproved(approver="policy", reviewer="policy:auto")))
+    assert isinstance(scored, c.ActionScored) and scored.verdict == "allow"
     assert isinstance(asked, c.EscalationRequested) and asked.kind == "merge_conflict" and asked.head == head
     assert "not mergeable" in asked.reason and f"#{stream.state.pull_request.number}" in asked.reason
     assert fake.branch_head("main") == moved
@@ -160,3 +186,59 @@ async def test_a_run_delivered_as_a_pull_request_without_a_host_waits_for_a_pers
     with pytest.raises(Unrecoverable) as stopped:
         await service.handle(first.state, first.event)
     assert "no git host configured" in stopped.value.reason and "WAVE_GIT_HOST" in stopped.value.action
+
+
+async def escalated_and_approved(service: GitOpsService, stream: RunStream, verdict: c.ActionScored) -> list:
+    """The planner asks a person about `verdict`; the person approves; gitops carries the action out."""
+    [asked] = [s for s in planner_decide(stream.state, stream.last.event) if isinstance(s, c.EscalationRequested)]
+    assert asked.kind == "unsafe_action" and asked.subject_event_id == verdict.target_event_id
+    stream.add(asked)
+    return await run_through(service, stream, stream.add(c.HumanDecisionRecorded(
+        escalation_id=asked.escalation_id, decision="approve", decided_by="ana")))
+
+
+async def test_a_host_the_policy_does_not_list_waits_for_a_person_before_the_push_and_before_the_merge(
+    repo: pygit2.Repository, tmp_path: Path, fake: FakeGitHost
+) -> None:
+    service = service_for(repo, tmp_path, fake, env={"WAVE_SAFETY_PUSH_REMOTES": "https://git.example.com/*"})
+    stream = requested("r1", repo.workdir, delivery="pr")
+    [pushing] = await run_through(service, stream, plan(stream, "t1"))
+    assert isinstance(pushing, c.ActionScored) and (pushing.action_kind, pushing.verdict) == ("push", "escalate")
+    assert "git.push_remote" in {v.rule for v in pushing.violations}
+    assert fake.branch_head("wave/r1") is None and not fake.requests  # nothing pushed, the host not asked
+
+    [ready] = await escalated_and_approved(service, stream, pushing)
+    assert isinstance(ready, c.WorkspaceReady) and fake.branch_head("wave/r1") == ready.base_commit
+    first = await committed(service, stream, repo, TAXED)
+    [opened] = await run_through(service, stream, first)
+    assert isinstance(opened, c.PullRequestOpened) and fake.branch_head("wave/r1") == first.event.payload.commit
+
+    stream.add(c.TestsPassed(commit=stream.state.head_commit, counts=c.TestCounts(passed=4), duration_s=1, sandbox="bwrap"))
+    assert await run_through(service, stream, stream.last) == [c.HostChecksPassed(commit=stream.state.head_commit, checks=())]
+    main_before = fake.branch_head("main")
+    [merging] = await run_through(service, stream, stream.add(c.MergeApproved(approver="policy", reviewer="policy:auto")))
+    assert isinstance(merging, c.ActionScored) and (merging.action_kind, merging.verdict) == ("merge", "escalate")
+    assert fake.branch_head("main") == main_before and fake.pulls[opened.number]["merged"] is False
+
+    [merged] = await escalated_and_approved(service, stream, merging)
+    assert isinstance(merged, c.Merged) and fake.branch_head("main") == merged.merge_commit
+    assert fake.pulls[opened.number]["merged"] is True
+    # Replayed, each escalated verdict is the outcome of the decision it was recorded for.
+    assert await replay_differences(stream) == []
+
+
+async def test_a_remote_with_a_credential_in_its_url_is_scored_and_recorded_without_it(
+    repo: pygit2.Repository, tmp_path: Path, fake: FakeGitHost
+) -> None:
+    secret = "hunter2" + "x" * 12
+    repo.remotes.create("hosted", f"https://ana:{secret}@git.example.com/acme/shop.git")
+    service = create_service(
+        {"WAVE_SAFETY_PUSH_REMOTES": "https://git.example.com/other/*"},
+        config=GitOpsConfig(repo=repo.workdir, worktree_root=str(tmp_path / "trees"), remote="hosted"),
+        host=HostConfig(fake.flavour, fake.api_url, repository=fake.repository, token=fake.token, poll_s=5),
+    )
+    stream = requested("r1", repo.workdir, delivery="pr")
+    [pushing] = await run_through(service, stream, plan(stream, "t1"))
+    assert isinstance(pushing, c.ActionScored) and pushing.verdict != "allow"
+    assert pushing.action == {"kind": "push", "remote": "https://git.example.com/acme/shop.git", "branch": "wave/r1"}
+    assert secret not in pushing.model_dump_json()

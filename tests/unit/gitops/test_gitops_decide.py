@@ -11,6 +11,7 @@ from run_streams import RunStream
 from wave_events import catalogue as c
 from wave_events.projections import RunState
 from wave_gitops import HANDLED_EVENT_TYPES, ApplyChange, Cleanup, Decision, Merge, Prepare, decide
+from wave_gitops.delivery import MergePullRequest
 
 BASE = "a" * 40
 DIFF = "--- a/app.py\n+++ b/app.py\n@@ -1 +1 @@\n-x\n+y\n"
@@ -278,3 +279,13 @@ def test_a_pull_request_run_opens_once_looks_at_the_head_only_and_merges_on_the_
     merge = approve_merge(stream)
     assert decide(merge.state, merge.event)[-1] == MergePullRequest("wave/r1", "main", "squash", "make prices include tax", "c" * 40)
     assert not any(isinstance(d, Merge) for d in decide(merge.state, merge.event))
+
+
+def test_a_person_approving_the_escalated_merge_of_a_pull_request_merges_it_on_the_host() -> None:
+    stream = planned(requested("r1", "/srv/shop", delivery="pr"))
+    stream.add(c.ChangeCommitted(task_id="t1", attempt=1, commit="b" * 40, parent=BASE, branch="wave/r1"))
+    _publication_escalated(stream, "merge", c.MergeApproved(approver="policy", reviewer="auto"))
+    last = stream.steps[-1]
+    assert decide(last.state, last.event) == (
+        MergePullRequest("wave/r1", "main", "squash", "make prices include tax", "b" * 40, approved=True),
+    )

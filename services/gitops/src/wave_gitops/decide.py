@@ -130,6 +130,8 @@ def _approved_publication(state: RunState, subject: str | None) -> tuple[Decisio
     if "push" in kinds and state.branch is None:
         return (Prepare(state.target_branch, approved=True),)
     if "merge" in kinds and state.merge_commit is None and state.branch is not None:
+        if state.delivery == "pr":
+            return (delivery.merging(state, state.head_commit, approved=True),) if state.head_commit else ()
         return (Merge(state.target_branch, state.merge_strategy, story_subject(state.story), approved=True),)
     return ()
 

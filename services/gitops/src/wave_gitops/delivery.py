@@ -6,7 +6,8 @@ event) -> decisions; `pull_requests.py` carries them out on the git host.
 - when the sandbox's tests pass, the target branch's required checks on the host are looked at
   (again every poll interval while they are pending): all passed -> `HostChecksPassed`, one failed ->
   a `TestsFailed` the planner answers with a fix like any failed test run;
-- an approved merge merges the pull request through the host's API by the run's merge strategy.
+- an approved merge merges the pull request through the host's API by the run's merge strategy, once
+  safety's rules allow it (or a person approved it after they escalated).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class MergePullRequest:
     strategy: str
     title: str
     head_commit: str
+    approved: bool = False  # a person approved the merge after safety escalated it
 
 
 HostDecision = OpenPullRequest | PostStatus | CheckHost | MergePullRequest
@@ -107,9 +109,14 @@ def _merge_approved(state: RunState, p: ev.MergeApproved) -> tuple[HostDecision,
         return ()
     return (
         PostStatus(state.head_commit, "wave/G6-approved", "success", f"approved by {p.reviewer}"[:140]),
-        MergePullRequest(
-            _own_branch(state), state.target_branch, state.merge_strategy, story_subject(state.story), state.head_commit
-        ),
+        merging(state, state.head_commit),
+    )
+
+
+def merging(state: RunState, head_commit: str, *, approved: bool = False) -> MergePullRequest:
+    """The merge of the run's pull request at `head_commit`; `approved` once a person overrode its verdict."""
+    return MergePullRequest(
+        _own_branch(state), state.target_branch, state.merge_strategy, story_subject(state.story), head_commit, approved
     )
 
 

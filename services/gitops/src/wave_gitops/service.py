@@ -28,6 +28,7 @@ from .errors import (
     TargetCheckoutBusyError,
     WorkspaceConflictError,
 )
+from .git_workspaces import without_userinfo
 from .names import run_branch
 from .pull_requests import PullRequestDelivery
 from .trailers import ChangeTrailers
@@ -97,8 +98,9 @@ class GitOpsService:
             case Prepare(target_branch=target):
                 remote = workspaces.remote_url
                 if remote is not None and not decision.approved:
-                    # Preparing publishes the run branch; every later push of it goes to the same place.
-                    verdict = self._scored(event, "push", PushAction(remote, run_branch(run_id)))
+                    # Preparing publishes the run branch (with delivery `pr`, to the git host); every
+                    # later push of it goes to the same place.
+                    verdict = self._scored(event, "push", PushAction(without_userinfo(remote), run_branch(run_id)))
                     if verdict.verdict != "allow":
                         return (verdict,)
                     scored: tuple[Output, ...] = (verdict,)
@@ -122,7 +124,7 @@ class GitOpsService:
             case Merge():
                 if decision.approved:
                     return (await self._merge(workspaces, run_id, event, decision),)
-                action = MergeAction(run_branch(run_id), decision.target_branch, decision.strategy, workspaces.remote_url or "")
+                action = MergeAction(run_branch(run_id), decision.target_branch, decision.strategy, _published_at(workspaces))
                 verdict = self._scored(event, "merge", action)
                 if verdict.verdict != "allow":
                     return (verdict,)
@@ -131,6 +133,13 @@ class GitOpsService:
                 await asyncio.to_thread(workspaces.cleanup, run_id)
                 log.info("run %s: worktree removed", run_id)
                 return ()
+            case MergePullRequest(approved=False):
+                # Merged through the host's API: the host the run branch was pushed to publishes the result.
+                action = MergeAction(decision.head_branch, decision.base_branch, decision.strategy, _published_at(workspaces))
+                verdict = self._scored(event, "merge", action)
+                if verdict.verdict != "allow":
+                    return (verdict,)
+                return (verdict, *await self._pull_requests.carry_out(workspaces, run_id, event, decision))
             case OpenPullRequest() | PostStatus() | CheckHost() | MergePullRequest():
                 return await self._pull_requests.carry_out(workspaces, run_id, event, decision)
         raise GitOpsError(f"unknown decision {decision!r}")
@@ -182,3 +191,8 @@ class GitOpsService:
             subject_event_id=event.event_id,
             head=check.head,
         )
+
+
+def _published_at(workspaces: Workspaces) -> str:
+    """The remote a merge's result is published to, as scored and recorded: never with a credential."""
+    return without_userinfo(workspaces.remote_url) if workspaces.remote_url else ""
