@@ -287,11 +287,17 @@ async def _demo_stack(parts: Composition, story: str, repo: Path, timeout_s: flo
     where = f"containers of {image}" if image else "processes"
     render.console.print(f"starting the relay and {len(FACTORIES)} services as {where} "
                          f"(logs in {logs}; topics {prefix}.*)")
-    processes.start()
+    # The containers' user takes the demo's home over when they start: the run is submitted (which
+    # opens the repository as this user) first; the relay publishes it once it runs.
+    submit_first = image is not None
+    if not submit_first:
+        processes.start()
     render.offline_banner(stack_parts.offline_banner(model_source))
     try:
         async with stack_parts.store() as store:
             run_id = await _submit_demo(stack_parts, store, story, repo, model_source)
+            if submit_first:
+                processes.start()
             follower = follower_of(stack_parts, store, run_id)
             return await follow_distributed(follower, timeout_s=timeout_s, watch=processes.check)
     finally:
