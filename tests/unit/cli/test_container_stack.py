@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from wave_cli.demo import ContainerStack
+from wave_cli.main import main
 
 
 def _stack(tmp_path: Path) -> ContainerStack:
@@ -33,3 +35,14 @@ def test_qa_runs_the_tests_as_a_process_in_its_container_and_the_relay_is_the_re
     assert "WAVE_QA_SANDBOX=process" in qa and "WAVE_QA_ALLOW_BARE=1" in qa
     assert "WAVE_QA_SANDBOX=process" not in stack.container_argv("planner")
     assert stack.container_argv("relay")[-2:] == ["wave:abc", "relay"]
+
+
+def test_an_image_without_the_stack_is_refused_in_one_line(tmp_path, monkeypatch, capsys):
+    for key in ("WAVE_DATABASE_URL", "WAVE_KAFKA_BOOTSTRAP"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("WAVE_HOME", str(tmp_path))
+    with pytest.raises(SystemExit) as exited:
+        main(["demo", "--image", "wave:latest"])
+    assert exited.value.code == 1
+    assert "--image runs the stack's processes as containers: add --stack" in capsys.readouterr().err
+    assert not (tmp_path / "demo").exists()  # refused before the sample repository is made
