@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 LOCAL := deploy/local
 
-.PHONY: setup up down test test-unit test-integration test-e2e demo demo-stack bench lint schemas clean
+.PHONY: setup up down test test-unit test-integration test-e2e demo demo-stack images images-lock demo-images bench lint schemas clean
 
 setup: ## install Debian packages when missing, build the virtualenv
 	@bash $(LOCAL)/setup.sh
@@ -42,6 +42,15 @@ demo: setup ## the sample story end to end, embedded and offline; its store is .
 
 demo-stack: setup ## the same story with every service its own process over PostgreSQL and Kafka
 	@bash $(LOCAL)/with-servers.sh bash -c 'WAVE_DATABASE_URL="$$WAVE_TEST_DATABASE_URL" WAVE_KAFKA_BOOTSTRAP="$$WAVE_TEST_KAFKA_BOOTSTRAP" $(VENV)/bin/wave demo --stack'
+
+images: setup ## WAVE's image (every role, the relay, the API), tagged wave:<revision> and wave:latest
+	@bash deploy/images/build.sh
+
+images-lock: setup ## rewrite deploy/images/requirements.lock from the pyproject.toml ranges
+	@bash deploy/images/lock.sh
+
+demo-images: setup ## the demo story with the relay and the six services as containers of the image
+	@bash $(LOCAL)/with-servers.sh --docker bash deploy/images/demo.sh
 
 bench: setup ## benchmarks; results in bench/results/latest.json (installs bench/requirements.txt: the peers)
 	@$(PY) -m pip install -q -r bench/requirements.txt

@@ -4,6 +4,7 @@ in which the first change fails the tests and the fix passes. Everything it need
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import signal
 import subprocess
@@ -126,6 +127,80 @@ def instances(names: list[str]) -> list[tuple[str, str]]:
         seen[name] = seen.get(name, 0) + 1
         named.append((f"{name}-{seen[name]}" if names.count(name) > 1 else name, name))
     return named
+IMAGE_USER = "10001:10001"  # the image's non-root user (deploy/images/Dockerfile)
+
+
+class ContainerStack(Stack):
+    """The same processes as containers of WAVE's image (`make demo-images`): on the host's network
+    (the local PostgreSQL and Kafka), as the image's non-root user, with a read-only root filesystem;
+    writable only /tmp (a tmpfs) and the demo's home, mounted at the same path so the repository and
+    models file the run names are found. The WAVE_* settings are passed on, nothing else of this
+    environment. QA runs the tests as a plain process inside its container (bubblewrap cannot make
+    namespaces there and no Docker daemon is reachable from it): the container is the sandbox."""
+
+    QA_ENV = {"WAVE_QA_SANDBOX": "process", "WAVE_QA_ALLOW_BARE": "1"}
+
+    def __init__(self, names: list[str], env: dict[str, str], logs: Path, *, image: str, prefix: str,
+                 mounts: list[tuple[Path, bool]]) -> None:
+        super().__init__(names, env, logs)
+        self.image, self.prefix, self.mounts = image, prefix, mounts
+        self.containers: list[str] = []
+        self.handed_over: list[tuple[Path, int, int]] = []  # writable mounts and their owners before
+
+    def container_argv(self, name: str, instance: str | None = None) -> list[str]:
+        instance = instance or name
+        container = f"{self.prefix}-{instance}"
+        settings = {k: v for k, v in self.env.items() if k.startswith("WAVE_")}
+        if instance != name:
+            settings["WAVE_INSTANCE"] = instance
+        if name == "qa":
+            settings.update(self.QA_ENV)
+        argv = ["docker", "run", "--rm", "--name", container, "--network", "host", "--read-only",
+                "--tmpfs", "/tmp:rw,nosuid,nodev,size=512m", "--user", IMAGE_USER,
+                "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+                "--label", f"wave.demo={self.prefix}"]
+        for path, writable in self.mounts:
+            argv += ["--volume", f"{path}:{path}:{'rw' if writable else 'ro'}"]
+        for key, value in sorted(settings.items()):
+            argv += ["--env", f"{key}={value}"]
+        return [*argv, self.image, *(["relay"] if name == "relay" else ["service", name])]
+
+    def start(self) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        uid, gid = (int(part) for part in IMAGE_USER.split(":"))
+        if os.geteuid() == 0:  # the containers' user must own what they write: the demo's home
+            for path, writable in self.mounts:
+                if writable:
+                    owner = path.stat()
+                    self.handed_over.append((path, owner.st_uid, owner.st_gid))
+                    _chown_tree(path, uid, gid)
+        for instance, name in instances(["relay", *self.names]):
+            self.containers.append(f"{self.prefix}-{instance}")
+            with (self.logs / f"{instance}.log").open("wb") as log:
+                self.processes[instance] = subprocess.Popen(self.container_argv(name, instance), stdout=log,
+                                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def stop(self, grace_s: float = 20.0) -> None:
+        # `docker stop` sends SIGTERM inside each container (--rm removes it); whatever is left is removed.
+        if self.containers:
+            inspected = subprocess.run(["docker", "inspect", *self.containers], capture_output=True, text=True,
+                                       timeout=60, check=False)
+            # What ran, for whoever checks it afterwards: user, read-only root, image, command.
+            (self.logs / "containers.json").write_text(inspected.stdout or "[]", encoding="utf-8")
+            subprocess.run(["docker", "stop", "--time", str(int(grace_s)), *self.containers],
+                           capture_output=True, timeout=grace_s + 30, check=False)
+            subprocess.run(["docker", "rm", "--force", *self.containers], capture_output=True, timeout=60, check=False)
+        super().stop(grace_s=10.0)
+        for path, uid, gid in self.handed_over:  # the demo's home back to its owner
+            _chown_tree(path, uid, gid)
+        self.handed_over.clear()
+
+
+def _chown_tree(root: Path, uid: int, gid: int) -> None:
+    os.chown(root, uid, gid)
+    for folder, dirs, files in os.walk(root):
+        for entry in (*dirs, *files):
+            os.chown(os.path.join(folder, entry), uid, gid, follow_symlinks=False)
 
 
 async def fresh_database(server_url: str, name: str) -> str:

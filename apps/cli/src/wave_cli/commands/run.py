@@ -220,16 +220,19 @@ def _models_source(parts: Composition, path: str) -> tuple[str, str]:
 @click.command("demo")
 @click.option("--examples", "examples_dir", type=click.Path(file_okay=False), help="the examples/ directory")
 @click.option("--stack", is_flag=True, help="every service its own process over PostgreSQL and Kafka")
+@click.option("--image", help="with --stack: run the relay and the services as containers of this image "
+              "(a Docker daemon at DOCKER_HOST; see `make demo-images`)")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=600, show_default=True)
 @click.pass_obj
-def demo_command(parts: Composition, examples_dir: str | None, stack: bool, timeout_s: float) -> None:
+def demo_command(parts: Composition, examples_dir: str | None, stack: bool, image: str | None, timeout_s: float) -> None:
     """Deliver the sample story end to end on this machine, offline.
 
     A copy of examples/sample-repo becomes a git repository under WAVE_HOME/demo; the story in
     examples/stories/slugify runs with its cassette of model answers: the first change fails
     the tests, the fix passes, and the branch is merged into main. Embedded by default; with
     --stack (needs WAVE_DATABASE_URL and WAVE_KAFKA_BOOTSTRAP, see `make demo-stack`) the relay
-    and each service run as their own processes in a fresh database `wave_demo`.
+    and each service run as their own processes in a fresh database `wave_demo`; with --image too,
+    as containers of WAVE's image, non-root with a read-only root filesystem (`make demo-images`).
     """
     from ..demo import demo_files, find_examples, fresh_repository
 
@@ -238,13 +241,15 @@ def demo_command(parts: Composition, examples_dir: str | None, stack: bool, time
         raise UserError("--stack needs WAVE_DATABASE_URL (postgresql://…) and WAVE_KAFKA_BOOTSTRAP; `make demo-stack` sets them")
     if settings.distributed and not stack:
         raise UserError("WAVE_KAFKA_BOOTSTRAP is set: use `wave demo --stack` (or unset it for the embedded demo)")
+    if image and not stack:
+        raise UserError("--image runs the stack's processes as containers: add --stack")
     files = demo_files(find_examples(examples_dir))
     repo = fresh_repository(files.repo, settings.home / "demo" / "sample-repo")
     render.console.print(f"sample repository: {repo} (main at its first commit)")
     model_source = parts.use_cassette(str(files.cassette))
     story = files.story.read_text(encoding="utf-8").strip()
     outcome = asyncio.run(
-        _demo_stack(parts, story, repo, timeout_s, model_source) if stack
+        _demo_stack(parts, story, repo, timeout_s, model_source, image, files.cassette.parent.resolve()) if stack
         else _demo_embedded(parts, story, repo, timeout_s, model_source)
     )
     code = render.report(outcome)
@@ -267,8 +272,9 @@ async def _demo_embedded(parts: Composition, story: str, repo: Path, timeout_s: 
         return await follow(parts, store, run_id, timeout_s, services, model_source)
 
 
-async def _demo_stack(parts: Composition, story: str, repo: Path, timeout_s: float, model_source: str) -> Outcome:
-    from ..demo import Stack, fresh_database
+async def _demo_stack(parts: Composition, story: str, repo: Path, timeout_s: float, model_source: str,
+                      image: str | None = None, cassette_dir: Path | None = None) -> Outcome:
+    from ..demo import ContainerStack, Stack, fresh_database
 
     database_url = await fresh_database(parts.settings.database_url, "wave_demo")
     prefix = f"wave-demo-{uuid.uuid4().hex[:8]}"
@@ -277,13 +283,26 @@ async def _demo_stack(parts: Composition, story: str, repo: Path, timeout_s: flo
     env = {**parts.env, "WAVE_DATABASE_URL": database_url, "WAVE_TOPIC_PREFIX": prefix, "WAVE_MODELS_CONFIG": model_source}
     stack_parts = Composition.from_env(env)
     logs = stack_parts.settings.home / "demo" / "logs"
-    processes = Stack(list(FACTORIES), env, logs)
-    render.console.print(f"starting the relay and {len(FACTORIES)} services (logs in {logs}; topics {prefix}.*)")
-    processes.start()
+    if image:
+        home = stack_parts.settings.home.resolve()
+        mounts = [(home, True), *([(cassette_dir, False)] if cassette_dir is not None else [])]
+        processes: Stack = ContainerStack(list(FACTORIES), env, logs, image=image, prefix=prefix, mounts=mounts)
+    else:
+        processes = Stack(list(FACTORIES), env, logs)
+    where = f"containers of {image}" if image else "processes"
+    render.console.print(f"starting the relay and {len(FACTORIES)} services as {where} "
+                         f"(logs in {logs}; topics {prefix}.*)")
+    # The containers' user takes the demo's home over when they start: the run is submitted (which
+    # opens the repository as this user) first; the relay publishes it once it runs.
+    submit_first = image is not None
+    if not submit_first:
+        processes.start()
     render.offline_banner(stack_parts.offline_banner(model_source))
     try:
         async with stack_parts.store() as store:
             run_id = await _submit_demo(stack_parts, store, story, repo, model_source)
+            if submit_first:
+                processes.start()
             follower = follower_of(stack_parts, store, run_id)
             return await follow_distributed(follower, timeout_s=timeout_s, watch=processes.check)
     finally:
