@@ -45,7 +45,7 @@ async def test_without_a_usable_image_the_tests_run_in_the_next_sandbox_instead_
     repo, base = calc_repo(tmp_path / "calc")
     _, (committed,) = committed_run(str(tmp_path / "calc"), base, {"t1": break_mul(repo)})
 
-    (outcome,) = await service.handle(committed.state, committed.event)
+    (*_, outcome) = await service.handle(committed.state, committed.event)
 
     assert isinstance(outcome, c.TestsFailed)
     assert outcome.sandbox == "bubblewrap"
@@ -70,7 +70,7 @@ async def test_a_repositorys_test_image_is_built_from_its_trusted_setup_once_and
     first = add_files(repo, {"tests/test_titles.py": PY_TESTS, ".wave/qa.toml": 'setup = "none"\n'}, "tests")
     stream, (committed,) = committed_run(str(tmp_path / "repo"), base, {"t1": first})
 
-    (passed,) = await service.handle(committed.state, committed.event)
+    (*_, passed) = await service.handle(committed.state, committed.event)
 
     assert isinstance(passed, c.TestsPassed), getattr(passed, "failure_excerpt", passed)
     assert passed.sandbox == "gvisor"
@@ -82,7 +82,7 @@ async def test_a_repositorys_test_image_is_built_from_its_trusted_setup_once_and
     stream.add(passed)
     broken = add_files(repo, {"titles.py": PY_CODE.replace("titleize", "camelize")}, "camel case")
     retried = refix(stream, "t1", broken, first)
-    (failed,) = await service.handle(retried.state, retried.event)
+    (*_, failed) = await service.handle(retried.state, retried.event)
 
     assert isinstance(failed, c.TestsFailed)
     assert failed.sandbox == "gvisor"

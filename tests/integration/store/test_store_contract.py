@@ -95,6 +95,7 @@ class TestPostgresEventStore(EventStoreContract):
             (1, "0001_events.sql"),
             (2, "0002_runtime.sql"),
             (3, "0003_positions_from_transaction_ids.sql"),
+            (4, "0004_paid_results.sql"),
         ]
 
     async def test_a_notification_follows_each_commit(self, pg_database_url, store):
