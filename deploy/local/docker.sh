@@ -96,6 +96,11 @@ stop() {
       if [ "$i" -ge 150 ]; then log "dockerd did not stop in 30 s; killing"; kill -9 "$pid" 2>/dev/null || true; fi
       sleep 0.2
     done
+    # The daemon leaves its network namespace mounted under the exec root; unmounted, the checkout's
+    # .wave can be removed (`make clean`, a CI workspace wiped between runs).
+    for ns in "$DOCKER_LOCAL/exec/netns/"*; do
+      [ -e "$ns" ] && { umount "$ns" 2>/dev/null || true; }
+    done
     log "Docker stopped"
   else
     log "Docker not running"
