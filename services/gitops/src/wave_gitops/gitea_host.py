@@ -54,13 +54,7 @@ class GiteaHost(RestGitHost):
         current = self.pull_request(number)
         if current.merged and current.merge_commit:
             return HostMerge(current.merge_commit, fast_forward=method == "fast-forward-only")
-        answer = self._http.call(
-            "POST", f"{self._base}/pulls/{number}/merge",
-            {"Do": method, "MergeTitleField": title, "head_commit_id": head_commit}, ok=(405, 409),
-        )
-        if answer.status in (405, 409):
-            message = answer.body.get("message") if isinstance(answer.body, dict) else answer.body
-            raise HostRefusedError(f"the host will not merge pull request #{number}: {message}", answer.status)
+        self._merge("POST", number, {"Do": method, "MergeTitleField": title, "head_commit_id": head_commit})
         merged = self.pull_request(number)
         if not merged.merge_commit:
             raise HostRefusedError(f"the host says pull request #{number} was merged but names no merge commit")

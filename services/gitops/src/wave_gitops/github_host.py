@@ -7,7 +7,6 @@ from .hosting import (
     MERGE_METHODS,
     CheckResult,
     HostMerge,
-    HostRefusedError,
     PullRequestRef,
     StatusState,
 )
@@ -55,14 +54,8 @@ class GitHubHost(RestGitHost):
         current = self.pull_request(number)
         if current.merged and current.merge_commit:
             return HostMerge(current.merge_commit, fast_forward=False)
-        answer = self._http.call(
-            "PUT", f"{self._base}/pulls/{number}/merge",
-            {"merge_method": method, "commit_title": title, "sha": head_commit}, ok=(405, 409),
-        )
-        if answer.status in (405, 409):
-            message = answer.body.get("message") if isinstance(answer.body, dict) else answer.body
-            raise HostRefusedError(f"GitHub will not merge pull request #{number}: {message}", answer.status)
-        return HostMerge(str(answer.body["sha"]), fast_forward=False)
+        merged = self._merge("PUT", number, {"merge_method": method, "commit_title": title, "sha": head_commit})
+        return HostMerge(str(merged["sha"]), fast_forward=False)
 
     def _open_for(self, head_branch: str, base_branch: str) -> PullRequestRef | None:
         query = f"?state=open&head={segment(self.owner + ':' + head_branch)}&base={segment(base_branch)}"

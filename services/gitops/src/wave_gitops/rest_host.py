@@ -1,5 +1,6 @@
-"""What GitHub's and Gitea's REST APIs do alike: a pull request's JSON, reading one back, and opening
-one for a branch so that a redelivered event finds the one it opened before instead of a second."""
+"""What GitHub's and Gitea's REST APIs do alike: a pull request's JSON, reading one back, asking for a
+merge, and opening one for a branch so that a redelivered event finds the one it opened before
+instead of a second."""
 
 from __future__ import annotations
 
@@ -32,6 +33,14 @@ class RestGitHost(GitHost):
                                        f"{self._http.scrub(str(answer.body))[:300]}", answer.status)
             return found
         return pull_of(answer.body)
+
+    def _merge(self, verb: str, number: int, payload: dict[str, Any]) -> Any:
+        """Asks the host to merge pull request `number`; the answer's body, or the host's refusal raised."""
+        answer = self._http.call(verb, f"{self._base}/pulls/{number}/merge", payload, ok=(405, 409))
+        if answer.status in (405, 409):
+            message = answer.body.get("message") if isinstance(answer.body, dict) else answer.body
+            raise HostRefusedError(f"{self._called} will not merge pull request #{number}: {message}", answer.status)
+        return answer.body
 
     def pull_request(self, number: int) -> PullRequestRef:
         return pull_of(self._http.call("GET", f"{self._base}/pulls/{number}").body)
