@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pygit2
 import pytest
+from e2e_stories import example_repo
 
 WAVE = [sys.executable, "-m", "wave_cli"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,16 +27,6 @@ def wave(home: Path, *args: str, timeout: float = 600) -> subprocess.CompletedPr
     return subprocess.run([*WAVE, *args], capture_output=True, text=True, env=environment, timeout=timeout, cwd=ROOT)
 
 
-def shop_repo(path: Path) -> pygit2.Repository:
-    shutil.copytree(ROOT / "examples" / "shop-repo", path)
-    repo = pygit2.init_repository(str(path), initial_head="main")
-    repo.index.add_all()
-    repo.index.write()
-    who = pygit2.Signature("dev", "dev@example.com")
-    repo.create_commit("HEAD", who, who, "start", repo.index.write_tree(), [])
-    return repo
-
-
 def events_of(home: Path, run_id: str) -> list[dict]:
     return json.loads(wave(home, "events", run_id, "--json").stdout)
 
@@ -45,7 +34,7 @@ def events_of(home: Path, run_id: str) -> list[dict]:
 @pytest.mark.timeout(600)
 def test_the_fanout_story_from_submission_to_merge_then_replayed_and_forked(tmp_path):
     home, repo_path = tmp_path / "home", tmp_path / "shop"
-    repo = shop_repo(repo_path)
+    repo = example_repo("shop-repo", repo_path)
     run = wave(home, "run", f"@{STORY / 'story.md'}", "--repo", str(repo_path), "--cassette", str(STORY / "cassette.yml"))
     assert run.returncode == 3, run.stdout + run.stderr  # waits for the payments review
     run_id = re.search(r"run (\w+) waits for a decision", run.stdout).group(1)  # type: ignore[union-attr]

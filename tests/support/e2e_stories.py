@@ -30,7 +30,12 @@ def scripted_story_cassette(path: Path, diff: str) -> Path:
 
 
 def sample_repo(path: Path) -> pygit2.Repository:
-    shutil.copytree(ROOT / "examples" / "sample-repo", path)
+    return example_repo("sample-repo", path)
+
+
+def example_repo(example: str, path: Path) -> pygit2.Repository:
+    """A copy of `examples/<example>` at `path`, committed on main."""
+    shutil.copytree(ROOT / "examples" / example, path)
     repo = pygit2.init_repository(str(path), initial_head="main")
     repo.index.add_all()
     repo.index.write()

@@ -25,8 +25,10 @@ import uuid
 from dataclasses import dataclass, field
 
 import asyncpg
+from fault_procs import Child, TopicAudit, audit_topic
 from wave_events import catalogue as c
 from wave_events import new_envelope, run_stream_id
+from wave_runtime.kafka import read_topic
 
 SERVICE_A = "faulta"
 SERVICE_B = "faultb"
@@ -179,3 +181,19 @@ async def outcome(pool: asyncpg.Pool, runs: list[str]) -> Outcome:
         ):
             reruns[row["service"]] = row["reruns"]
     return Outcome(len(runs), lost, duplicates, wrong_order, wrong_cause, reruns)
+
+
+@dataclass
+class Tally:
+    """What a broker fault left behind once every input was handled."""
+
+    stored: int  # events in the store
+    audit: TopicAudit  # the events topic, read back whole
+    result: Outcome
+    died: list[str]  # the processes no longer running
+
+
+async def tally(pool: asyncpg.Pool, bootstrap: str, topic: str, runs: list[str], children: list[Child]) -> Tally:
+    stored = await pool.fetchval("SELECT count(*) FROM events")
+    audit = audit_topic(await read_topic(bootstrap, topic))
+    return Tally(stored, audit, await outcome(pool, runs), [child.name for child in children if not child.alive])

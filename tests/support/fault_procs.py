@@ -108,6 +108,10 @@ class Deployment:
     def relay(self) -> Child:
         return self._child("relay", ["relay"])
 
+    def start_flow(self) -> list[Child]:
+        """The relay and the two services of tests/support/fault_flow.py, started."""
+        return [self.relay().start(), self.service("fault_flow:create_a").start(), self.service("fault_flow:create_b").start()]
+
     def stop_all(self) -> None:
         for child in self.children:
             child.stop(10)

@@ -20,6 +20,17 @@ CALC_TESTS = (
     "def test_mul():\n    assert mul(3, 4) == 12\n"
 )
 
+# A project with one dependency from PyPI, for the tests that set up a test environment.
+TITLES_PROJECT = (
+    '[project]\nname = "titles"\nversion = "0.1.0"\ndependencies = ["inflection==0.5.1"]\n\n'
+    '[tool.pytest.ini_options]\ntestpaths = ["tests"]\npythonpath = ["."]\n'
+)
+TITLES_CODE = "import inflection\n\n\ndef title(text):\n    return inflection.titleize(text)\n"
+TITLES_TESTS = (
+    "from titles import title\n\n\ndef test_title():\n    assert title('man_from_the_boondocks') == 'Man From The Boondocks'\n\n\n"
+    "def test_one_word():\n    assert title('wave') == 'Wave'\n"
+)
+
 
 def calc_repo(path: Path) -> tuple[pygit2.Repository, str]:
     """A project whose two tests pass; returns the repository and its commit."""

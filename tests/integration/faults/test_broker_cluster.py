@@ -16,9 +16,9 @@ import uuid
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from fault_broker import PrivateCluster
-from fault_flow import LEDGER_DDL, OUTPUT, count_of, feed, outcome, wait_for_count
-from fault_procs import Deployment, audit_topic
-from wave_runtime.kafka import Topics, ensure_topics, read_topic
+from fault_flow import LEDGER_DDL, OUTPUT, count_of, feed, tally, wait_for_count
+from fault_procs import Deployment
+from wave_runtime.kafka import Topics, ensure_topics
 from wave_store.postgres import PostgresEventStore
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka, pytest.mark.slow]
@@ -78,11 +78,7 @@ async def test_the_leader_of_a_busy_partition_killed_loses_nothing(cluster, pg_d
     watching = asyncio.create_task(watch.run())
     try:
         pool = store.pool
-        children = [
-            deployment.relay().start(),
-            deployment.service("fault_flow:create_a").start(),
-            deployment.service("fault_flow:create_b").start(),
-        ]
+        children = deployment.start_flow()
         feeding = asyncio.create_task(feed(store, INPUTS, seconds=FEED_S))
         await wait_for_count(pool, OUTPUT, INPUTS // 5, timeout=120)
 
@@ -103,10 +99,8 @@ async def test_the_leader_of_a_busy_partition_killed_loses_nothing(cluster, pg_d
         new_leaders = await _leaders(cluster.bootstrap, topics.events)
         await asyncio.sleep(1.0)
 
-        stored = await pool.fetchval("SELECT count(*) FROM events")
-        audit = audit_topic(await read_topic(cluster.bootstrap, topics.events))
-        result = await outcome(pool, runs)
-        exited = [c.name for c in children if not c.alive]
+        left = await tally(pool, cluster.bootstrap, topics.events, runs, children)
+        stored, audit, result, exited = left.stored, left.audit, left.result, left.died
         figures.report(
             inputs=INPUTS, cluster_start_s=cluster_start_s, killed_leader=victim, publish_stall_s=stall_s,
             first_output_after_kill_s=first_output_s, lost=result.lost + (stored - audit.events),

@@ -12,9 +12,9 @@ import uuid
 
 import pytest
 from fault_broker import PrivateBroker
-from fault_flow import LEDGER_DDL, OUTPUT, count_of, feed, outcome, wait_for_count
-from fault_procs import Deployment, audit_topic
-from wave_runtime.kafka import Topics, ensure_topics, read_topic
+from fault_flow import LEDGER_DDL, OUTPUT, count_of, feed, tally, wait_for_count
+from fault_procs import Deployment
+from wave_runtime.kafka import Topics, ensure_topics
 from wave_store.postgres import PostgresEventStore
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka, pytest.mark.slow]
@@ -39,11 +39,7 @@ async def test_broker_down_for_10_seconds(broker, pg_database_url, tmp_path, fig
     deployment = Deployment(pg_database_url, broker.bootstrap, topics.prefix, tmp_path)
     try:
         pool = store.pool
-        children = [
-            deployment.relay().start(),
-            deployment.service("fault_flow:create_a").start(),
-            deployment.service("fault_flow:create_b").start(),
-        ]
+        children = deployment.start_flow()
         feeding = asyncio.create_task(feed(store, INPUTS, seconds=15))
         await wait_for_count(pool, OUTPUT, INPUTS // 6, timeout=90)
 
@@ -63,10 +59,8 @@ async def test_broker_down_for_10_seconds(broker, pg_database_url, tmp_path, fig
         caught_up_at = time.monotonic()
         await asyncio.sleep(1.0)
 
-        stored = await pool.fetchval("SELECT count(*) FROM events")
-        audit = audit_topic(await read_topic(broker.bootstrap, topics.events))
-        result = await outcome(pool, runs)
-        restarts = [c.name for c in children if not c.alive]
+        left = await tally(pool, broker.bootstrap, topics.events, runs, children)
+        stored, audit, result, restarts = left.stored, left.audit, left.result, left.died
         figures.report(
             inputs=INPUTS, outage_s=up_at - down_at, broker_restart_s=restart_s, accepted_while_down=accepted_while_down,
             lost=result.lost + (stored - audit.events), duplicates_applied=result.duplicates_applied,

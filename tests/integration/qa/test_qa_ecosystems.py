@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from gitops_repos import make_repo
-from qa_repos import add_files
+from qa_repos import TITLES_CODE, TITLES_PROJECT, TITLES_TESTS, add_files
 from qa_runs import committed_run, refix
 from wave_events import catalogue as c
 from wave_qa import BubblewrapSandbox, GitCheckout, Limits, QAService, TestEnvironments, Toolchains
@@ -39,15 +39,6 @@ NODE_TESTS = (
     "const test = require('node:test');\nconst assert = require('node:assert');\nconst { greet, shout } = require('../greet');\n\n"
     "test('greets', () => { assert.strictEqual(greet('ada'), 'hello, ada'); });\n"
     "test('shouts', () => { assert.strictEqual(shout('ada'), 'HELLO, ADA'); });\n"
-)
-PY_PROJECT = (
-    '[project]\nname = "titles"\nversion = "0.1.0"\ndependencies = ["inflection==0.5.1"]\n\n'
-    '[tool.pytest.ini_options]\ntestpaths = ["tests"]\npythonpath = ["."]\n'
-)
-PY_CODE = "import inflection\n\n\ndef title(text):\n    return inflection.titleize(text)\n"
-PY_TESTS = (
-    "from titles import title\n\n\ndef test_title():\n    assert title('man_from_the_boondocks') == 'Man From The Boondocks'\n\n\n"
-    "def test_one_word():\n    assert title('wave') == 'Wave'\n"
 )
 
 
@@ -132,10 +123,10 @@ async def test_an_npm_package_needing_an_uninstalled_package_escalates(tmp_path:
 async def test_a_python_project_whose_dependency_is_not_installed_escalates_with_the_setup_to_add(
     tmp_path: Path,
 ) -> None:
-    files = {"pyproject.toml": PY_PROJECT, "titles.py": PY_CODE}
+    files = {"pyproject.toml": TITLES_PROJECT, "titles.py": TITLES_CODE}
 
     with pytest.raises(Unrecoverable) as escalation:
-        await qa_outcome(tmp_path, files, {"tests/test_titles.py": PY_TESTS}, service(tmp_path))
+        await qa_outcome(tmp_path, files, {"tests/test_titles.py": TITLES_TESTS}, service(tmp_path))
 
     reason = escalation.value.reason
     assert "the Python module 'inflection' is not installed" in reason
@@ -147,10 +138,10 @@ async def test_a_python_project_whose_dependency_is_not_installed_escalates_with
 @pytest.mark.timeout(300)
 async def test_a_python_project_with_a_pypi_dependency_is_set_up_once_and_tested_offline(tmp_path: Path) -> None:
     qa = service(tmp_path)
-    repo = make_repo(tmp_path / "repo", {"pyproject.toml": PY_PROJECT, "titles.py": PY_CODE,
+    repo = make_repo(tmp_path / "repo", {"pyproject.toml": TITLES_PROJECT, "titles.py": TITLES_CODE,
                                          ".wave/qa.toml": 'setup = ["python"]\n'})
     base = str(repo.head.target)
-    first = add_files(repo, {"tests/test_titles.py": PY_TESTS}, "tests")
+    first = add_files(repo, {"tests/test_titles.py": TITLES_TESTS}, "tests")
     stream, (committed,) = committed_run(str(tmp_path / "repo"), base, {"t1": first})
 
     (*_, passed) = await qa.handle(committed.state, committed.event)
@@ -161,7 +152,7 @@ async def test_a_python_project_with_a_pypi_dependency_is_set_up_once_and_tested
     assert "installed" in passed.environment
 
     stream.add(passed)
-    broken = add_files(repo, {"titles.py": PY_CODE.replace("titleize", "camelize")}, "camel case")
+    broken = add_files(repo, {"titles.py": TITLES_CODE.replace("titleize", "camelize")}, "camel case")
     retried = refix(stream, "t1", broken, first)
     (*_, failed) = await qa.handle(retried.state, retried.event)
 

@@ -12,22 +12,12 @@ from pathlib import Path
 import docker
 import pytest
 from qa_docker import base_image, qa_test_images, require_daemon
-from qa_repos import add_files, break_mul, calc_repo, make_repo
+from qa_repos import TITLES_CODE, TITLES_PROJECT, TITLES_TESTS, add_files, break_mul, calc_repo, make_repo
 from qa_runs import committed_run, refix
 from wave_events import catalogue as c
 from wave_qa import SetupConfig, create_service, plan_setup, read_repo_files
 
 pytestmark = [pytest.mark.docker]
-
-PY_PROJECT = (
-    '[project]\nname = "titles"\nversion = "0.1.0"\ndependencies = ["inflection==0.5.1"]\n\n'
-    '[tool.pytest.ini_options]\ntestpaths = ["tests"]\npythonpath = ["."]\n'
-)
-PY_CODE = "import inflection\n\n\ndef title(text):\n    return inflection.titleize(text)\n"
-PY_TESTS = (
-    "from titles import title\n\n\ndef test_title():\n    assert title('man_from_the_boondocks') == 'Man From The Boondocks'\n\n\n"
-    "def test_one_word():\n    assert title('wave') == 'Wave'\n"
-)
 
 
 def qa_env(tmp_path: Path, **settings: str) -> dict[str, str]:
@@ -57,7 +47,7 @@ async def test_without_a_usable_image_the_tests_run_in_the_next_sandbox_instead_
 async def test_a_repositorys_test_image_is_built_from_its_trusted_setup_once_and_runs_in_gvisor(tmp_path: Path) -> None:
     require_daemon()
     service = create_service(qa_env(tmp_path))
-    repo = make_repo(tmp_path / "repo", {"pyproject.toml": PY_PROJECT, "titles.py": PY_CODE,
+    repo = make_repo(tmp_path / "repo", {"pyproject.toml": TITLES_PROJECT, "titles.py": TITLES_CODE,
                                          ".wave/qa.toml": 'setup = ["python"]\n'})
     base = str(repo.head.target)
     # An image left by an earlier test run would be reused: this one must show the first build.
@@ -67,7 +57,7 @@ async def test_a_repositorys_test_image_is_built_from_its_trusted_setup_once_and
     if any(tag in image.tags for image in client.images.list(name=tag.split(":")[0])):
         client.images.remove(tag, force=True)
     # The change also rewrites its own .wave/qa.toml: QA reads the target branch's at the base commit.
-    first = add_files(repo, {"tests/test_titles.py": PY_TESTS, ".wave/qa.toml": 'setup = "none"\n'}, "tests")
+    first = add_files(repo, {"tests/test_titles.py": TITLES_TESTS, ".wave/qa.toml": 'setup = "none"\n'}, "tests")
     stream, (committed,) = committed_run(str(tmp_path / "repo"), base, {"t1": first})
 
     (*_, passed) = await service.handle(committed.state, committed.event)
@@ -80,7 +70,7 @@ async def test_a_repositorys_test_image_is_built_from_its_trusted_setup_once_and
     assert client.images.get(tag).labels["wave.qa.base"] == client.images.get(base_image()).id
 
     stream.add(passed)
-    broken = add_files(repo, {"titles.py": PY_CODE.replace("titleize", "camelize")}, "camel case")
+    broken = add_files(repo, {"titles.py": TITLES_CODE.replace("titleize", "camelize")}, "camel case")
     retried = refix(stream, "t1", broken, first)
     (*_, failed) = await service.handle(retried.state, retried.event)
 

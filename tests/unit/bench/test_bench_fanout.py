@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
+from bench_modules import load_bench
 
-_BENCH = Path(__file__).resolve().parents[3] / "bench"
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, _BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # the bench modules import each other by their plain names, as run.py does
-    spec.loader.exec_module(module)
-    return module
-
-
-_load("results")
-_load("figures")
-fanout = _load("fanout_bench")
+load_bench("results")
+load_bench("figures")
+fanout = load_bench("fanout_bench")
 
 
 def event(kind: str, second: float) -> dict:

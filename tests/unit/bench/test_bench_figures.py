@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
+from bench_modules import load_bench
 
-_BENCH = Path(__file__).resolve().parents[3] / "bench"
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, _BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # figures imports results by its plain name, as run.py does
-    spec.loader.exec_module(module)
-    return module
-
-
-_load("results")
-figures = _load("figures")
+load_bench("results")
+figures = load_bench("figures")
 
 
 def test_percentiles_interpolate_between_closest_ranks_like_numpy():

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
+from bench_modules import load_bench
 
-_BENCH = Path(__file__).resolve().parents[3] / "bench"
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, _BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # the bench modules import each other by their plain names, as run.py does
-    spec.loader.exec_module(module)
-    return module
-
-
-_load("results")
-figures = _load("figures")
-idle_bench = _load("idle_bench")
+load_bench("results")
+figures = load_bench("figures")
+idle_bench = load_bench("idle_bench")
 
 
 def test_cpu_time_is_a_percentage_of_one_core():

@@ -2,43 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .host_http import HostClient, segment
 from .hosting import (
     MERGE_METHODS,
     CheckResult,
-    GitHost,
     HostMerge,
     HostRefusedError,
     PullRequestRef,
     StatusState,
 )
+from .rest_host import RestGitHost, pull_of
 
 
-class GiteaHost(GitHost):
+class GiteaHost(RestGitHost):
     name = "gitea"
+    _already_open = (409, 422)
+    _called = "the host"
 
     def __init__(self, repository: str, token: str, api_url: str) -> None:
         self.repository = repository
         self._http = HostClient(api_url, token, "token")
         self._base = f"/repos/{repository}"
-
-    def open_pull_request(self, head_branch: str, base_branch: str, title: str, body: str) -> PullRequestRef:
-        found = self._open_for(head_branch, base_branch)
-        if found is not None:
-            return found
-        answer = self._http.call(
-            "POST", f"{self._base}/pulls", {"title": title, "head": head_branch, "base": base_branch, "body": body},
-            ok=(409, 422),
-        )
-        if answer.status in (409, 422):  # one was opened meanwhile (a redelivered event): that one
-            found = self._open_for(head_branch, base_branch)
-            if found is None:
-                raise HostRefusedError(f"{self.repository}: the host refused the pull request from {head_branch}: "
-                                       f"{self._http.scrub(str(answer.body))[:300]}", answer.status)
-            return found
-        return _pull(answer.body)
 
     def post_status(self, commit: str, context: str, state: StatusState, description: str, target_url: str = "") -> None:
         self._http.call(
@@ -70,31 +54,15 @@ class GiteaHost(GitHost):
         current = self.pull_request(number)
         if current.merged and current.merge_commit:
             return HostMerge(current.merge_commit, fast_forward=method == "fast-forward-only")
-        answer = self._http.call(
-            "POST", f"{self._base}/pulls/{number}/merge",
-            {"Do": method, "MergeTitleField": title, "head_commit_id": head_commit}, ok=(405, 409),
-        )
-        if answer.status in (405, 409):
-            message = answer.body.get("message") if isinstance(answer.body, dict) else answer.body
-            raise HostRefusedError(f"the host will not merge pull request #{number}: {message}", answer.status)
+        self._merge("POST", number, {"Do": method, "MergeTitleField": title, "head_commit_id": head_commit})
         merged = self.pull_request(number)
         if not merged.merge_commit:
             raise HostRefusedError(f"the host says pull request #{number} was merged but names no merge commit")
         return HostMerge(merged.merge_commit, fast_forward=method == "fast-forward-only")
 
-    def pull_request(self, number: int) -> PullRequestRef:
-        return _pull(self._http.call("GET", f"{self._base}/pulls/{number}").body)
-
     def _open_for(self, head_branch: str, base_branch: str) -> PullRequestRef | None:
         listed = self._http.call("GET", f"{self._base}/pulls?state=open&limit=50").body or []
         for pull in listed:
             if (pull.get("head") or {}).get("ref") == head_branch and (pull.get("base") or {}).get("ref") == base_branch:
-                return _pull(pull)
+                return pull_of(pull)
         return None
-
-
-def _pull(body: Any) -> PullRequestRef:
-    return PullRequestRef(
-        number=int(body["number"]), url=str(body.get("html_url") or ""), merged=bool(body.get("merged")),
-        merge_commit=body.get("merge_commit_sha") if body.get("merged") else None,
-    )

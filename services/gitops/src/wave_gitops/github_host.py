@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .host_http import HostClient, segment
 from .hosting import (
     MERGE_METHODS,
     CheckResult,
-    GitHost,
     HostMerge,
-    HostRefusedError,
     PullRequestRef,
     StatusState,
 )
+from .rest_host import RestGitHost, pull_of
 
 DEFAULT_API_URL = "https://api.github.com"
 
 
-class GitHubHost(GitHost):
+class GitHubHost(RestGitHost):
     name = "github"
+    _already_open = (422,)
+    _called = "GitHub"
 
     def __init__(self, repository: str, token: str, api_url: str = DEFAULT_API_URL) -> None:
         self.repository = repository
@@ -29,22 +28,6 @@ class GitHubHost(GitHost):
             {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"},
         )
         self._base = f"/repos/{repository}"
-
-    def open_pull_request(self, head_branch: str, base_branch: str, title: str, body: str) -> PullRequestRef:
-        found = self._open_for(head_branch, base_branch)
-        if found is not None:
-            return found
-        answer = self._http.call(
-            "POST", f"{self._base}/pulls", {"title": title, "head": head_branch, "base": base_branch, "body": body},
-            ok=(422,),
-        )
-        if answer.status == 422:  # one was opened meanwhile (a redelivered event): that one
-            found = self._open_for(head_branch, base_branch)
-            if found is None:
-                raise HostRefusedError(f"{self.repository}: GitHub refused the pull request from {head_branch}: "
-                                       f"{self._http.scrub(str(answer.body))[:300]}", 422)
-            return found
-        return _pull(answer.body)
 
     def post_status(self, commit: str, context: str, state: StatusState, description: str, target_url: str = "") -> None:
         body = {"state": state, "context": context, "description": description[:140]}
@@ -71,22 +54,13 @@ class GitHubHost(GitHost):
         current = self.pull_request(number)
         if current.merged and current.merge_commit:
             return HostMerge(current.merge_commit, fast_forward=False)
-        answer = self._http.call(
-            "PUT", f"{self._base}/pulls/{number}/merge",
-            {"merge_method": method, "commit_title": title, "sha": head_commit}, ok=(405, 409),
-        )
-        if answer.status in (405, 409):
-            message = answer.body.get("message") if isinstance(answer.body, dict) else answer.body
-            raise HostRefusedError(f"GitHub will not merge pull request #{number}: {message}", answer.status)
-        return HostMerge(str(answer.body["sha"]), fast_forward=False)
-
-    def pull_request(self, number: int) -> PullRequestRef:
-        return _pull(self._http.call("GET", f"{self._base}/pulls/{number}").body)
+        merged = self._merge("PUT", number, {"merge_method": method, "commit_title": title, "sha": head_commit})
+        return HostMerge(str(merged["sha"]), fast_forward=False)
 
     def _open_for(self, head_branch: str, base_branch: str) -> PullRequestRef | None:
         query = f"?state=open&head={segment(self.owner + ':' + head_branch)}&base={segment(base_branch)}"
         listed = self._http.call("GET", f"{self._base}/pulls{query}").body or []
-        return _pull(listed[0]) if listed else None
+        return pull_of(listed[0]) if listed else None
 
     def _statuses(self, commit: str) -> dict[str, CheckResult]:
         body = self._http.call("GET", f"{self._base}/commits/{commit}/status").body or {}
@@ -116,10 +90,3 @@ class GitHubHost(GitHost):
             description = " ".join(x for x in (output.get("title"), output.get("summary")) if x)
             found[name] = CheckResult(name, state, description, run.get("html_url") or "")  # type: ignore[arg-type]
         return found
-
-
-def _pull(body: Any) -> PullRequestRef:
-    return PullRequestRef(
-        number=int(body["number"]), url=str(body.get("html_url") or ""), merged=bool(body.get("merged")),
-        merge_commit=body.get("merge_commit_sha") if body.get("merged") else None,
-    )
