@@ -109,44 +109,39 @@ def budget_escalation(run_id: str, exceeded: ev.BudgetExceeded, cause: Envelope)
 # --- tests, retries and fixes ------------------------------------------------------------------
 
 
+def _retries_exhausted(state: RunState, e: Envelope, why: str) -> tuple[Step, ...]:
+    """Ask a person, once per failing head, whether the run gets one more fix attempt."""
+    p: ev.TestsFailed = e.payload
+    question = escalations.retries_exhausted_id(state.run_id, p.commit)
+    if _asked(state, question):
+        return ()
+    return (
+        ev.EscalationRequested(
+            escalation_id=question,
+            kind="retries_exhausted",
+            reason=f"{why}; approve for one more fix attempt, reject to stop the run",
+            subject_event_id=e.event_id,
+            head=p.commit,
+        ),
+    )
+
+
 def _tests_failed(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step, ...]:
     p: ev.TestsFailed = e.payload
     if not _awaits_fix(state, p.commit):
         return ()
     if state.retries >= state.max_retries:
-        question = escalations.retries_exhausted_id(state.run_id, p.commit)
-        if _asked(state, question):
-            return ()
-        return (
-            ev.EscalationRequested(
-                escalation_id=question,
-                kind="retries_exhausted",
-                reason=(
-                    f"tests still fail on {p.commit[:12]} after {state.retries} of {state.max_retries} retries "
-                    f"({_counts(p.counts)}); approve for one more fix attempt, reject to stop the run"
-                ),
-                subject_event_id=e.event_id,
-                head=p.commit,
-            ),
+        return _retries_exhausted(
+            state, e, f"tests still fail on {p.commit[:12]} after {state.retries} of {state.max_retries} retries "
+            f"({_counts(p.counts)})",
         )
     task = _task_to_fix(state, p.commit, p.failing_tests)
     policy = task_policy(state, task)
     fixes = task.attempt - 1 - task.rewrites
     if policy is not None and fixes >= policy.retry_limit:
-        question = escalations.retries_exhausted_id(state.run_id, p.commit)
-        if _asked(state, question):
-            return ()
-        return (
-            ev.EscalationRequested(
-                escalation_id=question,
-                kind="retries_exhausted",
-                reason=(
-                    f"tests still fail on {p.commit[:12]} ({_counts(p.counts)}) after {fixes} fix attempt(s) of task "
-                    f"{task.task_id}, the {policy.name} domain's limit; approve for one more fix attempt, reject to stop the run"
-                ),
-                subject_event_id=e.event_id,
-                head=p.commit,
-            ),
+        return _retries_exhausted(
+            state, e, f"tests still fail on {p.commit[:12]} ({_counts(p.counts)}) after {fixes} fix attempt(s) of task "
+            f"{task.task_id}, the {policy.name} domain's limit",
         )
     retry = state.retries + 1
     delay = backoff.delay(retry, str(e.event_id))
