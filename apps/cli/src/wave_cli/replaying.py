@@ -136,8 +136,14 @@ def developer() -> ServiceDecisions:
     async def decide(state: RunState, event: Envelope, recorded: Sequence[DomainEvent]) -> Sequence[Regenerated]:
         out: list[Regenerated] = []
         lanes = _call_lanes(recorded)
-        for step in developing.decide(state, event):
-            if isinstance(step, developing.Work):
+        # Distributed, the developer handed the work off, one request per task, and the request's
+        # handling wrote it; the record says which it did, so a run decides again as it was run.
+        handed_off = any(isinstance(e, ev.TaskWorkRequested) for e in recorded)
+        work = [step for step in developing.decide(state, event) if isinstance(step, developing.Work)]
+        for lane, step in enumerate(work):
+            if handed_off:
+                out.append(developing.work_request(step, lane))
+            else:
                 task, attempt = step.task_id, step.attempt
                 out.append(Claim(
                     f"the {step.role}'s change for task {task} attempt {attempt}",

@@ -640,6 +640,23 @@ class RewriteRequested(DomainEvent):
     reason: str = NonEmpty
 
 
+@registry.register("TaskWorkRequested")
+class TaskWorkRequested(DomainEvent):
+    """Distributed: the developer handed one task's attempt to the work topic instead of writing it
+    while handling the run's event, so a run's tasks are written by several instances at once. The
+    instance that takes it from `<prefix>.work.v1` writes exactly this work (if still undone).
+    `lane` is the item's place among the work one event started: the relay spreads a run's lanes
+    over consecutive partitions of the work topic."""
+
+    task_id: str = TaskId
+    attempt: int = Field(ge=1)
+    mode: Literal["develop", "fix", "rewrite"]
+    commit: str = CommitId  # the commit the diff is written against
+    failure_excerpt: str = ""  # fix: what failed; rewrite: why the change no longer applied
+    failing_commit: str | None = None  # fix: the commit whose tests failed
+    lane: int = Field(0, ge=0)
+
+
 # --- escalations and decisions -----------------------------------------------------------------
 
 

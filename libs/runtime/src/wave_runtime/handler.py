@@ -47,7 +47,12 @@ class Service(Protocol):
 
     Unlike the ports, which are abstract classes their adapters subclass, this is a Protocol: any object
     with `name`, `handles` and `handle` is a service, so a service needs no base class and `isinstance`
-    checks its shape."""
+    checks its shape.
+
+    Optionally, a service that splits its work (the developer) declares `work_types`, the event
+    types of its work requests, and has a writable `hands_off` and a `concurrency`: the Kafka runner
+    sets `hands_off` and takes those events from the work topic, `concurrency` at a time
+    (`wave_runtime.kafka.runner`); embedded, `hands_off` stays False and the work is done in place."""
 
     name: str
     handles: frozenset[str]

@@ -129,6 +129,24 @@ def _budget_raised(state: RunState, p: ev.BudgetRaised) -> tuple[Decision, ...]:
     return tuple(work)
 
 
+def _work_requested(state: RunState, p: ev.TaskWorkRequested) -> tuple[Decision, ...]:
+    """The work a fan-out handed to the work topic, as it was decided then, if it is still undone.
+    Whether the task waited for a person was asked when it was handed off (a request made after a
+    budget raise resumes a task that was asked about), so it is not asked again."""
+    task = state.tasks.get(p.task_id)
+    if not _ready(state) or task is None or not _undone(task, p.attempt):
+        return ()
+    return (Work(p.task_id, p.attempt, p.mode, p.commit, p.failure_excerpt, p.failing_commit),)
+
+
+def work_request(work: Work, lane: int) -> ev.TaskWorkRequested:
+    """The request that hands `work` to the work topic (distributed), the `lane`-th of its handling."""
+    return ev.TaskWorkRequested(
+        task_id=work.task_id, attempt=work.attempt, mode=work.mode, commit=work.commit,
+        failure_excerpt=work.failure_excerpt, failing_commit=work.failing_commit, lane=lane,
+    )
+
+
 def _terminal(state: RunState, p: Any) -> tuple[Decision, ...]:
     return (Cleanup(),)
 
@@ -140,7 +158,10 @@ _RULES: dict[str, Callable[[RunState, Any], tuple[Decision, ...]]] = {
     "RewriteRequested": _rewrite_requested,
     "ChangeCommitted": _change_committed,
     "BudgetRaised": _budget_raised,
+    "TaskWorkRequested": _work_requested,
     **{event.event_type: _terminal for event in ev.TERMINAL_EVENTS},
 }
 
 HANDLED_EVENT_TYPES: frozenset[str] = frozenset(_RULES)
+WORK_EVENT_TYPES: frozenset[str] = frozenset({"TaskWorkRequested"})
+"""What the developer takes from the work topic when it hands work off (distributed)."""

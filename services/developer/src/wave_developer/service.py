@@ -29,7 +29,7 @@ from wave_runtime.memo import EffectResults
 from .agent import GaveUp, LoopLimits, NoModel, OutOfBudget, Proposed, write_change
 from .checkouts import CheckoutError, Checkouts
 from .config import OnNoDiff
-from .decide import HANDLED_EVENT_TYPES, Cleanup, Work, decide
+from .decide import HANDLED_EVENT_TYPES, WORK_EVENT_TYPES, Cleanup, Work, decide, work_request
 from .prompts import Context, TaskBrief, build_prompt
 from .proposal import build_proposal
 from .repository_view import RepositoryView
@@ -41,6 +41,10 @@ log = logging.getLogger("wave.developer")
 class DeveloperService:
     name = "developer"
     handles: frozenset[str] = HANDLED_EVENT_TYPES
+    # Distributed, the runtime takes these from the work topic and sets `hands_off`: the work an
+    # event starts is handed off as one `TaskWorkRequested` per task, and each is written by the
+    # instance that takes it from the work topic (docs/architecture.md, "Domains and fan-out").
+    work_types: frozenset[str] = WORK_EVENT_TYPES
 
     def __init__(
         self,
@@ -55,9 +59,11 @@ class DeveloperService:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         self._client = client
         self._concurrency = concurrency
+        self.concurrency = concurrency  # also how many work requests this instance handles at once
         self._checkouts = checkouts
         self._limits = limits or LoopLimits()
         self._on_no_diff = on_no_diff
+        self.hands_off = False
         # What came of each piece of work, by (cause event, work): the events and whether it stopped.
         # The runtime decides again after a concurrency conflict (another service appended to the run
         # while the model wrote the change, e.g. the notifier for the same WorkspaceReady); the change
@@ -72,6 +78,8 @@ class DeveloperService:
             await asyncio.to_thread(self._checkouts.release, run_id)
         if not work:
             return ()
+        if self.hands_off and event.type not in WORK_EVENT_TYPES:
+            return [work_request(item, lane) for lane, item in enumerate(work)]
         checkouts = await self._checkout_all(run_id, state, work)
         budget = RunBudget.from_state(state)
         shared = SharedBudget(caps=_task_caps(state, work))
@@ -109,6 +117,8 @@ class DeveloperService:
             if isinstance(result, BaseException):
                 raise result
             outputs.extend(result[0])
+        if event.type in WORK_EVENT_TYPES:
+            outputs = _beside_other_tasks(state, outputs)
         return outputs
 
     async def _checkout_all(self, run_id: str, state: RunState, work: list[Work]) -> dict[str, Path]:
@@ -188,6 +198,23 @@ class DeveloperService:
             acceptance_criteria=task.acceptance_criteria,
             files_of_interest=task.files_of_interest,
         )
+
+
+def _beside_other_tasks(state: RunState, outputs: list[Output]) -> list[Output]:
+    """One task's outputs, written in its own handling while other instances write the run's other
+    tasks: a budget stop when the developer already asked about the budget for another task keeps
+    its paid calls and waits for the same `BudgetRaised` (one question per refusal, as for tasks
+    written side by side in one process), and a threshold the run already announced is not
+    announced again."""
+    asked = any(q.kind == "budget" and q.task_id is not None for q in state.pending_escalations.values())
+    kept: list[Output] = []
+    for output in outputs:
+        if asked and isinstance(output, ev.BudgetExceeded | ev.EscalationRequested):
+            continue
+        if isinstance(output, ev.BudgetThresholdCrossed) and output.percent in state.budget_warnings:
+            continue
+        kept.append(output)
+    return kept
 
 
 def _task_caps(state: RunState, work: list[Work]) -> dict[str, TaskCap]:

@@ -23,12 +23,21 @@ from wave_events.schemas import payload_schema
 
 from .deadletters import DLQ_ERROR_LIMIT
 from .records import CONTENT_TYPE
-from .topics import DLQ_PARTITIONS, DLQ_TOPIC_CONFIG, EVENTS_PARTITIONS, EVENTS_TOPIC_CONFIG
+from .topics import (
+    DLQ_PARTITIONS,
+    DLQ_TOPIC_CONFIG,
+    EVENTS_PARTITIONS,
+    EVENTS_TOPIC_CONFIG,
+    WORK_EVENT_TYPES,
+    WORK_PARTITIONS,
+    WORK_TOPIC_CONFIG,
+)
 
 DEFAULT_PATH = Path("docs/api/asyncapi.json")
 KAFKA_BINDING_VERSION = "0.5.0"
 EVENTS_CHANNEL = "events"
 DLQ_CHANNEL = "deadLetters"
+WORK_CHANNEL = "work"
 _SCHEMAS = "#/components/schemas/"
 
 _DESCRIPTION = """\
@@ -325,6 +334,22 @@ def asyncapi_document(events: EventRegistry = registry) -> dict[str, Any]:
                     "topicConfiguration": _topic_configuration(EVENTS_TOPIC_CONFIG),
                 }),
             },
+            WORK_CHANNEL: {
+                "address": "{prefix}.work.v1",
+                "title": "Work",
+                "description": (
+                    "Work requests (one task's work each, handed off by the developer in distributed mode), "
+                    "published by the relay besides the events topic, keyed `<run id>/<task id>`. A run's "
+                    "requests are on consecutive partitions, from one chosen by a hash of the run id, so the work "
+                    "group's round-robin assignment gives them to different instances."
+                ),
+                "messages": {name: channel_refs[name] for name in event_messages if name.split(".v")[0] in WORK_EVENT_TYPES},
+                "parameters": prefix,
+                "bindings": _kafka({
+                    "partitions": WORK_PARTITIONS,
+                    "topicConfiguration": _topic_configuration(WORK_TOPIC_CONFIG),
+                }),
+            },
             DLQ_CHANNEL: {
                 "address": "{prefix}.events.dlq.v1",
                 "title": "Dead letters",
@@ -358,6 +383,20 @@ def asyncapi_document(events: EventRegistry = registry) -> dict[str, Any]:
                 ),
                 "messages": [{"$ref": f"#/channels/{EVENTS_CHANNEL}/messages/{name}"} for name in event_messages],
                 "bindings": _kafka({"groupId": {"type": "string", "description": "`<prefix>.<service>`, e.g. `wave.planner`"}}),
+            },
+            "consumeWork": {
+                "action": "receive",
+                "channel": {"$ref": f"#/channels/{WORK_CHANNEL}"},
+                "title": "The developer takes one task's work",
+                "description": (
+                    "Each developer instance reads the topic in the work group `<prefix>.developer.work` "
+                    "(round-robin assignment) and writes the task a request names, up to its concurrency at once."
+                ),
+                "messages": [
+                    {"$ref": f"#/channels/{WORK_CHANNEL}/messages/{name}"}
+                    for name in event_messages if name.split(".v")[0] in WORK_EVENT_TYPES
+                ],
+                "bindings": _kafka({"groupId": {"type": "string", "description": "`<prefix>.<service>.work`, e.g. `wave.developer.work`"}}),
             },
             "publishDeadLetters": {
                 "action": "send",

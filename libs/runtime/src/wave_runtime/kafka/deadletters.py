@@ -8,7 +8,7 @@ from aiokafka import AIOKafkaProducer
 
 from ..deadletters import DeadLetter, DeadLetters
 from .records import message_of
-from .topics import Topics, idempotent_producer, read_topic
+from .topics import WORK_EVENT_TYPES, Topics, idempotent_producer, read_topic
 
 DLQ_ERROR_LIMIT = 4000  # characters of the error kept in the `dlq-error` header
 
@@ -100,7 +100,10 @@ class KafkaDeadLetters(DeadLetters):
             if not letter.event_id:
                 continue  # undecodable bytes cannot be handled again as they are
             original = [(k, v) for k, v in record.headers if not k.startswith("dlq-")]
-            await self._send(self.topics.events, record.value, record.key, [*original, ("redriven", b"1")])
+            # A work request goes back to the work topic, whose consumers are the ones that take it.
+            work = dict(original).get("event-type", b"").decode() in WORK_EVENT_TYPES
+            await self._send(self.topics.work if work else self.topics.events, record.value, record.key,
+                             [*original, ("redriven", b"1")])
             await self._send(self.topics.dlq, None, record.key, [("dlq-redriven", _marker(letter, record).encode())])
             count += 1
         return count

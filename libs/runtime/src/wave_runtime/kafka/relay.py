@@ -1,13 +1,16 @@
 """The outbox relay: the store's global order, published to the events topic.
 
 Every stored event is published to `wave.events.v1`, keyed by run id so a run's events stay in one
-partition and in stream order. The store feeds the relay (`EventStore.read_publishable`, its lock
+partition and in stream order. A work request (`WORK_EVENT_TYPES`: one task's work, handed off by
+the developer) is published to `wave.work.v1` as well, keyed `<run id>/<task id>`, each of a run's
+lanes on the next partition, so a run's tasks reach different instances of the work group. The store feeds the relay (`EventStore.read_publishable`, its lock
 `try_relay_lock`, its append signal `wait_for_append`); only the PostgreSQL store does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Mapping, Sequence
 
@@ -19,7 +22,7 @@ from wave_store import EventStore, RelayLock, UnsupportedByStoreError
 from ..metrics import RELAY_POSITION, RELAY_PUBLISHED
 from ..outages import OutageWatch, is_outage
 from .records import message_of_stored
-from .topics import Topics, idempotent_producer
+from .topics import WORK_EVENT_TYPES, Topics, idempotent_producer, work_partition
 
 log = logging.getLogger("wave.runtime.kafka")
 
@@ -38,6 +41,7 @@ class OutboxRelay:
         self.published = 0
         self._partitions: list[int] = []
         self._partition_of: dict[bytes, int] = {}  # key -> partition for the current partition list
+        self._work_partitions: list[int] = []
         self.outage = OutageWatch("relay", log)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -137,6 +141,7 @@ class OutboxRelay:
         if self._partitions != partitions:
             self._partitions, self._partition_of = partitions, {}
         batches: dict[int, object] = {}
+        work: dict[int, object] = {}  # the work topic's batches, by partition
         futures = []
         # Redaction again on the way out (rules added since an event was stored apply to it too): one
         # look for the rules' literals over the whole page instead of one per payload.
@@ -157,12 +162,35 @@ class OutboxRelay:
                 batch = batches[partition] = producer.create_batch()
                 if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
                     raise ValueError(f"event {row['event_id']} does not fit in a Kafka batch")
-        for partition, batch in batches.items():
-            # Closed: the page is all there is, so the producer sends it at once instead of lingering
-            # for records that will not come (its linger is for `send`, record by record).
-            batch.close()
-            futures.append(await producer.send_batch(batch, topic, partition=partition))
+            if row["event_type"] in WORK_EVENT_TYPES:
+                work_key, to = await self._work_record(producer, row)
+                batch = work.get(to)
+                if batch is None:
+                    batch = work[to] = producer.create_batch()
+                if batch.append(key=work_key, value=value, timestamp=None, headers=headers) is None:
+                    futures.append(await producer.send_batch(batch, self.topics.work, partition=to))
+                    batch = work[to] = producer.create_batch()
+                    batch.append(key=work_key, value=value, timestamp=None, headers=headers)
+        for name, by_partition in ((topic, batches), (self.topics.work, work)):
+            for partition, batch in by_partition.items():
+                # Closed: the page is all there is, so the producer sends it at once instead of lingering
+                # for records that will not come (its linger is for `send`, record by record).
+                batch.close()
+                futures.append(await producer.send_batch(batch, name, partition=partition))
         return asyncio.gather(*futures)
+
+    async def _work_record(self, producer: AIOKafkaProducer, row: Mapping) -> tuple[bytes, int]:
+        """The work topic's key and partition of a work request: `<run id>/<task id>`, and the
+        partition of its lane among the run's (`work_partition`)."""
+        if not self._work_partitions:
+            self._work_partitions = sorted(await producer.partitions_for(self.topics.work))
+        try:
+            payload = json.loads(row["payload"])
+            task, lane = str(payload["task_id"]), int(payload.get("lane", 0))
+        except (ValueError, KeyError, TypeError):
+            task, lane = str(row["event_id"]), 0  # undecodable: published anyway, each consumer dead-letters it
+        run_id = row["correlation_id"]
+        return f"{run_id}/{task}".encode(), self._work_partitions[work_partition(run_id, lane, len(self._work_partitions))]
 
 
 class _PositionSaver:

@@ -11,6 +11,7 @@ import logging
 import uuid
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from wave_events import EventError, decode_envelope
 from wave_store import EventStore
 
@@ -84,7 +85,13 @@ class _PartitionLag:
 
 
 class KafkaServiceRunner:
-    """One service instance in its consumer group `wave.<service>`."""
+    """One service instance in its consumer group `wave.<service>`.
+
+    A service that hands work off (it declares `work_types`, the developer) is also a member of
+    its work group `wave.<service>.work` on the work topic: the runner sets its `hands_off`, so the
+    work an event starts is stored as requests (one per task) that the relay publishes to the work
+    topic; each is handled by the instance holding its partition, up to the service's `concurrency`
+    at once, while the events topic's consumer leaves them alone."""
 
     def __init__(
         self,
@@ -110,11 +117,19 @@ class KafkaServiceRunner:
         self.consuming = False
         self.handled = 0
         self._lag = _PartitionLag(service.name)
+        self.work_types: frozenset[str] = frozenset(getattr(service, "work_types", ()))
+        if self.work_types:
+            service.hands_off = True  # type: ignore[attr-defined] - the work topic's consumer below writes it
+            # The work topic's handlings have a dispatcher (and state cache) of their own, under the same producer.
+            self.work_dispatcher = Dispatcher(service, store, instance=self.dispatcher.producer.split("@", 1)[1], retry=retry)
+            self._work_gate = asyncio.Semaphore(max(1, int(getattr(service, "concurrency", 1))))
+            self._work_lag = _PartitionLag(service.name)
 
     @property
     def ready(self) -> bool:
         """Consuming, and reaching the store: `/readyz` says not ready while an outage is waited out."""
-        return self.consuming and not self.dispatcher.outage.active and not self.timers.outage.active
+        work_outage = self.work_types and self.work_dispatcher.outage.active
+        return self.consuming and not self.dispatcher.outage.active and not self.timers.outage.active and not work_outage
 
     @property
     def group_id(self) -> str:
@@ -122,64 +137,111 @@ class KafkaServiceRunner:
 
     async def run(self, stop: asyncio.Event) -> None:
         self.dispatcher.stop = stop
+        producer = idempotent_producer(self.bootstrap)
+        await producer.start()
+        dead_letters = KafkaDeadLetters(self.bootstrap, self.topics, producer)
+        timers_stop = asyncio.Event()
+        timers = asyncio.create_task(self.timers.run(timers_stop), name=f"wave:{self.service.name}:timers")
+        feeds = [self._consume(stop, self.topics.events, self.group_id, self.dispatcher, self._lag, dead_letters)]
+        if self.work_types:
+            self.work_dispatcher.stop = stop
+            feeds.append(self._consume(
+                stop, self.topics.work, self.topics.work_group(self.service.name), self.work_dispatcher,
+                self._work_lag, dead_letters, work=True,
+            ))
+        try:
+            if len(feeds) == 1:
+                await feeds[0]
+            else:
+                async with asyncio.TaskGroup() as group:  # one feed failing stops the other
+                    for feed in feeds:
+                        group.create_task(feed)
+        finally:
+            self.consuming = False
+            timers_stop.set()
+            await asyncio.gather(timers, return_exceptions=True)
+            await producer.stop()
+
+    async def _consume(
+        self, stop: asyncio.Event, topic: str, group: str, dispatcher: Dispatcher, lag: _PartitionLag,
+        dead_letters: DeadLetters, *, work: bool = False,
+    ) -> None:
         consumer = AIOKafkaConsumer(
-            self.topics.events,
+            topic,
             bootstrap_servers=self.bootstrap,
-            group_id=self.group_id,
+            group_id=group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self.max_poll_records,
             session_timeout_ms=10000,
             heartbeat_interval_ms=1000,
+            # Round-robin: consecutive partitions go to different members, and a run's work items are
+            # on consecutive partitions (`work_partition`), so they reach different instances.
+            **({"partition_assignment_strategy": (RoundRobinPartitionAssignor,)} if work else {}),
         )
-        producer = idempotent_producer(self.bootstrap)
-        await producer.start()
-        dead_letters = KafkaDeadLetters(self.bootstrap, self.topics, producer)
         await consumer.start()
         committer = _OffsetCommitter(consumer, self.service.name)
-        timers_stop = asyncio.Event()
-        timers = asyncio.create_task(self.timers.run(timers_stop), name=f"wave:{self.service.name}:timers")
         self.consuming = True
         try:
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=200)
-                self._lag.keep_only(consumer.assignment())
+                lag.keep_only(consumer.assignment())
                 # Partitions side by side (a run's events share one partition, so each run is still
                 # handled in order): one partition's database round trips no longer queue the others.
-                await asyncio.gather(
-                    *(self._handle_partition(consumer, committer, tp, messages, dead_letters) for tp, messages in batch.items())
-                )
+                await asyncio.gather(*(
+                    self._handle_partition(consumer, committer, tp, messages, dead_letters, dispatcher, lag, work)
+                    for tp, messages in batch.items()
+                ))  # fmt: skip
         finally:
             self.consuming = False
-            timers_stop.set()
-            await asyncio.gather(timers, return_exceptions=True)
             await committer.close()  # commits everything handled so far
             await consumer.stop()  # leaves the group: partitions move to other instances at once
-            self._lag.keep_only(set())
-            await producer.stop()
+            lag.keep_only(set())
 
-    async def _handle_partition(self, consumer, committer: _OffsetCommitter, tp, messages, dead_letters) -> None:
+    async def _handle_partition(
+        self, consumer, committer: _OffsetCommitter, tp, messages, dead_letters, dispatcher: Dispatcher,
+        lag: _PartitionLag, work: bool,
+    ) -> None:
         highwater = _highwater(consumer, tp)
         if highwater is not None:
-            self._lag.set(tp, highwater - messages[0].offset)
-        for message in messages:
-            try:
-                await self._handle(message, dead_letters)
-            except Stopping:
-                # Stopped during an outage: commit what was handled; the rest is redelivered.
-                if message.offset > messages[0].offset:
-                    committer.mark(tp, message.offset)
-                return
+            lag.set(tp, highwater - messages[0].offset)
+        if work:
+            # Work items are independent (one task each): handled side by side, up to the service's
+            # concurrency in this instance; the offsets are committed once all of them are stored.
+            async def one(message) -> None:
+                async with self._work_gate:
+                    await self._handle(message, dead_letters, dispatcher, work=True)
+
+            results = await asyncio.gather(*(one(m) for m in messages), return_exceptions=True)
+            failures = [r for r in results if isinstance(r, BaseException)]
+            if any(isinstance(r, Stopping) for r in failures):
+                return  # stopped during an outage: the batch is delivered again (what was stored is skipped)
+            if failures:
+                raise failures[0]
+        else:
+            for message in messages:
+                try:
+                    await self._handle(message, dead_letters, dispatcher)
+                except Stopping:
+                    # Stopped during an outage: commit what was handled; the rest is redelivered.
+                    if message.offset > messages[0].offset:
+                        committer.mark(tp, message.offset)
+                    return
         # Only now is every message of the batch handled and stored: safe to commit.
         committer.mark(tp, messages[-1].offset + 1)
         highwater = _highwater(consumer, tp)
         if highwater is not None:
-            self._lag.set(tp, highwater - messages[-1].offset - 1)
+            lag.set(tp, highwater - messages[-1].offset - 1)
 
-    async def _handle(self, message, dead_letters: DeadLetters) -> None:
+    def _takes(self, event_type: str, work: bool) -> bool:
+        """Work requests are the work topic's: the events topic's consumer leaves them to it."""
+        return (event_type in self.work_types) == work
+
+    async def _handle(self, message, dead_letters: DeadLetters, dispatcher: Dispatcher | None = None, *, work: bool = False) -> None:
+        dispatcher = dispatcher or self.dispatcher
         headers = dict(message.headers or ())
         event_type = headers.get("event-type", b"").decode()
-        if event_type and not self.dispatcher.wants_type(event_type):
+        if event_type and (not dispatcher.wants_type(event_type) or not self._takes(event_type, work)):
             return  # not ours: no need to decode
         try:
             envelope = decode_envelope(message.value)
@@ -188,8 +250,10 @@ class KafkaServiceRunner:
             log.error("%s: undecodable message at %s/%s: %s", self.service.name, message.partition, message.offset, exc)
             await dead_letters.add(self.service.name, None, message.value, type(exc).__name__, str(exc), 1)
             return
+        if not self._takes(envelope.stored_type, work):
+            return
         try:
-            outcome = await self.dispatcher.dispatch(envelope)
+            outcome = await dispatcher.dispatch(envelope)
             if outcome == "handled":
                 self.handled += 1
         except HandlingFailed as failed:
@@ -198,7 +262,7 @@ class KafkaServiceRunner:
             log.error("%s: %s %s dead-lettered: %s", self.service.name, envelope.type, envelope.event_id, failed)
             await dead_letters.add(self.service.name, envelope, None, f.error_type, f.message, f.attempts)
             try:
-                await self.dispatcher.record_dead_letter(envelope, f)
+                await dispatcher.record_dead_letter(envelope, f)
             except Exception:  # noqa: BLE001 - the dead letter is stored; the run's note is what may be missing
                 log.exception("%s: recording the dead letter of %s on its run failed", self.service.name, envelope.event_id)
 

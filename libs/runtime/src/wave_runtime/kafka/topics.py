@@ -3,6 +3,7 @@ the producer settings every writer shares, and reading a topic back from its beg
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -49,18 +50,35 @@ class Topics:
     def dlq(self) -> str:
         return f"{self.prefix}.events.dlq.v1"
 
+    @property
+    def work(self) -> str:
+        return f"{self.prefix}.work.v1"
+
     def group(self, service: str) -> str:
         return f"{self.prefix}.{service}"
+
+    def work_group(self, service: str) -> str:
+        return f"{self.prefix}.{service}.work"
 
 
 EVENTS_TOPIC = Topics().events
 DLQ_TOPIC = Topics().dlq
+WORK_TOPIC = Topics().work
+
+# The events published to the work topic as well (keyed `<run id>/<task id>`): one task's work each,
+# taken by whichever instance of the service's work group holds the record's partition.
+WORK_EVENT_TYPES: frozenset[str] = frozenset({"TaskWorkRequested"})
 
 
 # What `ensure_topics` creates; the AsyncAPI document (wave_runtime.kafka.asyncapi) describes the same.
 EVENTS_PARTITIONS = 6
 EVENTS_TOPIC_CONFIG = {"retention.ms": str(7 * 24 * 3600 * 1000), "cleanup.policy": "delete"}
 DLQ_PARTITIONS = 1
+# The work topic: a run's work items go to consecutive partitions (`work_partition`) and the work
+# group assigns partitions round-robin, so as long as the partition count is a multiple of the
+# number of instances (12: 1, 2, 3, 4, 6 or 12 of them) a run's first N items reach N instances.
+WORK_PARTITIONS = 12
+WORK_TOPIC_CONFIG = dict(EVENTS_TOPIC_CONFIG)
 DLQ_TOPIC_CONFIG = {"retention.ms": "-1", "cleanup.policy": "delete"}
 
 
@@ -74,6 +92,7 @@ async def ensure_topics(
         topics = [
             NewTopic(topics.events, partitions, replication, topic_configs=dict(EVENTS_TOPIC_CONFIG)),
             NewTopic(topics.dlq, DLQ_PARTITIONS, replication, topic_configs=dict(DLQ_TOPIC_CONFIG)),
+            NewTopic(topics.work, WORK_PARTITIONS, replication, topic_configs=dict(WORK_TOPIC_CONFIG)),
         ]
         existing = set(await admin.list_topics())
         missing = [t for t in topics if t.name not in existing]
@@ -84,6 +103,13 @@ async def ensure_topics(
                 pass  # another process created them meanwhile
     finally:
         await admin.close()
+
+
+def work_partition(run_id: str, lane: int, partitions: int) -> int:
+    """The work topic's partition of a run's `lane`-th work item: the run's own starting partition
+    (a stable hash, so runs spread too), then the next ones, one per lane."""
+    start = int.from_bytes(hashlib.blake2b(run_id.encode(), digest_size=4).digest(), "big")
+    return (start + lane) % partitions
 
 
 def idempotent_producer(bootstrap: str, **settings) -> AIOKafkaProducer:
@@ -129,5 +155,6 @@ async def read_topic(bootstrap: str, topic: str) -> list:
 
 __all__ = [
     "DLQ_PARTITIONS", "DLQ_TOPIC", "DLQ_TOPIC_CONFIG", "EVENTS_PARTITIONS", "EVENTS_TOPIC", "EVENTS_TOPIC_CONFIG",
-    "Topics", "ensure_topics", "idempotent_producer", "partitions_of", "read_topic",
+    "WORK_EVENT_TYPES", "WORK_PARTITIONS", "WORK_TOPIC", "WORK_TOPIC_CONFIG",
+    "Topics", "ensure_topics", "idempotent_producer", "partitions_of", "read_topic", "work_partition",
 ]
