@@ -54,7 +54,7 @@ async def deployment(request, pg_database_url, kafka_bootstrap, topics, store, t
     yield deployment
     deployment.stop_all()
     _show_logs_on_failure(request, deployment)
-    await delete_topics(kafka_bootstrap, [topics.events, topics.dlq])
+    await delete_topics(kafka_bootstrap, [topics.events, topics.dlq, topics.work])
 
 
 def _show_logs_on_failure(request, deployment: Deployment) -> None:

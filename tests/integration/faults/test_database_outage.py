@@ -116,4 +116,4 @@ async def test_database_stopped_and_killed_mid_stream(postgres, kafka_bootstrap,
     finally:
         deployment.stop_all()
         await store.close()
-        await delete_topics(kafka_bootstrap, [topics.events, topics.dlq])
+        await delete_topics(kafka_bootstrap, [topics.events, topics.dlq, topics.work])

@@ -45,7 +45,7 @@ async def stack(pg_database_url, kafka_bootstrap, topics, store, tmp_path, reque
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         print(deployment.logs())
-    await delete_topics(kafka_bootstrap, [topics.events, topics.dlq])
+    await delete_topics(kafka_bootstrap, [topics.events, topics.dlq, topics.work])
 
 
 @pytest.mark.timeout(900)

@@ -8,6 +8,7 @@ import pytest
 from developer_runs import plan_created, requested, workspace_ready
 from run_streams import RunStream, Step
 from wave_developer import Cleanup, Work, decide
+from wave_developer.decide import work_request
 from wave_events import catalogue as c
 
 BASE = "a" * 40
@@ -141,3 +142,39 @@ def test_decides(case: str, build: Callable[[RunStream], Step], expected: tuple[
 def test_fix_work_is_done_by_the_fixer_and_first_attempts_by_the_developer() -> None:
     assert FIX_T1.role == "fixer"
     assert Work("t1", 1, "develop", BASE).role == "developer"
+
+
+def _handed_off(stream: RunStream) -> tuple[Step, list[Step]]:
+    """Distributed: the plan's handling (workspace already folded) handed both tasks off."""
+    stream.add(workspace_ready(BASE))
+    plan = stream.add(plan_created("t1", "t2"))
+    requests = [
+        stream.add(work_request(work, lane), producer="developer@one", causation=plan.event)
+        for lane, work in enumerate(decide(plan.state, plan.event))
+    ]
+    return plan, requests
+
+
+def test_a_handed_off_request_decides_exactly_its_work() -> None:
+    _, requests = _handed_off(stream := requested())
+    assert [r.event.payload.lane for r in requests] == [0, 1]
+    assert decide(stream.state, requests[1].event) == (Work("t2", 1, "develop", BASE),)
+
+
+def test_work_handed_off_is_not_started_again_while_it_is_being_written() -> None:
+    stream = requested()
+    _handed_off(stream)
+    # The workspace event handled after the plan (or a redelivered plan) finds both tasks in flight.
+    again = stream.add(workspace_ready(BASE))
+    assert decide(again.state, again.event) == ()
+
+
+def test_work_whose_request_stored_no_change_can_be_started_again() -> None:
+    stream = requested()
+    _, requests = _handed_off(stream)
+    # t1's request was handled: the budget refused its call (an output caused by the request).
+    stream.add(c.BudgetExceeded(role="developer", needed_usd=0.1, needed_tokens=9, used_usd=0, limit_usd=0,
+                                used_tokens=0, limit_tokens=0), producer="developer@two", causation=requests[0].event)
+    raised = stream.add(c.BudgetRaised(limit_usd=2.0, limit_tokens=10_000, raised_by="ana"))
+    assert decide(raised.state, raised.event) == (Work("t1", 1, "develop", BASE),)
+    assert stream.state.work_in_flight == {str(requests[1].event.event_id): ("t2", 1)}

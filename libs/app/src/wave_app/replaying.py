@@ -27,6 +27,7 @@ from wave_store import EventStore
 from .queries import load_run
 
 RETRY_REQUEST = "HandlingRetryRequested"
+BUDGET_CLAIM = "BudgetReserved"
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,9 @@ async def reexecute(run_id: str, events: Sequence[Envelope], services: Sequence[
     by_id = {str(e.event_id): e for e in events}
     outputs: dict[tuple[str, str], list[Envelope]] = {}
     for e in events:
-        if e.causation_id is not None:
+        # A budget claim is the bookkeeping of a call in progress, appended beside the handling, not
+        # one of its outputs (the call's own records are).
+        if e.causation_id is not None and e.stored_type != BUDGET_CLAIM:
             outputs.setdefault((_service_of(e), str(e.causation_id)), []).append(e)
     # A fork's copied history was decided in its parent (under the parent's run id and settings):
     # only what the fork decided itself is decided again here.

@@ -657,6 +657,20 @@ class TaskWorkRequested(DomainEvent):
     lane: int = Field(0, ge=0)
 
 
+@registry.register("BudgetReserved")
+class BudgetReserved(DomainEvent):
+    """Distributed: a handling in progress (its cause is this event's causation) is about to make a
+    model call. Its claim on the run's budget — what its calls answered so far cost plus the worst
+    case of the next one — replaces its earlier claims; appended at the run's version the check was
+    made on, so two instances' claims are checked one after the other. The claim ends when the
+    handling's outputs (with their `BudgetCharged`) are stored."""
+
+    role: str = NonEmpty
+    task_id: str | None = None
+    claim_tokens: int = Field(ge=0)
+    claim_usd: float = Field(ge=0)
+
+
 # --- escalations and decisions -----------------------------------------------------------------
 
 

@@ -33,7 +33,7 @@ from .providers import (
     ScriptedProvider,
 )
 from .records import INLINE_LIMIT_BYTES, CallRecorder, answer_refused, budget_charged
-from .reservations import SharedBudget, TaskCap, current_task, sharing_budget, working_on
+from .reservations import SharedBudget, StoredBudget, TaskCap, current_task, sharing_budget, working_on
 from .retry import RetryPolicy, call_with_retries
 from .routing import RouteEntry, Router
 from .runplay import cassette_document, playing_run
@@ -58,6 +58,7 @@ __all__ = [
     "BlobStore",
     "BudgetExhausted",
     "SharedBudget",
+    "StoredBudget",
     "TaskCap",
     "current_task",
     "sharing_budget",

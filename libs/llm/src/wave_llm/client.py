@@ -15,7 +15,7 @@ from wave_events.base import DomainEvent
 from wave_store.paid import current_paid_results
 
 from .blobs import BlobStore, FileBlobStore
-from .budget import Refusal, RunBudget, check_call, estimate_call, threshold_events
+from .budget import CallEstimate, Refusal, RunBudget, check_call, estimate_call, threshold_events
 from .cassette import Cassette
 from .errors import ModelError, PermanentModelError, TransientModelError
 from .metrics import record_call
@@ -253,6 +253,10 @@ class ModelClient:
             return None
         request = template.model_copy(update={"model": model})
         events: list[DomainEvent] = [await self._recorder.answered(request, response, cost), budget_charged(response, cost)]
+        shared = current_shared_budget()
+        if budget is not None and shared is not None:
+            # Paid already, not stored yet: the handling's later calls count it as spent.
+            shared.settle(current_task() or "", CallEstimate(0, 0.0), response.total_tokens, cost)
         if budget is not None:
             events.extend(threshold_events(budget.charged(response.total_tokens, cost)))
         return CallResult(response, events)

@@ -150,7 +150,7 @@ class Dispatcher:
                     subject = await self._subject(envelope)
                     try:
                         in_handler = True
-                        with paying_for(PaidResults(self.store, name, envelope.event_id)):
+                        with paying_for(PaidResults(self.store, name, envelope.event_id, self.producer)):
                             outputs = await self.service.handle(state, subject) if subject is not None else []
                         in_handler = False
                     except Unrecoverable as stop:

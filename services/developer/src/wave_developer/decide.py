@@ -55,6 +55,11 @@ def _undone(task: TaskState, attempt: int) -> bool:
     return task.attempt == attempt and task.proposal_event_id is None and task.rejected_reason is None
 
 
+def _to_start(state: RunState, task: TaskState, attempt: int) -> bool:
+    """Undone, and not handed off already (distributed: its request is being written elsewhere)."""
+    return _undone(task, attempt) and (task.task_id, attempt) not in state.work_in_flight.values()
+
+
 def _waits(state: RunState, task: TaskState, *, for_budget: bool) -> bool:
     """The developer already stopped on this attempt and asked about it: the human's answer (or, for a
     budget stop, `BudgetRaised`) resumes it, not whichever event the developer handles next. Without
@@ -84,7 +89,7 @@ def _first_attempts(state: RunState, p: Any, *, budget_raised: bool = False) -> 
     return tuple(
         Work(t.task_id, 1, "develop", (state.head_commit or state.base_commit) if t.depends_on else state.base_commit)
         for t in ready_tasks(state)
-        if _undone(t, 1) and not _waits(state, t, for_budget=not budget_raised)
+        if _to_start(state, t, 1) and not _waits(state, t, for_budget=not budget_raised)
     )
 
 
@@ -96,14 +101,14 @@ def _change_committed(state: RunState, p: ev.ChangeCommitted) -> tuple[Decision,
 
 def _rewrite_requested(state: RunState, p: ev.RewriteRequested) -> tuple[Decision, ...]:
     task = state.tasks.get(p.task_id)
-    if not _ready(state) or task is None or not _undone(task, p.attempt) or _waits(state, task, for_budget=True):
+    if not _ready(state) or task is None or not _to_start(state, task, p.attempt) or _waits(state, task, for_budget=True):
         return ()
     return (Work(task.task_id, p.attempt, "rewrite", p.head, p.reason),)
 
 
 def _fix_requested(state: RunState, p: ev.FixRequested) -> tuple[Decision, ...]:
     task = state.tasks.get(p.task_id)
-    if not _ready(state) or task is None or not _undone(task, p.attempt) or _waits(state, task, for_budget=True):
+    if not _ready(state) or task is None or not _to_start(state, task, p.attempt) or _waits(state, task, for_budget=True):
         return ()
     commit = state.head_commit or state.base_commit
     assert commit is not None
@@ -119,7 +124,7 @@ def _budget_raised(state: RunState, p: ev.BudgetRaised) -> tuple[Decision, ...]:
     for task in state.tasks.values():
         if any(isinstance(w, Work) and w.task_id == task.task_id for w in work):
             continue
-        if task.attempt > 1 and _undone(task, task.attempt) and not _waits(state, task, for_budget=False):
+        if task.attempt > 1 and _to_start(state, task, task.attempt) and not _waits(state, task, for_budget=False):
             work.append(
                 Work(
                     task.task_id, task.attempt, "fix", head,

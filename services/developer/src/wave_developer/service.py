@@ -22,7 +22,16 @@ from pathlib import Path
 from wave_events import DomainEvent, Envelope, escalations
 from wave_events import catalogue as ev
 from wave_events.projections import RunState, task_policy
-from wave_llm import ModelClient, RunBudget, SharedBudget, TaskCap, playing_run, sharing_budget, working_on
+from wave_llm import (
+    ModelClient,
+    RunBudget,
+    SharedBudget,
+    StoredBudget,
+    TaskCap,
+    playing_run,
+    sharing_budget,
+    working_on,
+)
 from wave_runtime import Output, TransientError, Unrecoverable
 from wave_runtime.memo import EffectResults
 
@@ -82,7 +91,10 @@ class DeveloperService:
             return [work_request(item, lane) for lane, item in enumerate(work)]
         checkouts = await self._checkout_all(run_id, state, work)
         budget = RunBudget.from_state(state)
-        shared = SharedBudget(caps=_task_caps(state, work))
+        caps = _task_caps(state, work)
+        stored = StoredBudget.for_handling(event.stream_id, caps) if self.hands_off and event.type in WORK_EVENT_TYPES else None
+        # Distributed, other instances write the run's other tasks: the reservations are kept on the run's stream.
+        shared: SharedBudget | StoredBudget = stored or SharedBudget(caps=caps)
         gate = asyncio.Semaphore(self._concurrency)
         with playing_run(state) as play, sharing_budget(shared):  # a scripted model answers by the run's own history
             done_before = {item: self._done.get((str(event.event_id), item)) for item in work}
@@ -202,14 +214,14 @@ class DeveloperService:
 
 def _beside_other_tasks(state: RunState, outputs: list[Output]) -> list[Output]:
     """One task's outputs, written in its own handling while other instances write the run's other
-    tasks: a budget stop when the developer already asked about the budget for another task keeps
-    its paid calls and waits for the same `BudgetRaised` (one question per refusal, as for tasks
-    written side by side in one process), and a threshold the run already announced is not
-    announced again."""
-    asked = any(q.kind == "budget" and q.task_id is not None for q in state.pending_escalations.values())
+    tasks: a budget stop when the run already waits for a budget question asks none of its own and
+    waits for the same `BudgetRaised` (one question per refusal, as for tasks written side by side
+    in one process; its `BudgetExceeded` stays, so the handling always records something), and a
+    threshold the run already announced is not announced again."""
+    asked = any(q.kind == "budget" for q in state.pending_escalations.values())
     kept: list[Output] = []
     for output in outputs:
-        if asked and isinstance(output, ev.BudgetExceeded | ev.EscalationRequested):
+        if asked and isinstance(output, ev.EscalationRequested) and output.kind == "budget":
             continue
         if isinstance(output, ev.BudgetThresholdCrossed) and output.percent in state.budget_warnings:
             continue

@@ -148,6 +148,11 @@ class RunState:
     facts: SummaryFacts = field(default_factory=SummaryFacts)  # what the run's summary is made of
     requested_domain_table: DomainTable | None = None  # the operator's (`--domain-policy`), if any
     plan_domain_table: DomainTable | None = None  # the one the plan was made under
+    # Distributed only (both stay empty embedded), by the event id of the handling's cause:
+    # the work handed off and not written yet (task, attempt), and the budget claimed by handlings
+    # in progress (tokens, USD). Both end when an output caused by that event is stored.
+    work_in_flight: dict[str, tuple[str, int]] = field(default_factory=dict)
+    budget_claims: dict[str, tuple[int, float]] = field(default_factory=dict)
 
     @property
     def domain_table(self) -> DomainTable | None:
@@ -517,7 +522,30 @@ def _notification(state: RunState, e: Envelope, p: ev.NotificationSent) -> RunSt
     return replace(state, notifications=state.notifications + 1)
 
 
+def _handling_recorded(state: RunState, cause: str) -> RunState:
+    """An output of the handling of `cause` is stored: its work is written, its claim settled."""
+    if cause not in state.work_in_flight and cause not in state.budget_claims:
+        return state
+    return replace(
+        state,
+        work_in_flight={k: v for k, v in state.work_in_flight.items() if k != cause},
+        budget_claims={k: v for k, v in state.budget_claims.items() if k != cause},
+    )
+
+
+def _task_work_requested(state: RunState, e: Envelope, p: ev.TaskWorkRequested) -> RunState:
+    return replace(state, work_in_flight={**state.work_in_flight, str(e.event_id): (p.task_id, p.attempt)})
+
+
+def _budget_reserved(state: RunState, e: Envelope, p: ev.BudgetReserved) -> RunState:
+    if e.causation_id is None:
+        return state
+    return replace(state, budget_claims={**state.budget_claims, str(e.causation_id): (p.claim_tokens, p.claim_usd)})
+
+
 _HANDLERS: dict[type, Callable[[RunState, Envelope, Any], RunState]] = {
+    ev.TaskWorkRequested: _task_work_requested,
+    ev.BudgetReserved: _budget_reserved,
     ev.RunRequested: _run_requested,
     ev.PlanCreated: _plan_created,
     ev.PlanRejected: _plan_rejected,
@@ -558,6 +586,8 @@ def evolve(state: RunState, envelope: Envelope) -> RunState:
     """Apply one event. Events that do not change the run's view (BudgetExceeded) only advance the version."""
     version = envelope.stream_version or state.version + 1
     kind = type(envelope.payload)
+    if (state.work_in_flight or state.budget_claims) and envelope.causation_id is not None and kind is not ev.BudgetReserved:
+        state = _handling_recorded(state, str(envelope.causation_id))
     handler = _HANDLERS.get(kind)
     if handler is not None or kind in NOTED:
         changed = handler(state, envelope, envelope.payload) if handler is not None else state
