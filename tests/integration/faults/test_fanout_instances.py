@@ -136,18 +136,18 @@ async def test_calls_of_one_run_in_different_instances_never_pass_its_budget_tog
     stack, store, kafka_bootstrap, topics, tmp_path, figures
 ):
     await start(stack, tmp_path, kafka_bootstrap, topics, DEVELOPERS, WAVE_DEVELOPER_CONCURRENCY="4",
-                WAVE_DEVELOPER_MAX_TOKENS="1000")
-    # Each developer call answers with 1,100 tokens, close to its worst case (its prompt plus the
-    # 1,000 it may write); the plan's call spent 1,200. The limit fits three answers but never
-    # three worst cases at once: made side by side unchecked, four calls would spend 5,600.
-    repo, cassette = story(tmp_path, latency_ms=1500, developer_usage={"input_tokens": 100, "output_tokens": 1000})
-    limit = 1_200 + 3 * 1_100 - 1
+                WAVE_DEVELOPER_MAX_TOKENS="3000")
+    # Each developer call answers with 3,100 tokens, close to its worst case (its prompt plus the
+    # 3,000 it may write); the plan's call spent 1,200. The limit fits three answers but never
+    # three worst cases at once: made side by side unchecked, four calls would spend 13,600.
+    repo, cassette = story(tmp_path, latency_ms=1500, developer_usage={"input_tokens": 100, "output_tokens": 3000})
+    limit = 1_200 + 3 * 3_100 - 1
     run_id = await commands.submit_run(store, actor="fanout-test", story="add twice() to each calc module",
                                        repo=str(repo), budget_usd=1.0, budget_tokens=limit, cassette=cassette)
 
     async def stopped() -> bool:
         state = fold(await store.read_stream(run_stream_id(run_id)))
-        return state.status == "awaiting_human" and not state.work_in_flight
+        return state.status not in ("running", "unknown") and not state.work_in_flight
 
     await until(lambda: stopped(), timeout=300, interval=0.5)
     await asyncio.sleep(3)  # anything still on its way would show now
@@ -159,6 +159,7 @@ async def test_calls_of_one_run_in_different_instances_never_pass_its_budget_tog
     questions = [q for q in state.pending_escalations.values() if q.kind == "budget"]
     figures.report(limit=limit, spent=spent, developer_calls=len(developer_calls), claims=dict(claims))
     assert spent <= limit, f"the run spent {spent} tokens of {limit}"
+    assert state.status == "awaiting_human", state.status
     assert spent == state.budget_used_tokens
     assert 1 <= len(developer_calls) < len(fanout.TASKS), "some calls fit, not all"
     assert any(e.type == "BudgetExceeded" for e in events)
