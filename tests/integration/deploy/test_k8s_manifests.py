@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 from k8s_manifests import K8S, OVERLAYS, kustomize_build, validate
+from wave_runtime.kafka.topics import WORK_PARTITIONS, WORK_TOPIC_CONFIG
 
 ROLES = ("planner", "developer", "safety", "gitops", "qa", "notifier")
 EVENTS_PARTITIONS = 6
@@ -97,6 +98,9 @@ def test_dev_is_one_broker_and_one_database_and_prod_replicates() -> None:
     topics = {t["spec"]["topicName"]: t["spec"] for t in _named(_objects("prod"), "KafkaTopic").values()}
     assert (topics["wave.events.v1"]["partitions"], topics["wave.events.v1"]["config"]["retention.ms"]) == (6, 604800000)
     assert (topics["wave.events.dlq.v1"]["partitions"], topics["wave.events.dlq.v1"]["config"]["retention.ms"]) == (1, -1)
+    # The work topic as the services create it where nobody did (`ensure_topics`).
+    assert (topics["wave.work.v1"]["partitions"], topics["wave.work.v1"]["config"]["retention.ms"]) == (
+        WORK_PARTITIONS, int(WORK_TOPIC_CONFIG["retention.ms"]))
 
 
 def test_a_misspelled_field_fails_validation(tmp_path: Path) -> None:
