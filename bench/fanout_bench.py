@@ -8,12 +8,20 @@ last task's change written (`WorkspaceReady` → the last `ChangeProposed`), the
 instances share — with 4 instances as a percentage of the same with 1. The fan-in (each change scored
 and integrated on the one run branch, in turn) and the whole runs' times (QA's test run and the merge,
 which fan-out does not shorten) are figures and detail beside it.
+
+Distributed (`orchestration.fanout_speedup.distributed`): the same story on PostgreSQL and Kafka,
+every role its own process (a scratch database and topics of its own), written once by one developer
+process and once by four, each with `WAVE_DEVELOPER_CONCURRENCY=1`, so whatever runs side by side
+runs in different processes: the tasks reach them through the work topic. The other roles' processes
+stay up between the two; the developers are replaced, and the four have all joined the work group
+before the run starts.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -36,7 +44,11 @@ class Sizes:
 FULL = Sizes(latency_ms=2_000)
 QUICK = Sizes(latency_ms=1_000)
 
-TARGETS: dict[str, Target] = {"orchestration.fanout_speedup": Target(40, None)}
+TARGETS: dict[str, Target] = {
+    "orchestration.fanout_speedup": Target(40, None),
+    "orchestration.fanout_speedup.distributed": Target(40, None),
+}
+OTHER_ROLES = ("planner", "gitops", "safety", "qa", "notifier")
 
 
 def _commit(repo: Path) -> None:
@@ -131,7 +143,86 @@ def speedup(parallel: Timing, single: Timing) -> float:
     return parallel.fanout_s / single.fanout_s * 100
 
 
-async def measure(sizes: Sizes) -> tuple[list[Figure], dict[str, object]]:
+async def distributed(url: str, bootstrap: str, latency_ms: int) -> tuple[Timing, Timing]:
+    """The story written by one developer process, then by four (each one task at a time)."""
+    from fault_procs import Deployment, group_is_stable, until
+    from runtime_bench import _delete_topics
+    from scratch_db import scratch_databases
+    from wave_app import commands
+    from wave_events import run_stream_id
+    from wave_events.projections import fold
+    from wave_llm import cassette_document, load_cassette
+    from wave_runtime.kafka import Topics, ensure_topics
+    from wave_store.postgres import PostgresEventStore
+
+    topics = Topics(f"wavebench.{secrets.token_hex(4)}.fanout")
+    with tempfile.TemporaryDirectory(prefix="wave-fanout-distributed-") as scratch:
+        work = Path(scratch)
+        tape = work / "cassette.yml"
+        cassette(tape, latency_ms)
+        played = cassette_document(load_cassette(tape))
+        extra = {"WAVE_HOME": str(work / "home"), "WAVE_QA_SCRATCH_ROOT": str(work / "qa"),
+                 "WAVE_DEVELOPER_CONCURRENCY": "1", "WAVE_RETRY_BASE_S": "0.2", "WAVE_RETRY_CAP_S": "1"}  # fmt: skip
+        deployment = Deployment("", bootstrap, topics.prefix, work)
+        try:
+            async with scratch_databases(url, "fanout") as urls:
+                await ensure_topics(bootstrap, topics)
+                deployment = Deployment(urls["fanout"], bootstrap, topics.prefix, work)
+                store = await PostgresEventStore.connect(urls["fanout"], max_size=2)
+                try:
+                    deployment.relay().start(**extra)
+                    for role in OTHER_ROLES:
+                        deployment.service(f"wave_{role}:create_service", role).start(**extra)
+                    timings = []
+
+                    def developers(count: int) -> list:
+                        names = [f"developer-{count}-{i}" for i in range(count)]
+                        return [deployment.service("wave_developer:create_service", name).start(
+                            **extra, WAVE_INSTANCE=name, WAVE_DEVELOPER_SCRATCH_ROOT=str(work / name)) for name in names]
+
+                    serving = developers(1)
+                    for count in (1, 4):
+                        await until(lambda n=count: group_is_stable(bootstrap, topics.work_group("developer"), n),
+                                    timeout=120, interval=0.25)
+                        repo = work / f"repo-{count}"
+                        story_repo(repo)
+                        run_id = await commands.submit_run(store, actor="bench", story="add twice() to each calc module",
+                                                           repo=str(repo), budget_usd=1.0, cassette=played)
+
+                        async def state(run_id: str = run_id):
+                            return fold(await store.read_stream(run_stream_id(run_id)))
+
+                        if count == 1:
+                            # Every task written: the four processes start (and join) while the run's
+                            # QA and merge go on; the one process leaves once they are up.
+                            await until(lambda: _all_written(state), timeout=300, interval=0.25)
+                            leaving, serving = serving, developers(4)
+                        await until(lambda: _ended(state), timeout=300, interval=0.25)
+                        if count == 1:
+                            for developer in leaving:
+                                developer.stop()
+                        events = await store.read_stream(run_stream_id(run_id))
+                        timings.append(spans([{"type": e.type, "occurred_at": e.occurred_at.isoformat()} for e in events]))
+                finally:
+                    deployment.stop_all()
+                    await store.close()
+        except TimeoutError as exc:
+            raise OSError(f"the distributed fan-out did not finish; logs:\n{deployment.logs()}") from exc
+        finally:
+            await _delete_topics(bootstrap, topics.prefix)
+    return timings[0], timings[1]
+
+
+async def _all_written(state) -> bool:
+    run = await state()
+    return run.planned and all(t.proposal_event_id for t in run.tasks.values())
+
+
+async def _ended(state) -> bool:
+    return (await state()).status not in ("running", "unknown")
+
+
+async def measure(sizes: Sizes, url: str | None = None, bootstrap: str | None = None) -> tuple[list[Figure], dict[str, object]]:
     with tempfile.TemporaryDirectory(prefix="wave-fanout-") as scratch:
         work = Path(scratch)
         single = run_story(work, 1, sizes.latency_ms)
@@ -142,10 +233,24 @@ async def measure(sizes: Sizes) -> tuple[list[Figure], dict[str, object]]:
         f"{parallel.fanout_s:.2f} s vs {single.fanout_s:.2f} s; every task integrated in {parallel.integrated_s:.2f} s "
         f"vs {single.integrated_s:.2f} s; whole run {parallel.run_s:.2f} s vs {single.run_s:.2f} s"
     )
-    return [
+    found = [
         Figure("orchestration.fanout_speedup", ratio, "% of the 1-instance time", None, False, detail),
         Figure("orchestration.fanout_wall_s", parallel.fanout_s, "s", single.fanout_s, False, detail,
                peer_name="1 developer instance"),
         Figure("orchestration.fanin_wall_s", parallel.integrated_s, "s", single.integrated_s, False, detail,
                peer_name="1 developer instance"),
-    ], {}
+    ]
+    if url is not None and bootstrap is not None:
+        one, four = await distributed(url, bootstrap, sizes.latency_ms)
+        detail = (
+            f"distributed (PostgreSQL, Kafka, a process per role): 4 tasks, {sizes.latency_ms} ms per model answer, "
+            f"4 developer processes vs 1, each writing one task at a time: every task written in {four.fanout_s:.2f} s "
+            f"vs {one.fanout_s:.2f} s; whole run {four.run_s:.2f} s vs {one.run_s:.2f} s; load average {os.getloadavg()[0]:.1f}"
+        )
+        found += [
+            Figure("orchestration.fanout_speedup.distributed", speedup(four, one), "% of the 1-process time", None,
+                   False, detail),
+            Figure("orchestration.fanout_wall_s.distributed", four.fanout_s, "s", one.fanout_s, False, detail,
+                   peer_name="1 developer process"),
+        ]
+    return found, {}

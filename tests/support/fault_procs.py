@@ -113,6 +113,10 @@ class Deployment:
         return [self.relay().start(), self.service("fault_flow:create_a").start(), self.service("fault_flow:create_b").start()]
 
     def stop_all(self) -> None:
+        """SIGTERM to every child at once, then wait for each (SIGKILL after 10 s)."""
+        for child in self.children:
+            if child.alive:
+                child.proc.send_signal(signal.SIGTERM)
         for child in self.children:
             child.stop(10)
 
@@ -140,6 +144,19 @@ async def delete_topics(bootstrap: str, topics: Iterable[str]) -> None:
         pass
     finally:
         await admin.close()
+
+
+async def group_is_stable(bootstrap: str, group: str, members: int) -> bool:
+    """Whether consumer group `group` has settled with exactly `members` members (each holding its
+    partitions): until then, the members that joined first hold every partition."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_consumer_groups([group])
+    finally:
+        await admin.close()
+    # Each group as the protocol describes it: (error, group id, state, protocol type, protocol, members).
+    return any(g[2] == "Stable" and len(g[5]) == members for response in described for g in response.groups)
 
 
 async def until(check, timeout: float, interval: float = 0.1):  # noqa: ASYNC109

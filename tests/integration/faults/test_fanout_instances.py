@@ -21,9 +21,8 @@ from pathlib import Path
 import pygit2
 import pytest
 import yaml
-from aiokafka.admin import AIOKafkaAdminClient
 from bench_modules import load_bench
-from fault_procs import Deployment, delete_topics, until
+from fault_procs import Deployment, delete_topics, group_is_stable, until
 from wave_app import commands
 from wave_app.replaying import reexecute
 from wave_cli.replaying import every_service
@@ -65,19 +64,8 @@ async def start(stack: Deployment, tmp_path: Path, kafka_bootstrap: str, topics,
             **extra, WAVE_INSTANCE=instance, WAVE_DEVELOPER_SCRATCH_ROOT=str(tmp_path / instance)
         )
     # Every instance in the work group before the run starts, or the first ones hold every partition.
-    await until(lambda: work_group_members(kafka_bootstrap, topics.work_group("developer"), developers), timeout=90, interval=0.5)
+    await until(lambda: group_is_stable(kafka_bootstrap, topics.work_group("developer"), developers), timeout=90, interval=0.5)
     return children
-
-
-async def work_group_members(bootstrap: str, group: str, wanted: int) -> bool:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_consumer_groups([group])
-    finally:
-        await admin.close()
-    groups = [g for response in described for g in response.groups]
-    return any(g[2] == "Stable" and len(g[5]) == wanted for g in groups)
 
 
 def story(tmp_path: Path, latency_ms: int, developer_usage: dict | None = None) -> tuple[Path, str]:
