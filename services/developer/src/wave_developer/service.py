@@ -67,8 +67,7 @@ class DeveloperService:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         self._client = client
-        self._concurrency = concurrency
-        self.concurrency = concurrency  # also how many work requests this instance handles at once
+        self.concurrency = concurrency  # tasks written at once; distributed, also work requests handled at once
         self._checkouts = checkouts
         self._limits = limits or LoopLimits()
         self._on_no_diff = on_no_diff
@@ -95,7 +94,7 @@ class DeveloperService:
         stored = StoredBudget.for_handling(event.stream_id, caps) if self.hands_off and event.type in WORK_EVENT_TYPES else None
         # Distributed, other instances write the run's other tasks: the reservations are kept on the run's stream.
         shared: SharedBudget | StoredBudget = stored or SharedBudget(caps=caps)
-        gate = asyncio.Semaphore(self._concurrency)
+        gate = asyncio.Semaphore(self.concurrency)
         with playing_run(state) as play, sharing_budget(shared):  # a scripted model answers by the run's own history
             done_before = {item: self._done.get((str(event.event_id), item)) for item in work}
             for done in done_before.values():
