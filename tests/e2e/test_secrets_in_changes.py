@@ -4,18 +4,14 @@ tokens and fixture passwords is committed and merged exactly as the developer wr
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pygit2
 import pytest
-from e2e_stories import sample_repo, scripted_story_cassette
+from e2e_stories import run_story
 from secret_samples import anthropic_key
 
-WAVE = [sys.executable, "-m", "wave_cli"]
+STORY = "Add auth_header(token) to textkit/auth.py, returning the Bearer header, with tests.\n"
 AUTH = (
     "def auth_header(token: str) -> str:\n"
     '    """The HTTP Authorization header value for `token`."""\n'
@@ -46,21 +42,6 @@ def _new_file(path: str, content: str) -> str:
     )
 
 
-def _run(tmp_path: Path, diff: str) -> tuple[subprocess.CompletedProcess[str], Path, pygit2.Repository]:
-    home = tmp_path / "home"
-    repo = sample_repo(tmp_path / "repo")
-    cassette = scripted_story_cassette(tmp_path / "cassette.yml", diff)
-    story = tmp_path / "story.md"
-    story.write_text("Add auth_header(token) to textkit/auth.py, returning the Bearer header, with tests.\n")
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("WAVE_", "ANTHROPIC_", "OPENAI_", "XAI_"))}
-    environment.update(WAVE_HOME=str(home), COLUMNS="200")
-    done = subprocess.run(
-        [*WAVE, "run", f"@{story}", "--repo", repo.workdir, "--cassette", str(cassette)],
-        capture_output=True, text=True, env=environment, timeout=300, cwd=tmp_path,
-    )
-    return done, home, repo
-
-
 def _stored_files(home: Path) -> list[Path]:
     """The event store and the blobs its events point to."""
     return [p for p in home.rglob("*") if p.is_file() and (p.name.startswith("wave.db") or "blob" in str(p))]
@@ -71,16 +52,12 @@ def _stored_files(home: Path) -> list[Path]:
 def test_a_change_holding_a_real_key_is_blocked_never_committed_and_not_stored(tmp_path):
     key = anthropic_key(7)
     diff = _new_file("textkit/config.py", f'import os\n\nAPI_KEY = "{key}"\n')
-    done, home, repo = _run(tmp_path, diff)
-    output = done.stdout + done.stderr
-    assert done.returncode == 1, output
-    assert "diff.secret" in output
+    run = run_story(tmp_path, STORY, diff)
+    home, repo = run.home, run.repo
+    assert run.done.returncode == 1, run.output
+    assert "diff.secret" in run.output
 
-    run_id = next(line.split()[1] for line in done.stdout.splitlines() if line.startswith("run ") and "submitted" in line)
-    events = json.loads(subprocess.run(
-        [*WAVE, "events", run_id, "--json"], capture_output=True, text=True, timeout=60, cwd=tmp_path,
-        env={**os.environ, "WAVE_HOME": str(home)},
-    ).stdout)
+    events = run.events()
     proposal = next(e["payload"] for e in events if e["type"] == "ChangeProposed")
     assert proposal["diff"] == ""
     assert proposal["withheld"] == [{"path": "textkit/config.py", "line": 3, "kind": "anthropic-key"}]
@@ -108,10 +85,10 @@ def test_a_change_holding_a_real_key_is_blocked_never_committed_and_not_stored(t
 @pytest.mark.timeout(300)
 def test_a_change_with_placeholder_tokens_and_fixtures_is_merged_byte_for_byte(tmp_path):
     diff = _new_file("textkit/auth.py", AUTH) + _new_file("tests/test_auth.py", TEST_AUTH)
-    done, home, repo = _run(tmp_path, diff)
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output
-    assert "TestsFailed" not in output
+    run = run_story(tmp_path, STORY, diff)
+    repo = run.repo
+    assert run.done.returncode == 0, run.output
+    assert "TestsFailed" not in run.output
     main = repo.revparse_single("main").peel(pygit2.Tree)
     assert (main / "textkit" / "auth.py").data.decode() == AUTH
     assert (main / "tests" / "test_auth.py").data.decode() == TEST_AUTH

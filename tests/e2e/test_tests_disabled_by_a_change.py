@@ -4,17 +4,13 @@ never passes the test gate on its own. Rewriting `.wave/qa.toml`'s command to `t
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pygit2
 import pytest
-from e2e_stories import sample_repo, scripted_story_cassette
+from e2e_stories import run_story
 
-WAVE = [sys.executable, "-m", "wave_cli"]
+STORY = "Make the test suite faster.\n"
 TESTS = (Path(__file__).resolve().parents[2] / "examples" / "sample-repo" / "tests" / "test_strings.py").read_text()
 QA_TOML = 'command = "true"\n'
 
@@ -35,25 +31,6 @@ def _test_file_deleted() -> str:
     )
 
 
-def _run(tmp_path: Path, diff: str) -> tuple[subprocess.CompletedProcess[str], list[dict], pygit2.Repository]:
-    home = tmp_path / "home"
-    repo = sample_repo(tmp_path / "repo")
-    cassette = scripted_story_cassette(tmp_path / "cassette.yml", diff)
-    story = tmp_path / "story.md"
-    story.write_text("Make the test suite faster.\n")
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("WAVE_", "ANTHROPIC_", "OPENAI_", "XAI_"))}
-    environment.update(WAVE_HOME=str(home), COLUMNS="200")
-    done = subprocess.run(
-        [*WAVE, "run", f"@{story}", "--repo", repo.workdir, "--cassette", str(cassette)],
-        capture_output=True, text=True, env=environment, timeout=300, cwd=tmp_path,
-    )
-    run_id = next(line.split()[1] for line in done.stdout.splitlines() if line.startswith("run ") and "submitted" in line)
-    events = json.loads(subprocess.run(
-        [*WAVE, "events", run_id, "--json"], capture_output=True, text=True, timeout=60, cwd=tmp_path, env=environment,
-    ).stdout)
-    return done, events, repo
-
-
 def _main_unchanged(repo: pygit2.Repository) -> None:
     main = repo.revparse_single("main").peel(pygit2.Tree)
     assert (main / "tests" / "test_strings.py").data.decode() == TESTS
@@ -63,9 +40,9 @@ def _main_unchanged(repo: pygit2.Repository) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_a_change_setting_the_test_command_to_true_waits_for_a_person(tmp_path):
-    done, events, repo = _run(tmp_path, _qa_toml_written())
-    output = done.stdout + done.stderr
-    assert done.returncode == 3, output  # waiting for a decision
+    run = run_story(tmp_path, STORY, _qa_toml_written())
+    events, repo = run.events(), run.repo
+    assert run.done.returncode == 3, run.output  # waiting for a decision
     escalation = next(e["payload"] for e in events if e["type"] == "EscalationRequested")
     assert escalation["kind"] == "unsafe_action"
     assert "diff.test_selection" in escalation["reason"]
@@ -76,9 +53,9 @@ def test_a_change_setting_the_test_command_to_true_waits_for_a_person(tmp_path):
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_a_change_that_also_deletes_the_test_file_is_blocked(tmp_path):
-    done, events, repo = _run(tmp_path, _qa_toml_written() + _test_file_deleted())
-    output = done.stdout + done.stderr
-    assert done.returncode == 1, output
+    run = run_story(tmp_path, STORY, _qa_toml_written() + _test_file_deleted())
+    events, repo = run.events(), run.repo
+    assert run.done.returncode == 1, run.output
     scored = next(e["payload"] for e in events if e["type"] == "ActionScored")
     assert {v["rule"] for v in scored["violations"]} >= {"diff.test_selection", "diff.test_deleted"}
     ended, summarized = events[-2:]

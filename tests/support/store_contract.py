@@ -8,11 +8,13 @@ subclasses it once (tests/integration/store/test_store_contract.py) and provides
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from secret_samples import anthropic_key
 from wave_events import (
     MAX_PAYLOAD_BYTES,
     EventTooLargeError,
@@ -327,6 +329,29 @@ class EventStoreContract:
             assert await fresh.paid_result("other", cause.event_id, "model/abc/0") == '{"answer": 3}'
         finally:
             await fresh.close()
+
+    async def test_a_paid_result_is_kept_with_its_secrets_redacted(self, store):
+        key = anthropic_key(3)
+        cause = (await store.append("run-one", [requested()], 0)).events[0]
+        await store.keep_paid_result("svc", cause.event_id, "model/abc/0", json.dumps({"text": f"use {key} here"}))
+        kept = json.loads(await store.paid_result("svc", cause.event_id, "model/abc/0"))
+        assert key not in kept["text"] and key[13:60] not in kept["text"]
+        assert kept["text"].startswith("use ") and kept["text"].endswith(" here")
+
+    async def test_a_run_that_ends_drops_the_paid_results_of_its_unrecorded_handlings(self, store):
+        cause = (await store.append("run-one", [requested()], 0)).events[0]
+        other = (await store.append("run-two", [requested("run-two")], 0)).events[0]
+        await store.keep_paid_result("developer", cause.event_id, "model/abc/0", '{"answer": 1}')
+        await store.keep_paid_result("developer", other.event_id, "model/abc/0", '{"answer": 2}')
+        raised = c.BudgetRaised(limit_usd=10, limit_tokens=100_000, raised_by="ana")
+        await store.append("run-one", [new_envelope("run-one", raised, producer="test")], 1)
+        assert await store.paid_result("developer", cause.event_id, "model/abc/0") == '{"answer": 1}'  # still going
+        await store.append("run-one", [failed()], 2)  # a run's end, by whichever service records it
+        assert await store.paid_result("developer", cause.event_id, "model/abc/0") is None
+        assert await store.paid_result("developer", other.event_id, "model/abc/0") == '{"answer": 2}'
+        ended = new_envelope("run-two", c.RunCancelled(cancelled_by="ana"), producer="planner", causation=other)
+        await store.record_handling(Handling("planner", other.event_id, "run-two", (ended,), expected_version=1))
+        assert await store.paid_result("developer", other.event_id, "model/abc/0") is None
 
     async def test_positions_are_saved_per_follower(self, store):
         assert await store.load_position("relay") == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -17,7 +18,9 @@ import pytest
 import yaml
 
 WAVE = [sys.executable, "-m", "wave_cli"]
-MARKER_SECONDS = "23.5"  # a sleep no other process on this machine is running
+# A sleep no other process on this machine is running: unique to this test process, since the same
+# test run elsewhere (another checkout, another worker) would otherwise be taken for this one's sandbox.
+MARKER_SECONDS = f"23.5{random.SystemRandom().randrange(10**9):09d}"
 
 
 def environment(home: Path) -> dict[str, str]:

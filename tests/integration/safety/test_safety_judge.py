@@ -15,6 +15,8 @@ from llm_models import client_for, entry
 from run_streams import RunStream
 from wave_events import catalogue as c
 from wave_llm import AnthropicProvider, ModelClient, RecordingProvider, load_cassette, load_models_setup
+from wave_notifier.decide import decide as notifier_decide
+from wave_planner.decide import decide as planner_decide
 from wave_safety import SafetyService, create_service
 
 # Fetching a status page escalates (shell.network_egress, 0.5): the grey zone the judge is for.
@@ -130,12 +132,21 @@ async def test_a_cassette_without_a_judge_answer_leaves_the_rules_verdict(tmp_pa
     assert (scored.verdict, scored.score, scored.risks) == ("escalate", 0.5, ())
 
 
-async def test_a_judge_over_the_budget_is_not_asked(fake_server, tmp_path) -> None:
+async def test_a_judge_over_the_budget_is_not_asked_and_the_budget_stop_is_recorded(fake_server, tmp_path) -> None:
     cassette = await record_cassette(fake_server, tmp_path, BENIGN)
     stream = RunStream("r1")
     stream.add(c.RunRequested(story="s", repo="/srv/shop", budget_usd=1.0, budget_tokens=1_000))  # too few for a call
     plan(stream)
-    outputs = await SafetyService(models=playing(cassette, tmp_path)).handle(*_proposed(stream, PINGING_SCRIPT))
-    scored = outputs[-1]
+    proposed = _proposed(stream, PINGING_SCRIPT)
+    outputs = await SafetyService(models=playing(cassette, tmp_path)).handle(*proposed)
     assert not [e for e in outputs if isinstance(e, c.LLMCallRecorded)]
-    assert scored.verdict == "escalate" and "judge unavailable (BudgetExhausted)" in scored.risks[0]
+    # The refusal is recorded as every role's is, before the verdict, which is the rules' own.
+    exceeded, scored = outputs
+    assert isinstance(exceeded, c.BudgetExceeded) and exceeded.role == "safety_judge"
+    assert exceeded.limit_tokens == 1_000 and exceeded.needed_tokens > 1_000
+    assert (scored.verdict, scored.score, scored.risks) == ("escalate", 0.5, ())
+    # Stored, the planner puts it to a person as a budget question, and the notifier tells them.
+    stored = stream.add(exceeded, producer="safety@test", causation=proposed[1])
+    (asked,) = planner_decide(stored.state, stored.event)
+    assert asked.kind == "budget" and "the safety_judge call was not made" in asked.reason
+    assert [n.kind for n in notifier_decide(stored.state, stored.event)] == ["budget_warning"]

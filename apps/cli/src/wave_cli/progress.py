@@ -25,6 +25,10 @@ def _money(value: float) -> str:
     return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
 
 
+def _attempt(p: ev.ChangeProposed | ev.ChangeCommitted | ev.ChangeRejected | ev.FixRequested | ev.RewriteRequested) -> str:
+    return f"task {p.task_id} attempt {p.attempt}"
+
+
 def summarize(envelope: Envelope) -> str:
     """One line saying what the event records."""
     p = envelope.payload
@@ -44,7 +48,7 @@ def summarize(envelope: Envelope) -> str:
         case ev.WorkspaceReady():
             return f"branch {p.branch} from {p.base_commit[:12]}"
         case ev.ChangeProposed():
-            return f"task {p.task_id} attempt {p.attempt}: {p.diff.count(chr(10))} diff lines" + (
+            return f"{_attempt(p)}: {p.diff.count(chr(10))} diff lines" + (
                 f" by {p.model}" if p.model else ""
             )
         case ev.LLMCallRecorded():
@@ -62,9 +66,9 @@ def summarize(envelope: Envelope) -> str:
                 f" — {rules}" if rules else ""
             )
         case ev.ChangeCommitted():
-            return f"task {p.task_id} attempt {p.attempt} committed as {p.commit[:12]} on {p.branch}"
+            return f"{_attempt(p)} committed as {p.commit[:12]} on {p.branch}"
         case ev.ChangeRejected():
-            return f"task {p.task_id} attempt {p.attempt}: {p.reason}"
+            return f"{_attempt(p)}: {p.reason}"
         case ev.TestsPassed():
             return f"{p.counts.passed} passed on {p.commit[:12]} in {p.duration_s:.1f} s ({p.sandbox})"
         case ev.TestsFailed():
@@ -78,9 +82,9 @@ def summarize(envelope: Envelope) -> str:
         case ev.RetryScheduled():
             return f"retry {p.retry} in {p.delay_s:.1f} s" + (f": {p.reason}" if p.reason else "")
         case ev.FixRequested():
-            return f"task {p.task_id} attempt {p.attempt}"
+            return _attempt(p)
         case ev.RewriteRequested():
-            return f"task {p.task_id} attempt {p.attempt}, written again against {p.head[:12]}: {p.reason}"
+            return f"{_attempt(p)}, written again against {p.head[:12]}: {p.reason}"
         case ev.EscalationRequested():
             return f"{p.kind} ({p.escalation_id}): {p.reason}"
         case ev.HumanDecisionRecorded():
@@ -93,10 +97,9 @@ def summarize(envelope: Envelope) -> str:
             return f"{p.role} call not made: it needs {_money(p.needed_usd)}, {_money(p.used_usd)} of {_money(p.limit_usd)} used"
         case ev.BudgetRaised():
             return f"limit now {_money(p.limit_usd)} and {p.limit_tokens} tokens, by {p.raised_by}"
-        case ev.MergeApproved():
-            return f"by {p.approver} ({p.reviewer})" + (f": {p.comment}" if p.comment else "")
-        case ev.MergeRejected():
-            return f"by {p.approver} ({p.reviewer}): {p.reason}"
+        case ev.MergeApproved() | ev.MergeRejected():
+            why = p.comment if isinstance(p, ev.MergeApproved) else p.reason
+            return f"by {p.approver} ({p.reviewer})" + (f": {why}" if why else "")
         case ev.Merged():
             how = "fast-forward" if p.fast_forward else "a new commit: squashed or merged"
             return f"into {p.target_branch} at {p.merge_commit[:12]} ({how})"

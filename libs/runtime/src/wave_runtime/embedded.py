@@ -160,8 +160,11 @@ class EmbeddedRuntime:
 
     async def wait_for_progress(self, moved: asyncio.Event, timeout: float) -> None:  # noqa: ASYNC109 - a bounded wait
         """Return once `moved` (from `progress()`) is set, or after `timeout` seconds."""
+        # Not asyncio.wait_for: it returns normally when cancelled just as `moved` is set, and a
+        # Ctrl-C cancelling a followed run at that moment would be lost, its sandbox left running.
         try:
-            await asyncio.wait_for(moved.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await moved.wait()
         except TimeoutError:
             pass
 

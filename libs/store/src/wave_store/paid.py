@@ -7,6 +7,9 @@ when the event is redelivered. So the dispatcher opens a `PaidResults` for each 
 (`paying_for`); a model client finds it with `current_paid_results()`, looks a call up before making
 it and keeps the answer as soon as it has it. The handling's commit deletes its kept results in the
 same transaction: from then on the log holds the call, and a redelivered event is skipped anyway.
+A handling that is never recorded (dead-lettered, cut off) leaves its results behind until its run
+ends: the append holding the run's end drops every result kept for the run's events. A result is
+kept with its secrets redacted, as the event store keeps payloads.
 
 A result is found again by what was asked: the key is a digest of the request and how many times the
 same request was made before in this handling, so a decision made again (after a crash, a conflict
@@ -20,9 +23,12 @@ import contextvars
 import hashlib
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
+
+from wave_events import redact
+from wave_events.catalogue import TERMINAL_EVENTS
 
 if TYPE_CHECKING:
     from .port import EventStore
@@ -62,6 +68,20 @@ class PaidResults:
             await self.store.keep_paid_result(self.consumer, self.cause_event_id, key, document)
         except Exception:  # noqa: BLE001 - keeping is insurance; the handling goes on without it
             log.warning("%s: keeping a paid result of %s failed", self.consumer, self.cause_event_id, exc_info=True)
+
+
+RUN_ENDING_TYPES = frozenset(event.event_type for event in TERMINAL_EVENTS)
+
+
+def kept_form(document: str) -> str:
+    """What is stored of a paid result: the document with its secrets redacted."""
+    return redact(document)
+
+
+def ends_a_run(event_types: Iterable[str]) -> bool:
+    """Whether an append holding these events ends its run: the run's kept results are dropped with it
+    (a handling of the run still going would only pay again if it were cut off)."""
+    return any(event_type in RUN_ENDING_TYPES for event_type in event_types)
 
 
 _CURRENT: contextvars.ContextVar[PaidResults | None] = contextvars.ContextVar("wave_paid_results", default=None)

@@ -17,6 +17,7 @@ from wave_events import Envelope, decode_envelope, encode_envelope, registry
 from wave_events.envelope import trusted_envelope
 
 from .errors import ConcurrencyError, EventIdConflictError, StoreUnavailable
+from .paid import ends_a_run, kept_form
 from .port import (
     AppendResult,
     EventStore,
@@ -230,7 +231,7 @@ class PostgresEventStore(EventStore):
         await self.pool.execute(
             "INSERT INTO wave_paid_results (consumer, cause_id, key, document) VALUES ($1, $2, $3, $4) "
             "ON CONFLICT DO NOTHING",
-            consumer, cause_event_id, key, document,
+            consumer, cause_event_id, key, kept_form(document),
         )  # fmt: skip
 
     async def paid_result(self, consumer: str, cause_event_id: uuid.UUID, key: str) -> str | None:
@@ -498,6 +499,11 @@ async def _append(
         raise
     by_id = {row["event_id"]: row for row in rows}
     duplicate = bool(rows) and rows[0]["duplicate"]
+    if not duplicate and ends_a_run(e.type for e in envelopes):
+        await connection.execute(
+            "DELETE FROM wave_paid_results WHERE cause_id IN (SELECT event_id FROM events WHERE stream_id = $1)",
+            stream_id,
+        )
     result = sorted(
         (e.positioned(by_id[e.event_id]["stream_version"], by_id[e.event_id]["global_position"]) for e in envelopes),
         key=lambda e: e.global_position or 0,

@@ -30,6 +30,7 @@ from wave_events import (
 )
 
 from .errors import ConcurrencyError, EventIdConflictError, StoreError, UnsupportedByStoreError
+from .paid import ends_a_run, kept_form
 from .port import (
     AppendResult,
     EventStore,
@@ -106,6 +107,11 @@ CREATE TABLE IF NOT EXISTS wave_snapshots (
 _COLUMNS = (
     "global_position, stream_id, stream_version, event_id, event_type, event_version, occurred_at, "
     "correlation_id, causation_id, producer, traceparent, payload"
+)
+
+
+_DROP_PAID_RESULTS_OF_STREAM = (
+    "DELETE FROM wave_paid_results WHERE cause_id IN (SELECT event_id FROM events WHERE stream_id = ?)"
 )
 
 
@@ -260,6 +266,8 @@ class SqliteEventStore(EventStore):
             )
             result.append(e.positioned(expected_version + offset, last + offset))
         db.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        if ends_a_run(p.envelope.type for p in prepared):
+            db.execute(_DROP_PAID_RESULTS_OF_STREAM, (stream_id,))
         return AppendResult(tuple(result), duplicate=False)
 
     # --- runtime bookkeeping ------------------------------------------------------------------
@@ -319,7 +327,7 @@ class SqliteEventStore(EventStore):
             await self._write(
                 self._writer.execute,
                 "INSERT OR IGNORE INTO wave_paid_results (consumer, cause_id, key, document) VALUES (?, ?, ?, ?)",
-                (consumer, str(cause_event_id), key, document),
+                (consumer, str(cause_event_id), key, kept_form(document)),
             )
 
     async def paid_result(self, consumer: str, cause_event_id: uuid.UUID, key: str) -> str | None:

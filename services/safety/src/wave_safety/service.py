@@ -55,8 +55,12 @@ class ModelJudge(Judge):
         messages = [Message(role="user", content=judge_prompt(action, preliminary))]
         try:
             result = await self.models.complete("safety_judge", JUDGE_SYSTEM, messages, budget=self.budget)
-        except (BudgetExhausted, ModelCallFailed) as exc:
-            self.events.extend(exc.events)  # attempts made before the refusal or the failure
+        except BudgetExhausted as exc:
+            # Recorded as every role's refused call is (the planner asks for a top-up); the rules decide alone.
+            self.events.extend([*exc.events, exc.exceeded_event])
+            raise NoJudgeAvailable(f"the budget refused the call: {exc}") from exc
+        except ModelCallFailed as exc:
+            self.events.extend(exc.events)  # attempts made before the failure
             raise
         except ModelSourceUnavailable as exc:
             raise NoJudgeAvailable(str(exc)) from exc

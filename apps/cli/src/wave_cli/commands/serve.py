@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -24,7 +25,7 @@ from ..bootstrap import Composition
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0: any free port")
 @click.pass_obj
 def serve_command(parts: Composition, host: str, port: int) -> None:
-    """Serve the HTTP API (/api/v1, /healthz, /readyz, /metrics, /slack/actions) until Ctrl-C.
+    """Serve the HTTP API (/api/v1, /healthz, /readyz, /metrics, /slack/actions) until Ctrl-C or SIGTERM.
 
     \b
     Embedded (the SQLite store): this process also runs every service, so a run submitted through
@@ -42,12 +43,24 @@ def run_api(parts: Composition, host: str, port: int, *, health_port: int | None
     services = parts.embedded_services(model_source)  # a service that cannot start refuses before listening
     parts.configure_logging()
     listener = _listen(host, port)
+    previous = signal.signal(signal.SIGTERM, _stop_serving)
     try:
         asyncio.run(_serve(parts, listener, model_source, services, health_port, health_host))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Terminated):
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         listener.close()
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived: the server stops the way Ctrl-C stops it, and the process exits 0."""
+
+
+def _stop_serving(signum: int, frame: object) -> None:
+    # The HTTP server stops gracefully on SIGTERM, then raises the signal again for the handler it
+    # found: without this one, the default handler would kill the process after a clean stop.
+    raise _Terminated()
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -92,16 +92,11 @@ _SKIP_MARKERS = re.compile(
 _SKIP_IN_SOURCE = re.compile(
     r"\bpytest\.mark\.(?:skip|skipif|xfail)\b|@unittest\.skip|#\[ignore\]|@(?:Ignore|Disabled)\b|\bt\.Skip(?:Now|f)?\s*\("
 )
-# Configuration that decides which tests run, or how.
-TEST_CONFIG_NAMES = frozenset(
+# Files whose every line is test configuration.
+_PURE_TEST_CONFIG = frozenset(
     {
         "pytest.ini",
-        "tox.ini",
-        "setup.cfg",
-        "pyproject.toml",
-        "noxfile.py",
         "conftest.py",
-        "package.json",
         "jest.config.js",
         "jest.config.ts",
         "jest.config.cjs",
@@ -115,15 +110,23 @@ TEST_CONFIG_NAMES = frozenset(
         "phpunit.xml",
         "phpunit.xml.dist",
         ".rspec",
-        "Makefile",
-        "makefile",
-        "GNUmakefile",
-        "justfile",
-        "Taskfile.yml",
-        "qa.toml",
         ".coveragerc",
     }
 )
+# Configuration that decides which tests run, or how: those, and files that hold it among other things.
+TEST_CONFIG_NAMES = _PURE_TEST_CONFIG | {
+    "tox.ini",
+    "setup.cfg",
+    "pyproject.toml",
+    "noxfile.py",
+    "package.json",
+    "Makefile",
+    "makefile",
+    "GNUmakefile",
+    "justfile",
+    "Taskfile.yml",
+    "qa.toml",
+}
 _ASSERTION = re.compile(
     r"^\s*(?:assert\b|self\.assert\w*\s*\(|self\.fail\w*\s*\(|expect\s*\(|assert\.\w+\s*\(|assert_\w+!?\s*\(|"
     r"t\.(?:Error|Errorf|Fatal|Fatalf|Fail|FailNow)\s*\(|require\.\w+\s*\(|(?:Assert|Assertions)\.\w+\s*\(|"
@@ -141,27 +144,7 @@ _RUNNER = re.compile(
     r"\b(?:pytest|py\.test|jest|vitest|mocha|karma|go\s+test|cargo\s+test|npm\s+(?:run\s+)?test|yarn\s+test|pnpm\s+test"
     r"|tox|nox|unittest|rspec|phpunit|make\s+test|ctest|bats|gradle\w*\s+test|mvn\s+test|dotnet\s+test|mix\s+test)\b"
 )
-# Files whose every line is test configuration, and the keys that name the test command or collection.
-_PURE_TEST_CONFIG = frozenset(
-    {
-        "pytest.ini",
-        "jest.config.js",
-        "jest.config.ts",
-        "jest.config.cjs",
-        "jest.config.mjs",
-        "vitest.config.ts",
-        "vitest.config.js",
-        ".mocharc.json",
-        ".mocharc.yml",
-        ".mocharc.js",
-        "karma.conf.js",
-        "phpunit.xml",
-        "phpunit.xml.dist",
-        ".rspec",
-        "conftest.py",
-        ".coveragerc",
-    }
-)
+# The keys that name the test command or collection.
 _COLLECTION_KEY = re.compile(
     r"^\s*(?:addopts|testpaths|python_files|python_functions|python_classes|commands)\s*="
 )
