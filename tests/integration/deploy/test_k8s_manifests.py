@@ -77,13 +77,17 @@ def test_each_role_scales_on_its_groups_lag_within_the_partition_count(overlay: 
     assert set(scaled) == {f"wave-{r}" for r in ROLES}  # never the relay: one is active by design
     topic = _named(objects, "KafkaTopic")["wave-events"]["spec"]
     assert topic["partitions"] == EVENTS_PARTITIONS
+    work = _named(objects, "KafkaTopic")["wave-work"]["spec"]
     for name, scaled_object in scaled.items():
         spec = scaled_object["spec"]
-        (trigger,) = spec["triggers"]
-        assert trigger["metadata"]["consumerGroup"] == f"wave.{name.removeprefix('wave-')}"
-        assert trigger["metadata"]["topic"] == topic["topicName"] == "wave.events.v1"
-        assert trigger["metadata"]["allowIdleConsumers"] == "false"
-        assert 1 <= spec["minReplicaCount"] <= spec["maxReplicaCount"] <= EVENTS_PARTITIONS
+        role = name.removeprefix("wave-")
+        # The developer also scales on its work group's lag: a run's tasks spread over the work topic.
+        expected = [(f"wave.{role}", topic["topicName"])] + ([(f"wave.{role}.work", work["topicName"])] if role == "developer" else [])
+        triggers = [(t["metadata"]["consumerGroup"], t["metadata"]["topic"]) for t in spec["triggers"]]
+        assert triggers == expected
+        assert all(t["metadata"]["allowIdleConsumers"] == "false" for t in spec["triggers"])
+        cap = WORK_PARTITIONS if role == "developer" else EVENTS_PARTITIONS
+        assert 1 <= spec["minReplicaCount"] <= spec["maxReplicaCount"] <= cap
 
 
 def test_dev_is_one_broker_and_one_database_and_prod_replicates() -> None:
