@@ -8,6 +8,7 @@ import asyncio
 
 from runtime_flow import Finisher, Stamper, request_run, types_of
 from wave_runtime import EmbeddedRuntime, FileDeadLetters, RetryPolicy
+from wave_runtime.embedded import GlobalOrderFeed
 from wave_store.sqlite import SqliteEventStore
 
 DONE = ["RunRequested", "WorkspaceReady", "RunCompleted"]
@@ -161,5 +162,23 @@ async def test_a_crash_mid_stream_stores_every_output_once_after_the_restart(tmp
         assert sorted(set(both)) == await positions_of(store, "RunRequested")
         assert len(both) - len(set(both)) <= 1  # at most the handling cut short is done again
         assert await letters.list() == []
+    finally:
+        await store.close()
+
+
+async def test_a_follower_waiting_while_more_arrives_than_is_kept_gets_every_event(tmp_path):
+    store = SqliteEventStore(tmp_path / "wave.db")
+    try:
+        await request_run(store)
+        feed = GlobalOrderFeed(store, keep=2)
+        (first,) = await feed.after(0, wait_s=1)
+        waiting = asyncio.ensure_future(feed.after(first.global_position, wait_s=5))
+        await asyncio.sleep(0.05)  # the follower waits for an append
+        for _ in range(5):
+            await request_run(store)
+        got = await waiting
+        while got[-1].global_position < 6:
+            got += await feed.after(got[-1].global_position, wait_s=1)
+        assert [e.global_position for e in got] == [2, 3, 4, 5, 6]
     finally:
         await store.close()

@@ -68,27 +68,32 @@ class GlobalOrderFeed:
         head = self.head
         if head is None or position > head:
             self._keep_from(position)  # nothing kept is of use to a follower ahead of it
-        if position < (self._after or 0):
-            self.reads += 1
-            events = await self.store.read_all(position, self.batch)
-            self._take(position, events)
-            return events
-        kept = self._kept_after(position)
-        if kept:
-            return kept
-        if self._reading is None or self._reading.done():
-            self._reading = asyncio.ensure_future(self._read_newer(wait_s))
-            # Its failure reaches every follower awaiting it; retrieved here for when none is left.
-            self._reading.add_done_callback(lambda read: read.cancelled() or read.exception())
-        # Shielded: a follower that stops waiting does not cancel the read the others wait for.
-        await asyncio.shield(self._reading)
-        return self._kept_after(position)
+        if self._keeps(position):
+            kept = self._kept_after(position)
+            if kept:
+                return kept
+            if self._reading is None or self._reading.done():
+                self._reading = asyncio.ensure_future(self._read_newer(wait_s))
+                # Its failure reaches every follower awaiting it; retrieved here for when none is left.
+                self._reading.add_done_callback(lambda read: read.cancelled() or read.exception())
+            # Shielded: a follower that stops waiting does not cancel the read the others wait for.
+            await asyncio.shield(self._reading)
+            if self._keeps(position):  # more may have come than is kept: then it reads the store
+                return self._kept_after(position)
+        self.reads += 1
+        events = await self.store.read_all(position, self.batch)
+        self._take(position, events)
+        return events
 
     async def close(self) -> None:
         """End the read in progress (the followers have stopped)."""
         if self._reading is not None and not self._reading.done():
             self._reading.cancel()
             await asyncio.gather(self._reading, return_exceptions=True)
+
+    def _keeps(self, position: int) -> bool:
+        """Whether every event after `position` that was read is kept."""
+        return self._after is not None and position >= self._after
 
     def _keep_from(self, position: int) -> None:
         self._events, self._positions, self._after = [], [], position
