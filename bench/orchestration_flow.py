@@ -106,6 +106,9 @@ class NoOpWorkspaces(Workspaces):
     def prepare(self, run_id: str, target_branch: str) -> Workspace:
         return Workspace(f"wave/{run_id}", _sha(run_id, "base"), self.location, self.location)
 
+    def fork(self, run_id: str, parent_run_id: str, head_commit: str, base_commit: str) -> Workspace:
+        return Workspace(f"wave/{run_id}", base_commit, self.location, self.location)
+
     def apply_and_commit(self, run_id: str, diff: str, role: str, trailers) -> Committed:
         parent = _sha(run_id, "base") if trailers.attempt == 1 else _sha(run_id, trailers.task_id, trailers.attempt - 1)
         return Committed(_sha(run_id, trailers.task_id, trailers.attempt), parent, f"wave/{run_id}", False)
@@ -139,15 +142,15 @@ class OneCheckout(Checkouts):
 class FirstAttemptFails(QAService):
     """QA deciding as ever, its test run replaced: a run's first attempt fails, the next passes."""
 
-    def _test(self, run_id: str, decision: RunTests, stop=None, trusted=(None, "main")):
+    def _test(self, run_id: str, decision: RunTests, stop=None, trusted=(None, "main"), cause=None):
         if decision.commit == _sha(run_id, "change", 1):
-            return ev.TestsFailed(
+            return (ev.TestsFailed(
                 commit=decision.commit, counts=ev.TestCounts(passed=1, failed=1), duration_s=0.0, sandbox="noop",
                 command="pytest", failure_excerpt="AssertionError: the first attempt fails",
-            )
-        return ev.TestsPassed(
+            ),)
+        return (ev.TestsPassed(
             commit=decision.commit, counts=ev.TestCounts(passed=2), duration_s=0.0, sandbox="noop", command="pytest"
-        )
+        ),)
 
 
 def build(name: str, directory: Path) -> object:

@@ -149,6 +149,10 @@ class SqliteEventStore(EventStore):
             raise self._fault(exc) from None
         self._write_lock = asyncio.Lock()
         self._closed = threading.Event()
+        # Connections for reads made on the caller's thread (`_look`), one per thread that reads.
+        self._local = threading.local()
+        self._local_connections: list[sqlite3.Connection] = []
+        self._local_lock = threading.Lock()
         # Fired by this process's commits (from the writer thread), so in-process followers wake at once;
         # one watch per event loop looks for other processes' commits, and only while someone waits.
         self._appended = _AppendSignal()
@@ -195,6 +199,39 @@ class SqliteEventStore(EventStore):
             return await asyncio.get_running_loop().run_in_executor(self._read_executor, fn, *args)
         except sqlite3.Error as exc:
             raise self._fault(exc) from None
+
+    async def _look(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """A read of a few rows (a key lookup, a page), made on the caller's thread: it takes
+        microseconds, less than handing it to the reader thread and back, which under load cost more
+        than the reads themselves. A WAL reader almost never waits for a lock; when this one would, it
+        is handed to the reader thread, which may wait (the caller's event loop must not)."""
+        if self._closed.is_set():
+            return await self._read(self._query, sql, params)  # refused as every read after close()
+        # Still a point where the caller yields, as every read was: a loop that polls the store must
+        # not keep the other tasks (the timer poller, the followers) from running.
+        await asyncio.sleep(0)
+        try:
+            return self._local_connection().execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise self._fault(exc) from None
+        except sqlite3.Error as exc:
+            raise self._fault(exc) from None
+        return await self._read(self._query, sql, params)
+
+    def _local_connection(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            if self.read_only:
+                connection = _connect_read_only(self.path)
+            else:
+                connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA busy_timeout=0")  # never wait on the caller's thread
+            connection.execute("PRAGMA query_only=1")
+            with self._local_lock:
+                self._local_connections.append(connection)
+            self._local.connection = connection
+        return connection
 
     # --- append -------------------------------------------------------------------------------
 
@@ -279,6 +316,21 @@ class SqliteEventStore(EventStore):
 
     def _record_handling_sync(self, handling: Handling, prepared: list[PreparedEvent]) -> HandlingResult:
         db = self._writer
+        # Most handlings store nothing but their handled mark (a service looking at an event that asks
+        # nothing of it). Such a commit does not wait for the disk: WAL keeps commit order, so only a
+        # power cut (not a crash) can lose it, and never ahead of a later, synced commit; the event is
+        # then handled again and decided the same. Anything stored besides the mark waits for the disk.
+        marks_only = not prepared and not handling.schedule and not handling.cancel
+        if marks_only:
+            db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            return self._record_handling_in_transaction(handling, prepared)
+        finally:
+            if marks_only:
+                db.execute("PRAGMA synchronous=FULL")
+
+    def _record_handling_in_transaction(self, handling: Handling, prepared: list[PreparedEvent]) -> HandlingResult:
+        db = self._writer
         db.execute("BEGIN IMMEDIATE")
         try:
             inserted = db.execute(
@@ -317,8 +369,8 @@ class SqliteEventStore(EventStore):
             raise
 
     async def was_handled(self, consumer: str, event_id: uuid.UUID) -> bool:
-        rows = await self._read(
-            self._query, "SELECT 1 FROM wave_handled WHERE consumer = ? AND event_id = ?", (consumer, str(event_id))
+        rows = await self._look(
+            "SELECT 1 FROM wave_handled WHERE consumer = ? AND event_id = ?", (consumer, str(event_id))
         )
         return bool(rows)
 
@@ -331,15 +383,14 @@ class SqliteEventStore(EventStore):
             )
 
     async def paid_result(self, consumer: str, cause_event_id: uuid.UUID, key: str) -> str | None:
-        rows = await self._read(
-            self._query,
+        rows = await self._look(
             "SELECT document FROM wave_paid_results WHERE consumer = ? AND cause_id = ? AND key = ?",
             (consumer, str(cause_event_id), key),
         )
         return rows[0][0] if rows else None
 
     async def load_position(self, name: str) -> int:
-        rows = await self._read(self._query, "SELECT position FROM wave_positions WHERE name = ?", (name,))
+        rows = await self._look("SELECT position FROM wave_positions WHERE name = ?", (name,))
         return rows[0][0] if rows else 0
 
     async def save_position(self, name: str, position: int) -> None:
@@ -352,8 +403,7 @@ class SqliteEventStore(EventStore):
             )
 
     async def load_snapshot(self, stream_id: str, projection: str) -> Snapshot | None:
-        rows = await self._read(
-            self._query,
+        rows = await self._look(
             "SELECT stream_version, state FROM wave_snapshots WHERE stream_id = ? AND projection = ?",
             (stream_id, projection),
         )
@@ -379,8 +429,7 @@ class SqliteEventStore(EventStore):
             )
 
     async def due_timers(self, now: datetime, limit: int = 100) -> list[TimerRecord]:
-        rows = await self._read(
-            self._query,
+        rows = await self._look(
             "SELECT timer_id, stream_id, due_at, envelope FROM wave_timers WHERE status = 'pending' AND due_at <= ? "
             "ORDER BY due_at, timer_id LIMIT ?",
             (_utc_text(now), limit),
@@ -388,7 +437,7 @@ class SqliteEventStore(EventStore):
         return [TimerRecord(r[0], r[1], datetime.fromisoformat(r[2]), decode_envelope(r[3])) for r in rows]
 
     async def next_timer_due(self) -> datetime | None:
-        rows = await self._read(self._query, "SELECT min(due_at) FROM wave_timers WHERE status = 'pending'", ())
+        rows = await self._look("SELECT min(due_at) FROM wave_timers WHERE status = 'pending'", ())
         return datetime.fromisoformat(rows[0][0]) if rows[0][0] is not None else None
 
     async def fire_timer(self, timer: TimerRecord) -> AppendResult | None:
@@ -418,7 +467,7 @@ class SqliteEventStore(EventStore):
             raise
 
     async def timer_status(self, timer_id: str) -> str | None:
-        rows = await self._read(self._query, "SELECT status FROM wave_timers WHERE timer_id = ?", (timer_id,))
+        rows = await self._look("SELECT status FROM wave_timers WHERE timer_id = ?", (timer_id,))
         return rows[0][0] if rows else None
 
     async def wait_for_append(self, after_position: int, timeout: float) -> None:  # noqa: ASYNC109 - the port's API
@@ -469,8 +518,7 @@ class SqliteEventStore(EventStore):
     # --- reads --------------------------------------------------------------------------------
 
     async def read_stream(self, stream_id: str, from_version: int = 1) -> list[Envelope]:
-        rows = await self._read(
-            self._query,
+        rows = await self._look(
             f"SELECT {_COLUMNS} FROM events WHERE stream_id = ? AND stream_version >= ? ORDER BY stream_version",
             (stream_id, from_version),
         )
@@ -483,21 +531,18 @@ class SqliteEventStore(EventStore):
         return [_stored(row) for row in rows]
 
     async def read_all(self, from_position: int = 0, limit: int = 1000) -> list[Envelope]:
-        rows = await self._read(
-            self._query,
+        rows = await self._look(
             f"SELECT {_COLUMNS} FROM events WHERE global_position > ? ORDER BY global_position LIMIT ?",
             (from_position, limit),
         )
         return decode_rows(rows, _envelope, _stored, strict=False)
 
     async def stream_version(self, stream_id: str) -> int:
-        rows = await self._read(
-            self._query, "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = ?", (stream_id,)
-        )
+        rows = await self._look("SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = ?", (stream_id,))
         return rows[0][0]
 
     async def last_position(self) -> int:
-        rows = await self._read(self._query, "SELECT coalesce(max(global_position), 0) FROM events", ())
+        rows = await self._look("SELECT coalesce(max(global_position), 0) FROM events", ())
         return rows[0][0]
 
     async def stream_ids(self, prefix: str = "run-") -> list[str]:
@@ -531,6 +576,10 @@ class SqliteEventStore(EventStore):
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._write_executor, self._writer.close)
         await loop.run_in_executor(self._read_executor, self._reader.close)
+        with self._local_lock:
+            local, self._local_connections = self._local_connections, []
+        for connection in local:
+            connection.close()
         self._write_executor.shutdown(wait=True)
         self._read_executor.shutdown(wait=True)
 
