@@ -7,7 +7,8 @@ the developers stop (leaving the group to the one left) and the same stack is me
 number of developer instances changes, and the stack starts once. Each time `runs` runs of the demo
 story are submitted at once, each playing the demo cassette with every developer and fixer answer
 taking `model_latency_ms` (the cassette's `latency_ms`: a model's latency, waited and not computed).
-A warm-up run goes first each time, so every process has joined its group and the group has settled.
+A warm-up run goes first, so every process has joined its group; before the second measurement the
+developers' group is waited for until it is stable again with one member.
 
 Why a simulated latency: on this 2-core machine, CPU-bound work cannot go faster with more
 processes, so a ratio of scripted answers at once would measure the CPU, not the deployment. With
@@ -30,6 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from consumer_groups import group_is_stable
 from figures import Figure, Target
 from runtime_bench import _delete_topics as delete_topics_of
 from scratch_db import scratch_databases
@@ -81,10 +83,9 @@ async def measure(url: str, bootstrap: str, sizes: Sizes) -> tuple[list[Figure],
 
 
 async def _runs_per_minute(url: str, bootstrap: str, topics: Topics, sizes: Sizes) -> dict[int, float]:
-    """{developer instances: runs per minute}: one stack, measured with 3 developer instances, then
-    with 1 after the other two have stopped (SIGTERM: each leaves the group, which hands its
-    partitions to the one left). A warm-up run before each measurement: every process has joined, and
-    after the stop the group has settled."""
+    """{developer instances: runs per minute}: one stack, measured with 3 developer instances after a
+    warm-up run (every process has joined its group), then with 1 once the other two have stopped
+    (SIGTERM: each leaves the group) and the group has settled on the one left with all partitions."""
     await ensure_topics(bootstrap, topics)
     files = demo_files(EXAMPLES)
     story = files.story.read_text(encoding="utf-8").strip()
@@ -101,17 +102,20 @@ async def _runs_per_minute(url: str, bootstrap: str, topics: Topics, sizes: Size
     rates: dict[int, float] = {}
 
     async def timed(developers: int) -> None:
-        async with asyncio.timeout(sizes.timeout_s):
-            await _runs(store, files, story, cassette, scratch, 1, stack)  # warm-up
-            started = time.monotonic()
-            await _runs(store, files, story, cassette, scratch, sizes.runs, stack)
-            rates[developers] = sizes.runs / ((time.monotonic() - started) / 60)
+        started = time.monotonic()
+        await _runs(store, files, story, cassette, scratch, sizes.runs, stack)
+        rates[developers] = sizes.runs / ((time.monotonic() - started) / 60)
 
     try:
         stack.start()
-        await timed(DEVELOPERS)
-        await asyncio.to_thread(_leave, stack, [f"developer-{n}" for n in range(2, DEVELOPERS + 1)])
-        await timed(1)
+        async with asyncio.timeout(sizes.timeout_s):
+            await _runs(store, files, story, cassette, scratch, 1, stack)  # warm-up: every process has joined
+            await timed(DEVELOPERS)
+        async with asyncio.timeout(sizes.timeout_s):
+            await asyncio.to_thread(_leave, stack, [f"developer-{n}" for n in range(2, DEVELOPERS + 1)])
+            while not await group_is_stable(bootstrap, topics.group("developer"), 1):  # noqa: ASYNC110
+                await asyncio.sleep(0.5)
+            await timed(1)
         return rates
     finally:
         stack.stop()

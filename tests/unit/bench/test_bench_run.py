@@ -24,10 +24,10 @@ def test_each_suite_names_a_bench_module_with_sizes_and_targets():
 
 def test_a_suite_over_its_budget_is_flagged_and_the_total_is_given():
     store = run.SUITES["store"].budget_s
-    line = run.duration_line("store", store + 5, (1.0, 2.5), quick=False)
-    assert line.startswith(f"store: took {run.minutes(store + 5)}, load 1.0 -> 2.5")
+    line = run.duration_line("store", store + 5, 42.4, (1.0, 2.5), quick=False)
+    assert line.startswith(f"store: took {run.minutes(store + 5)} (CPU 42 s in its processes), load 1.0 -> 2.5")
     assert line.endswith("OVER BUDGET")
-    assert "OVER" not in run.duration_line("store", store - 5, (1.0, 1.0), quick=False)
+    assert "OVER" not in run.duration_line("store", store - 5, 1.0, (1.0, 1.0), quick=False)
 
     report = run.durations_report({"store": 50.0, "safety": 10.0}, quick=False)
     assert report.splitlines()[0].split() == ["suite", "took", "budget"]
@@ -38,7 +38,7 @@ def test_a_suite_over_its_budget_is_flagged_and_the_total_is_given():
 
 
 def test_a_quick_run_prints_its_times_without_budgets():
-    assert "budget" not in run.duration_line("api", 9999, (0.5, 0.5), quick=True)
+    assert "budget" not in run.duration_line("api", 9999, 1.0, (0.5, 0.5), quick=True)
     report = run.durations_report({"api": 9999.0}, quick=True)
     assert "over budget" not in report
     assert report.splitlines()[-1].split() == ["total", "166", "min", "39", "s", "-"]
