@@ -222,7 +222,7 @@ async def _ended(state) -> bool:
     return (await state()).status not in ("running", "unknown")
 
 
-async def measure(sizes: Sizes, url: str | None = None, bootstrap: str | None = None) -> tuple[list[Figure], dict[str, object]]:
+async def measure(url: str, bootstrap: str, sizes: Sizes) -> tuple[list[Figure], dict[str, object]]:
     with tempfile.TemporaryDirectory(prefix="wave-fanout-") as scratch:
         work = Path(scratch)
         single = run_story(work, 1, sizes.latency_ms)
@@ -240,17 +240,16 @@ async def measure(sizes: Sizes, url: str | None = None, bootstrap: str | None = 
         Figure("orchestration.fanin_wall_s", parallel.integrated_s, "s", single.integrated_s, False, detail,
                peer_name="1 developer instance"),
     ]
-    if url is not None and bootstrap is not None:
-        one, four = await distributed(url, bootstrap, sizes.latency_ms)
-        detail = (
-            f"distributed (PostgreSQL, Kafka, a process per role): 4 tasks, {sizes.latency_ms} ms per model answer, "
-            f"4 developer processes vs 1, each writing one task at a time: every task written in {four.fanout_s:.2f} s "
-            f"vs {one.fanout_s:.2f} s; whole run {four.run_s:.2f} s vs {one.run_s:.2f} s; load average {os.getloadavg()[0]:.1f}"
-        )
-        found += [
-            Figure("orchestration.fanout_speedup.distributed", speedup(four, one), "% of the 1-process time", None,
-                   False, detail),
-            Figure("orchestration.fanout_wall_s.distributed", four.fanout_s, "s", one.fanout_s, False, detail,
-                   peer_name="1 developer process"),
-        ]
+    one, four = await distributed(url, bootstrap, sizes.latency_ms)
+    detail = (
+        f"distributed (PostgreSQL, Kafka, a process per role): 4 tasks, {sizes.latency_ms} ms per model answer, "
+        f"4 developer processes vs 1, each writing one task at a time: every task written in {four.fanout_s:.2f} s "
+        f"vs {one.fanout_s:.2f} s; whole run {four.run_s:.2f} s vs {one.run_s:.2f} s; load average {os.getloadavg()[0]:.1f}"
+    )
+    found += [
+        Figure("orchestration.fanout_speedup.distributed", speedup(four, one), "% of the 1-process time", None,
+               False, detail),
+        Figure("orchestration.fanout_wall_s.distributed", four.fanout_s, "s", one.fanout_s, False, detail,
+               peer_name="1 developer process"),
+    ]
     return found, {}

@@ -48,7 +48,7 @@ class Sizes:
 
 
 FULL = Sizes(runs=60, warmup_runs=4, sequential_runs=10)
-QUICK = Sizes(runs=30, warmup_runs=3, sequential_runs=5)
+QUICK = Sizes(runs=10, warmup_runs=2, sequential_runs=3)
 
 TARGETS: dict[str, Target] = {
     "orchestration.steps_per_s": Target(None, 1.5),

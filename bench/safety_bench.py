@@ -43,6 +43,8 @@ def mixed_actions(count: int) -> list[str]:
         ]
         for path in sorted(CORPUS.glob("*.jsonl"))
     ]
+    if not files or not all(files):  # nothing to cycle through: the loop below would never end
+        raise OSError(f"the safety corpus {CORPUS} is missing or has an empty file")
     lines: list[str] = []
     i = 0
     while len(lines) < count:

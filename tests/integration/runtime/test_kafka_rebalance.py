@@ -11,7 +11,7 @@ import asyncio
 import uuid
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
+from consumer_groups import group_is_stable
 from wave_events import catalogue as c
 from wave_events import new_envelope, run_stream_id
 from wave_runtime.kafka import KafkaServiceRunner, OutboxRelay, Topics, ensure_topics
@@ -35,17 +35,6 @@ class Holder:
             self.entered.set()
             await self.release.wait()
         return [c.RunCompleted(merge_commit="0" * 40)]
-
-
-async def _stable_with(bootstrap: str, group: str, members: int) -> bool:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        [response] = await admin.describe_consumer_groups([group])
-    finally:
-        await admin.close()
-    _, _, state, _, _, found = response.groups[0][:6]
-    return state == "Stable" and len(found) == members
 
 
 async def _request(store) -> str:
@@ -73,7 +62,7 @@ async def test_an_instance_losing_the_partition_it_is_handling_keeps_running(pg_
         # are shared out again, the held one possibly to the newcomer.
         tasks.append(asyncio.create_task(runners[1].run(stop)))
         async with asyncio.timeout(60):
-            while not await _stable_with(kafka_bootstrap, topics.group(first.name), 2):  # noqa: ASYNC110
+            while not await group_is_stable(kafka_bootstrap, topics.group(first.name), 2):  # noqa: ASYNC110
                 await asyncio.sleep(0.2)
         first.release.set()
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from wave_events import UndecodableEventError
+from wave_events import Envelope, UndecodableEventError
 from wave_events.projections import RunState, fold
 from wave_store import EventStore
 from wave_store.tables import ApiTables, RunRow
@@ -73,6 +73,11 @@ async def project_run(store: EventStore, run_id: str) -> RunRow | None:
         )
     if not events:
         return None
+    return row_of_events(run_id, events)
+
+
+def row_of_events(run_id: str, events: Sequence[Envelope]) -> RunRow:
+    """The row of a run from its whole stream, in order (at least one event)."""
     return run_row(run_id, fold(events), _utc_text(events[-1].occurred_at))
 
 

@@ -172,8 +172,8 @@ class ApiTables(abc.ABC):
         marks = ", ".join("?" for _ in _RUN_COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in _RUN_COLUMNS[1:])
         sql = f"INSERT INTO wave_runs ({columns}) VALUES ({marks}) ON CONFLICT (run_id) DO UPDATE SET {updates}"
-        for row in rows:
-            await self._execute(sql, tuple(getattr(row, c) for c in _RUN_COLUMNS))
+        # One transaction for the lot: a commit per row made a rebuild of 10,000 runs take a minute.
+        await self._execute_many(sql, [tuple(getattr(row, c) for c in _RUN_COLUMNS) for row in rows])
 
     async def clear_runs(self) -> None:
         await self._execute("DELETE FROM wave_runs", ())
@@ -221,6 +221,10 @@ class ApiTables(abc.ABC):
     async def _execute(self, sql: str, params: tuple[Any, ...]) -> None: ...
 
     @abc.abstractmethod
+    async def _execute_many(self, sql: str, params: list[tuple[Any, ...]]) -> None:
+        """`sql` once per parameter tuple, all in one transaction."""
+
+    @abc.abstractmethod
     async def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]: ...
 
 
@@ -246,6 +250,14 @@ class SqliteTables(ApiTables):
 
     async def _execute(self, sql: str, params: tuple[Any, ...]) -> None:
         await asyncio.get_running_loop().run_in_executor(self._executor, self._run, sql, params)
+
+    def _run_many(self, sql: str, params: list[tuple[Any, ...]]) -> None:
+        with self._connection:  # BEGIN … COMMIT, or ROLLBACK on an error
+            self._connection.execute("BEGIN")
+            self._connection.executemany(sql, params)
+
+    async def _execute_many(self, sql: str, params: list[tuple[Any, ...]]) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._run_many, sql, params)
 
     async def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, sql, params)
@@ -276,6 +288,10 @@ class PostgresTables(ApiTables):
     async def _execute(self, sql: str, params: tuple[Any, ...]) -> None:
         async with self._pool.acquire() as connection:
             await connection.execute(self._numbered(sql), *params)
+
+    async def _execute_many(self, sql: str, params: list[tuple[Any, ...]]) -> None:
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.executemany(self._numbered(sql), params)
 
     async def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         async with self._pool.acquire() as connection:
