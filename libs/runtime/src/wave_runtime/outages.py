@@ -106,7 +106,10 @@ class OutageWatch:
             await asyncio.sleep(delay)
             return
         try:
-            await asyncio.wait_for(stop.wait(), delay)
+            # Not asyncio.wait_for: on Python 3.11 it can swallow a cancellation that arrives as the
+            # wait ends, and a stop (Ctrl-C, SIGTERM) must never be lost.
+            async with asyncio.timeout(delay):
+                await stop.wait()
         except TimeoutError:
             pass
 

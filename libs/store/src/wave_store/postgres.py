@@ -313,9 +313,8 @@ class PostgresEventStore(EventStore):
                 continue
             async with self._appended:
                 try:
-                    await asyncio.wait_for(
-                        self._appended.wait_for(lambda: self._notified_position > after_position), left
-                    )
+                    async with asyncio.timeout(left):  # not wait_for: it can swallow a cancellation (3.11)
+                        await self._appended.wait_for(lambda: self._notified_position > after_position)
                 except TimeoutError:
                     return
 

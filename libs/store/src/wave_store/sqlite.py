@@ -485,7 +485,8 @@ class SqliteEventStore(EventStore):
                     return
                 self._ensure_watch(loop)
                 try:
-                    await asyncio.wait_for(woken, left)
+                    async with asyncio.timeout(left):  # not wait_for: it can swallow a cancellation (3.11)
+                        await woken
                 except TimeoutError:
                     return
             finally:

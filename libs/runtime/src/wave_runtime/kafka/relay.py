@@ -81,7 +81,8 @@ class OutboxRelay:
                 log.info("relay: active")
                 return lock
             try:
-                await asyncio.wait_for(stop.wait(), 0.5)
+                async with asyncio.timeout(0.5):  # not wait_for: it can swallow a cancellation (3.11)
+                    await stop.wait()
             except TimeoutError:
                 pass
         return None
