@@ -106,6 +106,9 @@ class NoOpWorkspaces(Workspaces):
     def prepare(self, run_id: str, target_branch: str) -> Workspace:
         return Workspace(f"wave/{run_id}", _sha(run_id, "base"), self.location, self.location)
 
+    def fork(self, run_id: str, parent_run_id: str, head_commit: str, base_commit: str) -> Workspace:
+        return Workspace(f"wave/{run_id}", base_commit, self.location, self.location)
+
     def apply_and_commit(self, run_id: str, diff: str, role: str, trailers) -> Committed:
         parent = _sha(run_id, "base") if trailers.attempt == 1 else _sha(run_id, trailers.task_id, trailers.attempt - 1)
         return Committed(_sha(run_id, trailers.task_id, trailers.attempt), parent, f"wave/{run_id}", False)

@@ -96,6 +96,7 @@ class TestPostgresEventStore(EventStoreContract):
             (2, "0002_runtime.sql"),
             (3, "0003_positions_from_transaction_ids.sql"),
             (4, "0004_paid_results.sql"),
+            (5, "0005_record_handling.sql"),
         ]
 
     async def test_a_notification_follows_each_commit(self, pg_database_url, store):
