@@ -142,15 +142,15 @@ class OneCheckout(Checkouts):
 class FirstAttemptFails(QAService):
     """QA deciding as ever, its test run replaced: a run's first attempt fails, the next passes."""
 
-    def _test(self, run_id: str, decision: RunTests, stop=None, trusted=(None, "main")):
+    def _test(self, run_id: str, decision: RunTests, stop=None, trusted=(None, "main"), cause=None):
         if decision.commit == _sha(run_id, "change", 1):
-            return ev.TestsFailed(
+            return (ev.TestsFailed(
                 commit=decision.commit, counts=ev.TestCounts(passed=1, failed=1), duration_s=0.0, sandbox="noop",
                 command="pytest", failure_excerpt="AssertionError: the first attempt fails",
-            )
-        return ev.TestsPassed(
+            ),)
+        return (ev.TestsPassed(
             commit=decision.commit, counts=ev.TestCounts(passed=2), duration_s=0.0, sandbox="noop", command="pytest"
-        )
+        ),)
 
 
 def build(name: str, directory: Path) -> object:
