@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -32,6 +33,8 @@ from .port import (
     prepare_append,
     read_payload_later,
 )
+
+log = logging.getLogger(__name__)
 
 _MIGRATION_LOCK = 7460
 _RELAY_LOCK = 7462  # a session lock: held as long as the active relay's connection lives
@@ -96,6 +99,7 @@ class PostgresEventStore(EventStore):
         self._listener_lock = asyncio.Lock()  # one LISTEN connection, even when followers race
         self._notified_position = 0
         self._appended_position = 0  # the newest position this store appended (its own commits)
+        self._announcing: set[asyncio.Task[None]] = set()  # notifications of recorded handlings being sent
 
     @classmethod
     async def connect(cls, dsn: str, *, min_size: int = 0, max_size: int = 10) -> PostgresEventStore:
@@ -216,12 +220,34 @@ class PostgresEventStore(EventStore):
 
     async def record_handling(self, handling: Handling) -> HandlingResult:
         prepared = check_handling(handling)
-        async with self.pool.acquire() as connection:
+        connection = await self.pool.acquire()
+        try:
             # One statement outside a transaction block: its own transaction, one round trip.
             result = await _record_handling(connection, handling, prepared)
-            if result.appended is not None:
-                await self._announce(connection, result.appended)
+        except BaseException:
+            await self.pool.release(connection)
+            raise
+        if result.appended is None or result.appended.duplicate:
+            await self.pool.release(connection)
             return result
+        # The handling has committed: the caller goes on while the notification that wakes the
+        # followers (the relay) is sent on the same connection, one round trip off its path.
+        self._appended_position = max(self._appended_position, *result.appended.positions)
+        announcing = asyncio.get_running_loop().create_task(self._announce_and_release(connection, result.appended))
+        self._announcing.add(announcing)
+        announcing.add_done_callback(self._announcing.discard)
+        return result
+
+    async def _announce_and_release(self, connection: asyncpg.Connection, result: AppendResult) -> None:
+        try:
+            await self._announce(connection, result)
+        except Exception as exc:  # noqa: BLE001 - a lost wake costs a follower at most its wait's timeout
+            log.debug("the notification of position %s was not sent: %s", max(result.positions), exc)
+        finally:
+            try:
+                await self.pool.release(connection)
+            except Exception:  # noqa: BLE001 - a connection that cannot go back is dropped by the pool
+                pass
 
     async def was_handled(self, consumer: str, event_id: uuid.UUID) -> bool:
         return bool(
@@ -406,6 +432,8 @@ class PostgresEventStore(EventStore):
 
     async def close(self) -> None:
         """Never raises: a database that went away took the sessions with it."""
+        if self._announcing:
+            await asyncio.wait(set(self._announcing), timeout=10)
         listener, self._listener = self._listener, None
         if _is_open(listener):
             try:
