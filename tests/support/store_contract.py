@@ -312,6 +312,14 @@ class EventStoreContract:
         assert not result.duplicate and result.appended is None
         assert await store.was_handled("svc", cause.event_id)
 
+    async def test_which_events_of_a_batch_were_handled_is_one_question(self, store):
+        first, second = (await store.append("run-one", [requested(), failed()], 0)).events
+        await store.record_handling(Handling("svc", first.event_id, "run-one"))
+        await store.record_handling(Handling("other", second.event_id, "run-one"))
+        never = uuid.uuid4()
+        assert await store.handled_among("svc", [first.event_id, second.event_id, never]) == {first.event_id}
+        assert await store.handled_among("svc", []) == set()
+
     async def test_a_second_handling_of_an_event_writes_nothing_of_its_own(self, store):
         cause = (await store.append("run-one", [requested()], 0)).events[0]
         later = datetime.now(UTC) + timedelta(hours=1)

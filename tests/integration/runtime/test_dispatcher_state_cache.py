@@ -15,9 +15,17 @@ STREAM = "run-cache"
 
 
 class CountingStore(SqliteEventStore):
-    """The SQLite store, counting the reads of a run's events or snapshot."""
+    """The SQLite store, counting the reads of a run's events or snapshot, and the handled-checks."""
 
     reads = 0
+    checks = 0
+
+    async def was_handled(self, consumer, event_id):
+        self.checks += 1
+        return await super().was_handled(consumer, event_id)
+
+    async def handled_among(self, consumer, event_ids):
+        return {i for i in event_ids if await SqliteEventStore.was_handled(self, consumer, i)}  # one question
 
     async def read_stream(self, stream_id, from_version=1):
         self.reads += 1
@@ -113,5 +121,26 @@ async def test_an_event_that_is_not_the_stored_one_is_not_trusted_after_a_refusa
         assert service.states[-1] == fold([])
         stream = await store.read_stream(STREAM)
         assert [(e.stream_version, e.type) for e in stream] == [(1, "RunBlocked")]
+    finally:
+        await store.close()
+
+
+async def test_a_batch_asked_about_at_once_is_handled_without_a_check_per_event_and_redeliveries_stay_skipped(tmp_path):
+    store = CountingStore(tmp_path / "events.db")
+    try:
+        service = Answering()
+        dispatcher = Dispatcher(service, store)
+        (first,) = (await store.append(STREAM, [new_envelope(STREAM, c.RunRequested(story="s", repo="/r", budget_usd=5), producer="test")], 0)).events
+        assert await dispatcher.dispatch(first) == "handled"
+        (second,) = (await store.append(STREAM, [failed("next")], 2)).events
+        checks = store.checks
+
+        await dispatcher.check_handled_ahead([first.event_id, second.event_id])  # `first` comes again
+        assert await dispatcher.dispatch(first) == "duplicate"
+        assert await dispatcher.dispatch(second) == "handled"
+        assert store.checks == checks + 1  # only for the one found handled
+        assert await dispatcher.dispatch(second) == "duplicate"  # asked about once: a later delivery is checked
+        assert len(service.states) == 2
+        assert [e.type for e in await store.read_stream(STREAM)] == ["RunRequested", "RunBlocked", "RunFailed", "RunBlocked"]
     finally:
         await store.close()

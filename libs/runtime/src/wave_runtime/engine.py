@@ -109,6 +109,7 @@ class Dispatcher:
         # The version of each cached stream's newest snapshot known here (0: none).
         self._snapshotted: dict[str, int] = {}
         self.timers_scheduled = 0  # handlings stored with a timer: a poller in this process looks then
+        self._new: set[uuid.UUID] = set()  # events of the batch in hand known not handled by this service
 
     def wants(self, envelope: Envelope) -> bool:
         if not self.wants_type(envelope.stored_type):
@@ -138,12 +139,15 @@ class Dispatcher:
                     # The run's state without a read when the event follows the state kept of it;
                     # otherwise the check and the read side by side (independent round trips).
                     state = self._state_with(envelope)
-                    if state is None:
+                    if envelope.event_id in self._new:
+                        handled = False  # asked for its batch already (`check_handled_ahead`)
+                    elif state is None:
                         handled, state = await _both(
                             self.store.was_handled(name, envelope.event_id), self._state(envelope.stream_id)
                         )
                     else:
                         handled = await self.store.was_handled(name, envelope.event_id)
+                    self._new.discard(envelope.event_id)
                     if handled:
                         self.outage.recovered()
                         EVENTS_HANDLED.labels(name, envelope.type, "duplicate").inc()
@@ -200,6 +204,21 @@ class Dispatcher:
             EVENTS_HANDLED.labels(name, envelope.type, outcome).inc()
             HANDLER_LATENCY.labels(name).observe(time.perf_counter() - started)
             return outcome
+
+    async def check_handled_ahead(self, event_ids: Sequence[uuid.UUID]) -> None:
+        """Ask the store once, for a batch of events about to be dispatched, which of them this service
+        handled: `dispatch` then skips its own check (a round trip) for the events found new. As racy
+        as that check, and no more: a handling stored meanwhile by another instance is still refused
+        by the handled mark. A failure here only leaves the per-event checks."""
+        self._new = set()
+        if not event_ids:
+            return
+        try:
+            handled = await self.store.handled_among(self.service.name, event_ids)
+        except Exception as exc:  # noqa: BLE001 - each dispatch asks (and waits out an outage) itself
+            log.debug("%s: asking which of %d events were handled failed: %s", self.service.name, len(event_ids), exc)
+            return
+        self._new = set(event_ids) - handled
 
     async def _subject(self, envelope: Envelope) -> Envelope | None:
         """The event to hand the service: the envelope itself, or the one a retry request names."""

@@ -256,6 +256,12 @@ class PostgresEventStore(EventStore):
             )
         )
 
+    async def handled_among(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        rows = await self.pool.fetch(
+            "SELECT event_id FROM wave_handled WHERE consumer = $1 AND event_id = ANY($2::uuid[])", consumer, list(event_ids)
+        )
+        return {row["event_id"] for row in rows}
+
     async def keep_paid_result(self, consumer: str, cause_event_id: uuid.UUID, key: str, document: str) -> None:
         await self.pool.execute(
             "INSERT INTO wave_paid_results (consumer, cause_id, key, document) VALUES ($1, $2, $3, $4) "

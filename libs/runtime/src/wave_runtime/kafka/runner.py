@@ -144,6 +144,10 @@ class KafkaServiceRunner:
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=200)
                 self._lag.keep_only(consumer.assignment())
+                # One round trip for the whole batch instead of one handled-check per event.
+                await self.dispatcher.check_handled_ahead(
+                    [event_id for messages in batch.values() for m in messages if (event_id := self._wanted_id(m))]
+                )
                 # Partitions side by side (a run's events share one partition, so each run is still
                 # handled in order): one partition's database round trips no longer queue the others.
                 await asyncio.gather(
@@ -157,6 +161,16 @@ class KafkaServiceRunner:
             await consumer.stop()  # leaves the group: partitions move to other instances at once
             self._lag.keep_only(set())
             await producer.stop()
+
+    def _wanted_id(self, message) -> uuid.UUID | None:
+        """The id of the event a record carries when its type may be for this service (headers only)."""
+        headers = dict(message.headers or ())
+        if not self.dispatcher.wants_type(headers.get("event-type", b"").decode()):
+            return None
+        try:
+            return uuid.UUID(headers.get("event-id", b"").decode())
+        except ValueError:
+            return None
 
     async def _handle_partition(self, consumer, committer: _OffsetCommitter, tp, messages, dead_letters) -> None:
         highwater = _highwater(consumer, tp)
