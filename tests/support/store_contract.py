@@ -314,6 +314,73 @@ class EventStoreContract:
         assert not result.duplicate and result.appended is None
         assert await store.was_handled("svc", cause.event_id)
 
+    async def test_which_events_of_a_batch_were_handled_is_one_question(self, store):
+        first, second = (await store.append("run-one", [requested(), failed()], 0)).events
+        await store.record_handling(Handling("svc", first.event_id, "run-one"))
+        await store.record_handling(Handling("other", second.event_id, "run-one"))
+        never = uuid.uuid4()
+        assert await store.handled_among("svc", [first.event_id, second.event_id, never]) == {first.event_id}
+        assert await store.handled_among("svc", []) == set()
+
+    async def test_a_second_handling_of_an_event_writes_nothing_of_its_own(self, store):
+        cause = (await store.append("run-one", [requested()], 0)).events[0]
+        later = datetime.now(UTC) + timedelta(hours=1)
+        first = Handling("svc", cause.event_id, "run-one", schedule=(_timer("t-first", later, cause),))
+        assert not (await store.record_handling(first)).duplicate
+        # Redelivered and decided differently (the run looked otherwise): outputs, a timer, a cancel.
+        output = new_envelope("run-one", c.RunFailed(reason="second try"), producer="svc", causation=cause)
+        second = Handling(
+            "svc", cause.event_id, "run-one", (output,), expected_version=1,
+            schedule=(_timer("t-second", later, cause),), cancel=("t-first",),
+        )  # fmt: skip
+        await store.keep_paid_result("svc", cause.event_id, "model/abc/0", '{"answer": 1}')
+
+        result = await store.record_handling(second)
+
+        assert result.duplicate and result.appended is None and result.timers_scheduled == ()
+        assert [e.type for e in await store.read_stream("run-one")] == ["RunRequested"]
+        assert await store.timer_status("t-first") == "pending"
+        assert await store.timer_status("t-second") is None
+        assert await store.paid_result("svc", cause.event_id, "model/abc/0") == '{"answer": 1}'
+
+    async def test_the_same_handling_stored_at_once_by_two_instances_is_stored_once(self, store, second_store):
+        for n in range(5):
+            stream = f"run-twice-{n}"
+            cause = (await store.append(stream, [requested(stream)], 0)).events[0]
+            due = datetime.now(UTC) + timedelta(hours=1)
+            timer = TimerRecord(f"t-twice-{n}", stream, due, new_envelope(stream, c.RunCancelled(cancelled_by="timer"), producer="svc"))
+            output = new_envelope(stream, c.RunFailed(reason="once"), producer="svc", causation=cause)
+            handling = Handling("svc", cause.event_id, stream, (output,), expected_version=1, schedule=(timer,))
+            outcomes = await asyncio.gather(
+                store.record_handling(handling), second_store.record_handling(handling), return_exceptions=True
+            )
+            stored = [o for o in outcomes if not isinstance(o, BaseException) and not o.duplicate]
+            others = [o for o in outcomes if isinstance(o, BaseException) or o.duplicate]
+            assert len(stored) == 1 and stored[0].appended.versions == [2], outcomes
+            # The other saw the mark (duplicate) or lost the race for the version (and then would reload
+            # and find the event handled).
+            assert all(isinstance(o, ConcurrencyError) or o.duplicate for o in others), outcomes
+            assert [e.event_id for e in await store.read_stream(stream)] == [cause.event_id, output.event_id]
+            assert await store.timer_status(timer.timer_id) == "pending"
+            assert await store.was_handled("svc", cause.event_id)
+
+    async def test_a_conflicting_handling_schedules_and_cancels_no_timer(self, store):
+        cause = (await store.append("run-one", [requested()], 0)).events[0]
+        later = datetime.now(UTC) + timedelta(hours=1)
+        await store.record_handling(Handling("svc", cause.event_id, "run-one", schedule=(_timer("t-kept", later, cause),)))
+        second = (await store.append("run-one", [failed()], 1)).events[0]
+        await store.append("run-one", [failed(reason="meanwhile")], 2)
+        output = new_envelope("run-one", c.RunFailed(reason="late"), producer="svc", causation=second)
+        late = Handling(
+            "svc", second.event_id, "run-one", (output,), expected_version=2,
+            schedule=(_timer("t-new", later, second),), cancel=("t-kept",),
+        )  # fmt: skip
+        with pytest.raises(ConcurrencyError):
+            await store.record_handling(late)
+        assert not await store.was_handled("svc", second.event_id)
+        assert await store.timer_status("t-kept") == "pending"
+        assert await store.timer_status("t-new") is None
+
     async def test_a_paid_result_is_kept_until_its_handling_is_recorded(self, store, reopen):
         cause = (await store.append("run-one", [requested()], 0)).events[0]
         await store.keep_paid_result("svc", cause.event_id, "model/abc/0", '{"answer": 1}')

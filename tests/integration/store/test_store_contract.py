@@ -9,6 +9,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from store_contract import EventStoreContract, failed, requested
+from wave_store.port import Handling
 from wave_store.postgres import PostgresEventStore
 from wave_store.sqlite import SqliteEventStore
 
@@ -96,6 +97,7 @@ class TestPostgresEventStore(EventStoreContract):
             (2, "0002_runtime.sql"),
             (3, "0003_positions_from_transaction_ids.sql"),
             (4, "0004_paid_results.sql"),
+            (5, "0005_record_handling.sql"),
         ]
 
     async def test_a_notification_follows_each_commit(self, pg_database_url, store):
@@ -106,6 +108,24 @@ class TestPostgresEventStore(EventStoreContract):
             result = await store.append("run-one", [requested(), failed()], 0)
             assert int(await asyncio.wait_for(heard.get(), 5)) == result.positions[-1]
         finally:
+            await connection.close()
+
+    async def test_a_notification_follows_each_recorded_handling_even_when_the_store_closes_at_once(
+        self, pg_database_url
+    ):
+        connection = await asyncpg.connect(pg_database_url)
+        heard: asyncio.Queue[str] = asyncio.Queue()
+        await connection.add_listener("wave_events", lambda *args: heard.put_nowait(args[3]))
+        store = await PostgresEventStore.connect(pg_database_url)
+        try:
+            cause = (await store.append("run-one", [requested()], 0)).events[0]
+            assert int(await asyncio.wait_for(heard.get(), 5)) == cause.global_position
+            output = failed()
+            result = await store.record_handling(Handling("svc", cause.event_id, "run-one", (output,), 1))
+            await store.close()  # the notification is sent after the handling returned: closing waits for it
+            assert int(await asyncio.wait_for(heard.get(), 5)) == result.appended.positions[-1]
+        finally:
+            await store.close()
             await connection.close()
 
 

@@ -1,7 +1,8 @@
 """Handling one event for one service: the part every transport shares.
 
-For each event the dispatcher folds the run's current state from the store, asks the service to
-decide, wraps the outputs in envelopes with ids derived from (cause, service, index), and stores
+For each event the dispatcher takes the run's state (kept from its last handling of the run and
+extended by the event itself when that is the next one, else read from the store), asks the service
+to decide, wraps the outputs in envelopes with ids derived from (cause, service, index), and stores
 them together with the service's progress in one transaction. A concurrency conflict means another
 writer moved the run first: the state is reloaded and the decision made again. A redelivered event
 whose handling was stored is recognised and skipped.
@@ -28,10 +29,10 @@ from typing import Literal, TypeVar
 
 from wave_events import DomainEvent, Envelope, derived_event_id, escalations, new_envelope
 from wave_events import catalogue as ev
-from wave_events.projections import RunState
+from wave_events.projections import RunState, fold
 from wave_store import ConcurrencyError, EventStore, snapshots
 from wave_store.paid import PaidResults, paying_for
-from wave_store.port import Handling, TimerRecord
+from wave_store.port import Handling, HandlingResult, TimerRecord
 
 from .handler import CancelTimer, Output, ScheduleTimer, Service, TransientError, Unrecoverable
 from .metrics import EVENTS_HANDLED, HANDLER_FAILURES, HANDLER_LATENCY
@@ -108,6 +109,7 @@ class Dispatcher:
         # The version of each cached stream's newest snapshot known here (0: none).
         self._snapshotted: dict[str, int] = {}
         self.timers_scheduled = 0  # handlings stored with a timer: a poller in this process looks then
+        self._new: set[uuid.UUID] = set()  # events of the batch in hand known not handled by this service
 
     def wants(self, envelope: Envelope) -> bool:
         if not self.wants_type(envelope.stored_type):
@@ -134,11 +136,18 @@ class Dispatcher:
             try:
                 state = None
                 if not checked:
-                    # Side by side: the check and the run's state are independent reads, and each is a
-                    # round trip (or two) on the way to the handler.
-                    handled, state = await _both(
-                        self.store.was_handled(name, envelope.event_id), self._state(envelope.stream_id)
-                    )
+                    # The run's state without a read when the event follows the state kept of it;
+                    # otherwise the check and the read side by side (independent round trips).
+                    state = self._state_with(envelope)
+                    if envelope.event_id in self._new:
+                        handled = False  # asked for its batch already (`check_handled_ahead`)
+                    elif state is None:
+                        handled, state = await _both(
+                            self.store.was_handled(name, envelope.event_id), self._state(envelope.stream_id)
+                        )
+                    else:
+                        handled = await self.store.was_handled(name, envelope.event_id)
+                    self._new.discard(envelope.event_id)
                     if handled:
                         self.outage.recovered()
                         EVENTS_HANDLED.labels(name, envelope.type, "duplicate").inc()
@@ -146,7 +155,7 @@ class Dispatcher:
                     checked = True
                 with handling_span(name, envelope):
                     if state is None:
-                        state = await self._state(envelope.stream_id)
+                        state = await self._state(envelope.stream_id, moved=conflicts > 0)
                     subject = await self._subject(envelope)
                     try:
                         in_handler = True
@@ -161,6 +170,8 @@ class Dispatcher:
                     result = await self.store.record_handling(handling)
                     if handling.schedule and not result.duplicate:
                         self.timers_scheduled += 1
+                    if not result.duplicate:
+                        self._remember_outputs(envelope.stream_id, state, result)
             except ConcurrencyError:
                 conflicts += 1
                 if conflicts > self.retry.max_conflicts:
@@ -193,6 +204,21 @@ class Dispatcher:
             EVENTS_HANDLED.labels(name, envelope.type, outcome).inc()
             HANDLER_LATENCY.labels(name).observe(time.perf_counter() - started)
             return outcome
+
+    async def check_handled_ahead(self, event_ids: Sequence[uuid.UUID]) -> None:
+        """Ask the store once, for a batch of events about to be dispatched, which of them this service
+        handled: `dispatch` then skips its own check (a round trip) for the events found new. As racy
+        as that check, and no more: a handling stored meanwhile by another instance is still refused
+        by the handled mark. A failure here only leaves the per-event checks."""
+        self._new = set()
+        if not event_ids:
+            return
+        try:
+            handled = await self.store.handled_among(self.service.name, event_ids)
+        except Exception as exc:  # noqa: BLE001 - each dispatch asks (and waits out an outage) itself
+            log.debug("%s: asking which of %d events were handled failed: %s", self.service.name, len(event_ids), exc)
+            return
+        self._new = set(event_ids) - handled
 
     async def _subject(self, envelope: Envelope) -> Envelope | None:
         """The event to hand the service: the envelope itself, or the one a retry request names."""
@@ -250,16 +276,58 @@ class Dispatcher:
                 continue
         log.error("%s: could not record the dead letter of %s on its run: the run kept moving", name, envelope.event_id)
 
-    async def _state(self, stream_id: str) -> RunState:
+    async def _state(self, stream_id: str, *, moved: bool = False) -> RunState:
+        """The run's state now. `moved`: the store refused an append expecting the cached version, so
+        the stream is past it; when the read brings nothing new, the cache is not trusted (a state
+        folded without a read, `_state_with`) and the run is read from its snapshot."""
         cached = self._states.pop(stream_id, None)
         state, from_snapshot = await snapshots.rebuild(self.store, stream_id, cached)
+        if moved and cached is not None and state is cached:
+            cached = None
+            state, from_snapshot = await snapshots.rebuild(self.store, stream_id)
         if cached is None:
             self._snapshotted[stream_id] = from_snapshot
+        self._cache(stream_id, state)
+        return state
+
+    def _state_with(self, envelope: Envelope) -> RunState | None:
+        """The run's state up to and including `envelope`, without reading the store, when the cache
+        holds every event before it: the envelope is the next on the cached state's stream, or the
+        stream's first. None when in any doubt: the caller reads. A state folded this way may be
+        behind the stream (others appended after the envelope): the handling's append, expecting this
+        version, is then refused, and the retry reads what was missed."""
+        version = envelope.stream_version
+        if version is None:
+            return None
+        cached = self._states.get(envelope.stream_id)
+        if cached is None:
+            if version != 1:
+                return None
+            cached = RunState()  # nothing comes before a stream's first event
+            self._snapshotted[envelope.stream_id] = 0
+        elif version != cached.version + 1:
+            return None
+        state = fold([envelope], cached)
+        self._cache(envelope.stream_id, state)
+        return state
+
+    def _remember_outputs(self, stream_id: str, state: RunState, result: HandlingResult) -> None:
+        """Fold this handling's own appended events into the cached state: they follow `state`
+        directly (the append expected its version), so the next event on the run can be folded
+        without a read. A duplicate append (stored before) is not folded: its versions may not follow."""
+        appended = result.appended
+        if appended is None or appended.duplicate or self._states.get(stream_id) is not state:
+            return
+        if [e.stream_version for e in appended.events] != list(range(state.version + 1, state.version + 1 + len(appended.events))):
+            return
+        self._cache(stream_id, fold(appended.events, state))
+
+    def _cache(self, stream_id: str, state: RunState) -> None:
+        self._states.pop(stream_id, None)
         self._states[stream_id] = state
         if len(self._states) > _STATE_CACHE_SIZE:
             evicted, _ = self._states.popitem(last=False)
             self._snapshotted.pop(evicted, None)
-        return state
 
     def _handling(self, cause: Envelope, version: int, outputs: Sequence[Output]) -> Handling:
         events: list[Envelope] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -34,6 +35,8 @@ from .port import (
     read_payload_later,
 )
 
+log = logging.getLogger(__name__)
+
 _MIGRATION_LOCK = 7460
 _RELAY_LOCK = 7462  # a session lock: held as long as the active relay's connection lives
 _COLUMNS = (
@@ -47,6 +50,10 @@ _PAGE = (
 )
 _HORIZON_WAIT_S = 1.0
 _FIRE_ATTEMPTS = 20
+_RECORD_HANDLING = (
+    "SELECT event_id, stream_version, global_position, duplicate, handled_before FROM wave_record_handling("
+    "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13::jsonb[],$14,$15,$16,$17,$18)"
+)
 _APPEND = "SELECT event_id, stream_version, global_position, duplicate FROM wave_append($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11::jsonb[])"
 
 
@@ -93,6 +100,7 @@ class PostgresEventStore(EventStore):
         self._listener_lock = asyncio.Lock()  # one LISTEN connection, even when followers race
         self._notified_position = 0
         self._appended_position = 0  # the newest position this store appended (its own commits)
+        self._announcing: set[asyncio.Task[None]] = set()  # notifications of recorded handlings being sent
 
     @classmethod
     async def connect(cls, dsn: str, *, min_size: int = 0, max_size: int = 10) -> PostgresEventStore:
@@ -213,12 +221,34 @@ class PostgresEventStore(EventStore):
 
     async def record_handling(self, handling: Handling) -> HandlingResult:
         prepared = check_handling(handling)
-        async with self.pool.acquire() as connection:
-            async with connection.transaction():
-                result = await _record_handling(connection, handling, prepared)
-            if result.appended is not None:
-                await self._announce(connection, result.appended)
+        connection = await self.pool.acquire()
+        try:
+            # One statement outside a transaction block: its own transaction, one round trip.
+            result = await _record_handling(connection, handling, prepared)
+        except BaseException:
+            await self.pool.release(connection)
+            raise
+        if result.appended is None or result.appended.duplicate:
+            await self.pool.release(connection)
             return result
+        # The handling has committed: the caller goes on while the notification that wakes the
+        # followers (the relay) is sent on the same connection, one round trip off its path.
+        self._appended_position = max(self._appended_position, *result.appended.positions)
+        announcing = asyncio.get_running_loop().create_task(self._announce_and_release(connection, result.appended))
+        self._announcing.add(announcing)
+        announcing.add_done_callback(self._announcing.discard)
+        return result
+
+    async def _announce_and_release(self, connection: asyncpg.Connection, result: AppendResult) -> None:
+        try:
+            await self._announce(connection, result)
+        except Exception as exc:  # noqa: BLE001 - a lost wake costs a follower at most its wait's timeout
+            log.debug("the notification of position %s was not sent: %s", max(result.positions), exc)
+        finally:
+            try:
+                await self.pool.release(connection)
+            except Exception:  # noqa: BLE001 - a connection that cannot go back is dropped by the pool
+                pass
 
     async def was_handled(self, consumer: str, event_id: uuid.UUID) -> bool:
         return bool(
@@ -226,6 +256,12 @@ class PostgresEventStore(EventStore):
                 "SELECT 1 FROM wave_handled WHERE consumer = $1 AND event_id = $2", consumer, event_id
             )
         )
+
+    async def handled_among(self, consumer: str, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        rows = await self.pool.fetch(
+            "SELECT event_id FROM wave_handled WHERE consumer = $1 AND event_id = ANY($2::uuid[])", consumer, list(event_ids)
+        )
+        return {row["event_id"] for row in rows}
 
     async def keep_paid_result(self, consumer: str, cause_event_id: uuid.UUID, key: str, document: str) -> None:
         await self.pool.execute(
@@ -402,6 +438,8 @@ class PostgresEventStore(EventStore):
 
     async def close(self) -> None:
         """Never raises: a database that went away took the sessions with it."""
+        if self._announcing:
+            await asyncio.wait(set(self._announcing), timeout=10)
         listener, self._listener = self._listener, None
         if _is_open(listener):
             try:
@@ -430,72 +468,78 @@ def _is_open(connection: asyncpg.Connection | None) -> bool:
 async def _record_handling(
     connection: asyncpg.Connection, handling: Handling, prepared: list[PreparedEvent]
 ) -> HandlingResult:
-    inserted = await connection.fetchval(
-        "INSERT INTO wave_handled (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1",
-        handling.consumer,
-        handling.cause_event_id,
-    )
-    if inserted is None:
-        return HandlingResult(duplicate=True)
-    await connection.execute(
-        "DELETE FROM wave_paid_results WHERE consumer = $1 AND cause_id = $2", handling.consumer, handling.cause_event_id
-    )
-    appended = (
-        await _append(connection, handling.stream_id, prepared, handling.expected_version) if prepared else None
-    )
-    for timer in handling.schedule:
-        await connection.execute(
-            "INSERT INTO wave_timers (timer_id, stream_id, due_at, envelope) VALUES ($1, $2, $3, $4) "
-            "ON CONFLICT (timer_id) DO NOTHING",
-            timer.timer_id,
-            timer.stream_id,
-            timer.due_at,
-            encode_envelope(timer.envelope),
-        )
-    if handling.cancel:
-        await connection.execute(
-            "UPDATE wave_timers SET status = 'cancelled', settled_at = now() "
-            "WHERE timer_id = ANY($1::text[]) AND status = 'pending'",
+    """The handling in one call of wave_record_handling (migration 0005), on a connection not in a
+    transaction: the statement commits by itself."""
+    timers = handling.schedule
+    try:
+        rows = await connection.fetch(
+            _RECORD_HANDLING,
+            handling.consumer,
+            handling.cause_event_id,
+            handling.stream_id,
+            handling.expected_version,
+            *_event_columns(prepared),
+            [t.timer_id for t in timers],
+            [t.stream_id for t in timers],
+            [t.due_at for t in timers],
+            [encode_envelope(t.envelope) for t in timers],
             list(handling.cancel),
         )
-    return HandlingResult(False, appended, tuple(t.timer_id for t in handling.schedule))
-
+    except asyncpg.PostgresError as exc:
+        _raise_refusal(exc, handling.stream_id, handling.expected_version)
+        raise
+    if rows and rows[0]["handled_before"]:
+        return HandlingResult(duplicate=True)
+    appended = _append_result(prepared, rows) if prepared else None
+    return HandlingResult(False, appended, tuple(t.timer_id for t in timers))
 
 
 async def _append(
     connection: asyncpg.Connection, stream_id: str, prepared: list[PreparedEvent], expected_version: int
 ) -> AppendResult:
-    envelopes = [p.envelope for p in prepared]
     try:
-        rows = await connection.fetch(
-            _APPEND,
-            stream_id,
-            expected_version,
-            [e.event_id for e in envelopes],
-            [e.type for e in envelopes],
-            [e.version for e in envelopes],
-            [e.occurred_at for e in envelopes],
-            [e.correlation_id for e in envelopes],
-            [e.causation_id for e in envelopes],
-            [e.producer for e in envelopes],
-            [e.traceparent for e in envelopes],
-            [p.payload_json for p in prepared],
-        )
+        rows = await connection.fetch(_APPEND, stream_id, expected_version, *_event_columns(prepared))
     except asyncpg.PostgresError as exc:
-        if exc.sqlstate == "WV001":
-            raise ConcurrencyError(stream_id, expected_version, int(exc.detail)) from None
-        if exc.sqlstate == "WV002":
-            raise EventIdConflictError(exc.message) from None
-        if isinstance(exc, asyncpg.UniqueViolationError):
-            # Two appends raced past the version check (appends take no common lock): the unique
-            # keys decide, and the one that lost learns it as the same errors.
-            if exc.constraint_name == "events_stream_id_stream_version_key":
-                raise ConcurrencyError(stream_id, expected_version, expected_version + 1) from None
-            if exc.constraint_name == "events_event_id_key":
-                raise EventIdConflictError(
-                    f"an event id of this batch for {stream_id!r} was stored meanwhile by another append"
-                ) from None
+        _raise_refusal(exc, stream_id, expected_version)
         raise
+    return _append_result(prepared, rows)
+
+
+def _event_columns(prepared: list[PreparedEvent]) -> tuple[list[Any], ...]:
+    """The events of an append as wave_append's nine arrays, one per column."""
+    envelopes = [p.envelope for p in prepared]
+    return (
+        [e.event_id for e in envelopes],
+        [e.type for e in envelopes],
+        [e.version for e in envelopes],
+        [e.occurred_at for e in envelopes],
+        [e.correlation_id for e in envelopes],
+        [e.causation_id for e in envelopes],
+        [e.producer for e in envelopes],
+        [e.traceparent for e in envelopes],
+        [p.payload_json for p in prepared],
+    )
+
+
+def _raise_refusal(exc: asyncpg.PostgresError, stream_id: str, expected_version: int) -> None:
+    """Raise the store's error for an append the database refused; return for any other failure."""
+    if exc.sqlstate == "WV001":
+        raise ConcurrencyError(stream_id, expected_version, int(exc.detail)) from None
+    if exc.sqlstate == "WV002":
+        raise EventIdConflictError(exc.message) from None
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        # Two appends raced past the version check (appends take no common lock): the unique
+        # keys decide, and the one that lost learns it as the same errors.
+        if exc.constraint_name == "events_stream_id_stream_version_key":
+            raise ConcurrencyError(stream_id, expected_version, expected_version + 1) from None
+        if exc.constraint_name == "events_event_id_key":
+            raise EventIdConflictError(
+                f"an event id of this batch for {stream_id!r} was stored meanwhile by another append"
+            ) from None
+
+
+def _append_result(prepared: list[PreparedEvent], rows: Sequence[asyncpg.Record]) -> AppendResult:
+    envelopes = [p.envelope for p in prepared]
     by_id = {row["event_id"]: row for row in rows}
     duplicate = bool(rows) and rows[0]["duplicate"]
     if not duplicate and ends_a_run(e.type for e in envelopes):

@@ -186,6 +186,10 @@ class KafkaServiceRunner:
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=200)
                 lag.keep_only(consumer.assignment())
+                # One round trip for the whole batch instead of one handled-check per event.
+                await dispatcher.check_handled_ahead(
+                    [event_id for messages in batch.values() for m in messages if (event_id := _wanted_id(m, dispatcher))]
+                )
                 # Partitions side by side (a run's events share one partition, so each run is still
                 # handled in order): one partition's database round trips no longer queue the others.
                 await asyncio.gather(*(
@@ -277,3 +281,14 @@ def _highwater(consumer, tp) -> int | None:
 
 
 __all__ = ["KafkaServiceRunner"]
+
+
+def _wanted_id(message, dispatcher: Dispatcher) -> uuid.UUID | None:
+    """The id of the event a record carries when its type may be for this service (headers only)."""
+    headers = dict(message.headers or ())
+    if not dispatcher.wants_type(headers.get("event-type", b"").decode()):
+        return None
+    try:
+        return uuid.UUID(headers.get("event-id", b"").decode())
+    except ValueError:
+        return None
