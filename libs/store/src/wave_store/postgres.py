@@ -52,7 +52,7 @@ _HORIZON_WAIT_S = 1.0
 _FIRE_ATTEMPTS = 20
 _RECORD_HANDLING = (
     "SELECT event_id, stream_version, global_position, duplicate, handled_before FROM wave_record_handling("
-    "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13::jsonb[],$14,$15,$16,$17,$18)"
+    "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13::jsonb[],$14,$15,$16,$17,$18,$19)"
 )
 _APPEND = "SELECT event_id, stream_version, global_position, duplicate FROM wave_append($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11::jsonb[])"
 
@@ -484,6 +484,7 @@ async def _record_handling(
             [t.due_at for t in timers],
             [encode_envelope(t.envelope) for t in timers],
             list(handling.cancel),
+            ends_a_run(p.envelope.type for p in prepared),
         )
     except asyncpg.PostgresError as exc:
         _raise_refusal(exc, handling.stream_id, handling.expected_version)
@@ -502,7 +503,14 @@ async def _append(
     except asyncpg.PostgresError as exc:
         _raise_refusal(exc, stream_id, expected_version)
         raise
-    return _append_result(prepared, rows)
+    result = _append_result(prepared, rows)
+    if not result.duplicate and ends_a_run(p.envelope.type for p in prepared):
+        # The run ends with this append (made in the caller's transaction): nothing of it will pay again.
+        await connection.execute(
+            "DELETE FROM wave_paid_results WHERE cause_id IN (SELECT event_id FROM events WHERE stream_id = $1)",
+            stream_id,
+        )
+    return result
 
 
 def _event_columns(prepared: list[PreparedEvent]) -> tuple[list[Any], ...]:
@@ -542,11 +550,6 @@ def _append_result(prepared: list[PreparedEvent], rows: Sequence[asyncpg.Record]
     envelopes = [p.envelope for p in prepared]
     by_id = {row["event_id"]: row for row in rows}
     duplicate = bool(rows) and rows[0]["duplicate"]
-    if not duplicate and ends_a_run(e.type for e in envelopes):
-        await connection.execute(
-            "DELETE FROM wave_paid_results WHERE cause_id IN (SELECT event_id FROM events WHERE stream_id = $1)",
-            stream_id,
-        )
     result = sorted(
         (e.positioned(by_id[e.event_id]["stream_version"], by_id[e.event_id]["global_position"]) for e in envelopes),
         key=lambda e: e.global_position or 0,
