@@ -78,7 +78,7 @@ def summarize(envelope: Envelope) -> str:
         case ev.RetryScheduled():
             return f"retry {p.retry} in {p.delay_s:.1f} s" + (f": {p.reason}" if p.reason else "")
         case ev.FixRequested():
-            return f"task {p.task_id} attempt {p.attempt}"
+            return ", ".join(f"task {a.task_id} attempt {a.attempt}" for a in p.attempts)
         case ev.RewriteRequested():
             return f"task {p.task_id} attempt {p.attempt}, written again against {p.head[:12]}: {p.reason}"
         case ev.EscalationRequested():

@@ -617,9 +617,29 @@ class RetryScheduled(DomainEvent):
     timer_id: str = NonEmpty
 
 
-@registry.register("FixRequested")
-class FixRequested(DomainEvent):
+@registry.register("FixRequested", version=1)
+class FixRequestedV1(DomainEvent):
     """Ask the developer for a new attempt at one task, with the failure it must fix."""
+
+    retry: int = Field(ge=1)
+    task_id: str = TaskId
+    attempt: int = Field(ge=2)
+    failure_excerpt: str = ""
+    failing_commit: str | None = None
+    timer_id: str | None = None
+
+
+class TaskAttempt(Value):
+    task_id: str = TaskId
+    attempt: int = Field(ge=2)  # the task's new attempt number
+
+
+@registry.register("FixRequested", version=2)
+class FixRequested(DomainEvent):
+    """Ask the developer for new attempts at the tasks a failure traced to, with the failure they must
+    fix: `task_id` first, then `also` (the other tasks whose files the failing tests touch). One event
+    for them all, so every named task's attempt opens at once and the run's head is tested again only
+    when all of them are integrated; the developer writes them side by side."""
 
     retry: int = Field(ge=1)
     task_id: str = TaskId
@@ -627,6 +647,18 @@ class FixRequested(DomainEvent):
     failure_excerpt: str = ""
     failing_commit: str | None = None
     timer_id: str | None = None
+    also: tuple[TaskAttempt, ...] = ()
+
+    @property
+    def attempts(self) -> tuple[TaskAttempt, ...]:
+        """Every task this fix asks for, in plan order, with its new attempt number."""
+        return (TaskAttempt(task_id=self.task_id, attempt=self.attempt), *self.also)
+
+
+@registry.upcaster("FixRequested", from_version=1)
+def _fix_requested_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    # v1 fixes went to one task.
+    return {**payload, "also": []}
 
 
 @registry.register("RewriteRequested")

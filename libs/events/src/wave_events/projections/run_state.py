@@ -376,14 +376,17 @@ def _retry_scheduled(state: RunState, e: Envelope, p: ev.RetryScheduled) -> RunS
 
 def _fix_requested(state: RunState, e: Envelope, p: ev.FixRequested) -> RunState:
     timers = {k: v for k, v in state.pending_timers.items() if k != p.timer_id}
-    task = state.tasks.get(p.task_id)
     state = replace(state, pending_timers=timers)
-    if task is None or p.attempt <= task.attempt:
-        return state
-    return _with_task(
-        state, p.task_id, attempt=p.attempt, proposal_event_id=None, proposal_diff=None, proposal_base_commit=None,
-        verdict=None, human_approved=False, commit=None, rejected_reason=None, reviewed_by=None,
-    )
+    for asked in p.attempts:
+        task = state.tasks.get(asked.task_id)
+        if task is None or asked.attempt <= task.attempt:
+            continue
+        state = _with_task(
+            state, asked.task_id, attempt=asked.attempt, proposal_event_id=None, proposal_diff=None,
+            proposal_base_commit=None, verdict=None, human_approved=False, commit=None, rejected_reason=None,
+            reviewed_by=None,
+        )
+    return state
 
 
 def _rewrite_requested(state: RunState, e: Envelope, p: ev.RewriteRequested) -> RunState:
