@@ -127,6 +127,28 @@ class RunRequestedV5(DomainEvent):
 
 
 @registry.register("RunRequested", version=6)
+class RunRequestedV6(DomainEvent):
+    """Sixth shape: how the change is delivered and the operator's domain table; no base commit."""
+
+    story: str = NonEmpty
+    repo: str = NonEmpty
+    target_branch: str = Field(default="main", min_length=1)
+    budget_usd: float = Field(ge=0)
+    budget_tokens: int = Field(default=2_000_000, ge=0)
+    max_retries: int = Field(default=3, ge=0, le=20)
+    merge_policy: MergePolicy = "auto"
+    merge_strategy: MergeStrategy = "squash"
+    model_source: str = ""
+    cassette: str = ""
+    cassette_sha256: str = ""
+    requested_by: str = "unknown"
+    parent_run_id: str | None = Field(default=None, min_length=1)
+    forked_at: int | None = Field(default=None, ge=1)
+    delivery: Delivery = "local"
+    domain_table: DomainTable | None = None
+
+
+@registry.register("RunRequested", version=7)
 class RunRequested(DomainEvent):
     """A user asked WAVE to deliver a story against a repository.
 
@@ -146,6 +168,10 @@ class RunRequested(DomainEvent):
     the host's required checks and merges it through the host's API).
     `domain_table` is a domain table the operator gave (`--domain-policy`): it replaces the one the
     repository's target branch holds (`wave_events.domains`); None: the repository's, or the defaults.
+    `base_commit` is the target branch's head when the run was submitted: the run's trusted
+    configuration (`.wave/domains.toml`) is read there, so nothing committed on the branch after the
+    run started (another run's change included) changes the policy it is judged by. None: a repository
+    that could not be read at submission (and v6 runs): the branch head when the run is planned.
     """
 
     story: str = NonEmpty
@@ -164,6 +190,7 @@ class RunRequested(DomainEvent):
     forked_at: int | None = Field(default=None, ge=1)
     delivery: Delivery = "local"
     domain_table: DomainTable | None = None
+    base_commit: str | None = Field(default=None, min_length=7, max_length=64, pattern=r"^[0-9a-f]+$")
 
 
 @registry.upcaster("RunRequested", from_version=1)
@@ -203,6 +230,12 @@ def _run_requested_v5_to_v6(payload: dict[str, Any]) -> dict[str, Any]:
     # Runs before pull requests existed were merged by gitops in the repository; runs before
     # operators could give a domain table used the repository's.
     return {**payload, "delivery": "local", "domain_table": None}
+
+
+@registry.upcaster("RunRequested", from_version=6)
+def _run_requested_v6_to_v7(payload: dict[str, Any]) -> dict[str, Any]:
+    # Runs before the base commit was recorded read their configuration at the branch head when planned.
+    return {**payload, "base_commit": None}
 
 
 class PlanTaskV1(Value):

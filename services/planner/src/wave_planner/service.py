@@ -159,14 +159,14 @@ class PlannerService:
                 return found
         return None
     async def _domains(self, state: RunState) -> DomainTable | None:
-        """The operator's table (`--domain-policy`), else the target branch's `.wave/domains.toml`, else
-        the defaults. A table file that cannot be used stops the planning until a person fixes it."""
+        """The operator's table (`--domain-policy`), else the target branch's `.wave/domains.toml` at the
+        run's base commit, else the defaults. A table file that cannot be used stops the planning until a person fixes it."""
         if state.requested_domain_table is not None:
             return state.requested_domain_table
         if not state.repo:
             return None
         try:
-            return await asyncio.to_thread(self._read_domains, state.repo, state.target_branch)
+            return await asyncio.to_thread(self._read_domains, state.repo, state.target_branch, state.requested_base_commit)
         except DomainPolicyError as exc:
             raise Unrecoverable(
                 f"the domain table cannot be used: {exc}",

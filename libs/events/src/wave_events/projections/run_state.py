@@ -118,7 +118,9 @@ class RunState:
     tasks: dict[str, TaskState] = field(default_factory=dict)
     branch: str | None = None
     workspace_location: str | None = None  # where the run branch lives (a remote URL or a local path)
-    base_commit: str | None = None
+    base_commit: str | None = None  # where gitops made the run branch (WorkspaceReady)
+    # The target branch's head when the run was submitted: its trusted configuration is read there.
+    requested_base_commit: str | None = None
     head_commit: str | None = None
     tested_commit: str | None = None  # the last commit whose tests passed
     last_test_failed_commit: str | None = None
@@ -287,6 +289,7 @@ def _run_requested(state: RunState, e: Envelope, p: ev.RunRequested) -> RunState
         forked_at=p.forked_at,
         delivery=p.delivery,
         requested_domain_table=p.domain_table,
+        requested_base_commit=p.base_commit,
         max_retries=p.max_retries,
         budget_limit_usd=p.budget_usd,
         budget_limit_tokens=p.budget_tokens,
