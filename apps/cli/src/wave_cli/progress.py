@@ -38,7 +38,7 @@ def summarize(envelope: Envelope) -> str:
             return f"{len(p.tasks)} task(s): " + ", ".join(
                 f"{t.task_id} ({t.domain}" + (f", after {', '.join(t.depends_on)}" if t.depends_on else "") + ")"
                 for t in p.tasks
-            )
+            ) + (f"; delivered {'as a pull request' if p.delivery == 'pr' else 'locally'}, as its domains say" if p.delivery else "")
         case ev.PlanRejected() | ev.RunFailed() | ev.RunBlocked():
             return p.reason
         case ev.WorkspaceReady():

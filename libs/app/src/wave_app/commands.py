@@ -127,7 +127,7 @@ async def submit_run(
     model_source: str = "",
     merge_strategy: str = "squash",
     cassette: str = "",
-    delivery: str = "local",
+    delivery: str | None = None,
     domain_table: DomainTable | None = None,
     producer: str = PRODUCER,
 ) -> str:

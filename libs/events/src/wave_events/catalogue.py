@@ -165,7 +165,8 @@ class RunRequested(DomainEvent):
     (`forked_at`): the events after this one, up to that version, are copies of the parent's.
     `delivery` says how the change reaches the target branch: `local` (gitops merges in the
     repository) or `pr` (gitops pushes the run branch to a git host, opens a pull request, waits for
-    the host's required checks and merges it through the host's API).
+    the host's required checks and merges it through the host's API); None: the submitter named none,
+    and the plan's domains decide (`PlanCreated.delivery`: `pr` when one of them says so, else `local`).
     `domain_table` is a domain table the operator gave (`--domain-policy`): it replaces the one the
     repository's target branch holds (`wave_events.domains`); None: the repository's, or the defaults.
     `base_commit` is the target branch's head when the run was submitted: the run's trusted
@@ -188,7 +189,7 @@ class RunRequested(DomainEvent):
     requested_by: str = "unknown"
     parent_run_id: str | None = Field(default=None, min_length=1)
     forked_at: int | None = Field(default=None, ge=1)
-    delivery: Delivery = "local"
+    delivery: Delivery | None = None
     domain_table: DomainTable | None = None
     base_commit: str | None = Field(default=None, min_length=7, max_length=64, pattern=r"^[0-9a-f]+$")
 
@@ -234,7 +235,8 @@ def _run_requested_v5_to_v6(payload: dict[str, Any]) -> dict[str, Any]:
 
 @registry.upcaster("RunRequested", from_version=6)
 def _run_requested_v6_to_v7(payload: dict[str, Any]) -> dict[str, Any]:
-    # Runs before the base commit was recorded read their configuration at the branch head when planned.
+    # Runs before the base commit was recorded read their configuration at the branch head when planned;
+    # their delivery was always the submitter's (v6 had no "not said").
     return {**payload, "base_commit": None}
 
 
@@ -270,7 +272,7 @@ class PlanTask(Value):
 
 
 @registry.register("PlanCreated", version=2)
-class PlanCreated(DomainEvent):
+class PlanCreatedV2(DomainEvent):
     """The plan: a DAG of tasks (`depends_on`), each in a domain of `domain_table`, the table in effect
     for the run (None: no table, every task under the run's own settings)."""
 
@@ -278,6 +280,20 @@ class PlanCreated(DomainEvent):
     summary: str = ""
     model: str | None = None
     domain_table: DomainTable | None = None
+
+
+@registry.register("PlanCreated", version=3)
+class PlanCreated(DomainEvent):
+    """The plan: a DAG of tasks (`depends_on`), each in a domain of `domain_table`, the table in effect
+    for the run (None: no table, every task under the run's own settings). `delivery`: how the run is
+    delivered when its request named no delivery, decided by the plan's domains (`pr` when one of
+    them says so, else `local`); None: the request's delivery stands."""
+
+    tasks: tuple[PlanTask, ...] = Field(min_length=1)
+    summary: str = ""
+    model: str | None = None
+    domain_table: DomainTable | None = None
+    delivery: Delivery | None = None
 
     @model_validator(mode="after")
     def _a_dag(self) -> PlanCreated:
@@ -320,6 +336,12 @@ def _plan_created_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     # v1 tasks were all written from the base commit, none waiting for another, under no domain policy.
     tasks = [{**t, "domains": [], "depends_on": []} for t in payload["tasks"]]
     return {**payload, "tasks": tasks, "domain_table": None}
+
+
+@registry.upcaster("PlanCreated", from_version=2)
+def _plan_created_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
+    # Runs before domains could choose the delivery were delivered as their request said.
+    return {**payload, "delivery": None}
 
 
 @registry.register("PlanRejected")

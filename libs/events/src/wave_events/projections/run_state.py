@@ -110,6 +110,7 @@ class RunState:
     parent_run_id: str | None = None  # a fork's parent run, whose events up to `forked_at` it copied
     forked_at: int | None = None
     delivery: str = "local"  # local: gitops merges in the repository; pr: through a pull request on a git host
+    requested_delivery: str | None = None  # as submitted; None: the plan's domains decide `delivery`
     pull_request: PullRequest | None = None  # delivery pr: the run's pull request, once opened
     checks_passed_commit: str | None = None  # delivery pr: the last commit whose required host checks passed
     max_retries: int = 3
@@ -287,7 +288,8 @@ def _run_requested(state: RunState, e: Envelope, p: ev.RunRequested) -> RunState
         cassette_sha256=p.cassette_sha256,
         parent_run_id=p.parent_run_id,
         forked_at=p.forked_at,
-        delivery=p.delivery,
+        delivery=p.delivery or "local",
+        requested_delivery=p.delivery,
         requested_domain_table=p.domain_table,
         requested_base_commit=p.base_commit,
         max_retries=p.max_retries,
@@ -304,7 +306,10 @@ def _plan_created(state: RunState, e: Envelope, p: ev.PlanCreated) -> RunState:
         )
         for t in p.tasks
     }
-    return replace(state, planned=True, plan_summary=p.summary, tasks=tasks, plan_domain_table=p.domain_table)
+    return replace(
+        state, planned=True, plan_summary=p.summary, tasks=tasks, plan_domain_table=p.domain_table,
+        delivery=p.delivery or state.delivery,
+    )
 
 
 def _plan_rejected(state: RunState, e: Envelope, p: ev.PlanRejected) -> RunState:
