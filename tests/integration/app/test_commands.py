@@ -47,6 +47,15 @@ async def test_a_submitted_run_names_the_person_who_asked_for_it(store, repo):
     assert state.target_branch == "main" and state.status == "running"
 
 
+async def test_a_submitted_run_records_the_target_branch_head_as_its_base(store, repo):
+    import pygit2
+
+    head = str(pygit2.Repository(str(repo)).lookup_branch("main").peel(pygit2.Commit).id)
+    run_id = await commands.submit_run(store, actor="ana", story="Add slugify", repo=str(repo))
+    events, state = await queries.load_run(store, run_id)
+    assert events[0].payload.base_commit == head and state.requested_base_commit == head
+
+
 @pytest.mark.parametrize(
     ("fields", "problem"),
     [

@@ -4,7 +4,7 @@ task its domain: the model proposes, the files decide."""
 from __future__ import annotations
 
 import pytest
-from gitops_repos import make_repo
+from gitops_repos import commit_files, make_repo
 from planner_models import answer, scripted_client
 from planner_runs import requested
 from wave_events.domains import DEFAULT_TABLE, parse_table
@@ -57,6 +57,30 @@ async def test_the_target_branch_table_decides_each_tasks_domain(tmp_path) -> No
     ]
     # The domains are named to the model.
     assert "Domains (the files a task touches decide its domain):\\n- payments: shop/payments/**" in _[0].prompt
+
+
+async def test_the_table_is_read_at_the_runs_base_commit_not_at_a_later_head(tmp_path) -> None:
+    repo = tmp_path / "shop-repo"
+    git = make_repo(repo, {"app.py": "x\n", ".wave/domains.toml": DOMAINS})
+    base = str(git.head.target)
+    # After the run started, a change on the branch loosens the payments domain.
+    commit_files(git, {".wave/domains.toml": DOMAINS.replace('merge_policy = "human"', 'merge_policy = "auto"')}, "loosen")
+    assert str(git.head.target) != base
+    s = requested(repo=str(repo), base_commit=base)
+    *_, plan = await service(tmp_path).handle(s.state, s.last.event)
+    assert plan.domain_table.source == f".wave/domains.toml@{base[:12]}"
+    assert plan.domain_table.get("payments").merge_policy == "human"
+
+
+async def test_a_base_commit_the_repository_lacks_stops_planning_with_one_line(tmp_path) -> None:
+    repo = tmp_path / "shop-repo"
+    make_repo(repo, {"app.py": "x\n", ".wave/domains.toml": DOMAINS})
+    s = requested(repo=str(repo), base_commit="0123456789" * 4)
+    with pytest.raises(Unrecoverable) as stopped:
+        await service(tmp_path).handle(s.state, s.last.event)
+    assert stopped.value.reason == (
+        f"the domain table cannot be used: .wave/domains.toml@012345678901: the run's base commit is not in {repo}"
+    )
 
 
 async def test_a_repository_without_a_table_plans_under_the_six_defaults(tmp_path) -> None:

@@ -55,6 +55,7 @@ async def test_a_requested_run_gets_the_plan_the_model_answered(tmp_path) -> Non
         summary="compute tax in one place",
         model="scripted",
         domain_table=DEFAULT_TABLE,  # no repository, so no .wave/domains.toml: the six default domains
+        delivery="local",  # the request named none, and no domain of the plan asks for a pull request
     )
     assert "no file listing" in call.prompt  # the repository does not exist: planning goes on without it
 

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from wave_events.domains import DEFAULT_TABLE, DomainPolicyError, assign, matches, parse_table, strictest
+from wave_events.domains import (
+    DEFAULT_TABLE,
+    DomainPolicyError,
+    assign,
+    delivery_of,
+    matches,
+    parse_table,
+    strictest,
+)
 
 TABLE = """
 [[domain]]
@@ -38,6 +46,7 @@ def test_a_table_file_is_read_with_its_settings():
         ("[[domain]]\nname = 'x'\nallow_threshold = 1.5\n", "f: domain 'x': allow_threshold: Input should be less than or equal to 1"),
         ("[[domain]]\nname = 'x'\nmerge_policy = 'maybe'\n", "f: domain 'x': merge_policy: Input should be 'auto', 'model' or 'human'"),
         ("[[domain]]\nname = 'x'\ncolour = 'red'\n", "f: domain 'x': colour: is not a domain setting"),
+        ("[[domain]]\nname = 'x'\ndelivery = 'mail'\n", "f: domain 'x': delivery: Input should be 'local' or 'pr'"),
         ("[[domain]]\nname = 'x'\nallow_threshold = 0.4\nblock_threshold = 0.6\n",
          "f: domain 'x': block_threshold (0.6) must not be above allow_threshold (0.4)"),
         ("[[domain]]\nname = 'x'\n[[domain]]\nname = 'x'\n", "f: domain 'x' is defined twice"),
@@ -91,3 +100,13 @@ def test_a_task_touching_two_domains_takes_the_stricter_policy():
     assert combined.merge_policy == "human" and combined.allow_threshold == 0.9 and combined.retry_limit == 1
     assert combined.budget_share == 0.4
     assert combined.approvers == ("bo",)  # only who both domains accept
+
+
+def test_a_pull_request_delivery_wins_over_a_local_one_and_a_domain_that_says_none():
+    table = parse_table(
+        "[[domain]]\nname = 'a'\ndelivery = 'local'\n[[domain]]\nname = 'b'\ndelivery = 'pr'\n[[domain]]\nname = 'c'\n", "f"
+    )
+    a, b, c = (table.get(n) for n in ("a", "b", "c"))
+    assert delivery_of([a, c]) == "local" and delivery_of([a, b, c]) == "pr" and delivery_of([c, None]) is None
+    assert strictest([a, b]).delivery == "pr" and strictest([a, c]).delivery == "local"
+    assert all(d.delivery is None for d in DEFAULT_TABLE.domains)

@@ -77,6 +77,7 @@ def test_version_one_of_run_requested_reads_as_the_newest_version():
     assert event == c.RunRequested(
         story="fix the login bug", repo="git@example.com:app.git", target_branch="main", budget_usd=4.0,
         max_retries=2, merge_policy="auto", merge_strategy="ff", model_source="", requested_by="unknown",
+        delivery="local",  # runs before domains could choose were merged in the repository
     )
 
 

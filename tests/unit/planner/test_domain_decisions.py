@@ -167,3 +167,58 @@ def test_the_payments_thresholds_make_a_middling_score_a_question():
         verdicts[task] = (scored.score, scored.verdict, scored.policy_version == service.policy.version)
     # payments is stricter than this deployment; ui is looser, and a domain never loosens it.
     assert verdicts == {"pay": (0.65, "escalate", False), "page": (0.65, "allow", True)}
+
+
+def _two_tasks_wrote_failing_tests() -> RunStream:
+    s = planned(("a", "ui", ()), ("b", "ui", ()), ("c", "ui", ()))
+    for task, n in (("a", 1), ("b", 2), ("c", 3)):
+        diff = DIFF.replace("app.py", f"tests/test_{task}.py")
+        score(s, s.add(c.ChangeProposed(task_id=task, attempt=1, diff=diff, base_commit=BASE)))
+        commit(s, task, sha(n))
+    s.add(c.TestsFailed(commit=sha(3), counts=c.TestCounts(failed=2), duration_s=1, sandbox="bwrap",
+                        failing_tests=("tests/test_c.py::test_it", "tests/test_a.py::test_it")))
+    return s
+
+
+def test_a_failure_traced_to_two_tasks_fixes_both_in_one_retry():
+    s = _two_tasks_wrote_failing_tests()
+    retry, timer = decide(s.state, s.last.event)
+    assert retry.retry == 1 and retry.reason.endswith("fixing tasks a, c")
+    fix = timer.event
+    assert [(a.task_id, a.attempt) for a in fix.attempts] == [("a", 2), ("c", 2)]
+    # One timer, one event: both tasks' attempts open together, so the head is not tested half fixed.
+    s.add(retry)
+    asked = s.add(fix)
+    assert {t: (asked.state.tasks[t].attempt, asked.state.tasks[t].commit) for t in "abc"} == {
+        "a": (2, None), "b": (1, sha(2)), "c": (2, None),
+    }
+    assert asked.state.retries == 1 and not asked.state.pending_timers and not asked.state.gates["G4 committed"]
+    # The developer writes both side by side against the head, from the one request.
+    work = developer_decide(asked.state, asked.event)
+    assert [(w.task_id, w.attempt, w.mode, w.commit) for w in work] == [("a", 2, "fix", sha(3)), ("c", 2, "fix", sha(3))]
+
+
+def test_a_failure_traced_to_a_task_at_its_domain_limit_asks_a_person():
+    s = planned(("web", "ui", ()), ("pay", "payments", ()), table=TABLE)
+    score(s, s.add(c.ChangeProposed(task_id="web", attempt=1, diff=DIFF.replace("app.py", "tests/test_web.py"), base_commit=BASE)))
+    commit(s, "web", sha(1))
+    pay_diff = DIFF.replace("app.py", "tests/test_pay.py")
+    for attempt, head in ((1, sha(2)), (2, sha(3))):
+        score(s, s.add(c.ChangeProposed(task_id="pay", attempt=attempt, diff=pay_diff, base_commit=BASE)))
+        s.add(c.EscalationRequested(escalation_id=f"r1-review-{attempt}", kind="task_review", reason="r", task_id="pay",
+                                    attempt=attempt, subject_event_id=s.state.tasks["pay"].proposal_event_id))
+        s.add(c.HumanDecisionRecorded(escalation_id=f"r1-review-{attempt}", decision="approve", decided_by="ana"))
+        commit(s, "pay", head, attempt)
+        failed = s.add(c.TestsFailed(commit=head, counts=c.TestCounts(failed=2), duration_s=1, sandbox="bwrap",
+                                     failing_tests=("tests/test_web.py::t", "tests/test_pay.py::t")))
+        steps = decide(failed.state, failed.event)
+        if attempt == 1:
+            assert [(a.task_id, a.attempt) for a in steps[1].event.attempts] == [("web", 2), ("pay", 2)]
+            s.add(steps[0])
+            s.add(steps[1].event)
+            score(s, s.add(c.ChangeProposed(task_id="web", attempt=2, diff=DIFF.replace("app.py", "tests/test_web.py"),
+                                            base_commit=sha(2))))
+            commit(s, "web", sha(4), 2)
+    # The payments task has had its one fix: a person is asked, nothing is sent to the web task alone.
+    (question,) = steps
+    assert question.kind == "retries_exhausted" and "of task pay, the payments domain's limit" in question.reason

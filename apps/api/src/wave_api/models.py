@@ -57,8 +57,9 @@ class RunCreate(Strict):
     max_retries: int = Field(3, ge=0, le=20)
     merge_policy: Literal["auto", "model", "human"] = "auto"
     merge_strategy: Literal["squash", "merge", "ff"] = "squash"
-    delivery: Literal["local", "pr"] = Field(
-        "local", description="local: merged in the repository; pr: through a pull request on the git host"
+    delivery: Literal["local", "pr"] | None = Field(
+        None, description="local: merged in the repository; pr: through a pull request on the git host; "
+        "none: pr when a domain of the plan says so, else local"
     )
 
 

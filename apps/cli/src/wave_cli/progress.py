@@ -25,7 +25,7 @@ def _money(value: float) -> str:
     return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
 
 
-def _attempt(p: ev.ChangeProposed | ev.ChangeCommitted | ev.ChangeRejected | ev.FixRequested | ev.RewriteRequested) -> str:
+def _attempt(p: ev.ChangeProposed | ev.ChangeCommitted | ev.ChangeRejected | ev.TaskAttempt | ev.RewriteRequested) -> str:
     return f"task {p.task_id} attempt {p.attempt}"
 
 
@@ -42,7 +42,7 @@ def summarize(envelope: Envelope) -> str:
             return f"{len(p.tasks)} task(s): " + ", ".join(
                 f"{t.task_id} ({t.domain}" + (f", after {', '.join(t.depends_on)}" if t.depends_on else "") + ")"
                 for t in p.tasks
-            )
+            ) + (f"; delivered {'as a pull request' if p.delivery == 'pr' else 'locally'}, as its domains say" if p.delivery else "")
         case ev.PlanRejected() | ev.RunFailed() | ev.RunBlocked():
             return p.reason
         case ev.WorkspaceReady():
@@ -82,7 +82,7 @@ def summarize(envelope: Envelope) -> str:
         case ev.RetryScheduled():
             return f"retry {p.retry} in {p.delay_s:.1f} s" + (f": {p.reason}" if p.reason else "")
         case ev.FixRequested():
-            return _attempt(p)
+            return ", ".join(_attempt(a) for a in p.attempts)
         case ev.RewriteRequested():
             return f"{_attempt(p)}, written again against {p.head[:12]}: {p.reason}"
         case ev.EscalationRequested():

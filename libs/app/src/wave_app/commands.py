@@ -75,6 +75,17 @@ def target_branch_of(repo: str, branch: str | None) -> str:
     return branch
 
 
+def branch_head_of(repo: str, branch: str) -> str | None:
+    """The commit `branch` of a local repository points at: the run's base, where its trusted
+    configuration is read. None for a remote repository, which is not looked at."""
+    if _is_remote(repo):
+        return None
+    import pygit2
+
+    reference = pygit2.Repository(repo).lookup_branch(branch)
+    return str(reference.peel(pygit2.Commit).id) if reference is not None else None
+
+
 def check_amount(field: str, value: float | None) -> float | None:
     """A money amount a person typed: a finite number >= 0 (JSON cannot store NaN or infinity)."""
     if value is not None and (not math.isfinite(value) or value < 0):
@@ -116,7 +127,7 @@ async def submit_run(
     model_source: str = "",
     merge_strategy: str = "squash",
     cassette: str = "",
-    delivery: str = "local",
+    delivery: str | None = None,
     domain_table: DomainTable | None = None,
     producer: str = PRODUCER,
 ) -> str:
@@ -126,11 +137,13 @@ async def submit_run(
     check_amount("budget_usd", budget_usd)
     check_story(story)
     repo = check_repo(repo)
+    branch = target_branch_of(repo, target_branch)
     request = _payload(
         ev.RunRequested,
         story=story,
         repo=repo,
-        target_branch=target_branch_of(repo, target_branch),
+        target_branch=branch,
+        base_commit=branch_head_of(repo, branch),
         budget_usd=budget_usd,
         budget_tokens=budget_tokens,
         max_retries=max_retries,

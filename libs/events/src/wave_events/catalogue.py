@@ -127,26 +127,8 @@ class RunRequestedV5(DomainEvent):
 
 
 @registry.register("RunRequested", version=6)
-class RunRequested(DomainEvent):
-    """A user asked WAVE to deliver a story against a repository.
-
-    `merge_strategy` says how the run branch lands on the target branch (`squash`: one commit;
-    `merge`: a merge commit; `ff`: fast-forward, every attempt included). `model_source` is the
-    models file (routes, or a cassette wrapped in one) the run was submitted with, so whoever
-    drives the run later uses the same models; empty means the driving process's own setup.
-    `cassette` is the content of the cassette the run plays (`wave run --cassette`, as JSON), empty
-    for a run that asks real models: it travels with the run, so every service instance, after any
-    restart, plays the run's own answers from the run's own position (its recorded calls). It is
-    stored redacted like every payload; `cassette_sha256` (of the content before redaction) lets a
-    process that holds the same cassette file play that one, secrets and all.
-    A fork (`wave fork`) names its `parent_run_id` and the parent's stream version it was forked at
-    (`forked_at`): the events after this one, up to that version, are copies of the parent's.
-    `delivery` says how the change reaches the target branch: `local` (gitops merges in the
-    repository) or `pr` (gitops pushes the run branch to a git host, opens a pull request, waits for
-    the host's required checks and merges it through the host's API).
-    `domain_table` is a domain table the operator gave (`--domain-policy`): it replaces the one the
-    repository's target branch holds (`wave_events.domains`); None: the repository's, or the defaults.
-    """
+class RunRequestedV6(DomainEvent):
+    """Sixth shape: how the change is delivered and the operator's domain table; no base commit."""
 
     story: str = NonEmpty
     repo: str = NonEmpty
@@ -164,6 +146,52 @@ class RunRequested(DomainEvent):
     forked_at: int | None = Field(default=None, ge=1)
     delivery: Delivery = "local"
     domain_table: DomainTable | None = None
+
+
+@registry.register("RunRequested", version=7)
+class RunRequested(DomainEvent):
+    """A user asked WAVE to deliver a story against a repository.
+
+    `merge_strategy` says how the run branch lands on the target branch (`squash`: one commit;
+    `merge`: a merge commit; `ff`: fast-forward, every attempt included). `model_source` is the
+    models file (routes, or a cassette wrapped in one) the run was submitted with, so whoever
+    drives the run later uses the same models; empty means the driving process's own setup.
+    `cassette` is the content of the cassette the run plays (`wave run --cassette`, as JSON), empty
+    for a run that asks real models: it travels with the run, so every service instance, after any
+    restart, plays the run's own answers from the run's own position (its recorded calls). It is
+    stored redacted like every payload; `cassette_sha256` (of the content before redaction) lets a
+    process that holds the same cassette file play that one, secrets and all.
+    A fork (`wave fork`) names its `parent_run_id` and the parent's stream version it was forked at
+    (`forked_at`): the events after this one, up to that version, are copies of the parent's.
+    `delivery` says how the change reaches the target branch: `local` (gitops merges in the
+    repository) or `pr` (gitops pushes the run branch to a git host, opens a pull request, waits for
+    the host's required checks and merges it through the host's API); None: the submitter named none,
+    and the plan's domains decide (`PlanCreated.delivery`: `pr` when one of them says so, else `local`).
+    `domain_table` is a domain table the operator gave (`--domain-policy`): it replaces the one the
+    repository's target branch holds (`wave_events.domains`); None: the repository's, or the defaults.
+    `base_commit` is the target branch's head when the run was submitted: the run's trusted
+    configuration (`.wave/domains.toml`) is read there, so nothing committed on the branch after the
+    run started (another run's change included) changes the policy it is judged by. None: a repository
+    that could not be read at submission (and v6 runs): the branch head when the run is planned.
+    """
+
+    story: str = NonEmpty
+    repo: str = NonEmpty
+    target_branch: str = Field(default="main", min_length=1)
+    budget_usd: float = Field(ge=0)
+    budget_tokens: int = Field(default=2_000_000, ge=0)
+    max_retries: int = Field(default=3, ge=0, le=20)
+    merge_policy: MergePolicy = "auto"
+    merge_strategy: MergeStrategy = "squash"
+    model_source: str = ""
+    cassette: str = ""
+    cassette_sha256: str = ""
+    requested_by: str = "unknown"
+    parent_run_id: str | None = Field(default=None, min_length=1)
+    forked_at: int | None = Field(default=None, ge=1)
+    delivery: Delivery | None = None
+    domain_table: DomainTable | None = None
+    base_commit: str | None = Field(default=None, min_length=7, max_length=64, pattern=r"^[0-9a-f]+$")
 
 
 @registry.upcaster("RunRequested", from_version=1)
@@ -205,6 +233,13 @@ def _run_requested_v5_to_v6(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "delivery": "local", "domain_table": None}
 
 
+@registry.upcaster("RunRequested", from_version=6)
+def _run_requested_v6_to_v7(payload: dict[str, Any]) -> dict[str, Any]:
+    # Runs before the base commit was recorded read their configuration at the branch head when planned;
+    # their delivery was always the submitter's (v6 had no "not said").
+    return {**payload, "base_commit": None}
+
+
 class PlanTaskV1(Value):
     task_id: str = TaskId
     domain: str = NonEmpty
@@ -237,7 +272,7 @@ class PlanTask(Value):
 
 
 @registry.register("PlanCreated", version=2)
-class PlanCreated(DomainEvent):
+class PlanCreatedV2(DomainEvent):
     """The plan: a DAG of tasks (`depends_on`), each in a domain of `domain_table`, the table in effect
     for the run (None: no table, every task under the run's own settings)."""
 
@@ -245,6 +280,20 @@ class PlanCreated(DomainEvent):
     summary: str = ""
     model: str | None = None
     domain_table: DomainTable | None = None
+
+
+@registry.register("PlanCreated", version=3)
+class PlanCreated(DomainEvent):
+    """The plan: a DAG of tasks (`depends_on`), each in a domain of `domain_table`, the table in effect
+    for the run (None: no table, every task under the run's own settings). `delivery`: how the run is
+    delivered when its request named no delivery, decided by the plan's domains (`pr` when one of
+    them says so, else `local`); None: the request's delivery stands."""
+
+    tasks: tuple[PlanTask, ...] = Field(min_length=1)
+    summary: str = ""
+    model: str | None = None
+    domain_table: DomainTable | None = None
+    delivery: Delivery | None = None
 
     @model_validator(mode="after")
     def _a_dag(self) -> PlanCreated:
@@ -287,6 +336,12 @@ def _plan_created_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     # v1 tasks were all written from the base commit, none waiting for another, under no domain policy.
     tasks = [{**t, "domains": [], "depends_on": []} for t in payload["tasks"]]
     return {**payload, "tasks": tasks, "domain_table": None}
+
+
+@registry.upcaster("PlanCreated", from_version=2)
+def _plan_created_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
+    # Runs before domains could choose the delivery were delivered as their request said.
+    return {**payload, "delivery": None}
 
 
 @registry.register("PlanRejected")
@@ -617,9 +672,29 @@ class RetryScheduled(DomainEvent):
     timer_id: str = NonEmpty
 
 
-@registry.register("FixRequested")
-class FixRequested(DomainEvent):
+@registry.register("FixRequested", version=1)
+class FixRequestedV1(DomainEvent):
     """Ask the developer for a new attempt at one task, with the failure it must fix."""
+
+    retry: int = Field(ge=1)
+    task_id: str = TaskId
+    attempt: int = Field(ge=2)
+    failure_excerpt: str = ""
+    failing_commit: str | None = None
+    timer_id: str | None = None
+
+
+class TaskAttempt(Value):
+    task_id: str = TaskId
+    attempt: int = Field(ge=2)  # the task's new attempt number
+
+
+@registry.register("FixRequested", version=2)
+class FixRequested(DomainEvent):
+    """Ask the developer for new attempts at the tasks a failure traced to, with the failure they must
+    fix: `task_id` first, then `also` (the other tasks whose files the failing tests touch). One event
+    for them all, so every named task's attempt opens at once and the run's head is tested again only
+    when all of them are integrated; the developer writes them side by side."""
 
     retry: int = Field(ge=1)
     task_id: str = TaskId
@@ -627,6 +702,18 @@ class FixRequested(DomainEvent):
     failure_excerpt: str = ""
     failing_commit: str | None = None
     timer_id: str | None = None
+    also: tuple[TaskAttempt, ...] = ()
+
+    @property
+    def attempts(self) -> tuple[TaskAttempt, ...]:
+        """Every task this fix asks for, in plan order, with its new attempt number."""
+        return (TaskAttempt(task_id=self.task_id, attempt=self.attempt), *self.also)
+
+
+@registry.upcaster("FixRequested", from_version=1)
+def _fix_requested_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    # v1 fixes went to one task.
+    return {**payload, "also": []}
 
 
 @registry.register("RewriteRequested")

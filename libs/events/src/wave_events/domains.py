@@ -16,6 +16,7 @@ every service (and every replay) applies the same policy whatever files change l
     retry_limit = 2               # fix attempts after failed tests
     budget_share = 0.5            # of the run's budget, for this domain's tasks' model calls
     approvers = ["ana"]           # who may approve its reviews (empty: any approver)
+    delivery = "pr"               # local | pr: a run with its tasks, submitted without --delivery
 
 A task touching files of two domains takes the stricter policy of the two (`strictest`).
 """
@@ -32,6 +33,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 DomainMergePolicy = Literal["auto", "model", "human"]
+DomainDelivery = Literal["local", "pr"]
 MERGE_STRICTNESS: dict[str, int] = {"auto": 0, "model": 1, "human": 2}
 DOMAINS_FILE = ".wave/domains.toml"
 GENERAL = "general"  # the domain of a task no table entry claims: the run's own settings apply
@@ -53,6 +55,7 @@ class DomainPolicy(BaseModel):
     retry_limit: int = Field(default=3, ge=0, le=20)
     budget_share: float = Field(default=1.0, gt=0, le=1)
     approvers: tuple[str, ...] = ()
+    delivery: DomainDelivery | None = None  # how a run with its tasks is delivered when `wave run` names none
 
     @field_validator("paths", "approvers")
     @classmethod
@@ -213,7 +216,15 @@ def strictest(policies: Sequence[DomainPolicy]) -> DomainPolicy | None:
         retry_limit=min(p.retry_limit for p in policies),
         budget_share=min(p.budget_share for p in policies),
         approvers=approvers,
+        delivery=delivery_of(policies),
     )
+
+
+def delivery_of(policies: Iterable[DomainPolicy | None]) -> DomainDelivery | None:
+    """The delivery the domains ask for: `pr` when any of them says so (a person sees the change on the
+    git host before it lands), `local` when one says `local` and none `pr`, None when none says."""
+    asked = {p.delivery for p in policies if p is not None and p.delivery is not None}
+    return "pr" if "pr" in asked else "local" if asked else None
 
 
 def stricter_merge_policy(a: str, b: str) -> str:

@@ -107,12 +107,17 @@ def _rewrite_requested(state: RunState, p: ev.RewriteRequested) -> tuple[Decisio
 
 
 def _fix_requested(state: RunState, p: ev.FixRequested) -> tuple[Decision, ...]:
-    task = state.tasks.get(p.task_id)
-    if not _ready(state) or task is None or not _to_start(state, task, p.attempt) or _waits(state, task, for_budget=True):
+    """Every task the fix names, written side by side against the run's head."""
+    if not _ready(state):
         return ()
     commit = state.head_commit or state.base_commit
     assert commit is not None
-    return (Work(task.task_id, p.attempt, "fix", commit, p.failure_excerpt, p.failing_commit),)
+    tasks = ((state.tasks.get(asked.task_id), asked.attempt) for asked in p.attempts)
+    return tuple(
+        Work(task.task_id, attempt, "fix", commit, p.failure_excerpt, p.failing_commit)
+        for task, attempt in tasks
+        if task is not None and _to_start(state, task, attempt) and not _waits(state, task, for_budget=True)
+    )
 
 
 def _budget_raised(state: RunState, p: ev.BudgetRaised) -> tuple[Decision, ...]:

@@ -135,25 +135,27 @@ def _tests_failed(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Step,
             state, e, f"tests still fail on {p.commit[:12]} after {state.retries} of {state.max_retries} retries "
             f"({_counts(p.counts)})",
         )
-    task = _task_to_fix(state, p.commit, p.failing_tests)
-    policy = task_policy(state, task)
-    fixes = task.attempt - 1 - task.rewrites
-    if policy is not None and fixes >= policy.retry_limit:
-        return _retries_exhausted(
-            state, e, f"tests still fail on {p.commit[:12]} ({_counts(p.counts)}) after {fixes} fix attempt(s) of task "
-            f"{task.task_id}, the {policy.name} domain's limit",
-        )
+    tasks = _tasks_to_fix(state, p.commit, p.failing_tests)
+    for task in tasks:
+        policy = task_policy(state, task)
+        fixes = task.attempt - 1 - task.rewrites
+        if policy is not None and fixes >= policy.retry_limit:
+            return _retries_exhausted(
+                state, e, f"tests still fail on {p.commit[:12]} ({_counts(p.counts)}) after {fixes} fix attempt(s) of "
+                f"task {task.task_id}, the {policy.name} domain's limit",
+            )
     retry = state.retries + 1
     delay = backoff.delay(retry, str(e.event_id))
     due = e.occurred_at + timedelta(seconds=delay)
     timer = retry_timer_id(state.run_id, retry)
-    fix = _fix(task, retry, p.failure_excerpt, p.commit, timer)
+    fix = _fix(tasks, retry, p.failure_excerpt, p.commit, timer)
+    which = f"task {tasks[0].task_id}" if len(tasks) == 1 else f"tasks {', '.join(t.task_id for t in tasks)}"
     return (
         ev.RetryScheduled(
             retry=retry,
             due_at=due,
             delay_s=delay,
-            reason=f"tests failed on {p.commit[:12]} ({_counts(p.counts)}); fixing task {task.task_id}",
+            reason=f"tests failed on {p.commit[:12]} ({_counts(p.counts)}); fixing {which}",
             timer_id=timer,
         ),
         ScheduleTimer(timer, due, fix),
@@ -174,18 +176,18 @@ def _awaits_fix(state: RunState, commit: str) -> bool:
     )
 
 
-def _task_to_fix(state: RunState, commit: str, failing_tests: tuple[str, ...]) -> TaskState:
-    """The task a failure on the integrated head goes to: the first (in plan order) whose change wrote
-    a file a failing test lives in, else the first whose files of interest name it, else the task whose
-    change made the head."""
+def _tasks_to_fix(state: RunState, commit: str, failing_tests: tuple[str, ...]) -> tuple[TaskState, ...]:
+    """The tasks a failure on the integrated head goes to, in plan order: every task whose change wrote
+    a file a failing test lives in, else every task whose files of interest name one, else the task
+    whose change made the head. They are fixed together: one retry, side by side."""
     files = {test.split("::", 1)[0] for test in failing_tests}
     if files:
         tasks = list(state.tasks.values())
         for owns in (lambda t: files & set(changed_paths(t.proposal_diff or "")), lambda t: files & set(t.files_of_interest)):
-            traced = [t for t in tasks if owns(t)]
+            traced = tuple(t for t in tasks if owns(t))
             if traced:
-                return traced[0]
-    return _task_of_commit(state, commit)
+                return traced
+    return (_task_of_commit(state, commit),)
 
 
 def _task_of_commit(state: RunState, commit: str) -> TaskState:
@@ -194,14 +196,16 @@ def _task_of_commit(state: RunState, commit: str) -> TaskState:
     return next((t for t in tasks if t.commit == commit), tasks[-1])
 
 
-def _fix(task: TaskState, retry: int, excerpt: str, commit: str | None, timer: str) -> ev.FixRequested:
+def _fix(tasks: tuple[TaskState, ...], retry: int, excerpt: str, commit: str | None, timer: str) -> ev.FixRequested:
+    first, *others = tasks
     return ev.FixRequested(
         retry=retry,
-        task_id=task.task_id,
-        attempt=task.attempt + 1,
+        task_id=first.task_id,
+        attempt=first.attempt + 1,
         failure_excerpt=excerpt[-EXCERPT_LIMIT:],
         failing_commit=commit,
         timer_id=timer,
+        also=tuple(ev.TaskAttempt(task_id=t.task_id, attempt=t.attempt + 1) for t in others),
     )
 
 
@@ -211,7 +215,7 @@ def _fix_now(state: RunState, e: Envelope, task: TaskState, excerpt: str, commit
     timer = retry_timer_id(state.run_id, retry)
     return (
         ev.RetryScheduled(retry=retry, due_at=e.occurred_at, delay_s=0.0, reason=reason, timer_id=timer),
-        _fix(task, retry, excerpt, commit, timer),
+        _fix((task,), retry, excerpt, commit, timer),
     )
 
 

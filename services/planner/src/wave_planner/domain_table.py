@@ -13,18 +13,29 @@ from wave_events.domains import DEFAULT_TABLE, DOMAINS_FILE, DomainPolicyError, 
 
 from .listing import _branch_head
 
-ReadDomains = Callable[[str, str], DomainTable | None]  # (repository path, target branch)
+ReadDomains = Callable[[str, str, str | None], DomainTable | None]  # (repository path, target branch, base commit)
 
 
-def read_domain_table(repo: str, branch: str) -> DomainTable:
-    """The table of `.wave/domains.toml` at the head of `branch`, or the defaults when the branch holds
-    none (or the repository cannot be read: planning goes on under the defaults). A file that is there
-    but wrong raises `DomainPolicyError` naming the file, its commit and the problem."""
+def read_domain_table(repo: str, branch: str, base_commit: str | None = None) -> DomainTable:
+    """The table of `.wave/domains.toml` at the run's base commit (the target branch's head when the run
+    was submitted; without one, the head of `branch` now), or the defaults when that commit holds none
+    (or the repository cannot be read: planning goes on under the defaults). A file that is there but
+    wrong, or a base commit the repository does not have, raises `DomainPolicyError` naming the file,
+    the commit and the problem."""
     try:
         repository = pygit2.Repository(repo, RepositoryOpenFlag.NO_SEARCH)
-        commit = _branch_head(repository, branch)
     except (pygit2.GitError, KeyError, OSError, ValueError):
         return DEFAULT_TABLE
+    if base_commit is not None:
+        try:
+            commit = repository.revparse_single(base_commit).peel(pygit2.Commit)
+        except (KeyError, ValueError, pygit2.GitError):
+            raise DomainPolicyError(f"{DOMAINS_FILE}@{base_commit[:12]}: the run's base commit is not in {repo}") from None
+    else:
+        try:
+            commit = _branch_head(repository, branch)
+        except (pygit2.GitError, KeyError, OSError, ValueError):
+            return DEFAULT_TABLE
     if commit is None:
         return DEFAULT_TABLE
     try:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from wave_events import DomainEvent, Envelope, escalations
 from wave_events import catalogue as ev
-from wave_events.domains import DOMAINS_FILE, GENERAL, DomainPolicyError, DomainTable, assign
+from wave_events.domains import DOMAINS_FILE, GENERAL, DomainPolicyError, DomainTable, assign, delivery_of
 from wave_events.projections import RunState
 from wave_llm import ModelClient, RunBudget, playing_run
 from wave_runtime import Output, Unrecoverable
@@ -84,7 +84,7 @@ class PlannerService:
         match asked:
             case Answered(value=FeasiblePlan() as plan, model=model):
                 log.info("run %s: planned %d task(s)", run_id, len(plan.tasks))
-                return [*asked.events, _plan_created(plan, model, table)]
+                return [*asked.events, _plan_created(plan, model, table, state.requested_delivery)]
             case Answered(value=answer):
                 log.info("run %s: the story is infeasible: %s", run_id, answer.reason)
                 return [*asked.events, ev.PlanRejected(reason=answer.reason)]
@@ -159,14 +159,14 @@ class PlannerService:
                 return found
         return None
     async def _domains(self, state: RunState) -> DomainTable | None:
-        """The operator's table (`--domain-policy`), else the target branch's `.wave/domains.toml`, else
-        the defaults. A table file that cannot be used stops the planning until a person fixes it."""
+        """The operator's table (`--domain-policy`), else the target branch's `.wave/domains.toml` at the
+        run's base commit, else the defaults. A table file that cannot be used stops the planning until a person fixes it."""
         if state.requested_domain_table is not None:
             return state.requested_domain_table
         if not state.repo:
             return None
         try:
-            return await asyncio.to_thread(self._read_domains, state.repo, state.target_branch)
+            return await asyncio.to_thread(self._read_domains, state.repo, state.target_branch, state.requested_base_commit)
         except DomainPolicyError as exc:
             raise Unrecoverable(
                 f"the domain table cannot be used: {exc}",
@@ -198,7 +198,7 @@ def _verdicts(review: MergeReview, criteria: dict[str, tuple[str, str]]) -> tupl
     )
 
 
-def _plan_created(plan: FeasiblePlan, model: str, table: DomainTable | None) -> DomainEvent:
+def _plan_created(plan: FeasiblePlan, model: str, table: DomainTable | None, requested_delivery: str | None) -> DomainEvent:
     tasks = []
     for t in plan.tasks:
         # The model proposes a domain; the files the task touches decide when it is unknown or wrong.
@@ -216,4 +216,15 @@ def _plan_created(plan: FeasiblePlan, model: str, table: DomainTable | None) -> 
                 depends_on=t.depends_on,
             )
         )
-    return ev.PlanCreated(tasks=tuple(tasks), summary=plan.summary, model=model, domain_table=table)
+    return ev.PlanCreated(
+        tasks=tuple(tasks), summary=plan.summary, model=model, domain_table=table,
+        delivery=None if requested_delivery is not None else _delivery(table, tasks),
+    )
+
+
+def _delivery(table: DomainTable | None, tasks: list[ev.PlanTask]) -> str:
+    """How a run submitted without a delivery is delivered: through a pull request when a domain of
+    one of its tasks says so (the stricter wins), else in the repository."""
+    if table is None:
+        return "local"
+    return delivery_of(table.get(name) for t in tasks for name in (t.domain, *t.domains)) or "local"

@@ -36,9 +36,10 @@ from ..follow import Outcome, follow_distributed
          "(every attempt); the run branch keeps every attempt",
 )
 @click.option(
-    "--delivery", type=click.Choice(["local", "pr"]), envvar="WAVE_DELIVERY", default="local", show_default=True,
+    "--delivery", type=click.Choice(["local", "pr"]), envvar="WAVE_DELIVERY", default=None,
     help="local: gitops merges in the repository; pr: through a pull request on the git host gitops is set up "
-         "for (WAVE_GIT_HOST …). Default from WAVE_DELIVERY",
+         "for (WAVE_GIT_HOST …). Default from WAVE_DELIVERY, else pr when a domain of the plan says "
+         "delivery = \"pr\" (.wave/domains.toml), else local",
 )
 @click.option("--domain-policy", "domain_policy", type=click.Path(dir_okay=False),
               help="a domain table (TOML, as .wave/domains.toml) to use instead of the target branch's")
@@ -49,7 +50,7 @@ from ..follow import Outcome, follow_distributed
 @click.pass_obj
 def run_command(parts: Composition, story: str, repo: str, target_branch: str | None, cassette: str | None,
                 budget_usd: float, budget_tokens: int, max_retries: int, merge_policy: str, merge_strategy: str,
-                delivery: str, domain_policy: str | None, wait: bool | None, timeout_s: float,
+                delivery: str | None, domain_policy: str | None, wait: bool | None, timeout_s: float,
                 as_json: bool) -> None:
     """Submit STORY (a coding task) against a repository and follow it through the gates.
 

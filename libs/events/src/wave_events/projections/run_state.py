@@ -110,6 +110,7 @@ class RunState:
     parent_run_id: str | None = None  # a fork's parent run, whose events up to `forked_at` it copied
     forked_at: int | None = None
     delivery: str = "local"  # local: gitops merges in the repository; pr: through a pull request on a git host
+    requested_delivery: str | None = None  # as submitted; None: the plan's domains decide `delivery`
     pull_request: PullRequest | None = None  # delivery pr: the run's pull request, once opened
     checks_passed_commit: str | None = None  # delivery pr: the last commit whose required host checks passed
     max_retries: int = 3
@@ -118,7 +119,9 @@ class RunState:
     tasks: dict[str, TaskState] = field(default_factory=dict)
     branch: str | None = None
     workspace_location: str | None = None  # where the run branch lives (a remote URL or a local path)
-    base_commit: str | None = None
+    base_commit: str | None = None  # where gitops made the run branch (WorkspaceReady)
+    # The target branch's head when the run was submitted: its trusted configuration is read there.
+    requested_base_commit: str | None = None
     head_commit: str | None = None
     tested_commit: str | None = None  # the last commit whose tests passed
     last_test_failed_commit: str | None = None
@@ -290,8 +293,10 @@ def _run_requested(state: RunState, e: Envelope, p: ev.RunRequested) -> RunState
         cassette_sha256=p.cassette_sha256,
         parent_run_id=p.parent_run_id,
         forked_at=p.forked_at,
-        delivery=p.delivery,
+        delivery=p.delivery or "local",
+        requested_delivery=p.delivery,
         requested_domain_table=p.domain_table,
+        requested_base_commit=p.base_commit,
         max_retries=p.max_retries,
         budget_limit_usd=p.budget_usd,
         budget_limit_tokens=p.budget_tokens,
@@ -306,7 +311,10 @@ def _plan_created(state: RunState, e: Envelope, p: ev.PlanCreated) -> RunState:
         )
         for t in p.tasks
     }
-    return replace(state, planned=True, plan_summary=p.summary, tasks=tasks, plan_domain_table=p.domain_table)
+    return replace(
+        state, planned=True, plan_summary=p.summary, tasks=tasks, plan_domain_table=p.domain_table,
+        delivery=p.delivery or state.delivery,
+    )
 
 
 def _plan_rejected(state: RunState, e: Envelope, p: ev.PlanRejected) -> RunState:
@@ -381,14 +389,17 @@ def _retry_scheduled(state: RunState, e: Envelope, p: ev.RetryScheduled) -> RunS
 
 def _fix_requested(state: RunState, e: Envelope, p: ev.FixRequested) -> RunState:
     timers = {k: v for k, v in state.pending_timers.items() if k != p.timer_id}
-    task = state.tasks.get(p.task_id)
     state = replace(state, pending_timers=timers)
-    if task is None or p.attempt <= task.attempt:
-        return state
-    return _with_task(
-        state, p.task_id, attempt=p.attempt, proposal_event_id=None, proposal_diff=None, proposal_base_commit=None,
-        verdict=None, human_approved=False, commit=None, rejected_reason=None, reviewed_by=None,
-    )
+    for asked in p.attempts:
+        task = state.tasks.get(asked.task_id)
+        if task is None or asked.attempt <= task.attempt:
+            continue
+        state = _with_task(
+            state, asked.task_id, attempt=asked.attempt, proposal_event_id=None, proposal_diff=None,
+            proposal_base_commit=None, verdict=None, human_approved=False, commit=None, rejected_reason=None,
+            reviewed_by=None,
+        )
+    return state
 
 
 def _rewrite_requested(state: RunState, e: Envelope, p: ev.RewriteRequested) -> RunState:

@@ -8,7 +8,8 @@ function summaryOf(event) {
   switch (event.type) {
     case "RunRequested": return (p.story || "").split("\n")[0];
     case "PlanProposed": return (p.tasks || []).length + " task(s): " + (p.summary || "");
-    case "PlanCreated": return (p.tasks || []).map((t) => t.task_id + " (" + t.domain + ")").join(", ") + (p.summary ? ": " + p.summary : "");
+    case "PlanCreated": return (p.tasks || []).map((t) => t.task_id + " (" + t.domain + ")").join(", ") + (p.summary ? ": " + p.summary : "") +
+      (p.delivery ? " · delivered " + (p.delivery === "pr" ? "as a pull request" : "locally") + ", as its domains say" : "");
     case "RewriteRequested": return "task " + p.task_id + " written again against " + String(p.head || "").slice(0, 12);
     case "ChangeProposed": return "task " + p.task_id + ", attempt " + p.attempt;
     case "ActionScored": return p.verdict + " (score " + p.score + ")" + (p.task_id ? " on " + p.task_id + " attempt " + p.attempt : "");
@@ -124,7 +125,7 @@ function showState(state) {
   status.textContent = state.status;
   status.className = "status status-" + state.status;
   document.getElementById("facts").textContent = " · " + runId + " · " + state.repo + " → " + state.target_branch +
-    " · " + money(state.budget_used_usd) + " of " + money(state.budget_limit_usd) + " · " + state.budget_used_tokens + " tokens · retries " + state.retries;
+    " · delivery " + state.delivery + " · " + money(state.budget_used_usd) + " of " + money(state.budget_limit_usd) + " · " + state.budget_used_tokens + " tokens · retries " + state.retries;
   clear(document.getElementById("gates")).append(gateBar(state.gates));
   showDomains(state);
   const waiting = clear(document.getElementById("waiting"));
@@ -167,7 +168,8 @@ function showDomains(state) {
     const policy = members[0].policy;
     const rules = policy ? "merge " + policy.merge_policy + " · safety allow ≥ " + policy.allow_threshold + ", block < " + policy.block_threshold +
       " · " + policy.retry_limit + " fix(es) · " + Math.round(policy.budget_share * 100) + "% of the budget" +
-      (policy.approvers.length ? " · approvers " + policy.approvers.join(", ") : "") : "the run's own settings";
+      (policy.approvers.length ? " · approvers " + policy.approvers.join(", ") : "") +
+      (policy.delivery ? " · delivery " + policy.delivery : "") : "the run's own settings";
     holder.append(el("section", { class: "domain", "data-domain": domain },
       el("h3", {}, domain, el("span", { class: "muted" }, " — " + rules)),
       el("ul", {}, members.map((t) => el("li", { "data-task": t.task_id }, el("strong", {}, t.task_id), " (attempt " + t.attempt + "): " + t.description + " — ",
