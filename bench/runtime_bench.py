@@ -213,9 +213,9 @@ class StampedRunner(KafkaServiceRunner):
 
     received_at: dict[str, float]
 
-    async def _handle(self, message, dead_letters) -> None:
+    async def _handle(self, message, *args, **kwargs) -> None:
         self.received_at[dict(message.headers or ()).get("event-id", b"").decode()] = time.monotonic()
-        await super()._handle(message, dead_letters)
+        await super()._handle(message, *args, **kwargs)
 
 
 async def _until_stopped(stop: asyncio.Event, told) -> None:
