@@ -103,7 +103,7 @@ class NoOpWorkspaces(Workspaces):
     def __init__(self, location: str) -> None:
         self.location = location
 
-    def prepare(self, run_id: str, target_branch: str) -> Workspace:
+    def prepare(self, run_id: str, target_branch: str, base_commit: str | None = None) -> Workspace:
         return Workspace(f"wave/{run_id}", _sha(run_id, "base"), self.location, self.location)
 
     def fork(self, run_id: str, parent_run_id: str, head_commit: str, base_commit: str) -> Workspace:

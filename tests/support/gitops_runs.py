@@ -9,13 +9,14 @@ from wave_events import catalogue as c
 
 
 def requested(
-    run_id: str, repo: str, target_branch: str = "main", merge_strategy: str = "squash", delivery: str = "local"
+    run_id: str, repo: str, target_branch: str = "main", merge_strategy: str = "squash", delivery: str = "local",
+    base_commit: str | None = None,
 ) -> RunStream:
     stream = RunStream(run_id)
     stream.add(
         c.RunRequested(
             story="make prices include tax", repo=repo, target_branch=target_branch, budget_usd=1.0,
-            merge_strategy=merge_strategy, delivery=delivery,
+            merge_strategy=merge_strategy, delivery=delivery, base_commit=base_commit,
         )
     )
     return stream

@@ -89,6 +89,17 @@ class WorkspacesContract(ABC):
         with pytest.raises(WorkspaceConflictError, match="not in the repository"):
             workspaces.fork("r3", "r1", "f" * 40, parent.base_commit)
 
+    def test_prepare_branches_from_the_base_recorded_at_submission_when_the_target_moved_since(
+        self, workspaces: Workspaces, repo: pygit2.Repository
+    ) -> None:
+        submitted = head_of(repo, "main")
+        commit_files(repo, {"README.md": "# shop\nmoved on after the run was submitted\n"}, "main moves on")
+        ready = workspaces.prepare("r1", "main", submitted)
+        assert ready.base_commit == submitted == head_of(repo, "wave/r1") != head_of(repo, "main")
+        assert "moved on" not in (Path(ready.path) / "README.md").read_text()
+        with pytest.raises(WorkspaceConflictError, match="not in the repository"):
+            workspaces.prepare("r2", "main", "f" * 40)
+
     def test_prepare_refuses_a_target_branch_that_does_not_exist(self, workspaces: Workspaces) -> None:
         with pytest.raises(TargetBranchNotFoundError, match="'release'"):
             workspaces.prepare("r1", "release")

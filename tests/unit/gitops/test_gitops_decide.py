@@ -21,8 +21,8 @@ def ready(stream: RunStream) -> None:
     stream.add(c.WorkspaceReady(branch=f"wave/{stream.run_id}", base_commit=BASE, location="/srv/shop"))
 
 
-def new_run(target: str = "main") -> RunStream:
-    return requested("r1", "/srv/shop", target)
+def new_run(target: str = "main", base_commit: str | None = None) -> RunStream:
+    return requested("r1", "/srv/shop", target, base_commit=base_commit)
 
 
 def planned(stream: RunStream) -> RunStream:
@@ -40,6 +40,7 @@ class Case:
     story: Callable[[RunStream], object]  # adds events; the last one is the event decided on
     expected: Callable[[RunStream], tuple[Decision, ...]]
     target: str = "main"
+    base_commit: str | None = None  # the target's head the run was submitted at, when recorded
 
 
 def _allowed(s: RunStream) -> None:
@@ -122,6 +123,9 @@ CASES: dict[str, Case] = {
     "plan created: prepare the workspace on the run's target branch": Case(
         lambda s: plan(s), lambda s: (Prepare("release/2.0"),), target="release/2.0"
     ),
+    "plan created for a run submitted at a recorded commit: prepare the workspace there": Case(
+        lambda s: plan(s), lambda s: (Prepare("main", BASE),), base_commit=BASE
+    ),
     "plan created again once the workspace is ready: nothing": Case(
         lambda s: (plan(s), ready(s), plan(s)), lambda s: ()
     ),
@@ -174,7 +178,7 @@ CASES: dict[str, Case] = {
 @pytest.mark.parametrize("name", list(CASES))
 def test_decision(name: str) -> None:
     case = CASES[name]
-    stream = new_run(case.target)
+    stream = new_run(case.target, case.base_commit)
     case.story(stream)
     last = stream.steps[-1]
     assert decide(last.state, last.event) == case.expected(stream)

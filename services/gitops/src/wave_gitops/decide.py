@@ -27,6 +27,7 @@ CHANGE_AUTHOR = "developer"  # change commits are authored by the role that wrot
 @dataclass(frozen=True)
 class Prepare:
     target_branch: str
+    base_commit: str | None = None  # the target's head at submission (RunRequested v7); none before
     approved: bool = False  # a person approved publishing the run branch after safety escalated it
 
 
@@ -91,7 +92,7 @@ def _on_parents_branch(state: RunState) -> bool:
 def _plan_created(state: RunState, p: ev.PlanCreated) -> tuple[Decision, ...]:
     if state.finished or state.branch is not None:
         return ()
-    return (Prepare(state.target_branch),)
+    return (Prepare(state.target_branch, state.requested_base_commit),)
 
 
 def _action_scored(state: RunState, p: ev.ActionScored) -> tuple[Decision, ...]:
@@ -128,7 +129,7 @@ def _approved_publication(state: RunState, subject: str | None) -> tuple[Decisio
     """The push or merge a person approved after safety escalated it (its verdict names `subject`)."""
     kinds = {v.action_kind for v in state.safety_verdicts if subject is not None and v.target_event_id == subject}
     if "push" in kinds and state.branch is None:
-        return (Prepare(state.target_branch, approved=True),)
+        return (Prepare(state.target_branch, state.requested_base_commit, approved=True),)
     if "merge" in kinds and state.merge_commit is None and state.branch is not None:
         if state.delivery == "pr":
             return (delivery.merging(state, state.head_commit, approved=True),) if state.head_commit else ()

@@ -89,7 +89,7 @@ class GitWorkspaces(Workspaces):
 
     # --- the port --------------------------------------------------------------------------------
 
-    def prepare(self, run_id: str, target_branch: str) -> Workspace:
+    def prepare(self, run_id: str, target_branch: str, base_commit: str | None = None) -> Workspace:
         run, target = names.run_id(run_id), names.branch(target_branch)
         branch = names.run_branch(run)
         with self._repository() as repo:
@@ -99,7 +99,8 @@ class GitWorkspaces(Workspaces):
                     raise WorkspaceConflictError(
                         f"branch {branch!r} already exists in {self.repo_path} but was not made by gitops for run {run}"
                     )
-                base = self._target_head(repo, target)
+                head = self._target_head(repo, target)
+                base = head if base_commit is None else _commit_of(repo, base_commit, f"the base of run {run}")
                 # The base is recorded first: a crash after it leaves a run whose next prepare finishes the job.
                 repo.references.create(names.base_ref(run), base.id)
             if repo.references.get(_head_ref(branch)) is None:

@@ -107,7 +107,7 @@ class GitOpsService:
                 else:
                     scored = ()
                 try:
-                    ready = await asyncio.to_thread(workspaces.prepare, run_id, target)
+                    ready = await asyncio.to_thread(workspaces.prepare, run_id, target, decision.base_commit)
                 except _UNPREPARABLE as exc:
                     return (*scored, ev.RunFailed(reason=f"no workspace for run {run_id}: {exc}"))
                 log.info("run %s: workspace %s from %s at %s", run_id, ready.branch, target, ready.base_commit[:12])

@@ -57,9 +57,11 @@ class Workspaces(ABC):
     remote_url: str | None = None  # where the branches are pushed, when a remote is configured
 
     @abstractmethod
-    def prepare(self, run_id: str, target_branch: str) -> Workspace:
-        """Create the run branch from the target branch's head and a worktree for it. Calling it again
-        returns the same branch and base commit, whatever was committed since."""
+    def prepare(self, run_id: str, target_branch: str, base_commit: str | None = None) -> Workspace:
+        """Create the run branch and a worktree for it, at `base_commit` (the target branch's head when
+        the run was submitted, which its plan was made against) or, when none was recorded, at the
+        target branch's head. Calling it again returns the same branch and base commit, whatever was
+        committed since. A `base_commit` the repository does not have raises `WorkspaceConflictError`."""
 
     @abstractmethod
     def fork(self, run_id: str, parent_run_id: str, head_commit: str, base_commit: str) -> Workspace:
