@@ -222,3 +222,33 @@ def test_a_failure_traced_to_a_task_at_its_domain_limit_asks_a_person():
     # The payments task has had its one fix: a person is asked, nothing is sent to the web task alone.
     (question,) = steps
     assert question.kind == "retries_exhausted" and "of task pay, the payments domain's limit" in question.reason
+    assert question.tasks == ("web", "pay"), "the tasks one more fix would go to"
+
+
+def _exhausted_on_a_test_task_a_wrote(tasks: tuple[str, ...]) -> RunStream:
+    """Task b made the failing head, but the failing test is in the file task a wrote; the run asked a
+    person whether to fix once more, recording `tasks` as the ones to fix (none before v3)."""
+    s = planned(("a", "ui", ()), ("b", "ui", ()))
+    score(s, s.add(c.ChangeProposed(task_id="a", attempt=1, diff=DIFF.replace("app.py", "tests/test_a.py"), base_commit=BASE)))
+    score(s, s.add(c.ChangeProposed(task_id="b", attempt=1, diff=DIFF.replace("app.py", "web/b.py"), base_commit=BASE)))
+    commit(s, "a", sha(1))
+    commit(s, "b", sha(2))
+    failed = s.add(c.TestsFailed(commit=sha(2), counts=c.TestCounts(failed=1), failing_tests=("tests/test_a.py::t",),
+                                 duration_s=1, sandbox="bwrap"))
+    s.add(c.EscalationRequested(escalation_id="r1-exhausted", kind="retries_exhausted", reason="no retries left",
+                                subject_event_id=failed.event.event_id, head=sha(2), tasks=tasks))
+    s.add(c.HumanDecisionRecorded(escalation_id="r1-exhausted", decision="approve", decided_by="ana"))
+    return s
+
+
+def test_one_more_fix_a_person_grants_goes_to_the_tasks_the_failure_was_traced_to():
+    s = _exhausted_on_a_test_task_a_wrote(("a",))
+    retry, fix = decide(s.state, s.last.event)
+    assert [(t.task_id, t.attempt) for t in fix.attempts] == [("a", 2)]
+    assert retry.reason == "ana granted one more fix attempt for task a"
+
+
+def test_one_more_fix_asked_before_the_traced_tasks_were_recorded_goes_to_the_head_task_as_it_did():
+    s = _exhausted_on_a_test_task_a_wrote(())
+    _, fix = decide(s.state, s.last.event)
+    assert [(t.task_id, t.attempt) for t in fix.attempts] == [("b", 2)]

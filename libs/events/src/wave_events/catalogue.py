@@ -773,14 +773,9 @@ class EscalationRequestedV1(DomainEvent):
 
 
 @registry.register("EscalationRequested", version=2)
-class EscalationRequested(DomainEvent):
-    """A question to a person; the run waits for the answer. `wave_events.escalations.RULES` says what
-    approving and rejecting each kind does.
-
-    What it is about, where its kind has it (None otherwise): `task_id` and `attempt` (a rejected or
-    missing change, a developer's budget stop), `head` (the run head whose tests failed, to be reviewed,
-    or that conflicts). `escalation_id` only names the question; services match on these fields.
-    """
+class EscalationRequestedV2(DomainEvent):
+    """Second shape: what the question is about in fields, a failing head's fix going to the task
+    that made the head."""
 
     escalation_id: str = NonEmpty
     kind: EscalationKind
@@ -796,6 +791,34 @@ class EscalationRequested(DomainEvent):
 def _escalation_requested_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     # v1 ids spelled the task attempt or the head for the kinds that have one; other ids give nothing.
     return {**payload, **fields_of_v1_id(str(payload["escalation_id"]), str(payload["kind"]))}
+
+
+@registry.register("EscalationRequested", version=3)
+class EscalationRequested(DomainEvent):
+    """A question to a person; the run waits for the answer. `wave_events.escalations.RULES` says what
+    approving and rejecting each kind does.
+
+    What it is about, where its kind has it (None otherwise): `task_id` and `attempt` (a rejected or
+    missing change, a developer's budget stop), `head` (the run head whose tests failed, to be reviewed,
+    or that conflicts). `escalation_id` only names the question; services match on these fields.
+    `tasks` (v3): the tasks the failure was traced to, which an approved `retries_exhausted` fixes;
+    empty when that is the task that made the head (and before v3, when such a fix always went there).
+    """
+
+    escalation_id: str = NonEmpty
+    kind: EscalationKind
+    reason: str = NonEmpty
+    options: tuple[Decision, ...] = ("approve", "reject")
+    subject_event_id: uuid.UUID | None = None
+    task_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    attempt: int | None = Field(default=None, ge=1)
+    head: str | None = Field(default=None, min_length=7, max_length=64, pattern=r"^[0-9a-f]+$")
+    tasks: tuple[str, ...] = Field(default=(), max_length=64)
+
+
+@registry.upcaster("EscalationRequested", from_version=2)
+def _escalation_requested_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "tasks": []}
 
 
 @registry.register("HumanDecisionRecorded")

@@ -115,6 +115,7 @@ def _retries_exhausted(state: RunState, e: Envelope, why: str) -> tuple[Step, ..
     question = escalations.retries_exhausted_id(state.run_id, p.commit)
     if _asked(state, question):
         return ()
+    traced = tuple(t.task_id for t in _tasks_to_fix(state, p.commit, p.failing_tests))
     return (
         ev.EscalationRequested(
             escalation_id=question,
@@ -122,6 +123,9 @@ def _retries_exhausted(state: RunState, e: Envelope, why: str) -> tuple[Step, ..
             reason=f"{why}; approve for one more fix attempt, reject to stop the run",
             subject_event_id=e.event_id,
             head=p.commit,
+            # Recorded only where they are not the task that made the head, which is where such a fix
+            # went before they were recorded: a history from then decides the same when replayed.
+            tasks=() if traced == (_task_of_commit(state, p.commit).task_id,) else traced,
         ),
     )
 
@@ -209,13 +213,15 @@ def _fix(tasks: tuple[TaskState, ...], retry: int, excerpt: str, commit: str | N
     )
 
 
-def _fix_now(state: RunState, e: Envelope, task: TaskState, excerpt: str, commit: str | None, reason: str) -> tuple[Step, ...]:
+def _fix_now(
+    state: RunState, e: Envelope, tasks: tuple[TaskState, ...], excerpt: str, commit: str | None, reason: str
+) -> tuple[Step, ...]:
     """A retry a human granted: recorded like any retry (so it counts), due at once, no timer."""
     retry = state.retries + 1
     timer = retry_timer_id(state.run_id, retry)
     return (
         ev.RetryScheduled(retry=retry, due_at=e.occurred_at, delay_s=0.0, reason=reason, timer_id=timer),
-        _fix((task,), retry, excerpt, commit, timer),
+        _fix(tasks, retry, excerpt, commit, timer),
     )
 
 
@@ -399,9 +405,12 @@ def _human_decision(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Ste
         case Outcome.FIX_AGAIN:
             head = state.head_commit
             if head and about_head(asked, head) and _awaits_fix(state, head):
-                task = _task_of_commit(state, head)
-                reason = f"{p.decided_by} granted one more fix attempt for task {task.task_id}{said}"
-                return _fix_now(state, e, task, state.last_failure_excerpt or "", head, reason)
+                # The tasks the failure was traced to when the question was asked (none recorded
+                # before EscalationRequested v3: then, as those runs did, the task that made the head).
+                tasks = tuple(state.tasks[t] for t in asked.tasks if t in state.tasks) or (_task_of_commit(state, head),)
+                names = ", ".join(t.task_id for t in tasks)
+                reason = f"{p.decided_by} granted one more fix attempt for task{'s' if len(tasks) > 1 else ''} {names}{said}"
+                return _fix_now(state, e, tasks, state.last_failure_excerpt or "", head, reason)
         case Outcome.NEW_ATTEMPT:
             for task in state.tasks.values():
                 if task.commit is not None or not about_task(asked, task.task_id, task.attempt):
@@ -414,7 +423,7 @@ def _human_decision(state: RunState, e: Envelope, backoff: Backoff) -> tuple[Ste
                 else:
                     continue
                 reason = f"{p.decided_by} asked for a new attempt at task {task.task_id}{said}"
-                return _fix_now(state, e, task, excerpt, None, reason)
+                return _fix_now(state, e, (task,), excerpt, None, reason)
         case Outcome.MERGE:
             if state.merge_review != "approved" and state.merge_commit is None:
                 return (ev.MergeApproved(approver="human", reviewer=p.decided_by, comment=p.comment),)

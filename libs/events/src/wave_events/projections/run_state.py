@@ -15,7 +15,7 @@ from .summary import NOTED, SummaryFacts, facts_document, note
 # The fold's code version: bump it with every change to how events fold (a field added, an event
 # folded differently), so state snapshots taken by the old fold are ignored. `snapshots.PROJECTION`
 # adds a hash of this module's source as well, which catches a change nobody bumped this for.
-PROJECTION_VERSION = 3
+PROJECTION_VERSION = 4
 
 GATES = ("G0 planned", "G1 workspace", "G2 implemented", "G3 safe", "G4 committed", "G5 tested", "G6 approved", "G7 merged")
 
@@ -54,6 +54,7 @@ class Escalation:
     task_id: str | None = None  # what it is about, where its kind has it (EscalationRequested v2)
     attempt: int | None = None
     head: str | None = None
+    tasks: tuple[str, ...] = ()  # a failure's traced tasks, fixed when a person grants one more attempt (v3)
 
 
 @dataclass(frozen=True)
@@ -417,7 +418,7 @@ def _escalation_requested(state: RunState, e: Envelope, p: ev.EscalationRequeste
     escalation = Escalation(
         p.escalation_id, p.kind, p.reason, p.options,
         str(p.subject_event_id) if p.subject_event_id else None, e.occurred_at.isoformat(),
-        p.task_id, p.attempt, p.head,
+        p.task_id, p.attempt, p.head, p.tasks,
     )
     pending = {**state.pending_escalations, p.escalation_id: escalation}
     return replace(state, status=_open_status(state, pending, state.abandoned), pending_escalations=pending)
