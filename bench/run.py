@@ -46,13 +46,13 @@ class Suite:
 
 
 SUITES: dict[str, Suite] = {
-    "store": Suite("store_bench", ("database",), 60),
-    "runtime": Suite("runtime_bench", ("database", "broker"), 100),
+    "store": Suite("store_bench", ("database",), 45),
+    "runtime": Suite("runtime_bench", ("database", "broker"), 70),
     "idle": Suite("idle_bench", (), 30),
     "safety": Suite("safety_bench", (), 15),
     "orchestration": Suite("orchestration_bench", ("database", "broker"), 100),  # langgraph: bench/requirements.txt
     "fanout": Suite("fanout_bench", ("database", "broker"), 75),  # embedded runs, then the same story distributed
-    "deploy": Suite("deploy_bench", ("database", "broker"), 120),  # the whole stack as processes
+    "deploy": Suite("deploy_bench", ("database", "broker"), 165),  # the whole stack as processes
     "api": Suite("api_bench", ("database",), 75),  # PostgreSQL (and SQLite): no broker
 }
 
