@@ -216,14 +216,15 @@ class EventStoreContract:
         assert event.version == c.RunRequested.event_version and isinstance(event.payload, c.RunRequested)
         assert (event.payload.story, event.payload.budget_usd, event.payload.target_branch) == ("fix the bug", 2.5, "main")
 
-    async def test_stored_v1_escalations_read_as_v2_with_what_their_ids_said(self, store):
+    async def test_stored_v1_escalations_read_as_the_newest_with_what_their_ids_said(self, store):
         # `environment` was stored as v1 before v2 existed; a developer's budget stop named its task in the id.
         stopped = c.EscalationRequestedV1(escalation_id="one-environment-qa-0123456789ab", kind="environment", reason="r")
         budget = c.EscalationRequestedV1(escalation_id="one-developer-budget-t2-a3-v9", kind="budget", reason="r")
         await store.append("run-one", [new_envelope("run-one", p, producer="v1") for p in (stopped, budget)], 0)
         first, second = await store.read_stream("run-one")
-        assert (first.version, first.payload.kind, first.payload.task_id) == (2, "environment", None)
-        assert (second.version, second.payload.task_id, second.payload.attempt) == (2, "t2", 3)
+        newest = c.EscalationRequested.event_version
+        assert (first.version, first.payload.kind, first.payload.task_id, first.payload.tasks) == (newest, "environment", None, ())
+        assert (second.version, second.payload.task_id, second.payload.attempt) == (newest, "t2", 3)
 
     async def test_the_database_refuses_update_and_delete(self, store, raw_sql):
         await store.append("run-one", [requested()], 0)

@@ -281,6 +281,11 @@ class PlanCreatedV2(DomainEvent):
     model: str | None = None
     domain_table: DomainTable | None = None
 
+    @model_validator(mode="after")
+    def _a_dag(self) -> PlanCreatedV2:
+        check_dag(self.tasks)
+        return self
+
 
 @registry.register("PlanCreated", version=3)
 class PlanCreated(DomainEvent):
@@ -297,15 +302,20 @@ class PlanCreated(DomainEvent):
 
     @model_validator(mode="after")
     def _a_dag(self) -> PlanCreated:
-        ids = [t.task_id for t in self.tasks]
-        for task in self.tasks:
-            unknown = [d for d in task.depends_on if d not in ids or d == task.task_id]
-            if unknown:
-                raise ValueError(f"task {task.task_id} depends on {unknown[0]!r}, which is not another task of the plan")
-        cycle = dependency_cycle({t.task_id: t.depends_on for t in self.tasks})
-        if cycle:
-            raise ValueError(f"the tasks depend on each other in a cycle: {' -> '.join(cycle)}")
+        check_dag(self.tasks)
         return self
+
+
+def check_dag(tasks: tuple[PlanTask, ...]) -> None:
+    """Refuse a plan whose tasks depend on unknown tasks, on themselves, or on each other in a cycle."""
+    ids = [t.task_id for t in tasks]
+    for task in tasks:
+        unknown = [d for d in task.depends_on if d not in ids or d == task.task_id]
+        if unknown:
+            raise ValueError(f"task {task.task_id} depends on {unknown[0]!r}, which is not another task of the plan")
+    cycle = dependency_cycle({t.task_id: t.depends_on for t in tasks})
+    if cycle:
+        raise ValueError(f"the tasks depend on each other in a cycle: {' -> '.join(cycle)}")
 
 
 def dependency_cycle(depends_on: dict[str, tuple[str, ...]]) -> list[str]:
