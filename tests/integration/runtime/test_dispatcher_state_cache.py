@@ -192,3 +192,23 @@ async def test_an_event_for_another_service_seen_out_of_turn_leaves_the_kept_sta
         assert service.states[-1] == await stored_up_to(store, 5)
     finally:
         await store.close()
+
+
+async def test_a_run_whose_first_event_is_for_another_service_is_kept_from_that_event(tmp_path):
+    store = CountingStore(tmp_path / "events.db")
+    try:
+        requested, other = (await store.append(STREAM, [
+            new_envelope(STREAM, c.RunRequested(story="s", repo="/r", budget_usd=5), producer="test"),
+            new_envelope(STREAM, c.RunBlocked(reason="another service's"), producer="other"),
+        ], 0)).events  # fmt: skip
+        only_failures = Dispatcher(Answering("failures"), store)
+        only_failures.service.handles = frozenset({"RunFailed"})
+        for envelope in (requested, other):
+            assert await only_failures.dispatch(envelope) == "ignored"
+        (failure,) = (await store.append(STREAM, [failed("the first for it")], 2)).events
+        assert await only_failures.dispatch(failure) == "handled"
+
+        assert store.reads == 0
+        assert only_failures.service.states == [await stored_up_to(store, 3)]
+    finally:
+        await store.close()

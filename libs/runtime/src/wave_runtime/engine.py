@@ -319,12 +319,15 @@ class Dispatcher:
         of them not its own: without this, each handling read the events other services appended
         since its last one. An event that cannot be decoded drops the kept state: a read says what it is."""
         cached = self._states.get(envelope.stream_id)
+        if cached is None and envelope.stream_version == 1:
+            cached = RunState()  # nothing comes before a stream's first event
+            self._snapshotted[envelope.stream_id] = 0
         if cached is None or envelope.stream_version != cached.version + 1:
             return
         if isinstance(envelope.payload, UnreadableEvent):
             self._states.pop(envelope.stream_id, None)
             return
-        self._states[envelope.stream_id] = fold([envelope], cached)
+        self._cache(envelope.stream_id, fold([envelope], cached))
 
     def _remember_outputs(self, stream_id: str, state: RunState, result: HandlingResult) -> None:
         """Fold this handling's own appended events into the cached state: they follow `state`
