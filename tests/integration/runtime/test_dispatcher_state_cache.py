@@ -144,3 +144,71 @@ async def test_a_batch_asked_about_at_once_is_handled_without_a_check_per_event_
         assert [e.type for e in await store.read_stream(STREAM)] == ["RunRequested", "RunBlocked", "RunFailed", "RunBlocked"]
     finally:
         await store.close()
+
+
+async def test_events_for_other_services_are_folded_along_so_the_next_handled_one_needs_no_read(tmp_path):
+    """A service sees every event of the order, most of them another service's: those that follow the
+    kept state are folded into it as they pass, so the next event the service handles follows it."""
+    store = CountingStore(tmp_path / "events.db")
+    try:
+        service = Answering()
+        dispatcher = Dispatcher(service, store)
+        (first,) = (await store.append(STREAM, [new_envelope(STREAM, c.RunRequested(story="s", repo="/r", budget_usd=5), producer="test")], 0)).events
+        assert await dispatcher.dispatch(first) == "handled"  # keeps the run at version 2, its output
+        others = (await store.append(STREAM, [
+            new_envelope(STREAM, c.RunBlocked(reason="another service's"), producer="other"),
+            new_envelope(STREAM, c.RunBlocked(reason="and another"), producer="other"),
+        ], 2)).events  # fmt: skip
+        for other in others:
+            assert await dispatcher.dispatch(other) == "ignored"
+        (next_for_it,) = (await store.append(STREAM, [failed("after the others")], 4)).events
+        assert await dispatcher.dispatch(next_for_it) == "handled"
+
+        assert store.reads == 0
+        assert service.states == [await stored_up_to(store, 1), await stored_up_to(store, 5)]
+        assert (await store.read_stream(STREAM))[-1].payload == c.RunBlocked(reason="seen at 5")
+    finally:
+        await store.close()
+
+
+async def test_an_event_for_another_service_seen_out_of_turn_leaves_the_kept_state_to_a_read(tmp_path):
+    """An event of another service that does not follow the kept state (one before it was missed) is
+    not folded: the next handling reads the run and decides on all of it."""
+    store = CountingStore(tmp_path / "events.db")
+    try:
+        service = Answering()
+        dispatcher = Dispatcher(service, store)
+        (first,) = (await store.append(STREAM, [new_envelope(STREAM, c.RunRequested(story="s", repo="/r", budget_usd=5), producer="test")], 0)).events
+        assert await dispatcher.dispatch(first) == "handled"
+        _, later = (await store.append(STREAM, [
+            new_envelope(STREAM, c.RunBlocked(reason="never seen by the service"), producer="other"),
+            new_envelope(STREAM, c.RunBlocked(reason="seen"), producer="other"),
+        ], 2)).events  # fmt: skip
+        assert await dispatcher.dispatch(later) == "ignored"
+        (next_for_it,) = (await store.append(STREAM, [failed("after the others")], 4)).events
+        assert await dispatcher.dispatch(next_for_it) == "handled"
+
+        assert store.reads == 1
+        assert service.states[-1] == await stored_up_to(store, 5)
+    finally:
+        await store.close()
+
+
+async def test_a_run_whose_first_event_is_for_another_service_is_kept_from_that_event(tmp_path):
+    store = CountingStore(tmp_path / "events.db")
+    try:
+        requested, other = (await store.append(STREAM, [
+            new_envelope(STREAM, c.RunRequested(story="s", repo="/r", budget_usd=5), producer="test"),
+            new_envelope(STREAM, c.RunBlocked(reason="another service's"), producer="other"),
+        ], 0)).events  # fmt: skip
+        only_failures = Dispatcher(Answering("failures"), store)
+        only_failures.service.handles = frozenset({"RunFailed"})
+        for envelope in (requested, other):
+            assert await only_failures.dispatch(envelope) == "ignored"
+        (failure,) = (await store.append(STREAM, [failed("the first for it")], 2)).events
+        assert await only_failures.dispatch(failure) == "handled"
+
+        assert store.reads == 0
+        assert only_failures.service.states == [await stored_up_to(store, 3)]
+    finally:
+        await store.close()
