@@ -180,7 +180,10 @@ class Dispatcher:
                     ) from None
                 continue
             except Exception as exc:  # noqa: BLE001 - every failure is retried, then dead-lettered
-                if is_outage(exc, sockets=not in_handler):
+                # A socket error inside the handler counts as the store's while another handling
+                # already found the store away (handlings run side by side; the handler's paid
+                # results are read from the store).
+                if is_outage(exc, sockets=not in_handler or self.outage.active):
                     # The database or broker is away, not the event's fault: wait for as long as it
                     # lasts; only the handler's own failures count towards a dead letter.
                     if self.stop is not None and self.stop.is_set():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections import deque
+from collections import Counter, deque
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
@@ -150,6 +150,7 @@ class _Feed:
         self.work = work
         self.partitions: dict[TopicPartition, _Partition] = {}
         self.failure: BaseException | None = None
+        self.events_in_hand: Counter[uuid.UUID] = Counter()
 
     def take(self, tp: TopicPartition, messages) -> None:
         part = self.partitions.get(tp)
@@ -162,6 +163,8 @@ class _Feed:
                 part.handled(message.offset)  # not ours (headers say): no task, no decoding
                 continue
             key = message.offset if self.work else message.key
+            if event_id := _wanted_id(message, self.dispatcher):
+                self.events_in_hand[event_id] += 1
             queue = part.queues.get(key)
             if queue is not None:
                 queue.append(message)
@@ -183,6 +186,7 @@ class _Feed:
         try:
             while queue and not part.closed and not self.stop.is_set() and self.failure is None:
                 message = queue[0]
+                event_id = _wanted_id(message, self.dispatcher)
                 try:
                     if self.work:
                         async with self.runner._work_gate:
@@ -196,11 +200,21 @@ class _Feed:
                         self.failure = exc
                     return
                 queue.popleft()
+                if event_id:
+                    self._out_of_hand(event_id)
                 if part.handled(message.offset):
                     self._progress(part)
         finally:
             if part.queues.get(key) is queue:
                 del part.queues[key]
+                for left in queue:  # not handled here: redelivered
+                    if event_id := _wanted_id(left, self.dispatcher):
+                        self._out_of_hand(event_id)
+
+    def _out_of_hand(self, event_id: uuid.UUID) -> None:
+        self.events_in_hand[event_id] -= 1
+        if self.events_in_hand[event_id] <= 0:
+            del self.events_in_hand[event_id]
 
     def _progress(self, part: _Partition) -> None:
         """Commit what is contiguous, report the lag, and take more once there is room again."""
@@ -367,10 +381,13 @@ class KafkaServiceRunner:
                 lag.keep_only(consumer.assignment())
                 if not batch:
                     continue
-                # One round trip for the whole batch instead of one handled-check per event.
-                await dispatcher.check_handled_ahead(
-                    [event_id for messages in batch.values() for m in messages if (event_id := _wanted_id(m, dispatcher))]
-                )
+                # One round trip for the whole batch instead of one handled-check per event. A record
+                # whose event is already in hand (delivered again) is left to its own check: its
+                # first delivery may be handled by then.
+                await dispatcher.check_handled_ahead([
+                    event_id for messages in batch.values() for m in messages
+                    if (event_id := _wanted_id(m, dispatcher)) and event_id not in feed.events_in_hand
+                ])
                 for tp, messages in batch.items():
                     feed.take(tp, messages)
         except asyncio.CancelledError:
