@@ -181,7 +181,10 @@ class Dispatcher:
                     ) from None
                 continue
             except Exception as exc:  # noqa: BLE001 - every failure is retried, then dead-lettered
-                if is_outage(exc, sockets=not in_handler):
+                # A socket error inside the handler counts as the store's while another handling
+                # already found the store away (handlings run side by side; the handler's paid
+                # results are read from the store).
+                if is_outage(exc, sockets=not in_handler or self.outage.active):
                     # The database or broker is away, not the event's fault: wait for as long as it
                     # lasts; only the handler's own failures count towards a dead letter.
                     if self.stop is not None and self.stop.is_set():
@@ -210,8 +213,11 @@ class Dispatcher:
         """Ask the store once, for a batch of events about to be dispatched, which of them this service
         handled: `dispatch` then skips its own check (a round trip) for the events found new. As racy
         as that check, and no more: a handling stored meanwhile by another instance is still refused
-        by the handled mark. A failure here only leaves the per-event checks."""
-        self._new = set()
+        by the handled mark. A failure here only leaves the per-event checks. Batches overlap (the
+        Kafka runner fetches while earlier records are handled), so what is known adds up; records
+        never dispatched (their partition moved) would be kept forever, hence the bound."""
+        if len(self._new) > 100_000:
+            self._new = set()
         if not event_ids:
             return
         try:
@@ -219,7 +225,7 @@ class Dispatcher:
         except Exception as exc:  # noqa: BLE001 - each dispatch asks (and waits out an outage) itself
             log.debug("%s: asking which of %d events were handled failed: %s", self.service.name, len(event_ids), exc)
             return
-        self._new = set(event_ids) - handled
+        self._new |= set(event_ids) - handled
 
     async def _subject(self, envelope: Envelope) -> Envelope | None:
         """The event to hand the service: the envelope itself, or the one a retry request names."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import Counter, deque
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from wave_events import EventError, decode_envelope
 from wave_store import EventStore
@@ -43,6 +44,11 @@ class _OffsetCommitter:
         self._pending[tp] = offset
         self._wake.set()
 
+    def forget(self, tps) -> None:
+        """Partitions being revoked: their offsets are committed by the revocation itself."""
+        for tp in tps:
+            self._pending.pop(tp, None)
+
     async def close(self) -> None:
         self._closing = True
         self._wake.set()
@@ -53,6 +59,9 @@ class _OffsetCommitter:
             await self._wake.wait()
             self._wake.clear()
             offsets, self._pending = self._pending, {}
+            # A partition taken away meanwhile would fail the whole commit, the others' offsets with it.
+            assigned = self._consumer.assignment()
+            offsets = {tp: offset for tp, offset in offsets.items() if tp in assigned}
             if offsets:
                 try:
                     await self._consumer.commit(offsets)
@@ -82,6 +91,186 @@ class _PartitionLag:
         for tp in [tp for tp in self._gauges if tp not in assigned]:
             del self._gauges[tp]
             CONSUMER_LAG.remove(self._service, tp.topic, str(tp.partition))
+
+
+#: Records of one partition in hand at most (fetched, not yet handled): beyond it the partition is
+#: paused, so a slow run cannot make the runner hold its partition's whole backlog in memory.
+MAX_IN_HAND_PER_PARTITION = 256
+#: How long a revocation waits for the handlings under way of the partitions it takes away, so it
+#: commits them rather than have their new owner deliver them again.
+REVOKE_WAIT_S = 5.0
+
+
+class _Partition:
+    """The records of one partition in hand: queued per run (the Kafka key is the run id), and the
+    offsets in fetch order, so the committed offset never passes a record not yet handled."""
+
+    def __init__(self, tp: TopicPartition) -> None:
+        self.tp = tp
+        self.offsets: deque[int] = deque()  # fetched, not yet committable, in order
+        self.done: set[int] = set()  # handled, but behind a record still being handled
+        self.queues: dict[object, deque] = {}  # run key -> its records waiting, in order
+        self.workers: set[asyncio.Task] = set()
+        self.next_offset: int | None = None  # the offset after the newest record fetched
+        self.committable: int | None = None  # every record before it is handled
+        self.closed = False  # revoked (or the feed is ending): workers stop after the record in hand
+        self.paused = False
+
+    def handled(self, offset: int) -> bool:
+        """Note a record handled; True when the committable offset moved."""
+        self.done.add(offset)
+        moved = False
+        while self.offsets and self.offsets[0] in self.done:
+            self.done.discard(first := self.offsets.popleft())
+            self.committable, moved = first + 1, True
+        return moved
+
+    @property
+    def lowest_unhandled(self) -> int | None:
+        return self.offsets[0] if self.offsets else self.next_offset
+
+
+class _Feed:
+    """One topic's records in hand, between the fetch loop and the handlings.
+
+    Within a partition, records of different runs are handled side by side and each run's records
+    one after another in order (work items, independent, each on its own, up to the service's
+    concurrency). Offsets are committed per partition up to the lowest record not yet handled, so a
+    crash redelivers, and never skips, a record whose handling was not stored."""
+
+    def __init__(self, runner, consumer, committer: _OffsetCommitter, dispatcher: Dispatcher,
+                 lag: _PartitionLag, dead_letters: DeadLetters, stop: asyncio.Event, work: bool) -> None:
+        self.runner = runner
+        self.consumer = consumer
+        self.committer = committer
+        self.dispatcher = dispatcher
+        self.lag = lag
+        self.dead_letters = dead_letters
+        self.stop = stop
+        self.work = work
+        self.partitions: dict[TopicPartition, _Partition] = {}
+        self.failure: BaseException | None = None
+        self.events_in_hand: Counter[uuid.UUID] = Counter()
+
+    def take(self, tp: TopicPartition, messages) -> None:
+        part = self.partitions.get(tp)
+        if part is None:
+            part = self.partitions[tp] = _Partition(tp)
+        for message in messages:
+            part.offsets.append(message.offset)
+            part.next_offset = message.offset + 1
+            if not self._may_want(message):
+                part.handled(message.offset)  # not ours (headers say): no task, no decoding
+                continue
+            key = message.offset if self.work else message.key
+            if event_id := _wanted_id(message, self.dispatcher):
+                self.events_in_hand[event_id] += 1
+            queue = part.queues.get(key)
+            if queue is not None:
+                queue.append(message)
+                continue
+            queue = part.queues[key] = deque([message])
+            worker = asyncio.create_task(self._work(part, key, queue), name=f"wave:{self.runner.service.name}:{tp.partition}")
+            part.workers.add(worker)
+            worker.add_done_callback(part.workers.discard)
+        self._progress(part)
+        if len(part.offsets) >= MAX_IN_HAND_PER_PARTITION and not part.paused and tp in self.consumer.assignment():
+            self.consumer.pause(tp)
+            part.paused = True
+
+    def _may_want(self, message) -> bool:
+        event_type = dict(message.headers or ()).get("event-type", b"").decode()
+        return not event_type or (self.dispatcher.wants_type(event_type) and self.runner._takes(event_type, self.work))
+
+    async def _work(self, part: _Partition, key, queue: deque) -> None:
+        try:
+            while queue and not part.closed and not self.stop.is_set() and self.failure is None:
+                message = queue[0]
+                event_id = _wanted_id(message, self.dispatcher)
+                try:
+                    if self.work:
+                        async with self.runner._work_gate:
+                            await self.runner._handle(message, self.dead_letters, self.dispatcher, work=True)
+                    else:
+                        await self.runner._handle(message, self.dead_letters, self.dispatcher)
+                except Stopping:
+                    return  # stopped during an outage: left unhandled, so redelivered after the restart
+                except Exception as exc:  # noqa: BLE001 - raised by the fetch loop, which ends the feed
+                    if self.failure is None:
+                        self.failure = exc
+                    return
+                queue.popleft()
+                if event_id:
+                    self._out_of_hand(event_id)
+                if part.handled(message.offset):
+                    self._progress(part)
+        finally:
+            if part.queues.get(key) is queue:
+                del part.queues[key]
+                for left in queue:  # not handled here: redelivered
+                    if event_id := _wanted_id(left, self.dispatcher):
+                        self._out_of_hand(event_id)
+
+    def _out_of_hand(self, event_id: uuid.UUID) -> None:
+        self.events_in_hand[event_id] -= 1
+        if self.events_in_hand[event_id] <= 0:
+            del self.events_in_hand[event_id]
+
+    def _progress(self, part: _Partition) -> None:
+        """Commit what is contiguous, report the lag, and take more once there is room again."""
+        if part.closed:
+            return
+        if part.committable is not None:
+            self.committer.mark(part.tp, part.committable)
+        highwater = _highwater(self.consumer, part.tp)
+        if highwater is not None and part.lowest_unhandled is not None:
+            self.lag.set(part.tp, highwater - part.lowest_unhandled)
+        if part.paused and len(part.offsets) < MAX_IN_HAND_PER_PARTITION // 2 and part.tp in self.consumer.assignment():
+            self.consumer.resume(part.tp)
+            part.paused = False
+
+    async def revoke(self, tps) -> None:
+        """Partitions taken away in a rebalance: their workers stop after the record in hand, and
+        what is handled is committed before the new owner starts from it."""
+        parts = [self.partitions.pop(tp) for tp in tps if tp in self.partitions]
+        if not parts:
+            return
+        for part in parts:
+            part.closed = True
+        self.committer.forget([part.tp for part in parts])
+        workers = [worker for part in parts for worker in part.workers]
+        if workers:
+            await asyncio.wait(workers, timeout=REVOKE_WAIT_S)
+        offsets = {part.tp: part.committable for part in parts if part.committable is not None}
+        if offsets:
+            try:
+                await self.consumer.commit(offsets)
+            except Exception as exc:  # noqa: BLE001 - the new owner redelivers, and skips what was stored
+                log.warning("%s: committing revoked offsets %s failed: %s", self.runner.service.name, offsets, exc)
+
+    def cancel(self) -> None:
+        for part in self.partitions.values():
+            part.closed = True
+            for worker in part.workers:
+                worker.cancel()
+
+    async def settle(self) -> None:
+        """The feed ends: wait for the handlings under way, leaving the queued records unhandled."""
+        workers = [worker for part in self.partitions.values() for worker in part.workers]
+        if workers:
+            await asyncio.gather(*workers, return_exceptions=True)
+
+
+class _Rebalance(ConsumerRebalanceListener):
+    def __init__(self) -> None:
+        self.feed: _Feed | None = None
+
+    async def on_partitions_revoked(self, revoked) -> None:
+        if self.feed is not None:
+            await self.feed.revoke(revoked)
+
+    async def on_partitions_assigned(self, assigned) -> None:
+        pass
 
 
 class KafkaServiceRunner:
@@ -167,7 +356,6 @@ class KafkaServiceRunner:
         dead_letters: DeadLetters, *, work: bool = False,
     ) -> None:
         consumer = AIOKafkaConsumer(
-            topic,
             bootstrap_servers=self.bootstrap,
             group_id=group,
             enable_auto_commit=False,
@@ -179,63 +367,40 @@ class KafkaServiceRunner:
             # on consecutive partitions (`work_partition`), so they reach different instances.
             **({"partition_assignment_strategy": (RoundRobinPartitionAssignor,)} if work else {}),
         )
+        rebalance = _Rebalance()
+        consumer.subscribe([topic], listener=rebalance)
         await consumer.start()
         committer = _OffsetCommitter(consumer, self.service.name)
+        feed = rebalance.feed = _Feed(self, consumer, committer, dispatcher, lag, dead_letters, stop, work)
         self.consuming = True
         try:
-            while not stop.is_set():
+            # Fetching never waits for handling: the records go to their partition's runs, each
+            # worked by a task of its own, while the next fetch is already waiting on the broker.
+            while not stop.is_set() and feed.failure is None:
                 batch = await consumer.getmany(timeout_ms=200)
                 lag.keep_only(consumer.assignment())
-                # One round trip for the whole batch instead of one handled-check per event.
-                await dispatcher.check_handled_ahead(
-                    [event_id for messages in batch.values() for m in messages if (event_id := _wanted_id(m, dispatcher))]
-                )
-                # Partitions side by side (a run's events share one partition, so each run is still
-                # handled in order): one partition's database round trips no longer queue the others.
-                await asyncio.gather(*(
-                    self._handle_partition(consumer, committer, tp, messages, dead_letters, dispatcher, lag, work)
-                    for tp, messages in batch.items()
-                ))  # fmt: skip
+                if not batch:
+                    continue
+                # One round trip for the whole batch instead of one handled-check per event. A record
+                # whose event is already in hand (delivered again) is left to its own check: its
+                # first delivery may be handled by then.
+                await dispatcher.check_handled_ahead([
+                    event_id for messages in batch.values() for m in messages
+                    if (event_id := _wanted_id(m, dispatcher)) and event_id not in feed.events_in_hand
+                ])
+                for tp, messages in batch.items():
+                    feed.take(tp, messages)
+        except asyncio.CancelledError:
+            feed.cancel()  # the handlings under way are dropped (their transactions roll back): redelivered
+            raise
         finally:
             self.consuming = False
+            await feed.settle()  # every worker ends after the record in hand; the rest is redelivered
             await committer.close()  # commits everything handled so far
             await consumer.stop()  # leaves the group: partitions move to other instances at once
             lag.keep_only(set())
-
-    async def _handle_partition(
-        self, consumer, committer: _OffsetCommitter, tp, messages, dead_letters, dispatcher: Dispatcher,
-        lag: _PartitionLag, work: bool,
-    ) -> None:
-        highwater = _highwater(consumer, tp)
-        if highwater is not None:
-            lag.set(tp, highwater - messages[0].offset)
-        if work:
-            # Work items are independent (one task each): handled side by side, up to the service's
-            # concurrency in this instance; the offsets are committed once all of them are stored.
-            async def one(message) -> None:
-                async with self._work_gate:
-                    await self._handle(message, dead_letters, dispatcher, work=True)
-
-            results = await asyncio.gather(*(one(m) for m in messages), return_exceptions=True)
-            failures = [r for r in results if isinstance(r, BaseException)]
-            if any(isinstance(r, Stopping) for r in failures):
-                return  # stopped during an outage: the batch is delivered again (what was stored is skipped)
-            if failures:
-                raise failures[0]
-        else:
-            for message in messages:
-                try:
-                    await self._handle(message, dead_letters, dispatcher)
-                except Stopping:
-                    # Stopped during an outage: commit what was handled; the rest is redelivered.
-                    if message.offset > messages[0].offset:
-                        committer.mark(tp, message.offset)
-                    return
-        # Only now is every message of the batch handled and stored: safe to commit.
-        committer.mark(tp, messages[-1].offset + 1)
-        highwater = _highwater(consumer, tp)
-        if highwater is not None:
-            lag.set(tp, highwater - messages[-1].offset - 1)
+        if feed.failure is not None:
+            raise feed.failure
 
     def _takes(self, event_type: str, work: bool) -> bool:
         """Work requests are the work topic's: the events topic's consumer leaves them to it."""
