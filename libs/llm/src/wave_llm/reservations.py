@@ -165,6 +165,7 @@ class StoredBudget:
             envelope = Envelope(
                 event_id=uuid.uuid4(), stream_id=self._stream, payload=claim, occurred_at=datetime.now(UTC),
                 correlation_id=state.run_id, causation_id=self._paid.cause_event_id, producer=self._paid.producer,
+                traceparent=self._paid.traceparent,
             )
             try:
                 await self._paid.store.append(self._stream, [envelope], state.version)

@@ -160,7 +160,9 @@ class Dispatcher:
                     subject = await self._subject(envelope)
                     try:
                         in_handler = True
-                        with paying_for(PaidResults(self.store, name, envelope.event_id, self.producer)):
+                        with paying_for(PaidResults(
+                            self.store, name, envelope.event_id, self.producer, current_traceparent() or envelope.traceparent
+                        )):
                             outputs = await self.service.handle(state, subject) if subject is not None else []
                         in_handler = False
                     except Unrecoverable as stop:

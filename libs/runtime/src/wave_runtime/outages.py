@@ -35,6 +35,10 @@ _KAFKA_OUTAGES = (
     kafka_errors.NodeNotReadyError,
     kafka_errors.RequestTimedOutError,
     kafka_errors.KafkaTimeoutError,
+    # A partition whose leader is gone or moving: the broker holding it is down or the cluster is
+    # electing another; publishing resumes once one is elected.
+    kafka_errors.LeaderNotAvailableError,
+    kafka_errors.NotLeaderForPartitionError,
 )
 
 

@@ -39,11 +39,15 @@ log = logging.getLogger("wave.store")
 class PaidResults:
     """The kept results of one consumer's handling of one event."""
 
-    def __init__(self, store: EventStore, consumer: str, cause_event_id: uuid.UUID, producer: str | None = None) -> None:
+    def __init__(
+        self, store: EventStore, consumer: str, cause_event_id: uuid.UUID, producer: str | None = None,
+        traceparent: str | None = None,
+    ) -> None:
         self.store = store
         self.consumer = consumer
         self.cause_event_id = cause_event_id
         self.producer = producer or consumer  # `<service>@<instance>`: who stores what the handling appends beside it
+        self.traceparent = traceparent  # the handling's trace: what it appends beside its outputs joins the run's
         self._asked: dict[str, int] = {}
 
     def key(self, kind: str, request: str) -> str:
