@@ -34,9 +34,6 @@ DRAIN_LOOK_S = 1.0
 # SQLite an fsync. A crash re-reads at most this long's events, and the dispatcher recognises the ones
 # handled already by their handled marks.
 SAVE_EVERY_S = 1.0
-# A busy follower looks for re-drive requests at most this often (an idle one at every wait for an
-# append): the look reads a file, and a run at a time made one per event per service.
-REDRIVE_LOOK_S = 0.5
 # Events the feed keeps in memory: a follower further behind reads the store itself.
 FEED_KEEP = 5000
 
@@ -286,14 +283,10 @@ class EmbeddedRuntime:
         subscription = self.subscriptions[name]
         await subscription.resume()
         self._moved()
-        looked_for_redrives = None
         try:
             while not self._stop.is_set():
-                now = time.monotonic()
-                if looked_for_redrives is None or now - looked_for_redrives >= REDRIVE_LOOK_S:
-                    looked_for_redrives = now
-                    for event_id in self.dead_letters.take_redrives(name, self.only_stream):
-                        await self._redrive(dispatcher, event_id)
+                for event_id in self.dead_letters.take_redrives(name, self.only_stream):
+                    await self._redrive(dispatcher, event_id)
                 events = await self._unless_stopped(subscription.next_batch(wait_s=FOLLOW_WAIT_S))
                 await self._follow_batch(dispatcher, subscription, events)
                 await subscription.save(now=False)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, TypeVar
 
-from wave_events import DomainEvent, Envelope, UnreadableEvent, derived_event_id, escalations, new_envelope
+from wave_events import DomainEvent, Envelope, derived_event_id, escalations, new_envelope
 from wave_events import catalogue as ev
 from wave_events.projections import RunState, fold
 from wave_store import ConcurrencyError, EventStore, snapshots
@@ -125,7 +125,6 @@ class Dispatcher:
     async def dispatch(self, envelope: Envelope) -> Outcome:
         """Handle one event to completion. Raises HandlingFailed when it must be dead-lettered."""
         if not self.wants(envelope):
-            self._follow_along(envelope)
             return "ignored"
         name = self.service.name
         started = time.perf_counter()
@@ -319,23 +318,6 @@ class Dispatcher:
         state = fold([envelope], cached)
         self._cache(envelope.stream_id, state)
         return state
-
-    def _follow_along(self, envelope: Envelope) -> None:
-        """Fold an event this service does not handle into the run's kept state when it is the next
-        one, so the next event the service does handle follows the kept state and is folded without
-        reading the run (`_state_with`). Every service sees every event of the order it follows, most
-        of them not its own: without this, each handling read the events other services appended
-        since its last one. An event that cannot be decoded drops the kept state: a read says what it is."""
-        cached = self._states.get(envelope.stream_id)
-        if cached is None and envelope.stream_version == 1:
-            cached = RunState()  # nothing comes before a stream's first event
-            self._snapshotted[envelope.stream_id] = 0
-        if cached is None or envelope.stream_version != cached.version + 1:
-            return
-        if isinstance(envelope.payload, UnreadableEvent):
-            self._states.pop(envelope.stream_id, None)
-            return
-        self._cache(envelope.stream_id, fold([envelope], cached))
 
     def _remember_outputs(self, stream_id: str, state: RunState, result: HandlingResult) -> None:
         """Fold this handling's own appended events into the cached state: they follow `state`
