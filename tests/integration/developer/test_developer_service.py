@@ -253,7 +253,8 @@ async def test_every_task_gets_a_proposal_and_the_run_end_drops_the_checkouts(or
     path, base = origin
     readme = "--- a/README.md\n+++ b/README.md\n@@ -1 +1,2 @@\n # shop\n+Prices include tax.\n"
     cassette = write_cassette(tmp_path / "cassette.yml", answer(PRICE_DIFF), answer(readme, "document it"))
-    service = service_for(tmp_path, cassette)
+    # One task at a time: the cassette answers the role's calls in the order they are made.
+    service = service_for(tmp_path, cassette, concurrency=1)
     stream = started(origin, "t1", "t2")
     step = stream.add(workspace_ready(base, location=str(path)))
 
