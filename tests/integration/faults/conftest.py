@@ -49,7 +49,19 @@ async def store(pg_database_url):
 @pytest.fixture
 async def deployment(request, pg_database_url, kafka_bootstrap, topics, store, tmp_path):
     """Service and relay processes on the shared broker; the test starts the ones it needs."""
-    await ensure_topics(kafka_bootstrap, topics, partitions=3)
+    async for deployed in _deployed(request, pg_database_url, kafka_bootstrap, topics, tmp_path, partitions=3):
+        yield deployed
+
+
+@pytest.fixture
+async def stack(request, pg_database_url, kafka_bootstrap, topics, store, tmp_path):
+    """The same on topics of the services' default 6 partitions: room for several replicas of a role."""
+    async for deployed in _deployed(request, pg_database_url, kafka_bootstrap, topics, tmp_path):
+        yield deployed
+
+
+async def _deployed(request, pg_database_url, kafka_bootstrap, topics, tmp_path, **topic_options):
+    await ensure_topics(kafka_bootstrap, topics, **topic_options)
     deployment = Deployment(pg_database_url, kafka_bootstrap, topics.prefix, tmp_path)
     yield deployment
     deployment.stop_all()

@@ -22,14 +22,13 @@ import pygit2
 import pytest
 import yaml
 from bench_modules import load_bench
-from fault_procs import Deployment, delete_topics, group_is_stable, until
+from fault_procs import Deployment, group_is_stable, until
 from wave_app import commands
 from wave_app.replaying import reexecute
 from wave_cli.replaying import every_service
 from wave_events import run_stream_id
 from wave_events.projections import fold
 from wave_llm import cassette_document, load_cassette
-from wave_runtime.kafka import ensure_topics
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka, pytest.mark.slow]
 
@@ -38,18 +37,6 @@ load_bench("figures")
 fanout = load_bench("fanout_bench")
 DEVELOPERS = 3
 SINGLE = ("planner", "gitops", "safety", "qa", "notifier")
-
-
-@pytest.fixture
-async def stack(pg_database_url, kafka_bootstrap, topics, tmp_path, request):
-    await ensure_topics(kafka_bootstrap, topics)
-    deployment = Deployment(pg_database_url, kafka_bootstrap, topics.prefix, tmp_path)
-    yield deployment
-    deployment.stop_all()
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        print(deployment.logs())
-    await delete_topics(kafka_bootstrap, [topics.events, topics.dlq, topics.work])
 
 
 async def start(stack: Deployment, tmp_path: Path, kafka_bootstrap: str, topics, developers: int, **env: str) -> dict:

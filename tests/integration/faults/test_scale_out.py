@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pygit2
 import pytest
-from fault_procs import Deployment, delete_topics, until
+from fault_procs import until
 from wave_app import commands
 from wave_cli.demo import demo_files, fresh_repository
 from wave_events import run_stream_id
 from wave_events.projections import fold
 from wave_llm import cassette_document, load_cassette, with_latency
-from wave_runtime.kafka import ensure_topics, read_topic
+from wave_runtime.kafka import read_topic
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka, pytest.mark.slow]
 
@@ -34,18 +34,6 @@ RUNS = 30
 DEVELOPERS, QAS = 3, 2
 MODEL_LATENCY_MS = 1000
 SINGLE = ("planner", "gitops", "safety", "notifier")
-
-
-@pytest.fixture
-async def stack(pg_database_url, kafka_bootstrap, topics, store, tmp_path, request):
-    await ensure_topics(kafka_bootstrap, topics)  # 6 partitions: no more replicas of a role than that
-    deployment = Deployment(pg_database_url, kafka_bootstrap, topics.prefix, tmp_path)
-    yield deployment
-    deployment.stop_all()
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        print(deployment.logs())
-    await delete_topics(kafka_bootstrap, [topics.events, topics.dlq, topics.work])
 
 
 @pytest.mark.timeout(900)
